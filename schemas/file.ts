@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/** What Kiln knows about a media file: the probe result, plus id and URL once stored (SPEC §2). */
+export const MediaKind = z.enum(['video', 'image', 'audio']);
+
+export const MediaInfo = z.object({
+  kind: MediaKind,
+  format: z.string().describe('Container or image format, e.g. mp4, webp.'),
+  type: z.string().describe('MIME type.'),
+  width: z.number().int().nullable().describe('Width as displayed (rotation applied).'),
+  height: z.number().int().nullable().describe('Height as displayed (rotation applied).'),
+  duration: z.number().nullable().describe('Seconds.'),
+  fps: z.number().nullable(),
+  bitrate: z.number().int().nullable().describe('Bits per second.'),
+  filesize: z.number().int(),
+  codecs: z.object({ video: z.string().optional(), audio: z.string().optional() }),
+  has_audio: z.boolean(),
+  rotation: z.number().int().describe('Rotation the source asked players to apply; 0 for outputs.'),
+});
+export type MediaInfo = z.infer<typeof MediaInfo>;
+
+export const FileObject = MediaInfo.extend({
+  object: z.literal('file'),
+  id: z.string(),
+  url: z.string(),
+  files: z
+    .array(MediaInfo.extend({ url: z.string(), name: z.string() }))
+    .optional()
+    .describe('For adaptive_video: the renditions behind the master playlist.'),
+}).meta({ id: 'File' });
+export type FileObject = z.infer<typeof FileObject>;

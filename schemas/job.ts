@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { ErrorBody } from './errors.ts';
+import { FileObject, MediaInfo } from './file.ts';
+import { JobKind, OptionsByKind } from './options.ts';
+
+/** Job request and representation (SPEC §2): one source for validation, types and OpenAPI. */
+
+export const METADATA_MAX_KEYS = 32;
+export const METADATA_VALUE_MAX_CHARS = 2048;
+
+export const Metadata = z
+  .record(
+    z.string().regex(/^[A-Za-z0-9_]{1,32}$/, 'Expected a key of 1–32 letters, digits or underscores'),
+    z.string().max(METADATA_VALUE_MAX_CHARS),
+  )
+  .refine((m) => Object.keys(m).length <= METADATA_MAX_KEYS, {
+    message: `Expected at most ${METADATA_MAX_KEYS} metadata keys`,
+  })
+  .describe('Your own string key-value pairs, echoed on the job and in webhooks.');
+
+const inputUrl = z
+  .string()
+  .min(1)
+  .max(4096)
+  .describe('https:// or http:// URL, s3://bucket/key (via a connection), or a Kiln file id/URL.');
+
+export const JobCreate = z
+  .strictObject({
+    input: inputUrl,
+    kind: JobKind,
+    options: z.record(z.string(), z.unknown()).optional().describe('Per kind; see the *Options schemas.'),
+    output: z
+      .string()
+      .regex(/^s3:\/\/[^/]+\/.+/, 'Expected s3://bucket/key')
+      .optional()
+      .describe('Where to write the result; omitted → Kiln storage.'),
+    connection_id: z.string().startsWith('conn_').optional(),
+    metadata: Metadata.optional(),
+    webhook_url: z.url().optional(),
+  })
+  .superRefine((job, ctx) => {
+    const parsed = OptionsByKind[job.kind].safeParse(job.options ?? {});
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        ctx.addIssue({ ...issue, path: ['options', ...issue.path] } as z.core.$ZodRawIssue);
+      }
+    }
+  })
+  .meta({ id: 'JobCreate' });
+export type JobCreate = z.infer<typeof JobCreate>;
+
+export const JobStatus = z.enum(['queued', 'processing', 'succeeded', 'failed', 'cancelled']);
+export type JobStatus = z.infer<typeof JobStatus>;
+
+export const TaskStatus = z.enum(['waiting', 'processing', 'succeeded', 'failed', 'cancelled']);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+
+export const TaskKind = z.enum(['probe', 'import', 'video', 'image', 'audio', 'animation', 'adaptive_video', 'export']);
+
+export const Task = z
+  .object({
+    id: z.string(),
+    object: z.literal('task'),
+    kind: TaskKind,
+    status: TaskStatus,
+    progress: z.number(),
+    input: z.unknown().nullable(),
+    output: z.unknown().nullable(),
+    error: ErrorBody.nullable(),
+    created_at: z.number().int(),
+    started_at: z.number().int().nullable(),
+    finished_at: z.number().int().nullable(),
+    updated_at: z.number().int(),
+  })
+  .meta({ id: 'Task' });
+export type Task = z.infer<typeof Task>;
+
+export const Job = z
+  .object({
+    id: z.string(),
+    object: z.literal('job'),
+    kind: JobKind,
+    status: JobStatus,
+    input: z.string(),
+    options: z.record(z.string(), z.unknown()),
+    output: FileObject.nullable(),
+    metadata: z.record(z.string(), z.string()),
+    webhook_url: z.string().nullable(),
+    error: ErrorBody.nullable(),
+    progress: z.number(),
+    tasks: z.array(Task),
+    created_at: z.number().int(),
+    started_at: z.number().int().nullable(),
+    finished_at: z.number().int().nullable(),
+    updated_at: z.number().int(),
+  })
+  .meta({ id: 'Job' });
+export type Job = z.infer<typeof Job>;
+
+export { MediaInfo };

@@ -1,0 +1,127 @@
+import { z } from 'zod';
+
+/**
+ * Options per job kind (SPEC §3). Every object is strict so an unknown option is refused by
+ * name; the processor re-validates with the same schemas before it touches ffmpeg or sharp.
+ */
+
+const percent = z.string().regex(/^(100|[1-9]?\d(\.\d+)?)%$/, 'Expected a percentage such as "50%"');
+const dimension = z.union([z.number().int().min(1).max(16_384), percent]);
+const seconds = z.number().min(0).max(86_400);
+
+export const Quality = z.enum(['very_low', 'low', 'medium', 'high', 'very_high']);
+export type Quality = z.infer<typeof Quality>;
+
+export const Fit = z.enum(['contain', 'cover', 'fill']);
+export const Position = z.enum([
+  'center',
+  'top',
+  'bottom',
+  'left',
+  'right',
+  'top_left',
+  'top_right',
+  'bottom_left',
+  'bottom_right',
+]);
+
+const shared = {
+  width: dimension.optional().describe('Pixels, or a percentage of the source such as "50%".'),
+  height: dimension.optional().describe('Pixels, or a percentage of the source such as "50%".'),
+  fit: Fit.optional().describe('How to fit into width × height when both are given (default contain).'),
+  position: Position.optional().describe('Anchor for cover/contain (default center).'),
+  background: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, 'Expected a colour such as "#000000"')
+    .optional()
+    .describe('Padding colour for fit=contain.'),
+  quality: Quality.optional().describe('Quality tier (default medium); see the README table.'),
+  start: seconds.optional().describe('Start time in seconds.'),
+  end: seconds.optional().describe('End time in seconds.'),
+};
+
+function endAfterStart<T extends { start?: number | undefined; end?: number | undefined }>(
+  value: T,
+  ctx: z.RefinementCtx,
+) {
+  if (value.start !== undefined && value.end !== undefined && value.end <= value.start) {
+    ctx.addIssue({ code: 'custom', path: ['end'], message: 'Expected end to be greater than start' });
+  }
+}
+
+export const VideoOptions = z
+  .strictObject({
+    ...shared,
+    format: z.enum(['mp4', 'webm', 'mov']).optional(),
+    codec: z.enum(['h264', 'h265', 'vp9', 'av1']).optional(),
+    fps: z.number().min(1).max(60).optional(),
+    bitrate: z.number().int().min(300_000).max(60_000_000).optional(),
+    mute: z.boolean().optional(),
+  })
+  .superRefine(endAfterStart)
+  .superRefine((value, ctx) => {
+    const format = value.format ?? 'mp4';
+    if (format === 'webm' && (value.codec === 'h264' || value.codec === 'h265')) {
+      ctx.addIssue({ code: 'custom', path: ['codec'], message: 'Expected vp9 or av1 for format webm' });
+    }
+    if (format !== 'webm' && value.codec === 'vp9') {
+      ctx.addIssue({ code: 'custom', path: ['codec'], message: `Expected h264, h265 or av1 for format ${format}` });
+    }
+  })
+  .meta({ id: 'VideoOptions' });
+
+export const ImageOptions = z
+  .strictObject({
+    ...shared,
+    format: z.enum(['jpeg', 'png', 'webp', 'avif']).optional(),
+  })
+  .meta({ id: 'ImageOptions' });
+
+export const AudioOptions = z
+  .strictObject({
+    quality: shared.quality,
+    start: shared.start,
+    end: shared.end,
+    format: z.enum(['mp3', 'aac', 'ogg', 'opus', 'wav', 'flac']).optional(),
+    bitrate: z.number().int().min(32_000).max(320_000).optional(),
+  })
+  .superRefine(endAfterStart)
+  .meta({ id: 'AudioOptions' });
+
+export const AnimationOptions = z
+  .strictObject({
+    ...shared,
+    format: z.enum(['gif', 'webp']).optional(),
+    fps: z.number().min(1).max(30).optional(),
+    end: seconds.describe('End time in seconds (required).'),
+  })
+  .superRefine(endAfterStart)
+  .meta({ id: 'AnimationOptions' });
+
+export const AdaptiveVideoOptions = z
+  .strictObject({
+    format: z.enum(['hls']).optional(),
+    quality: shared.quality,
+    start: shared.start,
+    end: shared.end,
+  })
+  .superRefine(endAfterStart)
+  .meta({ id: 'AdaptiveVideoOptions' });
+
+export const OptionsByKind = {
+  video: VideoOptions,
+  image: ImageOptions,
+  audio: AudioOptions,
+  animation: AnimationOptions,
+  adaptive_video: AdaptiveVideoOptions,
+} as const;
+
+export const JobKind = z.enum(['video', 'image', 'audio', 'animation', 'adaptive_video']);
+export type JobKind = z.infer<typeof JobKind>;
+
+export type VideoOptions = z.infer<typeof VideoOptions>;
+export type ImageOptions = z.infer<typeof ImageOptions>;
+export type AudioOptions = z.infer<typeof AudioOptions>;
+export type AnimationOptions = z.infer<typeof AnimationOptions>;
+export type AdaptiveVideoOptions = z.infer<typeof AdaptiveVideoOptions>;
+export type JobOptions = VideoOptions | ImageOptions | AudioOptions | AnimationOptions | AdaptiveVideoOptions;

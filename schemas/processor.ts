@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { ErrorBody } from './errors.ts';
+import { MediaInfo } from './file.ts';
+import { JobKind } from './options.ts';
+
+/**
+ * The contract between the Worker and the processor. The processor never holds credentials: it
+ * gets a URL to read, presigned URLs to write, and a callback URL with a per-attempt token.
+ */
+
+export const ProcessorTask = z.object({
+  job_id: z.string(),
+  attempt: z.number().int().min(1),
+  kind: JobKind,
+  options: z.record(z.string(), z.unknown()),
+  input_url: z.url(),
+  output: z.object({ url: z.url().describe('Presigned PUT URL for the encoded file.') }),
+  callback: z.object({ url: z.url(), token: z.string().min(16) }),
+});
+export type ProcessorTask = z.infer<typeof ProcessorTask>;
+
+export const TaskStage = z.enum(['probe', 'import', 'encode', 'export']);
+export type TaskStage = z.infer<typeof TaskStage>;
+
+/** Everything the processor tells the Worker about a run, one event per callback POST. */
+export const ProcessorEvent = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('progress'),
+    attempt: z.number().int(),
+    stage: TaskStage,
+    progress: z.number().min(0).max(100),
+    input: MediaInfo.optional().describe('Sent once the probe stage finishes.'),
+  }),
+  z.object({
+    type: z.literal('succeeded'),
+    attempt: z.number().int(),
+    output: MediaInfo,
+    notes: z.array(z.string()).optional().describe('Adjustments the user should know about, e.g. a clamped start.'),
+  }),
+  z.object({
+    type: z.literal('failed'),
+    attempt: z.number().int(),
+    stage: TaskStage,
+    error: ErrorBody,
+  }),
+]);
+export type ProcessorEvent = z.infer<typeof ProcessorEvent>;

@@ -1,0 +1,42 @@
+/**
+ * Every timeout, retry bound and interval the Worker uses, with its unit and its reason.
+ * The processor's own limits live in container/limits.ts.
+ */
+
+/** The processor reports at least every 5 s (container/run/constants.ts); 12 missed beats, allowing for a cold container start, means the run is lost. */
+export const HEARTBEAT_TIMEOUT_MS = 60_000;
+
+/** Runs started per job before it fails with `timeout`: one crash is bad luck, three is the input or the processor. */
+export const MAX_RUN_ATTEMPTS = 3;
+
+/** A job queued this long without a claim gets its message re-sent, in case a send was lost. */
+export const QUEUE_STALL_MS = 10 * 60_000;
+
+/** Waiting for the processor to accept a task (it answers 202 at once; a cold container needs longer). */
+export const DISPATCH_TIMEOUT_MS = 30_000;
+
+/** First delay before re-offering a task to a busy processor; doubles per delivery up to the cap. */
+export const BUSY_RETRY_BASE_S = 5;
+/** Cap on that delay: with wrangler.toml's max_retries = 10 this waits about 40 minutes in all. */
+export const BUSY_RETRY_MAX_S = 600;
+
+/** Lifetime of presigned input/output URLs: must outlast the processor's longest run (container/limits.ts). */
+export const PRESIGN_TTL_S = 6 * 60 * 60;
+/** Lifetime of a direct-upload URL from POST /uploads. */
+export const UPLOAD_URL_TTL_S = 60 * 60;
+/** Largest body PUT /files/{id} accepts; bigger files go through POST /uploads (no Worker body limit). */
+export const DIRECT_PUT_MAX_BYTES = 100 * 1024 * 1024;
+
+/** Idempotency keys are remembered this long (SPEC §2). */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
+
+/** Per-attempt webhook timeout (SPEC §4). */
+export const WEBHOOK_TIMEOUT_MS = 10_000;
+/** First retry comes within 10 s of a failed attempt (issue #4); later ones back off exponentially. */
+export const WEBHOOK_FIRST_RETRY_MS = 5_000;
+/** Longest gap between two webhook attempts. */
+export const WEBHOOK_MAX_BACKOFF_MS = 2 * 60 * 60_000;
+/** Keep retrying for a little over the promised 24 h, then give up and record it. */
+export const WEBHOOK_RETRY_WINDOW_MS = 25 * 60 * 60_000;
+/** A receiver's Retry-After is honoured up to this long. */
+export const WEBHOOK_MAX_RETRY_AFTER_MS = 6 * 60 * 60_000;

@@ -1,0 +1,96 @@
+import { KilnError } from '../../schemas/errors.ts';
+import { readConfig } from '../config/index.ts';
+import type { ClaimResult } from '../job-object/index.ts';
+import { BUSY_RETRY_BASE_S, BUSY_RETRY_MAX_S } from '../constants.ts';
+import { QueueMessage } from './message.ts';
+import { type Processor, processorFor } from './processor.ts';
+import { buildProcessorTask } from './task.ts';
+
+/** Delay before the n-th redelivery of a message the processor could not take yet. */
+export function busyRetryDelayS(deliveries: number, retryAfterS: number | null): number {
+  const backoff = Math.min(BUSY_RETRY_BASE_S * 2 ** Math.max(0, deliveries - 1), BUSY_RETRY_MAX_S);
+  return Math.min(Math.max(backoff, retryAfterS ?? 0), BUSY_RETRY_MAX_S);
+}
+
+/**
+ * The job queue's consumer. Each message is acked only after its outcome is recorded on the job:
+ * a started run, a recorded failure, or a skip (stale/duplicate/finished). A busy or unreachable
+ * processor is retried with a delay, so messages that run out of retries reach the dead-letter queue.
+ */
+export async function consumeJobs(batch: MessageBatch<unknown>, env: Env, processor?: Processor): Promise<void> {
+  const config = readConfig(env);
+  const proc = processor ?? processorFor(env, config.processorUrl);
+  for (const msg of batch.messages) {
+    const parsed = QueueMessage.safeParse(msg.body);
+    if (!parsed.success) {
+      console.error('dropping malformed queue message', msg.id, parsed.error.message);
+      msg.ack();
+      continue;
+    }
+    const { job_id, tenant, seq } = parsed.data;
+    const job = env.JOBS.get(env.JOBS.idFromName(job_id));
+    try {
+      const claim = (await job.claim(seq)) as ClaimResult;
+      if (claim.action === 'skip') {
+        msg.ack();
+        continue;
+      }
+      let task;
+      try {
+        task = await buildProcessorTask({
+          state: claim.state,
+          attempt: claim.attempt,
+          config,
+          tenant: env.TENANTS.get(env.TENANTS.idFromName(tenant)),
+        });
+      } catch (err) {
+        if (!(err instanceof KilnError)) throw err;
+        await job.fail(err.toJSON());
+        msg.ack();
+        continue;
+      }
+      const result = await proc.dispatch(task);
+      switch (result.outcome) {
+        case 'accepted':
+          msg.ack();
+          break;
+        case 'busy':
+        case 'unreachable':
+          await job.releaseClaim(claim.attempt, `${result.outcome}: ${result.detail.slice(0, 200)}`);
+          msg.retry({ delaySeconds: busyRetryDelayS(msg.attempts, result.outcome === 'busy' ? result.retryAfterS : null) });
+          break;
+        case 'rejected':
+          await job.fail({
+            kind: 'processing_failed',
+            message: `The processor refused the task (HTTP ${result.status}): ${result.detail}`,
+          });
+          msg.ack();
+          break;
+      }
+    } catch (err) {
+      console.error('queue consumer error; will retry', job_id, err);
+      msg.retry({ delaySeconds: busyRetryDelayS(msg.attempts, null) });
+    }
+  }
+}
+
+/** The dead-letter queue's consumer: a message that exhausted its retries fails its job, with a reason. */
+export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  for (const msg of batch.messages) {
+    const parsed = QueueMessage.safeParse(msg.body);
+    if (!parsed.success) {
+      msg.ack();
+      continue;
+    }
+    const job = env.JOBS.get(env.JOBS.idFromName(parsed.data.job_id));
+    await job.fail(
+      {
+        kind: 'processor_busy',
+        message:
+          'No processor could take the job after repeated attempts over about 40 minutes. Submit it again; if this persists, raise max_instances for the processor.',
+      },
+      parsed.data.seq,
+    );
+    msg.ack();
+  }
+}

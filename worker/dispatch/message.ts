@@ -1,0 +1,9 @@
+import { z } from 'zod';
+
+/** The queue message: which job, whose, and which generation (stale generations are skipped). */
+export const QueueMessage = z.object({
+  job_id: z.string().startsWith('job_'),
+  tenant: z.string(),
+  seq: z.number().int().min(1),
+});
+export type QueueMessage = z.infer<typeof QueueMessage>;

@@ -1,0 +1,34 @@
+import { Hono } from 'hono';
+import { KilnError } from '../../schemas/errors.ts';
+import type { AppEnv } from '../http/app.ts';
+
+/** Outputs and uploads are immutable under their keys, so caches may keep them for a year. */
+const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+
+/**
+ * Serves objects from Kiln's bucket: Range, ETag and conditional requests handled by R2 itself.
+ * No API key: the URLs Kiln hands out are unguessable (SPEC §2) so they work in <img> and <video>.
+ */
+export const fileRoutes = new Hono<AppEnv>().on(['GET', 'HEAD'], '/files/:key{(outputs|uploads)/.+}', async (c) => {
+  const key = c.req.param('key');
+  const object = await c.env.MEDIA.get(key, { range: c.req.raw.headers, onlyIf: c.req.raw.headers });
+  if (!object) throw new KilnError('not_found', 'No file exists at this URL.');
+  const headers = new Headers();
+  object.writeHttpMetadata(headers);
+  headers.set('etag', object.httpEtag);
+  headers.set('accept-ranges', 'bytes');
+  headers.set('cache-control', IMMUTABLE_CACHE_CONTROL);
+  if (!headers.has('content-type')) headers.set('content-type', 'application/octet-stream');
+  if (!('body' in object)) return new Response(null, { status: 304, headers });
+  const range = object.range as { offset?: number; length?: number } | undefined;
+  const isPartial = c.req.header('range') !== undefined && range !== undefined;
+  if (isPartial) {
+    const offset = range.offset ?? 0;
+    const length = range.length ?? object.size - offset;
+    headers.set('content-range', `bytes ${offset}-${offset + length - 1}/${object.size}`);
+    headers.set('content-length', String(length));
+  } else {
+    headers.set('content-length', String(object.size));
+  }
+  return new Response(c.req.method === 'HEAD' ? null : object.body, { status: isPartial ? 206 : 200, headers });
+});

@@ -1,0 +1,36 @@
+import { apiKeyAuth } from '../auth/index.ts';
+import { callbackRoutes } from '../callbacks/routes.ts';
+import { connectionRoutes } from '../connections/routes.ts';
+import { fileRoutes } from '../files/routes.ts';
+import { healthRoutes } from '../health/routes.ts';
+import { jobsRoutes } from '../jobs/routes.ts';
+import { uploadRoutes } from '../uploads/routes.ts';
+import { deliveryRoutes } from '../webhooks/routes.ts';
+import { createRouter } from './app.ts';
+import { errorResponse } from './errors.ts';
+import { KilnError } from '../../schemas/errors.ts';
+
+/** The whole HTTP surface: public routes first, then everything behind an API key. */
+export function createApp() {
+  const app = createRouter();
+  app.onError(errorResponse);
+  app.notFound(() => {
+    throw new KilnError('not_found', 'No such route; see /openapi.json for the API.');
+  });
+  app.route('/', healthRoutes);
+  app.route('/', fileRoutes);
+  app.route('/', callbackRoutes);
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'Kiln', version: '1', description: 'Turns user uploads into web-ready media.' },
+    security: [{ bearer: [] }],
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  for (const path of ['/jobs', '/jobs/*', '/uploads', '/connections', '/connections/*']) app.use(path, apiKeyAuth());
+  app.on('PUT', '/files/:id{file_[^/]+}', apiKeyAuth());
+  app.route('/', jobsRoutes);
+  app.route('/', deliveryRoutes);
+  app.route('/', uploadRoutes);
+  app.route('/', connectionRoutes);
+  return app;
+}

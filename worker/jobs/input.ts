@@ -1,0 +1,86 @@
+import { KilnError } from '../../schemas/errors.ts';
+import type { KilnConfig } from '../config/index.ts';
+import type { InputSource } from '../job-object/state.ts';
+import { keyFromFileUrl } from '../storage/keys.ts';
+import type { TenantObject } from '../tenant-object/index.ts';
+import { classifyHost } from '../utils/address.ts';
+import { ValidationError } from '../http/errors.ts';
+
+function invalid(path: string, message: string): ValidationError {
+  return new ValidationError([{ path, message }]);
+}
+
+/**
+ * Checks a URL Kiln will send something to, or fetch from: http(s) only, and never a private,
+ * link-local or metadata address; loopback only when the deployment allows it (dev).
+ */
+export function checkOutboundUrl(raw: string, field: string, opts: { allowLoopback: boolean; httpsOnly?: boolean }): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw invalid(field, `Expected a URL for ${field} but received ${JSON.stringify(raw.slice(0, 100))}`);
+  }
+  const host = classifyHost(url.hostname);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw invalid(field, `Expected an https:// URL for ${field} but received the scheme ${url.protocol}`);
+  }
+  if (host === 'forbidden') {
+    throw invalid(field, `${field} points at a private, link-local or reserved address, which Kiln never contacts`);
+  }
+  if (host === 'loopback' && !opts.allowLoopback) {
+    throw invalid(field, `${field} points at a loopback address, which is only allowed in development`);
+  }
+  if (opts.httpsOnly && url.protocol !== 'https:' && host !== 'loopback') {
+    throw invalid(field, `Expected an https:// URL for ${field}`);
+  }
+  return url;
+}
+
+/** Parses `s3://bucket/key` into its parts. */
+export function parseS3Url(raw: string): { bucket: string; key: string } | null {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(raw);
+  return m?.[1] && m[2] ? { bucket: m[1], key: m[2] } : null;
+}
+
+/**
+ * Resolves a job's `input` into where the processor will read it from: a Kiln upload (by id or
+ * by the URL Kiln returned), an object behind the tenant's S3 connection, or an http(s) URL.
+ */
+export async function resolveInput(opts: {
+  input: string;
+  connectionId: string | undefined;
+  config: KilnConfig;
+  origin: string;
+  tenant: DurableObjectStub<TenantObject>;
+}): Promise<InputSource> {
+  const { input, config } = opts;
+  if (input.startsWith('file_')) {
+    const upload = await opts.tenant.getUpload(input);
+    if (!upload) throw invalid('input', `No file ${input} was uploaded with this API key`);
+    return { type: 'kiln', key: upload.key };
+  }
+  const s3 = parseS3Url(input);
+  if (input.startsWith('s3://')) {
+    if (!s3) throw invalid('input', 'Expected s3://bucket/key for input');
+    const connection = await opts.tenant.getConnection(opts.connectionId);
+    if (!connection) {
+      throw invalid(
+        opts.connectionId ? 'connection_id' : 'input',
+        opts.connectionId
+          ? `No connection ${opts.connectionId} exists for this API key`
+          : 'An s3:// input needs a connection: create one with POST /connections (is_default: true) or pass connection_id',
+      );
+    }
+    return { type: 's3', connection_id: connection.id, ...s3 };
+  }
+  const key = keyFromFileUrl(input, { origin: opts.origin, publicBase: config.publicFilesBaseUrl });
+  if (key !== null) {
+    if (key.startsWith('outputs/')) return { type: 'kiln', key };
+    const upload = await opts.tenant.getUpload(key.slice('uploads/'.length));
+    if (!upload) throw invalid('input', 'That file URL does not belong to an upload made with this API key');
+    return { type: 'kiln', key: upload.key };
+  }
+  checkOutboundUrl(input, 'input', { allowLoopback: config.allowLoopback });
+  return { type: 'url', url: input };
+}

@@ -1,0 +1,30 @@
+import { newId } from '../utils/ids.ts';
+
+/**
+ * Object keys in Kiln's bucket. Kiln chooses every key: user-supplied names never form a path
+ * (SPEC §7). A key's file id carries 80 random bits, so file URLs are unguessable.
+ */
+export function outputKey(jobId: string, extension: string | null): { key: string; fileId: string } {
+  const fileId = newId('file');
+  return { key: `outputs/${jobId}/${fileId}${extension ? `.${extension}` : ''}`, fileId };
+}
+
+export function uploadKey(fileId: string): string {
+  return `uploads/${fileId}`;
+}
+
+/** The public URL of a stored object: the configured bucket domain, or GET /files/… on this Worker. */
+export function fileUrl(key: string, opts: { origin: string; publicBase: string | undefined }): string {
+  const base = opts.publicBase ? opts.publicBase.replace(/\/$/, '') : `${opts.origin}/files`;
+  return `${base}/${key}`;
+}
+
+/** The key behind a URL this Kiln returned (GET /files/…), or null for any other URL. */
+export function keyFromFileUrl(url: string, opts: { origin: string; publicBase: string | undefined }): string | null {
+  for (const base of [opts.publicBase, `${opts.origin}/files`]) {
+    if (!base) continue;
+    const prefix = `${base.replace(/\/$/, '')}/`;
+    if (url.startsWith(prefix)) return decodeURIComponent(url.slice(prefix.length));
+  }
+  return null;
+}

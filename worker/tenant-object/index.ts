@@ -1,0 +1,162 @@
+import { DurableObject } from 'cloudflare:workers';
+import { IDEMPOTENCY_TTL_MS } from '../constants.ts';
+import { type JobListQuery, listJobsSql } from './list.ts';
+
+/** What the tenant index keeps per job: enough to filter and page without waking job objects. */
+export interface JobSummary {
+  id: string;
+  kind: string;
+  status: string;
+  input: string;
+  metadata: Record<string, string>;
+  created_at: number;
+}
+
+export type IdempotencyClaim =
+  | { outcome: 'new' }
+  | { outcome: 'replay'; job_id: string }
+  | { outcome: 'conflict' };
+
+export interface ConnectionRecord {
+  id: string;
+  endpoint: string;
+  region: string;
+  access_key_id: string;
+  secret_sealed: string;
+  is_default: boolean;
+  created_at: number;
+}
+
+export interface UploadRecord {
+  id: string;
+  key: string;
+  filename: string;
+  content_type: string;
+  size: number | null;
+  created_at: number;
+}
+
+/**
+ * One Durable Object per tenant: the job index (for GET /jobs filters and pagination),
+ * idempotency keys, S3 connections and uploaded files. Single-threaded, so claims are atomic.
+ */
+export class TenantObject extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, input TEXT NOT NULL,
+        created_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, id);
+      CREATE INDEX IF NOT EXISTS jobs_kind ON jobs (kind, id);
+      CREATE INDEX IF NOT EXISTS jobs_input ON jobs (input, id);
+      CREATE TABLE IF NOT EXISTS job_metadata (job_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+        PRIMARY KEY (job_id, key));
+      CREATE INDEX IF NOT EXISTS job_metadata_lookup ON job_metadata (key, value, job_id);
+      CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, body_hash TEXT NOT NULL, job_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS connections (id TEXT PRIMARY KEY, endpoint TEXT NOT NULL, region TEXT NOT NULL,
+        access_key_id TEXT NOT NULL, secret_sealed TEXT NOT NULL, is_default INTEGER NOT NULL, created_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS uploads (id TEXT PRIMARY KEY, key TEXT NOT NULL, filename TEXT NOT NULL,
+        content_type TEXT NOT NULL, size INTEGER, created_at INTEGER NOT NULL);
+    `);
+  }
+
+  async indexJob(job: JobSummary): Promise<void> {
+    this.sql.exec(
+      `INSERT INTO jobs (id, kind, status, input, created_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status`,
+      job.id,
+      job.kind,
+      job.status,
+      job.input,
+      job.created_at,
+    );
+    for (const [key, value] of Object.entries(job.metadata)) {
+      this.sql.exec('INSERT OR IGNORE INTO job_metadata (job_id, key, value) VALUES (?, ?, ?)', job.id, key, value);
+    }
+  }
+
+  async hasJob(id: string): Promise<boolean> {
+    return this.sql.exec('SELECT 1 FROM jobs WHERE id = ?', id).toArray().length > 0;
+  }
+
+  /** Job ids matching the query, one more than the limit so the caller knows whether more exist. */
+  async listJobIds(query: JobListQuery): Promise<string[]> {
+    const { sql, params } = listJobsSql(query);
+    return this.sql
+      .exec<{ id: string }>(sql, ...params)
+      .toArray()
+      .map((r) => r.id);
+  }
+
+  /**
+   * Reserves an idempotency key for a new job, or tells the caller which job already owns it.
+   * Keys expire after IDEMPOTENCY_TTL_MS.
+   */
+  async claimIdempotencyKey(key: string, bodyHash: string, jobId: string): Promise<IdempotencyClaim> {
+    const now = Date.now();
+    this.sql.exec('DELETE FROM idempotency WHERE created_at < ?', now - IDEMPOTENCY_TTL_MS);
+    const row = this.sql
+      .exec<{ body_hash: string; job_id: string }>('SELECT body_hash, job_id FROM idempotency WHERE key = ?', key)
+      .toArray()[0];
+    if (row) return row.body_hash === bodyHash ? { outcome: 'replay', job_id: row.job_id } : { outcome: 'conflict' };
+    this.sql.exec('INSERT INTO idempotency (key, body_hash, job_id, created_at) VALUES (?, ?, ?, ?)', key, bodyHash, jobId, now);
+    return { outcome: 'new' };
+  }
+
+  async releaseIdempotencyKey(key: string, jobId: string): Promise<void> {
+    this.sql.exec('DELETE FROM idempotency WHERE key = ? AND job_id = ?', key, jobId);
+  }
+
+  async addConnection(c: ConnectionRecord): Promise<void> {
+    if (c.is_default) this.sql.exec('UPDATE connections SET is_default = 0');
+    this.sql.exec(
+      'INSERT INTO connections (id, endpoint, region, access_key_id, secret_sealed, is_default, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      c.id,
+      c.endpoint,
+      c.region,
+      c.access_key_id,
+      c.secret_sealed,
+      c.is_default ? 1 : 0,
+      c.created_at,
+    );
+  }
+
+  async listConnections(): Promise<ConnectionRecord[]> {
+    return this.sql
+      .exec<Record<string, SqlStorageValue>>('SELECT * FROM connections ORDER BY created_at, id')
+      .toArray()
+      .map((r) => ({ ...(r as unknown as ConnectionRecord), is_default: r.is_default === 1 }));
+  }
+
+  /** The named connection, or the default one (the only one, if there is just one). */
+  async getConnection(id: string | undefined): Promise<ConnectionRecord | null> {
+    const all = await this.listConnections();
+    if (id) return all.find((c) => c.id === id) ?? null;
+    return all.find((c) => c.is_default) ?? (all.length === 1 ? (all[0] ?? null) : null);
+  }
+
+  async deleteConnection(id: string): Promise<boolean> {
+    return this.sql.exec('DELETE FROM connections WHERE id = ?', id).rowsWritten > 0;
+  }
+
+  async addUpload(u: UploadRecord): Promise<void> {
+    this.sql.exec(
+      'INSERT INTO uploads (id, key, filename, content_type, size, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      u.id,
+      u.key,
+      u.filename,
+      u.content_type,
+      u.size,
+      u.created_at,
+    );
+  }
+
+  async getUpload(id: string): Promise<UploadRecord | null> {
+    const row = this.sql.exec<Record<string, SqlStorageValue>>('SELECT * FROM uploads WHERE id = ?', id).toArray()[0];
+    return row ? (row as unknown as UploadRecord) : null;
+  }
+}

@@ -1,0 +1,55 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { KilnError } from '../../schemas/errors.ts';
+import { createRouter } from '../http/app.ts';
+import { errorResponses, JobIdParam, json } from '../jobs/schemas.ts';
+import { jobStub } from '../stubs.ts';
+
+const Delivery = z
+  .object({
+    id: z.string(),
+    object: z.literal('delivery'),
+    event_id: z.string().describe('The webhook-id header; stable across retries and redeliveries.'),
+    trigger: z.enum(['automatic', 'redeliver']),
+    attempt: z.number().int(),
+    status: z.number().int().nullable().describe('HTTP status the receiver answered, or null if unreachable.'),
+    error: z.string().nullable(),
+    duration_ms: z.number().int(),
+    created_at: z.number().int(),
+    next_attempt_at: z.number().int().nullable(),
+  })
+  .openapi('Delivery');
+
+const listDeliveries = createRoute({
+  method: 'get',
+  path: '/jobs/{id}/deliveries',
+  summary: "Every attempt to deliver the job's webhook",
+  request: { params: JobIdParam },
+  responses: { 200: json(z.array(Delivery), 'Attempts, oldest first.'), ...errorResponses },
+});
+
+const redeliver = createRoute({
+  method: 'post',
+  path: '/jobs/{id}/deliveries/redeliver',
+  summary: "Send the finished job's webhook again",
+  request: { params: JobIdParam },
+  responses: {
+    202: json(z.object({ scheduled: z.literal(true) }), 'The webhook will be sent within seconds.'),
+    ...errorResponses,
+  },
+});
+
+export const deliveryRoutes = createRouter()
+  .openapi(listDeliveries, async (c) => {
+    const { id } = c.req.valid('param');
+    const stub = jobStub(c.env, id);
+    if (!(await stub.get(c.get('tenant')))) throw new KilnError('job_not_found', `No job ${id} exists for this API key.`);
+    return c.json(await stub.deliveries(), 200);
+  })
+  .openapi(redeliver, async (c) => {
+    const { id } = c.req.valid('param');
+    const stub = jobStub(c.env, id);
+    if (!(await stub.get(c.get('tenant')))) throw new KilnError('job_not_found', `No job ${id} exists for this API key.`);
+    const result = await stub.redeliver();
+    if (!result.scheduled) throw new KilnError('invalid_input', result.reason ?? 'Nothing to redeliver.');
+    return c.json({ scheduled: true as const }, 202);
+  });

@@ -1,0 +1,19 @@
+import { base64, fromBase64, hmacSha256 } from '../utils/crypto.ts';
+
+export interface SignedHeaders {
+  'webhook-id': string;
+  'webhook-timestamp': string;
+  'webhook-signature': string;
+}
+
+/**
+ * Signs a payload per Standard Webhooks: `v1,` + base64 HMAC-SHA256 of `id.timestamp.body`, keyed
+ * with the base64 part of a `whsec_` secret. Verifiable with the `standardwebhooks` package.
+ *
+ * @example await signWebhook('whsec_…', 'evt_1', 1732480000, '{"id":"job_…"}')
+ */
+export async function signWebhook(secret: string, id: string, timestampS: number, body: string): Promise<SignedHeaders> {
+  const key = fromBase64(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret);
+  const mac = await hmacSha256(key, `${id}.${timestampS}.${body}`);
+  return { 'webhook-id': id, 'webhook-timestamp': String(timestampS), 'webhook-signature': `v1,${base64(mac)}` };
+}
