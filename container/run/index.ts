@@ -1,0 +1,91 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ProcessorTask } from '../../schemas/processor.ts';
+import type { Limits } from '../limits.ts';
+import { downloadToFile, uploadFile } from '../net/transfer.ts';
+import { processMedia } from '../process/index.ts';
+import { createReporter } from './reporter.ts';
+
+export interface RunContext {
+  limits: Limits;
+  /** Development only: lets inputs and outputs live on loopback (wrangler's local R2). */
+  allowLoopback: boolean;
+  tmpRoot: string;
+  fetcher?: typeof fetch;
+}
+
+/**
+ * One processor run: import (download) → probe → encode → export (upload), reported to the
+ * Worker as it goes. Never throws: every outcome ends in a succeeded or failed event, and the
+ * temp directory is always removed.
+ */
+export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<void> {
+  const abort = new AbortController();
+  const reporter = createReporter({ ...task.callback, attempt: task.attempt, abort, fetcher: ctx.fetcher });
+  const deadline = setTimeout(
+    () => abort.abort(new Error('processing time limit')),
+    ctx.limits.maxProcessingS * 1000,
+  );
+  await mkdir(ctx.tmpRoot, { recursive: true });
+  const dir = await mkdtemp(join(ctx.tmpRoot, `${task.job_id}-`));
+  try {
+    reporter.progress('import', 0);
+    const inputPath = join(dir, 'input');
+    const download = await downloadToFile({
+      url: task.input_url,
+      path: inputPath,
+      maxBytes: ctx.limits.maxInputBytes,
+      allowLoopback: ctx.allowLoopback,
+      signal: abort.signal,
+      onProgress: (p) => reporter.progress('import', p),
+    });
+    if (!download.ok) {
+      await reporter.finish({ type: 'failed', attempt: task.attempt, stage: 'import', error: download.error });
+      return;
+    }
+    const workDir = join(dir, 'out');
+    await mkdir(workDir);
+    const result = await processMedia({
+      kind: task.kind,
+      options: task.options,
+      inputPath,
+      workDir,
+      limits: ctx.limits,
+      signal: abort.signal,
+      onProgress: (stage, percent) => reporter.progress(stage, percent),
+    });
+    if (!result.ok) {
+      const error =
+        abort.signal.aborted && String(abort.signal.reason).includes('time limit')
+          ? { kind: 'timeout' as const, message: `Processing took longer than the ${ctx.limits.maxProcessingS} s limit; trim the input or lower the quality.` }
+          : result.error;
+      await reporter.finish({ type: 'failed', attempt: task.attempt, stage: result.stage === 'probe' ? 'probe' : 'encode', error });
+      return;
+    }
+    reporter.progress('encode', 100, result.input);
+    reporter.progress('export', 0);
+    const upload = await uploadFile({
+      path: result.output.path,
+      url: task.output.url,
+      contentType: result.output.info.type,
+      allowLoopback: ctx.allowLoopback,
+      signal: abort.signal,
+    });
+    if (!upload.ok) {
+      await reporter.finish({ type: 'failed', attempt: task.attempt, stage: 'export', error: upload.error });
+      return;
+    }
+    await reporter.finish({ type: 'succeeded', attempt: task.attempt, output: result.output.info, notes: result.notes });
+  } catch (err) {
+    console.error(JSON.stringify({ level: 'error', msg: 'run crashed', job_id: task.job_id, error: String(err) }));
+    await reporter.finish({
+      type: 'failed',
+      attempt: task.attempt,
+      stage: 'encode',
+      error: { kind: 'processing_failed', message: 'The processor hit an unexpected error; retry the job, and report it if it persists.' },
+    });
+  } finally {
+    clearTimeout(deadline);
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,80 @@
+import type { MediaInfo } from '../../schemas/file.ts';
+import type { ProcessorEvent, TaskStage } from '../../schemas/processor.ts';
+
+/** The Worker's watchdog waits 60 s (worker/constants.ts HEARTBEAT_TIMEOUT_MS); beat well inside that. */
+export const HEARTBEAT_INTERVAL_MS = 5_000;
+/** Progress is sent at most this often within a stage, so a fast encode does not flood the Worker. */
+export const PROGRESS_MIN_INTERVAL_MS = 1_000;
+/** How long one callback may take before it counts as failed. */
+export const CALLBACK_TIMEOUT_MS = 10_000;
+/** Attempts for the final result; spaced out over about two minutes so a Worker blip loses nothing. */
+export const FINAL_REPORT_ATTEMPTS = 8;
+export const FINAL_REPORT_RETRY_BASE_MS = 500;
+
+export interface Reporter {
+  progress(stage: TaskStage, percent: number, input?: MediaInfo): void;
+  /** Sends the terminal event, retrying until the Worker records it; stops the heartbeat. */
+  finish(event: Extract<ProcessorEvent, { type: 'succeeded' | 'failed' }>): Promise<boolean>;
+}
+
+/**
+ * Reports one run to the Worker's callback URL. A `409` answer means the job no longer wants
+ * this run (cancelled, finished, or superseded by a newer attempt): the run is aborted.
+ */
+export function createReporter(opts: {
+  url: string;
+  token: string;
+  attempt: number;
+  abort: AbortController;
+  fetcher?: typeof fetch;
+}): Reporter {
+  const fetcher = opts.fetcher ?? fetch;
+  let last: Extract<ProcessorEvent, { type: 'progress' }> = { type: 'progress', attempt: opts.attempt, stage: 'import', progress: 0 };
+  let lastSentAt = 0;
+  let inFlight = false;
+
+  async function post(event: ProcessorEvent): Promise<number | null> {
+    try {
+      const res = await fetcher(opts.url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(event),
+        signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
+      });
+      await res.body?.cancel();
+      if (res.status === 409) opts.abort.abort(new Error('The job no longer needs this run.'));
+      return res.status;
+    } catch {
+      return null;
+    }
+  }
+
+  function send(): void {
+    if (inFlight) return;
+    inFlight = true;
+    lastSentAt = Date.now();
+    void post(last).finally(() => {
+      inFlight = false;
+    });
+  }
+
+  const heartbeat = setInterval(send, HEARTBEAT_INTERVAL_MS);
+  heartbeat.unref();
+
+  return {
+    progress(stage, percent, input) {
+      const stageChanged = stage !== last.stage;
+      last = { type: 'progress', attempt: opts.attempt, stage, progress: Math.max(0, Math.min(100, percent)), ...(input ? { input } : {}) };
+      if (stageChanged || input || Date.now() - lastSentAt >= PROGRESS_MIN_INTERVAL_MS) send();
+    },
+    async finish(event) {
+      clearInterval(heartbeat);
+      for (let attempt = 1; attempt <= FINAL_REPORT_ATTEMPTS; attempt++) {
+        const status = await post(event);
+        if (status !== null && status < 500) return status >= 200 && status < 300;
+        await new Promise((r) => setTimeout(r, FINAL_REPORT_RETRY_BASE_MS * 2 ** (attempt - 1)));
+      }
+      return false;
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Hono } from 'hono';
+import sharp from 'sharp';
+import { ProcessorTask } from '../../schemas/processor.ts';
+import type { RunContext } from '../run/index.ts';
+import { runTask } from '../run/index.ts';
+
+/** Seconds a busy processor asks the queue consumer to wait before offering the task again. */
+export const BUSY_RETRY_AFTER_S = 10;
+
+export interface ProcessorOptions extends RunContext {
+  /** Runs at once; each ffmpeg already uses every core, so more mostly adds memory pressure. */
+  concurrency: number;
+}
+
+async function ffmpegVersion(): Promise<string> {
+  try {
+    const { stdout } = await promisify(execFile)('ffmpeg', ['-hide_banner', '-version']);
+    return /ffmpeg version (\S+)/.exec(stdout)?.[1] ?? 'unknown';
+  } catch {
+    return 'missing';
+  }
+}
+
+/**
+ * The processor's HTTP surface: `POST /run` takes a task and answers 202 at once (the work runs
+ * in the background and reports to the task's callback); `GET /health` reports versions and load.
+ */
+export function createProcessorApp(opts: ProcessorOptions) {
+  const active = new Set<Promise<void>>();
+  const versions = ffmpegVersion().then((ffmpeg) => ({ ffmpeg, sharp: sharp.versions.sharp, vips: sharp.versions.vips }));
+
+  const app = new Hono()
+    .get('/health', async (c) => {
+      const v = await versions;
+      return c.json({ status: v.ffmpeg === 'missing' ? 'degraded' : 'ok', ...v, active: active.size, capacity: opts.concurrency }, v.ffmpeg === 'missing' ? 503 : 200);
+    })
+    .post('/run', async (c) => {
+      const raw: unknown = await c.req.json().catch(() => null);
+      const parsed = ProcessorTask.safeParse(raw);
+      if (!parsed.success) {
+        return c.json(
+          {
+            kind: 'invalid_input',
+            message: 'The task is malformed.',
+            issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+          },
+          400,
+        );
+      }
+      if (active.size >= opts.concurrency) {
+        c.header('Retry-After', String(BUSY_RETRY_AFTER_S));
+        return c.json({ kind: 'processor_busy', message: `All ${opts.concurrency} slots are busy; retry later.` }, 503);
+      }
+      const run = runTask(parsed.data, opts).finally(() => active.delete(run));
+      active.add(run);
+      return c.json({ accepted: true, job_id: parsed.data.job_id, attempt: parsed.data.attempt }, 202);
+    });
+
+  return { app, active };
+}
