@@ -1,5 +1,6 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
+import { devVars } from './test/support/dev-vars.ts';
 
 /**
  * Three tiers (README "Tests"): `worker` runs inside workerd with the real Durable Object, queue
@@ -10,8 +11,20 @@ export default defineConfig({
   test: {
     projects: [
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
-        test: { name: 'worker', include: ['test/worker/**/*.test.ts'] },
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: './wrangler.toml' },
+            // Tests dispatch through an injected processor, never a real URL or container.
+            miniflare: {
+              bindings: {
+                ...devVars(),
+                API_KEYS: 'dev:kiln_dev_key,other:other_tenant_key',
+                PROCESSOR_URL: inject('processorDoubleUrl'),
+              },
+            },
+          })),
+        ],
+        test: { name: 'worker', include: ['test/worker/**/*.test.ts'], globalSetup: ['test/support/processor-double.ts'] },
       },
       {
         test: {

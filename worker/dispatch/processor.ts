@@ -29,17 +29,17 @@ async function readDispatchResponse(res: Response): Promise<DispatchResult> {
   return { outcome: 'rejected', status: res.status, detail: text.slice(0, 500) };
 }
 
-function send(fetcher: (req: Request) => Promise<Response>, base: string) {
+type Fetcher = (url: string, init: RequestInit) => Promise<Response>;
+
+function send(fetcher: Fetcher, base: string) {
   return async function dispatch(task: ProcessorTask): Promise<DispatchResult> {
     try {
-      const res = await fetcher(
-        new Request(new URL('/run', base), {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(task),
-          signal: AbortSignal.timeout(DISPATCH_TIMEOUT_MS),
-        }),
-      );
+      const res = await fetcher(new URL('/run', base).toString(), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(task),
+        signal: AbortSignal.timeout(DISPATCH_TIMEOUT_MS),
+      });
       return await readDispatchResponse(res);
     } catch (err) {
       return { outcome: 'unreachable', detail: err instanceof Error ? err.message : String(err) };
@@ -49,13 +49,13 @@ function send(fetcher: (req: Request) => Promise<Response>, base: string) {
 
 /** A processor reached over HTTP at PROCESSOR_URL (dev, tests, self-hosted). */
 export function httpProcessor(url: string): Processor {
-  return { dispatch: send((req) => fetch(req), url) };
+  return { dispatch: send((target, init) => fetch(target, init), url) };
 }
 
 /** The processor as a Cloudflare Container behind the ProcessorContainer Durable Object. */
 export function containerProcessor(namespace: DurableObjectNamespace<ProcessorContainer>): Processor {
   return {
-    dispatch: send(async (req) => (await getRandom(namespace, CONTAINER_INSTANCES)).fetch(req), 'http://container'),
+    dispatch: send(async (target, init) => (await getRandom(namespace, CONTAINER_INSTANCES)).fetch(target, init), 'http://container'),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { type ErrorKind, KilnError } from '../../schemas/errors.ts';
@@ -98,6 +99,11 @@ export function issuesFromZod(error: z.ZodError, input: unknown, prefix: Propert
 export function errorResponse(err: unknown, c: Context): Response {
   if (err instanceof ValidationError) {
     return c.json({ kind: err.kind, message: err.message, issues: err.issues }, 400);
+  }
+  if (err instanceof HTTPException && err.status < 500) {
+    // Hono's own body parsing failures (malformed JSON, wrong content type) are the client's to fix.
+    const kind = err.status === 413 ? 'payload_too_large' : err.status === 415 ? 'unsupported_media_type' : 'invalid_input';
+    return c.json({ kind, message: `${err.message}; send a valid JSON body with Content-Type: application/json.` }, err.status);
   }
   if (err instanceof KilnError) {
     const status = STATUS_BY_KIND[err.kind] ?? 500;

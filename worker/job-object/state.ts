@@ -102,6 +102,14 @@ export function createJobState(n: NewJob): JobState {
   };
 }
 
+function completeTask(task: Task, now: number): void {
+  task.status = 'succeeded';
+  task.progress = 100;
+  task.started_at ??= now;
+  task.finished_at = now;
+  task.updated_at = now;
+}
+
 function taskFor(state: JobState, stage: TaskStage): Task {
   const task = state.job.tasks[STAGES.indexOf(stage)];
   if (!task) throw new Error(`job ${state.job.id} has no task for stage ${stage}`);
@@ -115,13 +123,7 @@ function taskFor(state: JobState, stage: TaskStage): Task {
 export function recordProgress(state: JobState, stage: TaskStage, percent: number, now: number): void {
   const index = STAGES.indexOf(stage);
   state.job.tasks.forEach((task, i) => {
-    if (i < index && task.status !== 'succeeded') {
-      task.status = 'succeeded';
-      task.progress = 100;
-      task.started_at ??= now;
-      task.finished_at = now;
-      task.updated_at = now;
-    }
+    if (i < index && task.status !== 'succeeded') completeTask(task, now);
   });
   const task = taskFor(state, stage);
   if (task.status === 'waiting') {
@@ -143,13 +145,7 @@ export function markStarted(state: JobState, now: number): void {
 }
 
 export function markSucceeded(state: JobState, output: FileObject, input: unknown, now: number): void {
-  for (const task of state.job.tasks) {
-    task.status = 'succeeded';
-    task.progress = 100;
-    task.started_at ??= now;
-    task.finished_at = now;
-    task.updated_at = now;
-  }
+  for (const task of state.job.tasks) completeTask(task, now);
   taskFor(state, 'probe').output = input ?? null;
   taskFor(state, 'encode').output = output;
   taskFor(state, 'export').output = output;
@@ -163,6 +159,8 @@ export function markFailed(state: JobState, error: ErrorBody, stage: TaskStage |
   const failedAt = stage ? STAGES.indexOf(stage) : state.job.tasks.findIndex((t) => t.status !== 'succeeded');
   state.job.tasks.forEach((task, i) => {
     if (task.status === 'succeeded') return;
+    // A later stage ran, so this one finished even if its last progress event was lost.
+    if (i < failedAt) return completeTask(task, now);
     task.status = i === failedAt ? 'failed' : 'cancelled';
     task.error = i === failedAt ? error : null;
     task.finished_at = now;

@@ -3,7 +3,7 @@ import type { KilnConfig } from '../config/index.ts';
 import type { InputSource } from '../job-object/state.ts';
 import { keyFromFileUrl } from '../storage/keys.ts';
 import type { TenantObject } from '../tenant-object/index.ts';
-import { classifyHost } from '../utils/address.ts';
+import { classifyHost } from '../../common/address.ts';
 import { ValidationError } from '../http/errors.ts';
 
 function invalid(path: string, message: string): ValidationError {

@@ -1,0 +1,45 @@
+import { createServer, type Server } from 'node:http';
+import type { TestProject } from 'vitest/node';
+
+/**
+ * A stand-in processor for the Workers-runtime tests: a real HTTP server that records every task
+ * the queue consumer dispatches and answers with the status a test asks for. Tests read the
+ * recorded tasks (with their callback tokens) to play the processor's side. End-to-end tests use
+ * the real processor instead.
+ *
+ * Control: `PUT /_status/{job_id}` with a status code (default 202); `GET /_tasks/{job_id}`.
+ */
+let server: Server;
+
+export default async function setup(project: TestProject) {
+  const tasks = new Map<string, unknown[]>();
+  const statuses = new Map<string, number>();
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const [, route, id = ''] = url.pathname.split('/');
+      if (req.method === 'POST' && route === 'run') {
+        const task = JSON.parse(body) as { job_id: string };
+        const status = statuses.get(task.job_id) ?? 202;
+        tasks.set(task.job_id, [...(tasks.get(task.job_id) ?? []), task]);
+        res.writeHead(status, status === 503 ? { 'retry-after': '1' } : {}).end(JSON.stringify({ status }));
+      } else if (req.method === 'PUT' && route === '_status') {
+        statuses.set(id, Number(body));
+        res.writeHead(204).end();
+      } else if (req.method === 'GET' && route === '_tasks') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(tasks.get(id) ?? []));
+      } else if (route === 'health') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', ffmpeg: 'double' }));
+      } else res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  project.provide('processorDoubleUrl', `http://127.0.0.1:${port}`);
+  return async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+}

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { api, createJob, OUTPUT_INFO, processorDouble, report } from '../helpers.ts';
+
+const processor = processorDouble();
+
+describe('processor callbacks and the job state machine', () => {
+  it('dispatches a queued job once with presigned URLs and a per-attempt token', async () => {
+    const job = await createJob();
+    const [task] = await processor.waitForTasks(job.id);
+    expect(task).toMatchObject({ job_id: job.id, attempt: 1, kind: 'video', options: { width: 1920, quality: 'high' } });
+    expect(task!.input_url).toBe('https://darkroom-app.com/uploads/clip.mov');
+    expect(task!.output.url).toContain('X-Amz-Signature=');
+    expect(task!.output.url).toContain(`/kiln-media/outputs/${job.id}/file_`);
+    expect(task!.callback.url).toBe(`http://127.0.0.1:8787/internal/jobs/${job.id}/events`);
+    const current = await (await api(`/jobs/${job.id}`)).json<{ status: string; started_at: number }>();
+    expect(current.status).toBe('processing');
+    expect(current.started_at).toBeGreaterThan(0);
+  });
+
+  it('moves progress forward only, closes earlier tasks, and ignores regressions', async () => {
+    const job = await createJob();
+    const [task] = await processor.waitForTasks(job.id);
+    expect((await report(task!, { type: 'progress', stage: 'encode', progress: 50 })).status).toBe(200);
+    await report(task!, { type: 'progress', stage: 'import', progress: 10 });
+    const state = await (await api(`/jobs/${job.id}`)).json<{ progress: number; tasks: { kind: string; status: string }[] }>();
+    expect(state.progress).toBe(57);
+    expect(state.tasks.map((t) => t.status)).toEqual(['succeeded', 'succeeded', 'processing', 'waiting']);
+  });
+
+  it('records success with the output file, and ignores a duplicate and a late failure', async () => {
+    const job = await createJob({ metadata: { user_id: 'usr_1' } });
+    const [task] = await processor.waitForTasks(job.id);
+    expect((await report(task!, { type: 'succeeded', output: OUTPUT_INFO })).status).toBe(200);
+    const done = await (await api(`/jobs/${job.id}`)).json<Record<string, any>>();
+    expect(done.status).toBe('succeeded');
+    expect(done.progress).toBe(100);
+    expect(done.metadata).toEqual({ user_id: 'usr_1' });
+    expect(done.output).toMatchObject({ object: 'file', kind: 'video', width: 1920, codecs: { video: 'h264' } });
+    expect(done.output.url).toMatch(new RegExp(`^http://127.0.0.1:8787/files/outputs/${job.id}/file_[0-9a-z]{26}\\.mp4$`));
+    expect(done.output.id).toMatch(/^file_/);
+    expect(done.tasks.every((t: { status: string }) => t.status === 'succeeded')).toBe(true);
+
+    const duplicate = await report(task!, { type: 'succeeded', output: { ...OUTPUT_INFO, width: 1 } });
+    const late = await report(task!, { type: 'failed', stage: 'encode', error: { kind: 'processing_failed', message: 'x' } });
+    expect(duplicate.status).toBe(200);
+    expect(late.status).toBe(200);
+    const after = await (await api(`/jobs/${job.id}`)).json<Record<string, any>>();
+    expect(after).toEqual(done);
+  });
+
+  it('fails the job with the processor reason, failing that task and cancelling the rest', async () => {
+    const job = await createJob();
+    const [task] = await processor.waitForTasks(job.id);
+    await report(task!, { type: 'progress', stage: 'probe', progress: 100 });
+    const error = { kind: 'no_video_stream' as const, message: 'The input has no video stream; use kind "audio".' };
+    await report(task!, { type: 'failed', stage: 'encode', error });
+    const failed = await (await api(`/jobs/${job.id}`)).json<Record<string, any>>();
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toEqual(error);
+    expect(failed.tasks.map((t: { status: string }) => t.status)).toEqual(['succeeded', 'succeeded', 'failed', 'cancelled']);
+    expect(failed.tasks[2].error).toEqual(error);
+  });
+
+  it('refuses a callback with a wrong token or another attempt number with 401', async () => {
+    const job = await createJob();
+    const [task] = await processor.waitForTasks(job.id);
+    const wrongToken = await report(task!, { type: 'progress', stage: 'import', progress: 1 }, 'f'.repeat(64));
+    expect(wrongToken.status).toBe(401);
+    const otherAttempt = await report(task!, { type: 'progress', stage: 'import', progress: 1, attempt: 2 });
+    expect(otherAttempt.status).toBe(401);
+  });
+
+  it('tells the processor to stop (409) once the job is cancelled', async () => {
+    const job = await createJob();
+    const [task] = await processor.waitForTasks(job.id);
+    await api(`/jobs/${job.id}/cancel`, { method: 'POST' });
+    const res = await report(task!, { type: 'progress', stage: 'encode', progress: 20 });
+    expect(res.status).toBe(409);
+    expect((await api(`/jobs/${job.id}`).then((r) => r.json<{ status: string }>())).status).toBe('cancelled');
+  });
+
+  it('refuses a malformed event with 400 naming the field', async () => {
+    const job = await createJob();
+    const [task] = await processor.waitForTasks(job.id);
+    const res = await report(task!, { type: 'progress', stage: 'encode', progress: 250 } as never);
+    expect(res.status).toBe(400);
+    expect((await res.json<{ issues: { path: string }[] }>()).issues[0]?.path).toBe('progress');
+  });
+});
