@@ -8,12 +8,16 @@ import type { TestProject } from 'vitest/node';
  * the real processor instead.
  *
  * Control: `PUT /_status/{job_id}` with a status code (default 202); `GET /_tasks/{job_id}`.
+ * It also plays a webhook receiver: `POST /_hook/{name}` records the request and answers the
+ * status set by `PUT /_hook_status/{name}` (default 200); `GET /_hooks/{name}` lists them.
  */
 let server: Server;
 
 export default async function setup(project: TestProject) {
   const tasks = new Map<string, unknown[]>();
   const statuses = new Map<string, number>();
+  const hooks = new Map<string, { headers: Record<string, string>; body: string; status: number }[]>();
+  const hookStatuses = new Map<string, number>();
   server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
@@ -30,6 +34,16 @@ export default async function setup(project: TestProject) {
         res.writeHead(204).end();
       } else if (req.method === 'GET' && route === '_tasks') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(tasks.get(id) ?? []));
+      } else if (req.method === 'POST' && route === '_hook') {
+        const status = hookStatuses.get(id) ?? 200;
+        const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
+        hooks.set(id, [...(hooks.get(id) ?? []), { headers, body, status }]);
+        res.writeHead(status, status === 503 ? { 'retry-after': '30' } : {}).end();
+      } else if (req.method === 'PUT' && route === '_hook_status') {
+        hookStatuses.set(id, Number(body));
+        res.writeHead(204).end();
+      } else if (req.method === 'GET' && route === '_hooks') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(hooks.get(id) ?? []));
       } else if (route === 'health') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', ffmpeg: 'double' }));
       } else res.writeHead(404).end();

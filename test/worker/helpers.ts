@@ -34,6 +34,15 @@ export function processorDouble() {
     async tasks(jobId: string): Promise<ProcessorTask[]> {
       return (await fetch(`${base}/_tasks/${jobId}`)).json();
     },
+    hookUrl(name: string) {
+      return `${base}/_hook/${name}`;
+    },
+    async hookRespondWith(name: string, status: number) {
+      await fetch(`${base}/_hook_status/${name}`, { method: 'PUT', body: String(status) });
+    },
+    async hooks(name: string): Promise<{ headers: Record<string, string>; body: string; status: number }[]> {
+      return (await fetch(`${base}/_hooks/${name}`)).json();
+    },
     /** Waits until the queue consumer has dispatched `count` runs of the job. */
     async waitForTasks(jobId: string, count = 1): Promise<ProcessorTask[]> {
       return vi.waitFor(

@@ -103,11 +103,12 @@ export class JobObject extends DurableObject<Env> {
     return state && state.tenant === tenant ? state.job : null;
   }
 
-  async events(): Promise<{ at: number; type: string; detail: unknown }[]> {
+  /** The job's event log, oldest first; `detail` is JSON text. */
+  async events(): Promise<{ at: number; type: string; detail: string }[]> {
     return this.sql
       .exec<{ at: number; type: string; detail: string }>('SELECT at, type, detail FROM events ORDER BY seq')
       .toArray()
-      .map((e) => ({ at: e.at, type: e.type, detail: JSON.parse(e.detail) }));
+      .map((e) => ({ at: e.at, type: e.type, detail: e.detail }));
   }
 
   /**

@@ -1,0 +1,102 @@
+import { env } from 'cloudflare:workers';
+import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import type { ProcessorTask } from '../../../schemas/processor.ts';
+import { busyRetryDelayS, consumeDeadLetters, consumeJobs } from '../../../worker/dispatch/consumer.ts';
+import type { DispatchResult, Processor } from '../../../worker/dispatch/processor.ts';
+import type { JobState } from '../../../worker/job-object/state.ts';
+import { api, createJob } from '../helpers.ts';
+
+/** A processor that answers every dispatch with `result` and remembers the tasks. */
+function answering(result: DispatchResult): Processor & { tasks: ProcessorTask[] } {
+  const tasks: ProcessorTask[] = [];
+  return {
+    tasks,
+    async dispatch(task) {
+      tasks.push(task);
+      return result;
+    },
+  };
+}
+
+async function consume(body: unknown, processor: Processor, attempts = 1) {
+  const batch = createMessageBatch('kiln-jobs', [{ id: 'msg-1', timestamp: new Date(), attempts, body }]);
+  const ctx = createExecutionContext();
+  await consumeJobs(batch, env, processor);
+  return getQueueResult(batch, ctx);
+}
+
+/** Seq the tests' hand-made messages carry; the job's own queue message (seq 1) goes stale. */
+const TEST_SEQ = 100;
+
+async function jobAtSeq(): Promise<{ id: string; message: { job_id: string; tenant: string; seq: number } }> {
+  const { id } = await createJob();
+  await runInDurableObject(env.JOBS.get(env.JOBS.idFromName(id)), (_instance, state) => {
+    const doc = JSON.parse(state.storage.sql.exec<{ doc: string }>('SELECT doc FROM state').one().doc) as JobState;
+    Object.assign(doc, { seq: TEST_SEQ, claimedSeq: null, attempt: 0 });
+    doc.job.status = 'queued';
+    state.storage.sql.exec('UPDATE state SET doc = ?', JSON.stringify(doc));
+  });
+  return { id, message: { job_id: id, tenant: 'dev', seq: TEST_SEQ } };
+}
+
+describe('queue consumer', () => {
+  it('acks a message whose run the processor accepted', async () => {
+    const { message } = await jobAtSeq();
+    const processor = answering({ outcome: 'accepted' });
+    const result = await consume(message, processor);
+    expect(result.explicitAcks).toEqual(['msg-1']);
+    expect(result.retryMessages).toEqual([]);
+  });
+
+  it('does not start a second encode for a duplicate message', async () => {
+    const { message } = await jobAtSeq();
+    const processor = answering({ outcome: 'accepted' });
+    await consume(message, processor);
+    const second = await consume(message, processor);
+    expect(processor.tasks).toHaveLength(1);
+    expect(second.explicitAcks).toEqual(['msg-1']);
+  });
+
+  it('retries with a growing delay, honouring Retry-After, when the processor is busy', async () => {
+    const { id, message } = await jobAtSeq();
+    const result = await consume(message, answering({ outcome: 'busy', retryAfterS: 30, detail: 'full' }), 1);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages).toMatchObject([{ msgId: 'msg-1' }]);
+    const job = await (await api(`/jobs/${id}`)).json<{ status: string }>();
+    expect(job.status).toBe('queued');
+    expect(busyRetryDelayS(1, null)).toBe(5);
+    expect(busyRetryDelayS(4, null)).toBe(40);
+    expect(busyRetryDelayS(20, null)).toBe(600);
+  });
+
+  it('records a refused task as a failed job, then acks', async () => {
+    const { id, message } = await jobAtSeq();
+    const result = await consume(message, answering({ outcome: 'rejected', status: 400, detail: 'bad task' }));
+    expect(result.explicitAcks).toEqual(['msg-1']);
+    const job = await (await api(`/jobs/${id}`)).json<{ status: string; error: { kind: string } }>();
+    expect(job.status).toBe('failed');
+    expect(job.error.kind).toBe('processing_failed');
+  });
+
+  it('acks stale and malformed messages without dispatching', async () => {
+    const { message } = await jobAtSeq();
+    const processor = answering({ outcome: 'accepted' });
+    const stale = await consume({ ...message, seq: TEST_SEQ - 1 }, processor);
+    const malformed = await consume({ hello: 'world' }, processor);
+    expect(stale.explicitAcks).toEqual(['msg-1']);
+    expect(malformed.explicitAcks).toEqual(['msg-1']);
+    expect(processor.tasks).toHaveLength(0);
+  });
+
+  it('fails the job with a reason when its message reaches the dead-letter queue', async () => {
+    const { id, message } = await jobAtSeq();
+    const batch = createMessageBatch('kiln-jobs-dlq', [{ id: 'dead-1', timestamp: new Date(), attempts: 1, body: message }]);
+    const ctx = createExecutionContext();
+    await consumeDeadLetters(batch, env);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(['dead-1']);
+    const job = await (await api(`/jobs/${id}`)).json<{ status: string; error: { kind: string; message: string } }>();
+    expect(job.status).toBe('failed');
+    expect(job.error.kind).toBe('processor_busy');
+  });
+});

@@ -1,0 +1,78 @@
+import { env } from 'cloudflare:workers';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { HEARTBEAT_TIMEOUT_MS, MAX_RUN_ATTEMPTS, QUEUE_STALL_MS } from '../../../worker/constants.ts';
+import type { JobState } from '../../../worker/job-object/state.ts';
+import { api, createJob, processorDouble, report } from '../helpers.ts';
+
+const processor = processorDouble();
+
+/** Rewrites the job's stored state, as time passing would. */
+async function age(jobId: string, change: (s: JobState) => void) {
+  const stub = env.JOBS.get(env.JOBS.idFromName(jobId));
+  await runInDurableObject(stub, (_instance, state) => {
+    const row = state.storage.sql.exec<{ doc: string }>('SELECT doc FROM state').one();
+    const doc = JSON.parse(row.doc) as JobState;
+    change(doc);
+    state.storage.sql.exec('UPDATE state SET doc = ?', JSON.stringify(doc));
+  });
+  return stub;
+}
+
+describe('watchdog', () => {
+  it('keeps a run whose heartbeat is fresh', async () => {
+    const job = await createJob();
+    await processor.waitForTasks(job.id);
+    const stub = env.JOBS.get(env.JOBS.idFromName(job.id));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await processor.tasks(job.id)).toHaveLength(1);
+    expect((await api(`/jobs/${job.id}`).then((r) => r.json<{ status: string }>())).status).toBe('processing');
+  });
+
+  it('re-dispatches once when the heartbeat is older than the watchdog, and ignores the lost run', async () => {
+    const job = await createJob();
+    const [first] = await processor.waitForTasks(job.id);
+    const stub = await age(job.id, (s) => {
+      s.heartbeatAt = Date.now() - HEARTBEAT_TIMEOUT_MS - 1;
+    });
+    await runDurableObjectAlarm(stub);
+    const tasks = await processor.waitForTasks(job.id, 2);
+    expect(tasks[1]!.attempt).toBe(2);
+    expect(tasks[1]!.callback.token).not.toBe(first!.callback.token);
+    // The first run comes back to life: its events are refused so it stops.
+    const stale = await report(first!, { type: 'progress', stage: 'encode', progress: 90 });
+    expect(stale.status).toBe(409);
+    const events = await stub.events();
+    expect(events.map((e) => e.type)).toContain('run_lost');
+  });
+
+  it(`fails with kind timeout after ${MAX_RUN_ATTEMPTS} silent runs, never staying in processing`, async () => {
+    const job = await createJob();
+    for (let attempt = 1; attempt <= MAX_RUN_ATTEMPTS; attempt++) {
+      await processor.waitForTasks(job.id, attempt);
+      const stub = await age(job.id, (s) => {
+        s.heartbeatAt = Date.now() - HEARTBEAT_TIMEOUT_MS - 1;
+      });
+      await runDurableObjectAlarm(stub);
+    }
+    const failed = await (await api(`/jobs/${job.id}`)).json<{ status: string; error: { kind: string; message: string } }>();
+    expect(failed.status).toBe('failed');
+    expect(failed.error.kind).toBe('timeout');
+    expect(failed.error.message).toMatch(/stopped responding 3 times/);
+    expect(await processor.tasks(job.id)).toHaveLength(MAX_RUN_ATTEMPTS);
+    const stub = env.JOBS.get(env.JOBS.idFromName(job.id));
+    expect(await runDurableObjectAlarm(stub)).toBe(false);
+  });
+
+  it('re-sends the queue message of a job that sat unclaimed past the stall limit', async () => {
+    const job = await createJob();
+    await processor.respondWith(job.id, 503);
+    await processor.waitForTasks(job.id);
+    const stub = await age(job.id, (s) => {
+      s.claimedSeq = null;
+      s.enqueuedAt = Date.now() - QUEUE_STALL_MS - 1;
+    });
+    await runDurableObjectAlarm(stub);
+    expect((await stub.events()).map((e) => e.type)).toContain('queue_resend');
+  });
+});
