@@ -1,0 +1,65 @@
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { api, VIDEO_JOB } from '../helpers.ts';
+
+async function newUpload(body: Record<string, unknown> = { filename: '../../etc/clip.mov', content_type: 'video/quicktime' }) {
+  const res = await api('/uploads', { method: 'POST', json: body });
+  expect(res.status).toBe(201);
+  return res.json<{ file: { id: string; url: string }; upload_url: string; expires_at: number }>();
+}
+
+describe('uploads and files', () => {
+  it('issues a presigned PUT under a Kiln-chosen key, never the user-supplied name', async () => {
+    const upload = await newUpload();
+    expect(upload.file.id).toMatch(/^file_/);
+    expect(upload.file.url).toBe(`http://127.0.0.1:8787/files/uploads/${upload.file.id}`);
+    const put = new URL(upload.upload_url);
+    expect(put.pathname).toBe(`/cdn-cgi/local/r2/s3/kiln-media/uploads/${upload.file.id}`);
+    expect(put.searchParams.get('X-Amz-Algorithm')).toBe('AWS4-HMAC-SHA256');
+    expect(put.searchParams.get('X-Amz-Expires')).toBe('3600');
+    expect(upload.upload_url).not.toContain('etc');
+  });
+
+  it('stores a small body through PUT /files/{id} and serves it with ETag, Range and cache headers', async () => {
+    const upload = await newUpload({ filename: 'note.txt', content_type: 'text/plain' });
+    const put = await api(`/files/${upload.file.id}`, { method: 'PUT', body: 'hello, kiln', headers: { 'content-type': 'text/plain' } });
+    expect(put.status).toBe(200);
+    expect(await put.json()).toMatchObject({ id: upload.file.id, filesize: 11, type: 'text/plain' });
+    const path = new URL(upload.file.url).pathname;
+    const full = await api(path, { key: null });
+    expect(full.status).toBe(200);
+    expect(await full.text()).toBe('hello, kiln');
+    expect(full.headers.get('cache-control')).toContain('immutable');
+    const etag = full.headers.get('etag')!;
+    const partial = await api(path, { key: null, headers: { range: 'bytes=7-10' } });
+    expect(partial.status).toBe(206);
+    expect(partial.headers.get('content-range')).toBe('bytes 7-10/11');
+    expect(await partial.text()).toBe('kiln');
+    const cached = await api(path, { key: null, headers: { 'if-none-match': etag } });
+    expect(cached.status).toBe(304);
+  });
+
+  it("refuses PUT /files for another tenant's upload and for unknown ids", async () => {
+    const upload = await newUpload();
+    expect((await api(`/files/${upload.file.id}`, { method: 'PUT', body: 'x', key: 'other_tenant_key' })).status).toBe(404);
+    expect((await api('/files/file_nope', { method: 'PUT', body: 'x' })).status).toBe(404);
+  });
+
+  it('accepts an upload as a job input by id or URL, but not one from another tenant', async () => {
+    const upload = await newUpload();
+    await env.MEDIA.put(`uploads/${upload.file.id}`, 'not really a movie');
+    for (const input of [upload.file.id, upload.file.url]) {
+      const res = await api('/jobs', { method: 'POST', json: { ...VIDEO_JOB, input } });
+      expect(res.status).toBe(201);
+    }
+    const stolen = await api('/jobs', { method: 'POST', json: { ...VIDEO_JOB, input: upload.file.id }, key: 'other_tenant_key' });
+    expect(stolen.status).toBe(400);
+    expect((await stolen.json<{ issues: { path: string }[] }>()).issues[0]?.path).toBe('input');
+  });
+
+  it('answers 404 not_found as JSON for a missing file', async () => {
+    const res = await api('/files/outputs/job_x/file_missing.mp4', { key: null });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ kind: 'not_found' });
+  });
+});

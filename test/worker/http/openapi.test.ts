@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { api } from '../helpers.ts';
+
+describe('GET /openapi.json', () => {
+  it('documents every public route from the zod schemas, as OpenAPI 3.1', async () => {
+    const res = await api('/openapi.json', { key: null });
+    expect(res.status).toBe(200);
+    const doc = await res.json<{ openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, any> } }>();
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/connections',
+      '/connections/{id}',
+      '/files/{id}',
+      '/jobs',
+      '/jobs/{id}',
+      '/jobs/{id}/cancel',
+      '/jobs/{id}/deliveries',
+      '/jobs/{id}/deliveries/redeliver',
+      '/uploads',
+    ]);
+    expect(Object.keys(doc.paths['/jobs']!).sort()).toEqual(['get', 'post']);
+    expect(doc.components.schemas.Job.properties.status.enum).toEqual(['queued', 'processing', 'succeeded', 'failed', 'cancelled']);
+  });
+
+  it('answers unknown routes with a JSON not_found', async () => {
+    const res = await api('/nope');
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ kind: 'not_found' });
+  });
+
+  it('reports the processor in /health without a key', async () => {
+    const res = await api('/health', { key: null });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ok', worker: { status: 'ok' }, processor: { status: 'ok', via: 'url' } });
+  });
+});
