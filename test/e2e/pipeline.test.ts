@@ -1,0 +1,80 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probe as ffprobe, topLevelAtoms } from '../support/inspect.ts';
+import { startStack } from './support/stack.ts';
+
+let stack: Awaited<ReturnType<typeof startStack>>;
+let workDir: string;
+
+beforeAll(async () => {
+  stack = await startStack();
+  workDir = await mkdtemp(join(tmpdir(), 'kiln-e2e-'));
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function download(url: string, name: string): Promise<string> {
+  const res = await fetch(url);
+  expect(res.status).toBe(200);
+  const path = join(workDir, name);
+  await writeFile(path, Buffer.from(await res.arrayBuffer()));
+  return path;
+}
+
+describe('a job through queue → processor → callback → Durable Object', () => {
+  it('turns a 1080p upload into a 1280-wide web MP4 that can be downloaded', async () => {
+    const created = await stack.api<{ id: string; status: string }>('/jobs', {
+      method: 'POST',
+      json: {
+        input: stack.mediaUrl('clip-1080p.mov'),
+        kind: 'video',
+        options: { width: 1280, format: 'mp4' },
+        metadata: { user_id: 'usr_abc123' },
+      },
+    });
+    expect(created.status).toBe(201);
+    const job = await stack.waitForJob<Record<string, any>>(created.body.id);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('succeeded');
+    expect(job.progress).toBe(100);
+    expect(job.metadata).toEqual({ user_id: 'usr_abc123' });
+    expect(job.output).toMatchObject({ kind: 'video', format: 'mp4', type: 'video/mp4', width: 1280, height: 720 });
+    expect(job.tasks.map((t: { status: string }) => t.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    expect(job.tasks[0].output).toMatchObject({ width: 1920, height: 1080 });
+
+    const path = await download(job.output.url, 'out.mp4');
+    const probe = await ffprobe(path);
+    const video = probe.streams.find((s) => s.codec_type === 'video')!;
+    const audio = probe.streams.find((s) => s.codec_type === 'audio')!;
+    expect(video).toMatchObject({ codec_name: 'h264', pix_fmt: 'yuv420p', width: 1280, height: 720, profile: 'High' });
+    expect(audio).toMatchObject({ codec_name: 'aac', channels: 2, sample_rate: '48000' });
+    expect(Number(probe.format.duration)).toBeCloseTo(2, 0);
+    const atoms = await topLevelAtoms(path);
+    expect(atoms.indexOf('moov')).toBeLessThan(atoms.indexOf('mdat'));
+  });
+
+  it('fails a job whose input is not media, saying why, and never leaves it processing', async () => {
+    const created = await stack.api<{ id: string }>('/jobs', {
+      method: 'POST',
+      json: { input: stack.mediaUrl('text.mp4'), kind: 'video' },
+    });
+    const job = await stack.waitForJob<Record<string, any>>(created.body.id);
+    expect(job.status).toBe('failed');
+    expect(job.error.kind).toBe('input_not_media');
+    expect(job.error.message.length).toBeGreaterThan(20);
+  });
+
+  it('fails with input_unreachable when the input URL answers 404', async () => {
+    const created = await stack.api<{ id: string }>('/jobs', {
+      method: 'POST',
+      json: { input: stack.mediaUrl('missing.mov'), kind: 'video' },
+    });
+    const job = await stack.waitForJob<Record<string, any>>(created.body.id);
+    expect(job.status).toBe('failed');
+    expect(job.error.kind).toBe('input_unreachable');
+    expect(job.error.message).toContain('404');
+  });
+});

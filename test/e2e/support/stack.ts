@@ -1,0 +1,69 @@
+import { createTestHarness } from 'wrangler';
+import { devVars } from '../../support/dev-vars.ts';
+import { MEDIA_DIR } from '../../support/media.ts';
+import { serveDirectory, startProcessor, type StartedProcess } from './processes.ts';
+
+export const API_KEY = 'kiln_dev_key';
+
+/**
+ * The whole local stack as `npm run dev` runs it: the Worker in workerd through wrangler's test
+ * harness (Durable Objects, Queues, R2 and its S3 endpoint simulated), a real processor process,
+ * and a loopback HTTP server holding the test media.
+ */
+export async function startStack(opts: { processorEnv?: Record<string, string> } = {}) {
+  const processor = await startProcessor(opts.processorEnv);
+  const media = await serveDirectory(MEDIA_DIR);
+  const harness = createTestHarness({
+    workers: [
+      {
+        configPath: './wrangler.toml',
+        secrets: { ...devVars(), PROCESSOR_URL: processor.url },
+      },
+    ],
+  });
+  const { url } = await harness.listen();
+  const base = url.toString().replace(/\/$/, '');
+
+  async function api<T = unknown>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<{ status: number; body: T; headers: Headers }> {
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${API_KEY}`);
+    let body = init.body;
+    if (init.json !== undefined) {
+      headers.set('content-type', 'application/json');
+      body = JSON.stringify(init.json);
+    }
+    const res = await fetch(`${base}${path}`, { ...init, headers, body });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers };
+  }
+
+  /** Polls a job until it is terminal, as the seeds' "poll" pattern does. */
+  async function waitForJob<T extends { status: string }>(id: string, timeoutMs = 90_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { body } = await api<T>(`/jobs/${id}`);
+      if (['succeeded', 'failed', 'cancelled'].includes(body.status)) return body;
+      if (Date.now() > deadline) throw new Error(`job ${id} still ${body.status} after ${timeoutMs} ms\n${processor.output()}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  return {
+    base,
+    processor,
+    mediaUrl: (name: string) => `${media.url}/${name}`,
+    api,
+    waitForJob,
+    async replaceProcessor(next: StartedProcess) {
+      await harness.update((current) => ({
+        ...current,
+        workers: current.workers.map((w) => ('configPath' in w ? { ...w, secrets: { ...w.secrets, PROCESSOR_URL: next.url } } : w)),
+      }));
+    },
+    async close() {
+      await harness.close();
+      await processor.stop();
+      await media.close();
+    },
+  };
+}
