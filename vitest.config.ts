@@ -9,6 +9,7 @@ import { devVars } from './test/support/dev-vars.ts';
  */
 export default defineConfig({
   test: {
+    reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       {
         plugins: [
