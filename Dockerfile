@@ -11,6 +11,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY schemas ./schemas
+COPY common ./common
 COPY container ./container
 
 ENV NODE_ENV=production \

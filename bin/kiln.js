@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// Plain-JS shim: the CLI is TypeScript run by Node's type stripping, which needs Node 24.
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  process.stderr.write(`kiln needs Node.js 24 or newer; this is ${process.version}.\n`);
+  process.exit(1);
+}
+await import('../cli/main.ts');

@@ -1,0 +1,192 @@
+/**
+ * Argument parsing and help text for the `kiln` CLI (SPEC §5). Turns flags into the job options
+ * object the processor validates, inferring `--format` from the `-o` extension.
+ */
+import { extname } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { JobKind } from '../schemas/options.ts';
+
+export type Command = JobKind | 'probe';
+
+export const COMMANDS: Record<string, Command> = {
+  video: 'video',
+  image: 'image',
+  audio: 'audio',
+  animation: 'animation',
+  adaptive: 'adaptive_video',
+  adaptive_video: 'adaptive_video',
+  probe: 'probe',
+};
+
+const OPTIONS = {
+  input: { type: 'string', short: 'i' },
+  output: { type: 'string', short: 'o' },
+  width: { type: 'string' },
+  height: { type: 'string' },
+  fit: { type: 'string' },
+  position: { type: 'string' },
+  background: { type: 'string' },
+  quality: { type: 'string' },
+  start: { type: 'string' },
+  end: { type: 'string' },
+  fps: { type: 'string' },
+  codec: { type: 'string' },
+  format: { type: 'string' },
+  bitrate: { type: 'string' },
+  mute: { type: 'boolean' },
+  json: { type: 'boolean' },
+  local: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  // Remote-mode flags (SPEC §5); parsed here so both modes share one parser.
+  metadata: { type: 'string', multiple: true },
+  webhook_url: { type: 'string' },
+  async: { type: 'boolean' },
+} satisfies ParseArgsConfig['options'];
+
+export const USAGE = `kiln — web-ready video, images and audio
+
+Usage:
+  kiln <command> -i <file or URL> -o <file> [options]
+  kiln probe -i <file or URL> [--json]
+
+Commands:
+  video       MP4 (H.264/H.265/AV1), MOV or WebM (VP9/AV1)
+  image       JPEG, PNG, WebP or AVIF from an image or a video frame
+  audio       MP3, AAC (.m4a), Ogg Vorbis, Opus, WAV or FLAC
+  animation   GIF or animated WebP from a stretch of video (needs --end)
+  adaptive    HLS ladder; -o is a directory (or a path ending in .m3u8)
+  probe       print what Kiln knows about a file
+
+Options:
+  -i, --input <path|url>   input file, or an http(s) URL to download first
+  -o, --output <path>      output file; its extension picks --format
+  --width, --height <n|n%> pixels or a percentage; one keeps the aspect ratio; never upscales
+                           unless both are given with --fit
+  --fit <contain|cover|fill>  how to fill width × height (default contain)
+  --position <center|top|bottom|left|right|top_left|...>  anchor for cover/contain
+  --background <#rrggbb>   padding colour for contain
+  --quality <very_low|low|medium|high|very_high>  (default medium)
+  --start, --end <s>       seconds; for image, --start is the frame time
+  --fps <n>                frames per second (video 1–60, animation 1–30)
+  --codec <h264|h265|vp9|av1>   video codec
+  --format <name>          output format when -o has no telling extension
+  --bitrate <bps>          video bitrate cap or audio bitrate
+  --mute                   drop the audio track (video)
+  --json                   machine-readable output on stdout
+  --local                  run on this machine (default when KILN_API_URL is unset)
+  -h, --help               show this help
+
+Examples:
+  kiln video -i clip.mov -o clip-hd.mp4 --width 1920 --quality high
+  kiln image -i clip.mov -o clip-thumb.webp --start 2 --width 640
+  kiln image -i photo.png -o photo-full.webp --width 1920 --quality high
+`;
+
+export interface ParsedCli {
+  command: Command | null;
+  input?: string | undefined;
+  output?: string | undefined;
+  options: Record<string, unknown>;
+  json: boolean;
+  local: boolean;
+  help: boolean;
+  metadata: string[];
+  webhookUrl?: string | undefined;
+  async: boolean;
+}
+
+/** A command-line mistake: printed as `invalid_input: …` with exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const EXTENSION_FORMATS: Record<JobKind, Record<string, string>> = {
+  video: { '.mp4': 'mp4', '.m4v': 'mp4', '.mov': 'mov', '.webm': 'webm' },
+  image: { '.jpg': 'jpeg', '.jpeg': 'jpeg', '.png': 'png', '.webp': 'webp', '.avif': 'avif' },
+  audio: { '.mp3': 'mp3', '.m4a': 'aac', '.aac': 'aac', '.ogg': 'ogg', '.oga': 'ogg', '.opus': 'opus', '.wav': 'wav', '.flac': 'flac' },
+  animation: { '.gif': 'gif', '.webp': 'webp' },
+  adaptive_video: { '.m3u8': 'hls', '': 'hls' },
+};
+
+/**
+ * The `format` option implied by an output path, or undefined when the extension says nothing.
+ *
+ * @example
+ * formatFromOutput('image', 'thumb.webp'); // 'webp'
+ */
+export function formatFromOutput(kind: JobKind, output: string): string | undefined {
+  return EXTENSION_FORMATS[kind][extname(output).toLowerCase()];
+}
+
+function number(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value)) {
+    throw new UsageError(`Expected a number for --${flag} but received "${raw}"`);
+  }
+  return value;
+}
+
+function dimension(flag: string, raw: string | undefined): number | string | undefined {
+  if (raw === undefined) return undefined;
+  return raw.trim().endsWith('%') ? raw.trim() : number(flag, raw);
+}
+
+/**
+ * Parses argv (without `node` and the script) into a command and job options.
+ *
+ * @example
+ * parseCli(['image', '-i', 'a.png', '-o', 'b.webp', '--width', '640']).options; // { width: 640, format: 'webp' }
+ */
+export function parseCli(argv: string[]): ParsedCli {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    // Node's message goes on to explain `--` positionals, which is noise for kiln users.
+    const first = (err as Error).message.split(/\.\s/)[0] ?? 'Invalid arguments';
+    throw new UsageError(`${first}; see kiln --help`);
+  }
+  const { values, positionals } = parsed;
+  const word = positionals[0];
+  if (positionals.length > 1) throw new UsageError(`Unexpected argument "${positionals[1]}"; see kiln --help`);
+  const command = word === undefined ? null : COMMANDS[word];
+  if (word !== undefined && command === undefined) {
+    throw new UsageError(`Unknown command "${word}"; expected one of video, image, audio, animation, adaptive, probe`);
+  }
+  const options: Record<string, unknown> = {
+    width: dimension('width', values.width),
+    height: dimension('height', values.height),
+    fit: values.fit,
+    position: values.position,
+    background: values.background,
+    quality: values.quality,
+    start: number('start', values.start),
+    end: number('end', values.end),
+    fps: number('fps', values.fps),
+    codec: values.codec,
+    format: values.format,
+    bitrate: number('bitrate', values.bitrate),
+    mute: values.mute,
+  };
+  for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key];
+  if (command && command !== 'probe' && options.format === undefined && values.output) {
+    const inferred = formatFromOutput(command, values.output);
+    if (inferred && command !== 'adaptive_video') options.format = inferred;
+    if (!inferred && command !== 'adaptive_video') {
+      throw new UsageError(`Cannot tell the format from "${values.output}"; add --format or use a known extension`);
+    }
+  }
+  return {
+    command: command ?? null,
+    input: values.input,
+    output: values.output,
+    options,
+    json: values.json ?? false,
+    local: values.local ?? false,
+    help: values.help ?? false,
+    metadata: values.metadata ?? [],
+    webhookUrl: values.webhook_url,
+    async: values.async ?? false,
+  };
+}

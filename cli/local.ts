@@ -1,0 +1,112 @@
+/**
+ * Local mode: runs a job on this machine with the processor's own engine (ffmpeg, sharp), with
+ * no server and no key (SPEC §5).
+ */
+import { copyFile, cp, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import type { ErrorBody } from '../schemas/errors.ts';
+import type { MediaInfo } from '../schemas/file.ts';
+import { limitsFromEnv, type Limits } from '../container/limits.ts';
+import { processMedia } from '../container/process/index.ts';
+import { probeFile } from '../container/probe/index.ts';
+import type { ParsedCli } from './args.ts';
+import { download, isUrl } from './download.ts';
+import { progressBar } from './progress.ts';
+
+export type CliOutcome =
+  | { ok: true; json: unknown; lines: string[]; notes: string[] }
+  | { ok: false; error: ErrorBody };
+
+/** CLI users type `--width`, not `options.width`. */
+function forCli(error: ErrorBody): ErrorBody {
+  return { ...error, message: error.message.replace(/\boptions\.(\w+)/g, '--$1') };
+}
+
+function size(bytes: number): string {
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${bytes} B`;
+}
+
+/** One-line human summary of a file. */
+export function describe(info: MediaInfo): string {
+  const parts: string[] = [info.kind, info.format];
+  if (info.width && info.height) parts.push(`${info.width}×${info.height}`);
+  if (info.duration) parts.push(`${info.duration.toFixed(1)} s`);
+  const codecs = [info.codecs.video, info.codecs.audio].filter(Boolean).join('+');
+  if (codecs) parts.push(codecs);
+  parts.push(size(info.filesize));
+  return parts.join(', ');
+}
+
+async function copyOutput(kind: string, produced: string, target: string): Promise<string> {
+  if (kind === 'adaptive_video') {
+    // HLS is a directory: -o names the directory, or the master playlist inside it.
+    const isPlaylist = extname(target).toLowerCase() === '.m3u8';
+    const dir = isPlaylist ? dirname(target) : target;
+    await mkdir(dir, { recursive: true });
+    await cp(dirname(produced), dir, { recursive: true });
+    if (isPlaylist && basename(target) !== basename(produced)) await rename(join(dir, basename(produced)), target);
+    return isPlaylist ? target : join(dir, basename(produced));
+  }
+  await mkdir(dirname(resolve(target)), { recursive: true });
+  await copyFile(produced, target);
+  return target;
+}
+
+/**
+ * Runs a parsed CLI invocation locally and returns what to print.
+ *
+ * @example
+ * const outcome = await runLocal(parseCli(['probe', '-i', 'clip.mov']), new AbortController().signal);
+ */
+export async function runLocal(cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome> {
+  if (!cli.input) return { ok: false, error: { kind: 'invalid_input', message: 'Missing -i <file or URL>' } };
+  if (cli.command !== 'probe' && !cli.output) return { ok: false, error: { kind: 'invalid_input', message: 'Missing -o <output file>' } };
+  const limits: Limits = limitsFromEnv(process.env);
+  const scratch = await mkdtemp(join(tmpdir(), 'kiln-cli-'));
+  const bar = cli.json ? progressBar({ isTTY: false } as NodeJS.WriteStream) : progressBar(process.stderr);
+  try {
+    let inputPath = cli.input;
+    if (isUrl(cli.input)) {
+      bar.update('fetch', 0);
+      const fetched = await download(cli.input, scratch, limits.maxInputBytes, signal);
+      if (!fetched.ok) return fetched;
+      inputPath = fetched.path;
+    }
+    if (cli.command === 'probe') {
+      const probe = await probeFile(inputPath, limits, signal);
+      if (!probe.ok) return probe;
+      const lines = Object.entries(probe.info).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+      return { ok: true, json: probe.info, lines, notes: [] };
+    }
+    const kind = cli.command;
+    if (!kind) return { ok: false, error: { kind: 'invalid_input', message: 'Missing command; see kiln --help' } };
+    const workDir = join(scratch, 'work');
+    await mkdir(workDir);
+    const result = await processMedia({
+      kind,
+      options: cli.options,
+      inputPath,
+      workDir,
+      limits,
+      signal,
+      onProgress: (stage, percent) => bar.update(stage, percent),
+    });
+    bar.done();
+    if (!result.ok) return { ok: false, error: forCli(result.error) };
+    const written = await copyOutput(kind, result.output.path, cli.output!);
+    const extra: string[] = [];
+    if (cli.metadata.length > 0 || cli.webhookUrl || cli.async) extra.push('--metadata, --webhook_url and --async only apply to remote jobs; ignored.');
+    return {
+      ok: true,
+      json: { ok: true, input: result.input, output: { ...result.output.info, path: resolve(written) }, notes: result.notes },
+      lines: [`wrote ${written} (${describe(result.output.info)})`],
+      notes: [...result.notes, ...extra],
+    };
+  } finally {
+    bar.done();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

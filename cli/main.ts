@@ -1,0 +1,73 @@
+/**
+ * `kiln` command-line entry point (SPEC §5). Local mode runs the processor's engine in this
+ * process; remote mode (KILN_API_URL set, no --local) is a seam filled by `cli/remote.ts`.
+ * Failures print `kind: message` and exit non-zero; never a stack trace.
+ */
+import type { ErrorBody } from '../schemas/errors.ts';
+import { parseCli, USAGE, UsageError, type ParsedCli } from './args.ts';
+import { runLocal, type CliOutcome } from './local.ts';
+
+/** Exit codes: 0 done, 1 the job failed, 2 the command line was wrong, 130 interrupted (128 + SIGINT). */
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+const EXIT_INTERRUPTED = 130;
+
+function fail(error: ErrorBody, json: boolean): number {
+  if (json) process.stdout.write(`${JSON.stringify({ ok: false, error })}\n`);
+  else process.stderr.write(`${error.kind}: ${error.message}\n`);
+  if (error.kind === 'cancelled') return EXIT_INTERRUPTED;
+  return error.kind === 'invalid_input' ? EXIT_USAGE : EXIT_FAILED;
+}
+
+async function dispatch(cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome> {
+  if (process.env.KILN_API_URL && !cli.local) {
+    // Seam for remote mode: cli/remote.ts will upload, submit, poll and download here.
+    return {
+      ok: false,
+      error: { kind: 'invalid_input', message: 'remote mode is not available yet; pass --local or unset KILN_API_URL' },
+    };
+  }
+  return runLocal(cli, signal);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let cli: ParsedCli;
+  try {
+    cli = parseCli(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`invalid_input: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  if (cli.help || cli.command === null) {
+    (cli.help ? process.stdout : process.stderr).write(USAGE);
+    return cli.help ? 0 : EXIT_USAGE;
+  }
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigint);
+  try {
+    const outcome = await dispatch(cli, controller.signal);
+    if (!outcome.ok) return fail(outcome.error, cli.json);
+    if (cli.json) process.stdout.write(`${JSON.stringify(outcome.json)}\n`);
+    else {
+      for (const line of outcome.lines) process.stdout.write(`${line}\n`);
+      for (const note of outcome.notes) process.stderr.write(`note: ${note}\n`);
+    }
+    return 0;
+  } catch (err) {
+    // A throw is a bug or a broken environment (e.g. a malformed KILN_MAX_* variable): no stack trace.
+    if (process.env.KILN_DEBUG) console.error(err);
+    const message = err instanceof Error ? err.message : String(err);
+    const kind = /^Expected a positive number for KILN_/.test(message) ? 'invalid_input' : 'internal_error';
+    return fail({ kind, message }, cli.json);
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,70 @@
+/**
+ * Animation: a looping GIF (palettegen/paletteuse, one palette per clip) or animated WebP from a
+ * stretch of video (SPEC §3). `end` is required so nobody turns a feature film into a GIF.
+ */
+import { join } from 'node:path';
+import type { AnimationOptions } from '../../schemas/options.ts';
+import { ffmpegErrorBody, runFfmpeg } from '../ffmpeg/index.ts';
+import { planResize } from '../resize/index.ts';
+import { planTrim } from '../trim/index.ts';
+import type { EncodeContext, EncodeResult } from '../types.ts';
+import { videoFilters } from '../video/filters.ts';
+import { qualityTier } from '../video/quality.ts';
+
+/** Frames per second when none is asked for: smooth enough for previews, small enough for GIF. */
+export const ANIMATION_DEFAULT_FPS = 10;
+/** Width cap when neither width nor height is given: GIFs of full-HD video are tens of megabytes. */
+export const ANIMATION_DEFAULT_MAX_WIDTH = 480;
+
+/**
+ * Encodes `[start, end)` of the input as an animation in `ctx.workDir`.
+ *
+ * @example
+ * const result = await encodeAnimation(ctx, { start: 1, end: 3, width: 320, format: 'gif' });
+ */
+export async function encodeAnimation(ctx: EncodeContext, options: AnimationOptions): Promise<EncodeResult> {
+  const { info, details } = ctx;
+  const moving = info.kind === 'video' || (info.kind === 'image' && info.duration !== null && info.duration > 0);
+  if (!moving || !info.width || !info.height) {
+    return {
+      ok: false,
+      error: { kind: 'no_video_stream', message: 'The input has no video to animate; use a video or an animated GIF/WebP.' },
+    };
+  }
+  const trim = planTrim(info.duration, options.start, options.end);
+  if (!trim.ok) return trim;
+  const format = options.format ?? 'gif';
+  const fps = options.fps ?? ANIMATION_DEFAULT_FPS;
+  const request =
+    options.width === undefined && options.height === undefined
+      ? { ...options, width: Math.min(info.width, ANIMATION_DEFAULT_MAX_WIDTH) }
+      : options;
+  const { plan, notes } = planResize({ width: info.width, height: info.height }, request, { even: false });
+  const base = videoFilters({ plan, details, background: options.background, fps }).join(',');
+  const outputOptions =
+    format === 'gif'
+      ? [
+          '-vf',
+          // One palette for the whole clip, dithered with an ordered (bayer) pattern that
+          // compresses far better than error diffusion; only changed rectangles are re-encoded.
+          `${base},split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5:diff_mode=rectangle`,
+          '-loop', '0', '-f', 'gif',
+        ]
+      : [
+          '-vf', `${base},format=yuva420p`,
+          '-c:v', 'libwebp_anim', '-lossless', '0', '-quality', String(qualityTier(options.quality).animationWebp),
+          '-compression_level', '4', '-loop', '0', '-f', 'webp',
+        ];
+  const output = join(ctx.workDir, `output.${format}`);
+  const result = await runFfmpeg({
+    inputs: [{ path: ctx.inputPath, options: trim.inputOptions }],
+    output,
+    outputOptions: ['-map', '0:v:0', '-an', '-map_metadata', '-1', ...outputOptions],
+    expectedS: trim.seconds,
+    timeoutMs: ctx.limits.maxProcessingS * 1000,
+    signal: ctx.signal,
+    onProgress: ctx.onProgress,
+  });
+  if (!result.ok) return { ok: false, error: ffmpegErrorBody(result.error) };
+  return { ok: true, path: output, notes: [...trim.notes, ...notes] };
+}

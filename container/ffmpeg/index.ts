@@ -1,0 +1,316 @@
+/**
+ * The one module that runs ffmpeg (through fluent-ffmpeg) and ffprobe. Everything else builds
+ * argument lists and calls `runFfmpeg` / `ffprobeJson`; timeouts, kills, progress and error
+ * capture live here only.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import ffmpeg from 'fluent-ffmpeg';
+import type { ErrorBody } from '../../schemas/errors.ts';
+
+/** How long ffmpeg gets to exit after SIGTERM (it flushes and closes the output) before SIGKILL. */
+export const FFMPEG_KILL_GRACE_MS = 2_000;
+/** ffprobe only reads headers and a few packets; anything slower than this is a hostile or broken file. */
+export const FFPROBE_TIMEOUT_MS = 30_000;
+/** Lines of ffmpeg's stderr kept for error reports: enough for the real error, not the whole log. */
+export const STDERR_TAIL_LINES = 30;
+/** ffprobe JSON for a pathological file (thousands of streams) is refused beyond this size. */
+const FFPROBE_MAX_STDOUT_BYTES = 8 * 1024 * 1024;
+
+export type FfmpegFailure = 'exit' | 'timeout' | 'aborted' | 'spawn';
+
+/** A failed ffmpeg/ffprobe run, with what is needed to debug it. `argv` never holds secrets (inputs are local paths). */
+export class FfmpegError extends Error {
+  reason: FfmpegFailure = 'exit';
+  exitCode: number | null = null;
+  signal: NodeJS.Signals | null = null;
+  stderrTail: string[] = [];
+  argv: string[] = [];
+  constructor(message = 'ffmpeg failed') {
+    super(message);
+    this.name = 'FfmpegError';
+  }
+}
+
+export interface FfmpegInput {
+  path: string;
+  /** Options placed before `-i`, e.g. `['-ss', '2']`. */
+  options?: string[];
+}
+
+export interface FfmpegRun {
+  inputs: FfmpegInput[];
+  /** Output file (or playlist) path. */
+  output: string;
+  outputOptions: string[];
+  /** A `-filter_complex` graph, if the job needs one. */
+  complexFilter?: string;
+  /** Seconds of media the output will cover (see `expectedSeconds`); enables progress. */
+  expectedS?: number | null;
+  /** Wall-clock budget; the process is killed when it runs out. */
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((percent: number) => void) | undefined;
+}
+
+export type FfmpegResult = { ok: true; argv: string[] } | { ok: false; error: FfmpegError };
+
+/**
+ * Seconds of output an encode produces: the probed duration clipped to `[start, end)`.
+ *
+ * @example
+ * expectedSeconds(10, 2, 20); // 8
+ */
+export function expectedSeconds(duration: number | null, start?: number, end?: number): number | null {
+  if (duration === null || !Number.isFinite(duration)) {
+    return end !== undefined ? end - (start ?? 0) : null;
+  }
+  const stop = Math.min(end ?? duration, duration);
+  return Math.max(0, stop - (start ?? 0));
+}
+
+/** Parses ffmpeg's `time=HH:MM:SS.xx` from a stderr progress line. */
+export function parseTimemark(line: string): number | null {
+  const match = /time=\s*(-?)(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(line);
+  if (!match) return null;
+  if (match[1] === '-') return 0;
+  return Number(match[2]) * 3600 + Number(match[3]) * 60 + Number(match[4]);
+}
+
+/**
+ * Runs one ffmpeg command with a wall-clock timeout and an abort signal. On timeout or abort the
+ * process gets SIGTERM, then SIGKILL after `FFMPEG_KILL_GRACE_MS`. Never throws for an ffmpeg
+ * failure: it returns `{ ok: false, error }` with exit code, signal, stderr tail and argv.
+ *
+ * @example
+ * const result = await runFfmpeg({ inputs: [{ path: 'in.mov' }], output: 'out.mp4',
+ *   outputOptions: ['-c:v', 'libx264'], timeoutMs: 60_000 });
+ * if (!result.ok) console.error(result.error.stderrTail.join('\n'));
+ */
+export function runFfmpeg(run: FfmpegRun): Promise<FfmpegResult> {
+  // Created before spawning so the stack points at the caller, not at a child-process callback.
+  const error = new FfmpegError();
+  const command = ffmpeg({ stdoutLines: 0 });
+  for (const input of run.inputs) {
+    command.input(input.path);
+    if (input.options && input.options.length > 0) command.inputOptions(input.options);
+  }
+  command.inputOptions(['-hide_banner', '-nostdin']);
+  if (run.complexFilter) command.complexFilter(run.complexFilter);
+  command.outputOptions(run.outputOptions).output(run.output);
+  const argv = ['ffmpeg', ...command._getArguments()];
+  error.argv = argv;
+
+  return new Promise((resolve) => {
+    const tail: string[] = [];
+    let child: ChildProcess | undefined;
+    let reason: FfmpegFailure | null = null;
+    let exitCode: number | null = null;
+    let exitSignal: NodeJS.Signals | null = null;
+    let killTimer: NodeJS.Timeout | undefined;
+    let lastPercent = -1;
+    let settled = false;
+
+    const stop = (why: FfmpegFailure) => {
+      if (reason === null) reason = why;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child?.kill('SIGKILL'), FFMPEG_KILL_GRACE_MS);
+      killTimer.unref();
+    };
+    const timer = setTimeout(() => stop('timeout'), run.timeoutMs);
+    const onAbort = () => stop('aborted');
+    run.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const finish = (ok: boolean, message?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      run.signal?.removeEventListener('abort', onAbort);
+      if (ok && reason === null) {
+        if (run.onProgress && lastPercent < 100) run.onProgress(100);
+        resolve({ ok: true, argv });
+        return;
+      }
+      error.reason = reason ?? 'exit';
+      error.exitCode = exitCode;
+      error.signal = exitSignal;
+      error.stderrTail = tail.slice(-STDERR_TAIL_LINES);
+      error.message =
+        error.reason === 'timeout'
+          ? `ffmpeg ran longer than ${Math.round(run.timeoutMs / 1000)} s and was killed`
+          : error.reason === 'aborted'
+            ? 'ffmpeg was stopped because the job was cancelled'
+            : (message ?? `ffmpeg exited with code ${exitCode}`);
+      resolve({ ok: false, error });
+    };
+
+    command.on('start', () => {
+      // fluent-ffmpeg exposes the child only as an untyped property; we need it for exit details.
+      child = (command as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
+      child?.on('exit', (code, signal) => {
+        exitCode = code;
+        exitSignal = signal;
+      });
+      if (run.signal?.aborted) stop('aborted');
+    });
+    command.on('stderr', (line: string) => {
+      tail.push(line);
+      if (tail.length > STDERR_TAIL_LINES * 2) tail.splice(0, tail.length - STDERR_TAIL_LINES);
+      if (!run.onProgress || !run.expectedS) return;
+      const seconds = parseTimemark(line);
+      if (seconds === null) return;
+      const percent = Math.min(99, Math.floor((seconds / run.expectedS) * 100));
+      if (percent > lastPercent) {
+        lastPercent = percent;
+        run.onProgress(percent);
+      }
+    });
+    command.on('error', (err: Error) => {
+      if (!child) {
+        error.reason = 'spawn';
+        reason ??= 'spawn';
+      }
+      finish(false, err.message.split('\n')[0]);
+    });
+    command.on('end', () => finish(true));
+    if (run.signal?.aborted) {
+      reason = 'aborted';
+      finish(false);
+      return;
+    }
+    command.run();
+  });
+}
+
+/** The parts of `ffprobe -show_format -show_streams` JSON that Kiln reads. */
+export interface FfprobeStream {
+  index: number;
+  codec_type?: string;
+  codec_name?: string;
+  profile?: string;
+  width?: number;
+  height?: number;
+  pix_fmt?: string;
+  color_transfer?: string;
+  color_primaries?: string;
+  color_space?: string;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  duration?: string;
+  bit_rate?: string;
+  nb_frames?: string;
+  channels?: number;
+  sample_rate?: string;
+  disposition?: Record<string, number>;
+  tags?: Record<string, string>;
+  side_data_list?: Array<{ side_data_type?: string; rotation?: number }>;
+}
+export interface FfprobeFormat {
+  format_name?: string;
+  duration?: string;
+  bit_rate?: string;
+  size?: string;
+  probe_score?: number;
+  tags?: Record<string, string>;
+}
+export interface FfprobeOutput {
+  streams?: FfprobeStream[];
+  format?: FfprobeFormat;
+}
+
+export type FfprobeResult = { ok: true; data: FfprobeOutput } | { ok: false; error: FfmpegError };
+
+/**
+ * Runs `ffprobe -show_format -show_streams` on a local file and parses its JSON.
+ *
+ * @example
+ * const probe = await ffprobeJson('/tmp/in.mp4');
+ * if (probe.ok) console.log(probe.data.format?.duration);
+ */
+export function ffprobeJson(
+  path: string,
+  { timeoutMs = FFPROBE_TIMEOUT_MS, signal, extraArgs = [] }: { timeoutMs?: number; signal?: AbortSignal | undefined; extraArgs?: string[] } = {},
+): Promise<FfprobeResult> {
+  const error = new FfmpegError('ffprobe failed');
+  const argv = ['ffprobe', '-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...extraArgs, '-i', path];
+  error.argv = argv;
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], signal });
+    const out: Buffer[] = [];
+    let outBytes = 0;
+    let err = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      outBytes += chunk.length;
+      if (outBytes > FFPROBE_MAX_STDOUT_BYTES) child.kill('SIGKILL');
+      else out.push(chunk);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (err.length < 64_000) err += chunk.toString('utf8');
+    });
+    child.on('error', (e) => {
+      // Spawn failures and AbortSignal aborts both land here; 'close' still follows for aborts.
+      if ((e as NodeJS.ErrnoException).code === 'ABORT_ERR') error.reason = 'aborted';
+      else error.reason = 'spawn';
+      error.message = e.message;
+    });
+    child.on('close', (code, sig) => {
+      clearTimeout(timer);
+      error.exitCode = code;
+      error.signal = sig;
+      error.stderrTail = err.split('\n').filter(Boolean).slice(-STDERR_TAIL_LINES);
+      if (timedOut) {
+        error.reason = 'timeout';
+        error.message = `ffprobe ran longer than ${Math.round(timeoutMs / 1000)} s and was killed`;
+        return resolve({ ok: false, error });
+      }
+      if (code !== 0 || error.reason !== 'exit') {
+        if (error.message === 'ffprobe failed') error.message = `ffprobe exited with code ${code}`;
+        return resolve({ ok: false, error });
+      }
+      try {
+        resolve({ ok: true, data: JSON.parse(Buffer.concat(out).toString('utf8')) as FfprobeOutput });
+      } catch {
+        error.message = 'ffprobe printed output that is not JSON';
+        resolve({ ok: false, error });
+      }
+    });
+  });
+}
+
+/**
+ * Maps a failed ffmpeg run to the error a user sees. Message matching on ffmpeg's stderr lives
+ * here and nowhere else.
+ *
+ * @example
+ * if (!result.ok) return { ok: false, stage: 'encode', error: ffmpegErrorBody(result.error) };
+ */
+export function ffmpegErrorBody(error: FfmpegError): ErrorBody {
+  if (error.reason === 'timeout') {
+    return {
+      kind: 'timeout',
+      message: 'Processing took longer than the time limit and was stopped; try a shorter clip (start/end) or a smaller size.',
+    };
+  }
+  if (error.reason === 'aborted') return { kind: 'cancelled', message: 'The job was cancelled.' };
+  const text = error.stderrTail.join('\n');
+  if (/Invalid data found when processing input|moov atom not found|End of file|Invalid NAL unit|error while decoding/i.test(text)) {
+    return {
+      kind: 'input_not_media',
+      message: 'The input could not be decoded; it may be truncated or corrupt. Re-export or re-upload the file.',
+    };
+  }
+  if (/matches no streams|does not contain any stream|Output file #0 does not contain/i.test(text)) {
+    return { kind: 'processing_failed', message: 'The input has no stream this output needs.' };
+  }
+  if (/No space left on device/i.test(text)) {
+    return { kind: 'output_write_failed', message: 'The processor ran out of disk space writing the output.' };
+  }
+  const last = error.stderrTail.at(-1) ?? error.message;
+  return { kind: 'processing_failed', message: `ffmpeg could not process the input: ${last.slice(0, 300)}` };
+}

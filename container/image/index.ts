@@ -1,0 +1,157 @@
+/**
+ * Image: JPEG/PNG/WebP/AVIF from an image or a video frame, with sharp. EXIF orientation
+ * applied (all eight, mirrored too), sRGB, metadata stripped (sharp writes none unless asked),
+ * alpha kept where the format has it (SPEC §3).
+ */
+import { join } from 'node:path';
+import sharp, { type ResizeOptions } from 'sharp';
+import type { ImageOptions } from '../../schemas/options.ts';
+import { planResize, type ResizePlan } from '../resize/index.ts';
+import type { EncodeContext, EncodeResult } from '../types.ts';
+import { qualityTier } from '../video/quality.ts';
+import { heicToPng, safeSvg, videoFrame, type ImageSource } from './source.ts';
+
+export type ImageFormat = NonNullable<ImageOptions['format']>;
+
+/**
+ * The web-safe format an input keeps when none is asked for: JPEG, PNG, WebP and AVIF stay as
+ * they are; HEIC and video frames become JPEG (no alpha, universal); GIF, SVG and BMP become PNG
+ * (they may have transparency or flat colour); TIFF becomes PNG when it has alpha, else JPEG.
+ * Animated GIF/WebP inputs give their first frame.
+ */
+export function defaultImageFormat(ctx: Pick<EncodeContext, 'info' | 'details'>): ImageFormat {
+  const source = ctx.details.image?.format;
+  switch (source) {
+    case 'jpeg':
+    case 'png':
+    case 'webp':
+    case 'avif':
+      return source;
+    case 'gif':
+    case 'svg':
+    case 'bmp':
+      return 'png';
+    case 'tiff':
+      return ctx.details.image?.hasAlpha ? 'png' : 'jpeg';
+    default:
+      return 'jpeg';
+  }
+}
+
+const SHARP_POSITION: Record<string, string> = {
+  center: 'centre',
+  top: 'top',
+  bottom: 'bottom',
+  left: 'left',
+  right: 'right',
+  top_left: 'left top',
+  top_right: 'right top',
+  bottom_left: 'left bottom',
+  bottom_right: 'right bottom',
+};
+
+function resizeOptions(plan: ResizePlan, options: ImageOptions, format: ImageFormat): ResizeOptions {
+  const position = SHARP_POSITION[options.position ?? 'center'] ?? 'centre';
+  switch (plan.mode) {
+    case 'scale':
+    case 'fill':
+      return { width: plan.width, height: plan.height, fit: 'fill' };
+    case 'cover':
+      return { width: plan.width, height: plan.height, fit: 'cover', position };
+    case 'contain':
+      return {
+        width: plan.width,
+        height: plan.height,
+        fit: 'contain',
+        position,
+        // Formats with alpha pad with transparency unless a background is given; JPEG pads black.
+        background: options.background ?? (format === 'jpeg' ? '#000000' : { r: 0, g: 0, b: 0, alpha: 0 }),
+      };
+  }
+}
+
+async function resolveSource(ctx: EncodeContext, options: ImageOptions): Promise<ImageSource> {
+  if (ctx.info.kind === 'video') return videoFrame(ctx, options.start);
+  if (ctx.info.kind === 'audio') {
+    return {
+      ok: false,
+      error: { kind: 'no_video_stream', message: 'The input is audio only; an image needs a picture or a video input.' },
+    };
+  }
+  if (ctx.details.image?.format === 'heic') return heicToPng(ctx);
+  if (ctx.details.image?.format === 'svg') return safeSvg(ctx.inputPath);
+  return { ok: true, input: ctx.inputPath, notes: [] };
+}
+
+/**
+ * Encodes one still image into `ctx.workDir`.
+ *
+ * @example
+ * const result = await encodeImage(ctx, { width: 640, format: 'webp' });
+ * if (result.ok) console.log(result.path); // <workDir>/output.webp
+ */
+export async function encodeImage(ctx: EncodeContext, options: ImageOptions): Promise<EncodeResult> {
+  const source = await resolveSource(ctx, options);
+  if (!source.ok) return source;
+  const notes = [...source.notes];
+  if (ctx.info.kind === 'image' && options.start !== undefined) notes.push('start is ignored for still images.');
+  if ((ctx.details.image?.pages ?? 1) > 1 && ctx.info.duration) notes.push('The input is animated; used its first frame.');
+  const format = options.format ?? defaultImageFormat(ctx);
+  const tier = qualityTier(options.quality);
+  const { plan, notes: resizeNotes } = planResize(
+    { width: ctx.info.width ?? 1, height: ctx.info.height ?? 1 },
+    options,
+    { even: false },
+  );
+  notes.push(...resizeNotes);
+  const output = join(ctx.workDir, `output.${format === 'jpeg' ? 'jpg' : format}`);
+  ctx.onProgress?.(10);
+  try {
+    let image = sharp(source.input, {
+      failOn: 'warning',
+      limitInputPixels: ctx.limits.maxImagePixels,
+      animated: false,
+    })
+      .timeout({ seconds: Math.ceil(ctx.limits.maxProcessingS) })
+      .rotate()
+      .resize(resizeOptions(plan, options, format));
+    if (format === 'jpeg') image = image.flatten({ background: options.background ?? '#ffffff' });
+    image = image.toColourspace('srgb');
+    switch (format) {
+      case 'jpeg':
+        image = image.jpeg({ quality: tier.image.jpeg, progressive: true, chromaSubsampling: '4:2:0' });
+        break;
+      case 'png':
+        image = image.png({ compressionLevel: 8, adaptiveFiltering: true });
+        break;
+      case 'webp':
+        image = image.webp({ quality: tier.image.webp, effort: 4 });
+        break;
+      case 'avif':
+        image = image.avif({ quality: tier.image.avif, effort: 3 });
+        break;
+    }
+    if (ctx.signal?.aborted) return { ok: false, error: { kind: 'cancelled', message: 'The job was cancelled.' } };
+    await image.toFile(output);
+  } catch (err) {
+    return { ok: false, error: sharpErrorBody(err) };
+  }
+  if (ctx.signal?.aborted) return { ok: false, error: { kind: 'cancelled', message: 'The job was cancelled.' } };
+  ctx.onProgress?.(100);
+  return { ok: true, path: output, notes };
+}
+
+/** Maps a sharp/libvips failure to the error a user sees. Message matching stays here. */
+function sharpErrorBody(err: unknown) {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/pixel limit/i.test(message)) {
+    return { kind: 'too_many_pixels' as const, message: 'The image has more pixels than the limit allows.' };
+  }
+  if (/timeout/i.test(message)) {
+    return { kind: 'timeout' as const, message: 'Processing took longer than the time limit and was stopped.' };
+  }
+  return {
+    kind: 'input_not_media' as const,
+    message: `The image could not be decoded; it may be corrupt or truncated (${message.split('\n')[0]?.slice(0, 200)}).`,
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * The processor's entry point: validate options, probe the input, encode one output, probe the
+ * output. Expected failures come back as values with the stage they happened in; a throw is a bug.
+ */
+import type { ErrorBody } from '../../schemas/errors.ts';
+import type { MediaInfo } from '../../schemas/file.ts';
+import type {
+  AdaptiveVideoOptions,
+  AnimationOptions,
+  AudioOptions,
+  ImageOptions,
+  JobKind,
+  VideoOptions,
+} from '../../schemas/options.ts';
+import { encodeAdaptive } from '../adaptive/index.ts';
+import { encodeAnimation } from '../animation/index.ts';
+import { encodeAudio } from '../audio/index.ts';
+import { encodeImage } from '../image/index.ts';
+import type { Limits } from '../limits.ts';
+import { probeFile } from '../probe/index.ts';
+import type { EncodeContext, EncodeResult } from '../types.ts';
+import { encodeVideo } from '../video/index.ts';
+import { validateOptions } from './validate.ts';
+
+export interface ProcessRequest {
+  kind: JobKind;
+  /** Re-validated with `OptionsByKind[kind]` (strict). */
+  options: unknown;
+  /** Local temp file, already downloaded. */
+  inputPath: string;
+  /** Fresh temp dir for outputs; the caller creates and deletes it. */
+  workDir: string;
+  limits: Limits;
+  /** Abort → ffmpeg is killed and the result is `{ ok: false, error: { kind: 'cancelled' } }`. */
+  signal?: AbortSignal;
+  onProgress?: (stage: 'probe' | 'encode', percent: number) => void;
+}
+
+export type ProcessResult =
+  | { ok: true; input: MediaInfo; output: { path: string; info: MediaInfo }; notes: string[] }
+  | { ok: false; stage: 'probe' | 'encode'; error: ErrorBody };
+
+const CANCELLED: ErrorBody = { kind: 'cancelled', message: 'The job was cancelled.' };
+
+/** Outputs are ours, so the output probe only guards against a broken encoder, not against users. */
+const OUTPUT_PROBE_LIMITS: Limits = {
+  maxInputBytes: Number.MAX_SAFE_INTEGER,
+  maxDurationS: Number.MAX_SAFE_INTEGER,
+  maxImagePixels: Number.MAX_SAFE_INTEGER,
+  maxVideoPixels: Number.MAX_SAFE_INTEGER,
+  maxProcessingS: Number.MAX_SAFE_INTEGER,
+};
+
+function encode(kind: JobKind, ctx: EncodeContext, options: unknown): Promise<EncodeResult> {
+  // `options` has been validated against OptionsByKind[kind] by the caller.
+  switch (kind) {
+    case 'video':
+      return encodeVideo(ctx, options as VideoOptions);
+    case 'image':
+      return encodeImage(ctx, options as ImageOptions);
+    case 'audio':
+      return encodeAudio(ctx, options as AudioOptions);
+    case 'animation':
+      return encodeAnimation(ctx, options as AnimationOptions);
+    case 'adaptive_video':
+      return encodeAdaptive(ctx, options as AdaptiveVideoOptions);
+  }
+}
+
+/**
+ * Runs one job on a local file.
+ *
+ * @example
+ * const result = await processMedia({ kind: 'video', options: { width: 1280 }, inputPath: '/tmp/in.mov',
+ *   workDir: '/tmp/job-1', limits: limitsFromEnv(process.env) });
+ * if (result.ok) console.log(result.output.path, result.output.info.width);
+ * else console.error(result.stage, result.error.kind, result.error.message);
+ */
+export async function processMedia(req: ProcessRequest): Promise<ProcessResult> {
+  const validated = validateOptions(req.kind, req.options);
+  if (!validated.ok) return { ok: false, stage: 'probe', error: validated.error };
+  if (req.signal?.aborted) return { ok: false, stage: 'probe', error: CANCELLED };
+
+  req.onProgress?.('probe', 0);
+  const probe = await probeFile(req.inputPath, req.limits, req.signal);
+  if (!probe.ok) return { ok: false, stage: 'probe', error: probe.error };
+  req.onProgress?.('probe', 100);
+  if (req.signal?.aborted) return { ok: false, stage: 'probe', error: CANCELLED };
+
+  req.onProgress?.('encode', 0);
+  const ctx: EncodeContext = {
+    inputPath: req.inputPath,
+    workDir: req.workDir,
+    info: probe.info,
+    details: probe.details,
+    limits: req.limits,
+    signal: req.signal,
+    onProgress: (percent) => req.onProgress?.('encode', percent),
+  };
+  const encoded = await encode(req.kind, ctx, validated.options);
+  if (req.signal?.aborted) return { ok: false, stage: 'encode', error: CANCELLED };
+  if (!encoded.ok) return { ok: false, stage: 'encode', error: encoded.error };
+
+  const outputProbe = await probeFile(encoded.path, OUTPUT_PROBE_LIMITS, req.signal);
+  if (!outputProbe.ok) {
+    return {
+      ok: false,
+      stage: 'encode',
+      error: { kind: 'processing_failed', message: 'The encoder produced a file that cannot be read back; please report this input.' },
+    };
+  }
+  const info: MediaInfo = { ...outputProbe.info, ...encoded.override };
+  return { ok: true, input: probe.info, output: { path: encoded.path, info }, notes: encoded.notes };
+}

@@ -1,0 +1,102 @@
+/**
+ * The `-vf` chain every ffmpeg video output shares: HDR tone mapping, resize (scale, pad,
+ * crop), colour matrix to BT.709, frame rate and pixel format. Rotation is not here: ffmpeg
+ * autorotates on decode (it applies the display matrix with transpose/flip filters).
+ */
+import type { ProbeDetails } from '../probe/index.ts';
+import { HDR_TRANSFERS } from '../probe/index.ts';
+import type { ResizePlan } from '../resize/index.ts';
+
+export interface VideoFilterOptions {
+  plan: ResizePlan;
+  details: ProbeDetails;
+  /** `#rrggbb` padding for contain. */
+  background?: string | undefined;
+  /** Output frame rate as a number or an ffmpeg rational; omitted keeps the source timing. */
+  fps?: string | number | undefined;
+  /** Final pixel format; omitted leaves it to the encoder (gif/webp palettes). */
+  pixFmt?: string | undefined;
+}
+
+/** True when the source is PQ or HLG HDR and must be tone mapped for SDR delivery. */
+export function isHdr(details: ProbeDetails): boolean {
+  return Boolean(details.video?.transfer && HDR_TRANSFERS.has(details.video.transfer));
+}
+
+/**
+ * HDR → SDR BT.709. This ffmpeg has zscale (libzimg) and tonemap, so we linearise with zscale,
+ * tone map with Hable (keeps highlights without clipping skin tones), then convert primaries,
+ * transfer and matrix to BT.709 limited range. The input tags are passed explicitly because
+ * many phone files carry them only in the bitstream.
+ */
+export function toneMapFilters(details: ProbeDetails): string[] {
+  const transfer = details.video?.transfer ?? 'smpte2084';
+  return [
+    `zscale=tin=${transfer}:pin=bt2020:min=2020_ncl:rin=tv:t=linear:npl=100`,
+    'format=gbrpf32le',
+    'zscale=p=bt709',
+    'tonemap=tonemap=hable:desat=0',
+    'zscale=t=bt709:m=bt709:r=tv',
+  ];
+}
+
+/** The source's colour matrix, guessing by size when untagged (players do the same). */
+function inputMatrix(details: ProbeDetails): string {
+  const matrix = details.video?.matrix;
+  if (matrix === 'bt709') return 'bt709';
+  if (matrix === 'bt470bg' || matrix === 'smpte170m') return 'bt601';
+  if (matrix === 'smpte240m') return 'smpte240m';
+  if (matrix === 'bt2020nc' || matrix === 'bt2020c') return 'bt2020';
+  return (details.video?.codedHeight ?? 0) >= 720 ? 'bt709' : 'bt601';
+}
+
+function colour(background: string | undefined): string {
+  return `0x${(background ?? '#000000').slice(1)}`;
+}
+
+/**
+ * Builds the `-vf` filter list.
+ *
+ * @example
+ * videoFilters({ plan: { mode: 'scale', width: 640, height: 360 }, details, fps: '30', pixFmt: 'yuv420p' }).join(',');
+ */
+export function videoFilters({ plan, details, background, fps, pixFmt }: VideoFilterOptions): string[] {
+  const filters: string[] = [];
+  const hdr = isHdr(details);
+  if (hdr) filters.push(...toneMapFilters(details));
+  const matrix = hdr ? 'bt709' : inputMatrix(details);
+  const scale = (w: number, h: number) =>
+    `scale=${w}:${h}:flags=lanczos:in_color_matrix=${matrix}:out_color_matrix=bt709:out_range=tv`;
+  switch (plan.mode) {
+    case 'scale':
+    case 'fill':
+      filters.push(scale(plan.width, plan.height));
+      break;
+    case 'contain':
+      filters.push(
+        scale(plan.innerWidth, plan.innerHeight),
+        `pad=${plan.width}:${plan.height}:${plan.x}:${plan.y}:color=${colour(background)}`,
+      );
+      break;
+    case 'cover':
+      filters.push(scale(plan.scaledWidth, plan.scaledHeight), `crop=${plan.width}:${plan.height}:${plan.x}:${plan.y}`);
+      break;
+  }
+  filters.push('setsar=1');
+  if (fps !== undefined) filters.push(`fps=${fps}`);
+  if (pixFmt) filters.push(`format=${pixFmt}`);
+  return filters;
+}
+
+/** Output frame rate when none was asked for: the source's average, capped at 60 (SPEC §3). */
+export function defaultFps(details: ProbeDetails): string {
+  const rate = details.video?.rate;
+  if (!rate) return '30';
+  const [num, den] = rate.split('/').map(Number);
+  const value = den ? (num ?? 30) / den : (num ?? 30);
+  if (!Number.isFinite(value) || value <= 0) return '30';
+  if (value > 60) return '60';
+  // Snap VFR averages such as 20.69 to a clean rate; keep NTSC rationals (30000/1001) as they are.
+  if (den === 1001) return rate;
+  return String(Math.round(value * 100) / 100);
+}

@@ -1,0 +1,123 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import {
+  expectedSeconds,
+  ffmpegErrorBody,
+  ffprobeJson,
+  parseTimemark,
+  runFfmpeg,
+} from '../../../container/ffmpeg/index.ts';
+import { cleanupWorkDirs, workDir } from '../../support/inspect.ts';
+import { fixture } from '../../support/media.ts';
+
+afterAll(cleanupWorkDirs);
+
+describe('runFfmpeg', () => {
+  test('encodes and reports progress that rises to 100', async () => {
+    const dir = await workDir();
+    const seen: number[] = [];
+    const result = await runFfmpeg({
+      inputs: [{ path: fixture('clip.mp4') }],
+      output: join(dir, 'out.mp4'),
+      outputOptions: ['-c:v', 'libx264', '-preset', 'ultrafast', '-an', '-f', 'mp4'],
+      expectedS: 2,
+      timeoutMs: 60_000,
+      onProgress: (p) => seen.push(p),
+    });
+    expect(result.ok).toBe(true);
+    expect(seen.at(-1)).toBe(100);
+    expect([...seen].sort((a, b) => a - b)).toEqual(seen);
+  });
+
+  test('returns the exit code, the stderr tail and the argv when ffmpeg fails', async () => {
+    const dir = await workDir();
+    const result = await runFfmpeg({
+      inputs: [{ path: fixture('text.mp4') }],
+      output: join(dir, 'out.mp4'),
+      outputOptions: ['-f', 'mp4'],
+      timeoutMs: 60_000,
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.reason).toBe('exit');
+    expect(result.error.exitCode).not.toBe(0);
+    expect(result.error.stderrTail.join('\n')).toMatch(/Invalid data found/);
+    expect(result.error.argv[0]).toBe('ffmpeg');
+    expect(result.error.argv).toContain(fixture('text.mp4'));
+    expect(result.error.stack).toMatch(/index\.test\.ts/);
+    expect(ffmpegErrorBody(result.error).kind).toBe('input_not_media');
+  });
+
+  test('kills a run that exceeds its time limit and reports a timeout', async () => {
+    const dir = await workDir();
+    const result = await runFfmpeg({
+      inputs: [{ path: 'testsrc2=size=320x240:rate=30', options: ['-f', 'lavfi', '-re'] }],
+      output: join(dir, 'never.mp4'),
+      outputOptions: ['-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mp4'],
+      timeoutMs: 300,
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.reason).toBe('timeout');
+    expect(ffmpegErrorBody(result.error).kind).toBe('timeout');
+  });
+
+  test('kills the run when the abort signal fires and reports cancellation', async () => {
+    const dir = await workDir();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const result = await runFfmpeg({
+      inputs: [{ path: 'testsrc2=size=320x240:rate=30', options: ['-f', 'lavfi', '-re'] }],
+      output: join(dir, 'never.mp4'),
+      outputOptions: ['-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mp4'],
+      timeoutMs: 60_000,
+      signal: controller.signal,
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.reason).toBe('aborted');
+    expect(ffmpegErrorBody(result.error)).toEqual({ kind: 'cancelled', message: 'The job was cancelled.' });
+  });
+
+  test('does not start at all when the signal is already aborted', async () => {
+    const result = await runFfmpeg({
+      inputs: [{ path: fixture('clip.mp4') }],
+      output: join(await workDir(), 'out.mp4'),
+      outputOptions: ['-f', 'mp4'],
+      timeoutMs: 60_000,
+      signal: AbortSignal.abort(),
+    });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error.reason).toBe('aborted');
+  });
+});
+
+describe('ffprobeJson', () => {
+  test('returns streams and format for a media file', async () => {
+    const result = await ffprobeJson(fixture('clip.mp4'));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.data.streams?.map((s) => s.codec_type)).toEqual(['video', 'audio']);
+  });
+
+  test('returns an error value for a file that is not media', async () => {
+    const result = await ffprobeJson(fixture('text.mp4'));
+    expect(result.ok).toBe(false);
+  });
+});
+
+describe('progress helpers', () => {
+  test('expected output seconds account for start and end', () => {
+    expect(expectedSeconds(10)).toBe(10);
+    expect(expectedSeconds(10, 2)).toBe(8);
+    expect(expectedSeconds(10, 2, 5)).toBe(3);
+    expect(expectedSeconds(10, 2, 50)).toBe(8);
+    expect(expectedSeconds(null, 1, 3)).toBe(2);
+  });
+
+  test('reads the time= field of ffmpeg progress lines', () => {
+    expect(parseTimemark('frame=  10 fps=0.0 q=0.0 size=0kB time=00:01:02.50 bitrate=N/A')).toBe(62.5);
+    expect(parseTimemark('time=-00:00:00.02')).toBe(0);
+    expect(parseTimemark('Stream mapping:')).toBeNull();
+  });
+});

@@ -1,0 +1,107 @@
+import { describe, expect, test } from 'vitest';
+import { DEFAULT_LIMITS } from '../../../container/limits.ts';
+import { probeFile } from '../../../container/probe/index.ts';
+import { fixture, type FixtureName } from '../../support/media.ts';
+
+const probe = (name: FixtureName, limits = DEFAULT_LIMITS) => probeFile(fixture(name), limits);
+
+describe('probeFile on video', () => {
+  test('describes an mp4 with h264 and aac', async () => {
+    const result = await probe('clip.mp4');
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.info).toMatchObject({
+      kind: 'video', format: 'mp4', type: 'video/mp4', width: 640, height: 360, fps: 30,
+      codecs: { video: 'h264', audio: 'aac' }, has_audio: true, rotation: 0,
+    });
+    expect(result.info.duration).toBeCloseTo(2, 1);
+    expect(result.info.filesize).toBeGreaterThan(0);
+    expect(result.info.bitrate).toBeGreaterThan(0);
+  });
+
+  test('reports a phone video with a 90° display matrix at its displayed size', async () => {
+    const result = await probe('rotated.mov');
+    if (!result.ok) throw new Error(result.error.message);
+    expect(result.info).toMatchObject({ format: 'mov', type: 'video/quicktime', width: 360, height: 640 });
+    expect([90, 270]).toContain(result.info.rotation);
+  });
+
+  test('names HEVC, matroska and audio-only containers', async () => {
+    const hevc = await probe('hevc10.mp4');
+    const mkv = await probe('odd.mkv');
+    const wav = await probe('tone.wav');
+    expect(hevc.ok && hevc.info.codecs.video).toBe('hevc');
+    expect(mkv.ok && [mkv.info.format, mkv.info.type, mkv.info.width, mkv.info.height]).toEqual(['mkv', 'video/x-matroska', 321, 241]);
+    expect(wav.ok && wav.info).toMatchObject({ kind: 'audio', format: 'wav', width: null, has_audio: true, codecs: { audio: 'pcm_s16le' } });
+  });
+
+  test('keeps HDR transfer details for the encoders', async () => {
+    const result = await probe('hdr-pq.mp4');
+    expect(result.ok && result.details.video?.transfer).toBe('smpte2084');
+  });
+});
+
+describe('probeFile on images', () => {
+  test('reports EXIF-rotated photos at their displayed size', async () => {
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const result = await probe(`orient-${n}.jpg` as FixtureName);
+      expect(result.ok && [result.info.width, result.info.height]).toEqual([60, 40]);
+    }
+  });
+
+  test('recognises HEIC, SVG, PNG with alpha and animated GIF', async () => {
+    const heic = await probe('photo.heic');
+    const svg = await probe('drawing.svg');
+    const png = await probe('alpha.png');
+    const gif = await probe('animated.gif');
+    expect(heic.ok && heic.info).toMatchObject({ kind: 'image', format: 'heic', type: 'image/heic', width: 320, height: 240 });
+    expect(svg.ok && svg.info).toMatchObject({ kind: 'image', format: 'svg', type: 'image/svg+xml', width: 120, height: 80 });
+    expect(png.ok && png.details.image?.hasAlpha).toBe(true);
+    expect(gif.ok && gif.info).toMatchObject({ kind: 'image', format: 'gif', width: 160, height: 90, duration: 1 });
+  });
+});
+
+describe('probeFile refuses bad inputs', () => {
+  test('an empty file is not media', async () => {
+    expect(await probe('empty.mp4')).toMatchObject({ ok: false, error: { kind: 'input_not_media', message: expect.stringMatching(/empty/) } });
+  });
+
+  test('a truncated mp4 is not media, even though its header is intact', async () => {
+    expect(await probe('truncated.mp4')).toMatchObject({ ok: false, error: { kind: 'input_not_media', message: expect.stringMatching(/truncated/) } });
+  });
+
+  test('a text file named .mp4 is not media', async () => {
+    expect(await probe('text.mp4')).toMatchObject({ ok: false, error: { kind: 'input_not_media' } });
+  });
+
+  test('a PNG claiming 50000×50000 is refused from its header as too many pixels', async () => {
+    const result = await probe('bomb.png');
+    expect(result).toMatchObject({ ok: false, error: { kind: 'too_many_pixels' } });
+    if (!result.ok) expect(result.error.message).toContain('50000×50000');
+  });
+
+  test('a file over the byte limit is too large', async () => {
+    const result = await probe('clip.mp4', { ...DEFAULT_LIMITS, maxInputBytes: 1000 });
+    expect(result).toMatchObject({ ok: false, error: { kind: 'input_too_large' } });
+  });
+
+  test('a video over the duration limit is too long', async () => {
+    const result = await probe('clip.mp4', { ...DEFAULT_LIMITS, maxDurationS: 1 });
+    expect(result).toMatchObject({ ok: false, error: { kind: 'input_too_long' } });
+  });
+
+  test('a video frame over the pixel limit is refused', async () => {
+    const result = await probe('clip-1080p.mov', { ...DEFAULT_LIMITS, maxVideoPixels: 1280 * 720 });
+    expect(result).toMatchObject({ ok: false, error: { kind: 'too_many_pixels' } });
+  });
+
+  test('an image over the pixel limit is refused', async () => {
+    const result = await probe('photo.png', { ...DEFAULT_LIMITS, maxImagePixels: 1_000_000 });
+    expect(result).toMatchObject({ ok: false, error: { kind: 'too_many_pixels' } });
+  });
+
+  test('a missing file is reported, not thrown', async () => {
+    const result = await probeFile('/nonexistent/kiln.mp4', DEFAULT_LIMITS);
+    expect(result).toMatchObject({ ok: false, error: { kind: 'input_not_media' } });
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * Helpers that judge media by its properties (STYLE habit 12): ffprobe streams, MP4 atom order,
+ * pixel colours, frame counts. Plus `runJob`, the one fixture factory for processor runs.
+ */
+import { execFile } from 'node:child_process';
+import { open, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { ffprobeJson, type FfprobeOutput, type FfprobeStream } from '../../container/ffmpeg/index.ts';
+import { DEFAULT_LIMITS, type Limits } from '../../container/limits.ts';
+import { processMedia, type ProcessResult } from '../../container/process/index.ts';
+import type { JobKind } from '../../schemas/options.ts';
+
+const run = promisify(execFile);
+
+const workDirs: string[] = [];
+
+/** A fresh temp directory, removed by `cleanupWorkDirs` (call it in afterAll). */
+export async function workDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'kiln-test-'));
+  workDirs.push(dir);
+  return dir;
+}
+
+export async function cleanupWorkDirs(): Promise<void> {
+  await Promise.all(workDirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+}
+
+/**
+ * Runs `processMedia` on a file with default limits (or overrides) in a fresh work dir.
+ *
+ * @example
+ * const result = await runJob('video', fixture('clip.mp4'), { width: 320 });
+ */
+export async function runJob(
+  kind: JobKind,
+  inputPath: string,
+  options: unknown,
+  extra: { limits?: Partial<Limits>; signal?: AbortSignal; onProgress?: (stage: 'probe' | 'encode', p: number) => void } = {},
+): Promise<ProcessResult> {
+  return processMedia({
+    kind,
+    options,
+    inputPath,
+    workDir: await workDir(),
+    limits: { ...DEFAULT_LIMITS, ...extra.limits },
+    ...(extra.signal ? { signal: extra.signal } : {}),
+    ...(extra.onProgress ? { onProgress: extra.onProgress } : {}),
+  });
+}
+
+/** Narrows a result to success, failing the test with the error otherwise. */
+export function expectOk(result: ProcessResult): Extract<ProcessResult, { ok: true }> {
+  if (!result.ok) throw new Error(`expected success, got ${result.stage} ${result.error.kind}: ${result.error.message}`);
+  return result;
+}
+
+export async function probe(path: string, extraArgs: string[] = []): Promise<FfprobeOutput> {
+  const result = await ffprobeJson(path, { extraArgs });
+  if (!result.ok) throw new Error(`ffprobe failed on ${path}: ${result.error.stderrTail.join('\n')}`);
+  return result.data;
+}
+
+export async function videoStream(path: string): Promise<FfprobeStream & { level?: number; sample_aspect_ratio?: string; color_range?: string }> {
+  const data = await probe(path);
+  const stream = data.streams?.find((s) => s.codec_type === 'video');
+  if (!stream) throw new Error(`no video stream in ${path}`);
+  return stream;
+}
+
+export async function audioStream(path: string): Promise<FfprobeStream | undefined> {
+  const data = await probe(path);
+  return data.streams?.find((s) => s.codec_type === 'audio');
+}
+
+/** Number of decoded video frames (ffprobe -count_frames). */
+export async function countFrames(path: string): Promise<number> {
+  const { stdout } = await run('ffprobe', [
+    '-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', path,
+  ]);
+  return Number(stdout.trim());
+}
+
+/** Names of the top-level boxes of an MP4/MOV/M4A, in file order. */
+export async function topLevelAtoms(path: string): Promise<string[]> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const names: string[] = [];
+    const header = Buffer.alloc(16);
+    for (let offset = 0; offset < size; ) {
+      await handle.read(header, 0, 16, offset);
+      let boxSize = header.readUInt32BE(0);
+      if (boxSize === 1) boxSize = Number(header.readBigUInt64BE(8));
+      names.push(header.subarray(4, 8).toString('latin1'));
+      if (boxSize < 8) break;
+      offset += boxSize;
+    }
+    return names;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** RGB(A) of one pixel of an image file, EXIF orientation NOT applied (the output should have none). */
+export async function pixelAt(path: string, x: number, y: number): Promise<number[]> {
+  const { data, info } = await sharp(path).raw().toBuffer({ resolveWithObject: true });
+  const i = (y * info.width + x) * info.channels;
+  return [...data.subarray(i, i + info.channels)];
+}
+
+/** True when every channel is within `tolerance` of the expected RGB. */
+export function near(actual: number[], expected: number[], tolerance = 40): boolean {
+  return expected.every((v, i) => Math.abs((actual[i] ?? -999) - v) <= tolerance);
+}
