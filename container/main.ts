@@ -8,7 +8,7 @@ import { createProcessorApp } from './server/index.ts';
  * The processor's entrypoint: the Dockerfile's CMD, `npm run processor`, `npm run dev` and the
  * end-to-end tests all start exactly this file.
  *
- * Environment: PORT (8080), KILN_CONCURRENCY (2), KILN_TMP_DIR, KILN_ALLOW_LOOPBACK ("true" in
+ * Environment: PORT (8080), KILN_CONCURRENCY (2), KILN_BACKLOG (16), KILN_TMP_DIR, KILN_ALLOW_LOOPBACK ("true" in
  * development only), and the limits in container/limits.ts.
  */
 const env = process.env;
@@ -16,6 +16,7 @@ const port = Number(env.PORT ?? 8080);
 const host = env.HOST ?? '0.0.0.0';
 const { app, active } = createProcessorApp({
   concurrency: Number(env.KILN_CONCURRENCY ?? 2),
+  backlog: Number(env.KILN_BACKLOG ?? 16),
   limits: limitsFromEnv(env),
   allowLoopback: env.KILN_ALLOW_LOOPBACK === 'true',
   tmpRoot: env.KILN_TMP_DIR ?? join(tmpdir(), 'kiln'),

@@ -12,6 +12,8 @@ export interface RunContext {
   allowLoopback: boolean;
   tmpRoot: string;
   fetcher?: typeof fetch;
+  /** Resolves with a release function once this run may use the CPU; heartbeats go on meanwhile. */
+  waitForSlot?: () => Promise<() => void>;
 }
 
 /**
@@ -26,10 +28,11 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
     () => abort.abort(new Error('processing time limit')),
     ctx.limits.maxProcessingS * 1000,
   );
+  reporter.progress('import', 0);
+  const release = (await ctx.waitForSlot?.()) ?? (() => {});
   await mkdir(ctx.tmpRoot, { recursive: true });
   const dir = await mkdtemp(join(ctx.tmpRoot, `${task.job_id}-`));
   try {
-    reporter.progress('import', 0);
     const inputPath = join(dir, 'input');
     const download = await downloadToFile({
       url: task.input_url,
@@ -86,6 +89,7 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
     });
   } finally {
     clearTimeout(deadline);
+    release();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -36,22 +36,22 @@ describe('a job through queue → processor → callback → Durable Object', ()
       },
     });
     expect(created.status).toBe(201);
-    const job = await stack.waitForJob<Record<string, any>>(created.body.id);
+    const job = await stack.waitForJob(created.body.id);
     expect(job.error).toBeNull();
     expect(job.status).toBe('succeeded');
     expect(job.progress).toBe(100);
     expect(job.metadata).toEqual({ user_id: 'usr_abc123' });
     expect(job.output).toMatchObject({ kind: 'video', format: 'mp4', type: 'video/mp4', width: 1280, height: 720 });
-    expect(job.tasks.map((t: { status: string }) => t.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
-    expect(job.tasks[0].output).toMatchObject({ width: 1920, height: 1080 });
+    expect(job.tasks.map((t) => t.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    expect(job.tasks[0]?.output).toMatchObject({ width: 1920, height: 1080 });
 
-    const path = await download(job.output.url, 'out.mp4');
+    const path = await download(job.output!.url, 'out.mp4');
     const probe = await ffprobe(path);
-    const video = probe.streams.find((s) => s.codec_type === 'video')!;
-    const audio = probe.streams.find((s) => s.codec_type === 'audio')!;
+    const video = probe.streams?.find((s) => s.codec_type === 'video');
+    const audio = probe.streams?.find((s) => s.codec_type === 'audio');
     expect(video).toMatchObject({ codec_name: 'h264', pix_fmt: 'yuv420p', width: 1280, height: 720, profile: 'High' });
     expect(audio).toMatchObject({ codec_name: 'aac', channels: 2, sample_rate: '48000' });
-    expect(Number(probe.format.duration)).toBeCloseTo(2, 0);
+    expect(Number(probe.format?.duration)).toBeCloseTo(2, 0);
     const atoms = await topLevelAtoms(path);
     expect(atoms.indexOf('moov')).toBeLessThan(atoms.indexOf('mdat'));
   });
@@ -61,10 +61,10 @@ describe('a job through queue → processor → callback → Durable Object', ()
       method: 'POST',
       json: { input: stack.mediaUrl('text.mp4'), kind: 'video' },
     });
-    const job = await stack.waitForJob<Record<string, any>>(created.body.id);
+    const job = await stack.waitForJob(created.body.id);
     expect(job.status).toBe('failed');
-    expect(job.error.kind).toBe('input_not_media');
-    expect(job.error.message.length).toBeGreaterThan(20);
+    expect(job.error?.kind).toBe('input_not_media');
+    expect(job.error?.message.length).toBeGreaterThan(20);
   });
 
   it('fails with input_unreachable when the input URL answers 404', async () => {
@@ -72,9 +72,9 @@ describe('a job through queue → processor → callback → Durable Object', ()
       method: 'POST',
       json: { input: stack.mediaUrl('missing.mov'), kind: 'video' },
     });
-    const job = await stack.waitForJob<Record<string, any>>(created.body.id);
+    const job = await stack.waitForJob(created.body.id);
     expect(job.status).toBe('failed');
-    expect(job.error.kind).toBe('input_unreachable');
-    expect(job.error.message).toContain('404');
+    expect(job.error?.kind).toBe('input_unreachable');
+    expect(job.error?.message).toContain('404');
   });
 });

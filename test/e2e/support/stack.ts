@@ -1,4 +1,5 @@
 import { createTestHarness } from 'wrangler';
+import type { Job } from '../../../schemas/job.ts';
 import { devVars } from '../../support/dev-vars.ts';
 import { MEDIA_DIR } from '../../support/media.ts';
 import { serveDirectory, startProcessor, type StartedProcess } from './processes.ts';
@@ -38,10 +39,10 @@ export async function startStack(opts: { processorEnv?: Record<string, string> }
   }
 
   /** Polls a job until it is terminal, as the seeds' "poll" pattern does. */
-  async function waitForJob<T extends { status: string }>(id: string, timeoutMs = 90_000): Promise<T> {
+  async function waitForJob(id: string, timeoutMs = 90_000): Promise<Job> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const { body } = await api<T>(`/jobs/${id}`);
+      const { body } = await api<Job>(`/jobs/${id}`);
       if (['succeeded', 'failed', 'cancelled'].includes(body.status)) return body;
       if (Date.now() > deadline) throw new Error(`job ${id} still ${body.status} after ${timeoutMs} ms\n${processor.output()}`);
       await new Promise((r) => setTimeout(r, 250));
