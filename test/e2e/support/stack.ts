@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { createTestHarness } from 'wrangler';
 import type { Job } from '../../../schemas/job.ts';
 import { devVars } from '../../support/dev-vars.ts';
@@ -6,18 +7,38 @@ import { serveDirectory, startProcessor, type StartedProcess } from './processes
 
 export const API_KEY = 'kiln_dev_key';
 
+/** Credentials of the local R2 S3 endpoint (wrangler.toml `local_dev`). */
+export const LOCAL_S3 = { accessKeyId: 'kiln-local-access-key', secretAccessKey: 'kiln-local-secret-key', region: 'auto' };
+
+/**
+ * wrangler.toml plus extra local R2 buckets, exposed on the same local S3 endpoint: they play a
+ * user's own S3-compatible storage (the seeds' `s3://uploads` and `s3://processed`).
+ */
+async function configWithBuckets(buckets: string[]): Promise<string> {
+  if (buckets.length === 0) return './wrangler.toml';
+  const base = await readFile('wrangler.toml', 'utf8');
+  const extra = buckets.map(
+    (name) =>
+      `\n[[r2_buckets]]\nbinding = "TEST_${name.toUpperCase()}"\nbucket_name = "${name}"\n` +
+      `local_dev = { experimental_s3_credentials = { accessKeyId = "${LOCAL_S3.accessKeyId}", secretAccessKey = "${LOCAL_S3.secretAccessKey}" } }\n`,
+  );
+  const path = 'wrangler.e2e.generated.toml';
+  await writeFile(path, base + extra.join(''));
+  return `./${path}`;
+}
+
 /**
  * The whole local stack as `npm run dev` runs it: the Worker in workerd through wrangler's test
  * harness (Durable Objects, Queues, R2 and its S3 endpoint simulated), a real processor process,
  * and a loopback HTTP server holding the test media.
  */
-export async function startStack(opts: { processorEnv?: Record<string, string> } = {}) {
+export async function startStack(opts: { processorEnv?: Record<string, string>; extraBuckets?: string[] } = {}) {
   const processor = await startProcessor(opts.processorEnv);
   const media = await serveDirectory(MEDIA_DIR);
   const harness = createTestHarness({
     workers: [
       {
-        configPath: './wrangler.toml',
+        configPath: await configWithBuckets(opts.extraBuckets ?? []),
         secrets: { ...devVars(), PROCESSOR_URL: processor.url },
       },
     ],

@@ -1,0 +1,15 @@
+TASK='{
+  "input": "s3://uploads/clip.mov",
+  "kind": "video",
+  "options": {
+    "width": 1920,
+    "format": "mp4",
+    "quality": "high"
+  },
+  "output": "s3://processed/clip-hd.mp4"
+}'
+
+curl -X POST https://api.ittybit.com/jobs \
+  -H "Authorization: Bearer $ITTYBIT_API_KEY" \
+  -H "Content-Type: application/json" \
+  -d "$TASK"

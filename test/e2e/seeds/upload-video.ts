@@ -1,0 +1,19 @@
+const task = {
+  input: 'https://darkroom-app.com/uploads/clip.mov',
+  kind: 'video',
+  options: {
+    width: 1920,
+    format: 'mp4',
+    quality: 'high',
+  },
+};
+
+const res = await fetch('https://api.ittybit.com/jobs', {
+  method: 'POST',
+  headers: {
+    Authorization: `Bearer ${process.env.ITTYBIT_API_KEY}`,
+    'Content-Type': 'application/json',
+  },
+  body: JSON.stringify(task),
+});
+const data = await res.json();
