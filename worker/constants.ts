@@ -3,7 +3,11 @@
  * The processor's own limits live in container/limits.ts.
  */
 
-/** The processor reports at least every 5 s (container/run/constants.ts); 12 missed beats, allowing for a cold container start, means the run is lost. */
+/**
+ * The processor reports at least every 5 s (container/run/reporter.ts); 12 missed beats, allowing
+ * for a cold container start, means the run is lost. `HEARTBEAT_TIMEOUT_S` overrides it (the
+ * fault tests use a few seconds so a killed processor is noticed quickly).
+ */
 export const HEARTBEAT_TIMEOUT_MS = 60_000;
 
 /** Runs started per job before it fails with `timeout`: one crash is bad luck, three is the input or the processor. */

@@ -1,4 +1,5 @@
 import { KilnError } from '../../schemas/errors.ts';
+import { HEARTBEAT_TIMEOUT_MS } from '../constants.ts';
 
 /**
  * The Worker's configuration, read from bindings once per request. Secrets are documented in
@@ -14,6 +15,8 @@ export interface KilnConfig {
   r2: { accessKeyId: string; secretAccessKey: string; endpoint: string | undefined; bucket: string };
   publicFilesBaseUrl: string | undefined;
   connectionKey: string;
+  /** Silence after which a run counts as lost (constants.ts HEARTBEAT_TIMEOUT_MS). */
+  heartbeatTimeoutMs: number;
 }
 
 /** The bucket name in wrangler.toml; presigned URLs address the bucket by name. */
@@ -54,5 +57,6 @@ export function readConfig(env: Env): KilnConfig {
     },
     publicFilesBaseUrl: env.PUBLIC_FILES_BASE_URL || undefined,
     connectionKey: env.CONNECTION_ENCRYPTION_KEY,
+    heartbeatTimeoutMs: Number(env.HEARTBEAT_TIMEOUT_S) > 0 ? Number(env.HEARTBEAT_TIMEOUT_S) * 1000 : HEARTBEAT_TIMEOUT_MS,
   };
 }

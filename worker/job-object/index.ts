@@ -4,7 +4,7 @@ import type { FileObject, MediaInfo } from '../../schemas/file.ts';
 import type { Job } from '../../schemas/job.ts';
 import type { ProcessorEvent } from '../../schemas/processor.ts';
 import { readConfig } from '../config/index.ts';
-import { HEARTBEAT_TIMEOUT_MS, MAX_RUN_ATTEMPTS, QUEUE_STALL_MS } from '../constants.ts';
+import { MAX_RUN_ATTEMPTS, QUEUE_STALL_MS } from '../constants.ts';
 import type { QueueMessage } from '../dispatch/message.ts';
 import { fileUrl } from '../storage/keys.ts';
 import { newId } from '../utils/ids.ts';
@@ -272,7 +272,7 @@ export class JobObject extends DurableObject<Env> {
       }
       return;
     }
-    if (state.heartbeatAt !== null && now - state.heartbeatAt < HEARTBEAT_TIMEOUT_MS) return;
+    if (state.heartbeatAt !== null && now - state.heartbeatAt < readConfig(this.env).heartbeatTimeoutMs) return;
     const silentFor = Math.round((now - (state.heartbeatAt ?? now)) / 1000);
     if (state.attempt >= MAX_RUN_ATTEMPTS) {
       markFailed(
@@ -335,7 +335,7 @@ export class JobObject extends DurableObject<Env> {
       deadlines.push(
         state.claimedSeq === null
           ? state.enqueuedAt + QUEUE_STALL_MS
-          : (state.heartbeatAt ?? Date.now()) + HEARTBEAT_TIMEOUT_MS,
+          : (state.heartbeatAt ?? Date.now()) + readConfig(this.env).heartbeatTimeoutMs,
       );
     }
     const webhook = this.sql

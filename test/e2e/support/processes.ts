@@ -43,12 +43,12 @@ export interface StartedProcess {
  * Starts the processor exactly as the Dockerfile does (`node container/main.ts`), with only the
  * environment given, and waits for its /health.
  */
-export async function startProcessor(env: Record<string, string> = {}): Promise<StartedProcess> {
-  const port = await freePort();
+export async function startProcessor(env: Record<string, string> = {}, port?: number): Promise<StartedProcess> {
+  port ??= await freePort();
   let log = '';
   const child = spawn(process.execPath, [join(ROOT, 'container', 'main.ts')], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', KILN_ALLOW_LOOPBACK: 'true', ...env },
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', KILN_ALLOW_LOOPBACK: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));

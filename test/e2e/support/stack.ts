@@ -3,7 +3,7 @@ import { createTestHarness } from 'wrangler';
 import type { Job } from '../../../schemas/job.ts';
 import { devVars } from '../../support/dev-vars.ts';
 import { MEDIA_DIR } from '../../support/media.ts';
-import { serveDirectory, startProcessor, type StartedProcess } from './processes.ts';
+import { serveDirectory, startProcessor } from './processes.ts';
 
 export const API_KEY = 'kiln_dev_key';
 
@@ -32,14 +32,17 @@ async function configWithBuckets(buckets: string[]): Promise<string> {
  * harness (Durable Objects, Queues, R2 and its S3 endpoint simulated), a real processor process,
  * and a loopback HTTP server holding the test media.
  */
-export async function startStack(opts: { processorEnv?: Record<string, string>; extraBuckets?: string[] } = {}) {
-  const processor = await startProcessor(opts.processorEnv);
+export async function startStack(
+  opts: { processorEnv?: Record<string, string>; extraBuckets?: string[]; vars?: Record<string, string> } = {},
+) {
+  let processor = await startProcessor(opts.processorEnv);
   const media = await serveDirectory(MEDIA_DIR);
   const harness = createTestHarness({
     workers: [
       {
         configPath: await configWithBuckets(opts.extraBuckets ?? []),
         secrets: { ...devVars(), PROCESSOR_URL: processor.url },
+        vars: opts.vars ?? {},
       },
     ],
   });
@@ -72,16 +75,19 @@ export async function startStack(opts: { processorEnv?: Record<string, string>; 
 
   return {
     base,
-    processor,
+    get processor() {
+      return processor;
+    },
+    /** Kills the processor (SIGKILL, like a crashed container) and starts a fresh one on its port. */
+    async restartProcessor() {
+      await processor.stop();
+      processor = await startProcessor(opts.processorEnv, Number(new URL(processor.url).port));
+    },
+    /** The Worker's bindings, for what only the platform does (e.g. a queue redelivering a message). */
+    workerEnv: () => harness.getWorker<{ JOB_QUEUE: { send(body: unknown): Promise<void> } }>().getEnv(),
     mediaUrl: (name: string) => `${media.url}/${name}`,
     api,
     waitForJob,
-    async replaceProcessor(next: StartedProcess) {
-      await harness.update((current) => ({
-        ...current,
-        workers: current.workers.map((w) => ('configPath' in w ? { ...w, secrets: { ...w.secrets, PROCESSOR_URL: next.url } } : w)),
-      }));
-    },
     async close() {
       await harness.close();
       await processor.stop();
