@@ -92,8 +92,7 @@ export class JobObject extends DurableObject<Env> {
     this.log('created');
     // The alarm is the safety net: if the index write or the send below fails, it retries them.
     await this.scheduleAlarm(state);
-    await this.index(state);
-    await this.enqueue(state);
+    await Promise.all([this.index(state), this.enqueue(state)]);
     return state.job;
   }
 
