@@ -6,7 +6,7 @@ import { extname } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { JobKind } from '../schemas/options.ts';
 
-export type Command = JobKind | 'probe';
+export type Command = JobKind | 'probe' | 'jobs' | 'connections';
 
 export const COMMANDS: Record<string, Command> = {
   video: 'video',
@@ -16,6 +16,8 @@ export const COMMANDS: Record<string, Command> = {
   adaptive: 'adaptive_video',
   adaptive_video: 'adaptive_video',
   probe: 'probe',
+  jobs: 'jobs',
+  connections: 'connections',
 };
 
 const OPTIONS = {
@@ -41,6 +43,15 @@ const OPTIONS = {
   metadata: { type: 'string', multiple: true },
   webhook_url: { type: 'string' },
   async: { type: 'boolean' },
+  api_url: { type: 'string' },
+  api_key: { type: 'string' },
+  status: { type: 'string' },
+  limit: { type: 'string' },
+  endpoint: { type: 'string' },
+  region: { type: 'string' },
+  access_key_id: { type: 'string' },
+  secret_access_key: { type: 'string' },
+  default: { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
 
 export const USAGE = `kiln — web-ready video, images and audio
@@ -56,6 +67,8 @@ Commands:
   animation   GIF or animated WebP from a stretch of video (needs --end)
   adaptive    HLS ladder; -o is a directory (or a path ending in .m3u8)
   probe       print what Kiln knows about a file
+  jobs [id]   list your jobs (--status, --limit) or show one           (remote)
+  connections add|list|delete [id]   S3-compatible storage for s3:// paths (remote)
 
 Options:
   -i, --input <path|url>   input file, or an http(s) URL to download first
@@ -76,6 +89,15 @@ Options:
   --local                  run on this machine (default when KILN_API_URL is unset)
   -h, --help               show this help
 
+Remote mode (KILN_API_URL and KILN_API_KEY, or --api_url and --api_key):
+  uploads a local -i, submits the job, shows progress, waits and downloads to -o;
+  -i and -o may also be s3://bucket/key through a connection.
+  --metadata key=value     attach your own data (repeatable)
+  --webhook_url <url>      receive the finished job, signed
+  --async                  print the job at once instead of waiting
+  connections add --endpoint <url> --access_key_id <id> --secret_access_key <secret>
+                  [--region auto] [--default]
+
 Examples:
   kiln video -i clip.mov -o clip-hd.mp4 --width 1920 --quality high
   kiln image -i clip.mov -o clip-thumb.webp --start 2 --width 640
@@ -84,6 +106,8 @@ Examples:
 
 export interface ParsedCli {
   command: Command | null;
+  /** Words after the command: `jobs <id>`, `connections delete <id>`. */
+  args: string[];
   input?: string | undefined;
   output?: string | undefined;
   options: Record<string, unknown>;
@@ -93,6 +117,10 @@ export interface ParsedCli {
   metadata: string[];
   webhookUrl?: string | undefined;
   async: boolean;
+  apiUrl?: string | undefined;
+  apiKey?: string | undefined;
+  /** The raw flags, for the remote-only commands (jobs, connections). */
+  flags: Record<string, string | boolean | string[] | undefined>;
 }
 
 /** A command-line mistake: printed as `invalid_input: …` with exit code 2. */
@@ -149,10 +177,13 @@ export function parseCli(argv: string[]): ParsedCli {
   }
   const { values, positionals } = parsed;
   const word = positionals[0];
-  if (positionals.length > 1) throw new UsageError(`Unexpected argument "${positionals[1]}"; see kiln --help`);
   const command = word === undefined ? null : COMMANDS[word];
   if (word !== undefined && command === undefined) {
-    throw new UsageError(`Unknown command "${word}"; expected one of video, image, audio, animation, adaptive, probe`);
+    throw new UsageError(`Unknown command "${word}"; expected one of video, image, audio, animation, adaptive, probe, jobs, connections`);
+  }
+  const takesArgs = command === 'jobs' || command === 'connections';
+  if (positionals.length > (takesArgs ? 3 : 1)) {
+    throw new UsageError(`Unexpected argument "${positionals[takesArgs ? 3 : 1]}"; see kiln --help`);
   }
   const options: Record<string, unknown> = {
     width: dimension('width', values.width),
@@ -170,15 +201,17 @@ export function parseCli(argv: string[]): ParsedCli {
     mute: values.mute,
   };
   for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key];
-  if (command && command !== 'probe' && options.format === undefined && values.output) {
+  const encodes = command !== undefined && command !== null && command !== 'probe' && command !== 'jobs' && command !== 'connections';
+  if (encodes && options.format === undefined && values.output && command !== 'adaptive_video') {
     const inferred = formatFromOutput(command, values.output);
-    if (inferred && command !== 'adaptive_video') options.format = inferred;
-    if (!inferred && command !== 'adaptive_video') {
+    if (inferred) options.format = inferred;
+    else if (!values.output.startsWith('s3://')) {
       throw new UsageError(`Cannot tell the format from "${values.output}"; add --format or use a known extension`);
     }
   }
   return {
     command: command ?? null,
+    args: positionals.slice(1),
     input: values.input,
     output: values.output,
     options,
@@ -188,5 +221,8 @@ export function parseCli(argv: string[]): ParsedCli {
     metadata: values.metadata ?? [],
     webhookUrl: values.webhook_url,
     async: values.async ?? false,
+    apiUrl: values.api_url,
+    apiKey: values.api_key,
+    flags: values,
   };
 }

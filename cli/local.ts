@@ -62,6 +62,10 @@ async function copyOutput(kind: string, produced: string, target: string): Promi
  * const outcome = await runLocal(parseCli(['probe', '-i', 'clip.mov']), new AbortController().signal);
  */
 export async function runLocal(cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome> {
+  if (cli.command === 'jobs' || cli.command === 'connections') {
+    const message = `kiln ${cli.command} talks to the API: set KILN_API_URL and KILN_API_KEY (or --api_url and --api_key)`;
+    return { ok: false, error: { kind: 'invalid_input', message } };
+  }
   if (!cli.input) return { ok: false, error: { kind: 'invalid_input', message: 'Missing -i <file or URL>' } };
   if (cli.command !== 'probe' && !cli.output) return { ok: false, error: { kind: 'invalid_input', message: 'Missing -o <output file>' } };
   const limits: Limits = limitsFromEnv(process.env);

@@ -1,11 +1,12 @@
 /**
  * `kiln` command-line entry point (SPEC §5). Local mode runs the processor's engine in this
- * process; remote mode (KILN_API_URL set, no --local) is a seam filled by `cli/remote.ts`.
+ * process; remote mode (KILN_API_URL or --api_url set, no --local) talks to a Kiln deployment.
  * Failures print `kind: message` and exit non-zero; never a stack trace.
  */
 import type { ErrorBody } from '../schemas/errors.ts';
 import { parseCli, USAGE, UsageError, type ParsedCli } from './args.ts';
 import { runLocal, type CliOutcome } from './local.ts';
+import { runRemote } from './remote.ts';
 
 /** Exit codes: 0 done, 1 the job failed, 2 the command line was wrong, 130 interrupted (128 + SIGINT). */
 const EXIT_FAILED = 1;
@@ -20,12 +21,12 @@ function fail(error: ErrorBody, json: boolean): number {
 }
 
 async function dispatch(cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome> {
-  if (process.env.KILN_API_URL && !cli.local) {
-    // Seam for remote mode: cli/remote.ts will upload, submit, poll and download here.
-    return {
-      ok: false,
-      error: { kind: 'invalid_input', message: 'remote mode is not available yet; pass --local or unset KILN_API_URL' },
-    };
+  const apiUrl = cli.apiUrl ?? process.env.KILN_API_URL;
+  const apiKey = cli.apiKey ?? process.env.KILN_API_KEY;
+  // Probing needs no service: it always runs here.
+  if (apiUrl && !cli.local && cli.command !== 'probe') {
+    if (!apiKey) return { ok: false, error: { kind: 'unauthorized', message: 'Set KILN_API_KEY (or --api_key) to use the API at ' + apiUrl } };
+    return runRemote(cli, apiUrl, apiKey, signal);
   }
   return runLocal(cli, signal);
 }

@@ -1,0 +1,51 @@
+/** A small client for Kiln's HTTP API, used by the CLI's remote mode. */
+import type { ErrorBody } from '../schemas/errors.ts';
+
+/** Each API call gets this long; large bodies never go through it (uploads use presigned PUTs). */
+export const API_TIMEOUT_MS = 30_000;
+
+export type ApiResult<T> = { ok: true; status: number; body: T; headers: Headers } | { ok: false; error: ErrorBody };
+
+export interface ApiClient {
+  baseUrl: string;
+  call<T>(method: string, path: string, json?: unknown): Promise<ApiResult<T>>;
+}
+
+/**
+ * @example
+ * const api = apiClient('http://127.0.0.1:8787', 'kiln_dev_key');
+ * const jobs = await api.call<Job[]>('GET', '/jobs?limit=5');
+ */
+export function apiClient(baseUrl: string, key: string, signal?: AbortSignal): ApiClient {
+  const base = baseUrl.replace(/\/$/, '');
+  return {
+    baseUrl: base,
+    async call<T>(method: string, path: string, json?: unknown): Promise<ApiResult<T>> {
+      let res: Response;
+      try {
+        res = await fetch(`${base}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${key}`, ...(json === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: json === undefined ? undefined : JSON.stringify(json),
+          signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(API_TIMEOUT_MS)]) : AbortSignal.timeout(API_TIMEOUT_MS),
+        });
+      } catch (err) {
+        if (signal?.aborted) return { ok: false, error: { kind: 'cancelled', message: 'Cancelled.' } };
+        return { ok: false, error: { kind: 'input_unreachable', message: `Could not reach Kiln at ${base}: ${(err as Error).message}` } };
+      }
+      const text = await res.text();
+      let body: unknown = null;
+      try {
+        body = text ? JSON.parse(text) : null;
+      } catch {
+        return { ok: false, error: { kind: 'internal_error', message: `Kiln answered HTTP ${res.status} with a body that is not JSON.` } };
+      }
+      if (!res.ok) {
+        const err = body as Partial<ErrorBody> & { issues?: { path: string; message: string }[] };
+        const message = err.issues?.length ? err.issues.map((i) => i.message).join('; ') : (err.message ?? `HTTP ${res.status}`);
+        return { ok: false, error: { kind: err.kind ?? 'internal_error', message } };
+      }
+      return { ok: true, status: res.status, body: body as T, headers: res.headers };
+    },
+  };
+}

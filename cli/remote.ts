@@ -1,0 +1,208 @@
+/**
+ * Remote mode (SPEC §5): the same commands against a Kiln deployment. A local input is uploaded
+ * straight to storage, the job is submitted and followed with a progress bar, and the output is
+ * downloaded to -o. `kiln jobs` and `kiln connections` manage what lives on the service.
+ */
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ErrorBody } from '../schemas/errors.ts';
+import type { Job } from '../schemas/job.ts';
+import { guardedRequest } from '../container/net/guarded-request.ts';
+import { type ApiClient, apiClient } from './api.ts';
+import type { ParsedCli } from './args.ts';
+import type { CliOutcome } from './local.ts';
+import { describe } from './local.ts';
+import { progressBar } from './progress.ts';
+
+/** How often a waiting CLI asks for the job; progress is coarse, so once a second is plenty. */
+export const POLL_INTERVAL_MS = 1_000;
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+function fail(kind: ErrorBody['kind'], message: string): CliOutcome {
+  return { ok: false, error: { kind, message } };
+}
+
+/** `--metadata user_id=usr_1` (repeatable) → `{ user_id: 'usr_1' }`. */
+export function parseMetadata(pairs: string[]): { ok: true; metadata: Record<string, string> } | { ok: false; error: ErrorBody } {
+  const metadata: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) return { ok: false, error: { kind: 'invalid_input', message: `Expected key=value for --metadata but received "${pair}"` } };
+    metadata[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return { ok: true, metadata };
+}
+
+const MIME_BY_EXTENSION: Record<string, string> = {
+  mov: 'video/quicktime',
+  mp4: 'video/mp4',
+  m4v: 'video/mp4',
+  webm: 'video/webm',
+  mkv: 'video/x-matroska',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  heic: 'image/heic',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  mp3: 'audio/mpeg',
+  wav: 'audio/wav',
+  m4a: 'audio/mp4',
+};
+
+/** Uploads a local file with POST /uploads and a streaming PUT; returns the file id to use as input. */
+async function upload(api: ApiClient, path: string, signal: AbortSignal): Promise<{ ok: true; id: string } | { ok: false; error: ErrorBody }> {
+  const { size } = await stat(path);
+  const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
+  const contentType = MIME_BY_EXTENSION[ext] ?? 'application/octet-stream';
+  const created = await api.call<{ file: { id: string }; upload_url: string }>('POST', '/uploads', {
+    filename: basename(path),
+    content_type: contentType,
+    size,
+  });
+  if (!created.ok) return created;
+  try {
+    const res = await guardedRequest(new URL(created.body.upload_url), {
+      method: 'PUT',
+      headers: { 'content-length': size, 'content-type': contentType },
+      body: createReadStream(path),
+      allowLoopback: true,
+      signal,
+    });
+    res.resume();
+    if ((res.statusCode ?? 0) >= 300) return { ok: false, error: { kind: 'output_write_failed', message: `Uploading ${path} failed with HTTP ${res.statusCode}.` } };
+  } catch (err) {
+    return { ok: false, error: { kind: 'input_unreachable', message: `Uploading ${path} failed: ${(err as Error).message}` } };
+  }
+  return { ok: true, id: created.body.file.id };
+}
+
+async function saveOutput(url: string, target: string, signal: AbortSignal): Promise<ErrorBody | null> {
+  const res = await fetch(url, { signal });
+  if (!res.ok || !res.body) return { kind: 'input_unreachable', message: `Downloading the output from ${url} failed with HTTP ${res.status}.` };
+  await mkdir(dirname(resolve(target)), { recursive: true });
+  await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), createWriteStream(target));
+  return null;
+}
+
+function jobLine(job: Job): string {
+  const out = job.output ? ` → ${job.output.url}` : job.error ? ` (${job.error.kind}: ${job.error.message})` : '';
+  return `${job.id}  ${job.kind.padEnd(14)} ${job.status.padEnd(10)} ${String(job.progress).padStart(3)}%  ${job.input}${out}`;
+}
+
+async function follow(api: ApiClient, job: Job, json: boolean, signal: AbortSignal): Promise<Job | ErrorBody> {
+  const bar = json ? progressBar({ isTTY: false } as NodeJS.WriteStream) : progressBar(process.stderr);
+  let current = job;
+  try {
+    while (!TERMINAL.has(current.status)) {
+      await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+      if (signal.aborted) {
+        return { kind: 'cancelled', message: `Stopped waiting; job ${job.id} goes on. See it with: kiln jobs ${job.id}` };
+      }
+      const next = await api.call<Job>('GET', `/jobs/${job.id}`);
+      if (!next.ok) return next.error;
+      current = next.body;
+      const stage = current.tasks.find((t) => t.status === 'processing')?.kind ?? current.status;
+      bar.update(stage, current.progress);
+    }
+  } finally {
+    bar.done();
+  }
+  return current;
+}
+
+async function runJobs(api: ApiClient, cli: ParsedCli): Promise<CliOutcome> {
+  const id = cli.args[0];
+  if (id) {
+    const res = await api.call<Job>('GET', `/jobs/${encodeURIComponent(id)}`);
+    if (!res.ok) return res;
+    return { ok: true, json: res.body, lines: [jobLine(res.body)], notes: [] };
+  }
+  const query = new URLSearchParams();
+  if (typeof cli.flags.status === 'string') query.set('status', cli.flags.status);
+  query.set('limit', typeof cli.flags.limit === 'string' ? cli.flags.limit : '20');
+  const res = await api.call<Job[]>('GET', `/jobs?${query}`);
+  if (!res.ok) return res;
+  return { ok: true, json: res.body, lines: res.body.map(jobLine), notes: [] };
+}
+
+async function runConnections(api: ApiClient, cli: ParsedCli): Promise<CliOutcome> {
+  const [action = 'list', id] = cli.args;
+  type Connection = { id: string; endpoint: string; region: string; access_key_id: string; is_default: boolean };
+  const line = (c: Connection) => `${c.id}  ${c.endpoint}  ${c.region}  ${c.access_key_id}${c.is_default ? '  (default)' : ''}`;
+  if (action === 'list') {
+    const res = await api.call<Connection[]>('GET', '/connections');
+    return res.ok ? { ok: true, json: res.body, lines: res.body.map(line), notes: [] } : res;
+  }
+  if (action === 'add') {
+    const f = cli.flags;
+    const res = await api.call<Connection>('POST', '/connections', {
+      endpoint: f.endpoint,
+      region: typeof f.region === 'string' ? f.region : 'auto',
+      access_key_id: f.access_key_id,
+      secret_access_key: f.secret_access_key,
+      is_default: f.default === true,
+    });
+    return res.ok ? { ok: true, json: res.body, lines: [line(res.body)], notes: [] } : res;
+  }
+  if (action === 'delete' && id) {
+    const res = await api.call<{ id: string }>('DELETE', `/connections/${encodeURIComponent(id)}`);
+    return res.ok ? { ok: true, json: res.body, lines: [`deleted ${id}`], notes: [] } : res;
+  }
+  return fail('invalid_input', 'Expected: kiln connections list | add --endpoint … | delete <id>');
+}
+
+/**
+ * Runs a CLI invocation against the API at `apiUrl`.
+ *
+ * @example
+ * await runRemote(parseCli(['video', '-i', 'clip.mov', '-o', 'clip-hd.mp4', '--width', '1920']), url, key, signal);
+ */
+export async function runRemote(cli: ParsedCli, apiUrl: string, apiKey: string, signal: AbortSignal): Promise<CliOutcome> {
+  const api = apiClient(apiUrl, apiKey, signal);
+  if (cli.command === 'jobs') return runJobs(api, cli);
+  if (cli.command === 'connections') return runConnections(api, cli);
+  const kind = cli.command;
+  if (!kind || kind === 'probe') return fail('invalid_input', 'Missing command; see kiln --help');
+  if (!cli.input) return fail('invalid_input', 'Missing -i <file, URL or s3://bucket/key>');
+  const parsedMetadata = parseMetadata(cli.metadata);
+  if (!parsedMetadata.ok) return parsedMetadata;
+  const { metadata } = parsedMetadata;
+
+  let input = cli.input;
+  if (!/^(https?|s3):\/\//.test(input) && !input.startsWith('file_')) {
+    if (!existsSync(input)) return fail('invalid_input', `No such file: ${input}`);
+    const uploaded = await upload(api, input, signal);
+    if (!uploaded.ok) return uploaded;
+    input = uploaded.id;
+  }
+  const toS3 = cli.output?.startsWith('s3://') ?? false;
+  const created = await api.call<Job>('POST', '/jobs', {
+    input,
+    kind,
+    options: cli.options,
+    ...(toS3 ? { output: cli.output } : {}),
+    ...(Object.keys(metadata).length ? { metadata } : {}),
+    ...(cli.webhookUrl ? { webhook_url: cli.webhookUrl } : {}),
+  });
+  if (!created.ok) return { ok: false, error: { ...created.error, message: created.error.message.replace(/\boptions\.(\w+)/g, '--$1') } };
+  if (cli.async) return { ok: true, json: created.body, lines: [jobLine(created.body)], notes: [] };
+
+  const done = await follow(api, created.body, cli.json, signal);
+  if (!('object' in done)) return { ok: false, error: done };
+  if (done.status !== 'succeeded' || !done.output) {
+    return { ok: false, error: done.error ?? { kind: 'processing_failed', message: `The job ended ${done.status}.` } };
+  }
+  const lines = [`${done.id} succeeded: ${describe(done.output)}`];
+  if (cli.output && !toS3) {
+    const error = await saveOutput(done.output.url, cli.output, signal);
+    if (error) return { ok: false, error };
+    lines.push(`wrote ${cli.output}`);
+  } else lines.push(done.output.url);
+  return { ok: true, json: done, lines, notes: [] };
+}

@@ -1,0 +1,122 @@
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Job } from '../../schemas/job.ts';
+import { audioStream, probe, topLevelAtoms, videoStream } from '../support/inspect.ts';
+import { fixture } from '../support/media.ts';
+import { startReceiver } from './support/receiver.ts';
+import { API_KEY, startStack } from './support/stack.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+let stack: Awaited<ReturnType<typeof startStack>>;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let work: string;
+let path: string;
+
+beforeAll(async () => {
+  stack = await startStack();
+  receiver = await startReceiver();
+  work = await mkdtemp(join(tmpdir(), 'kiln-cli-e2e-'));
+  // `kiln` on PATH as a user would have it, with the project's Node 24 first.
+  const bin = join(work, 'bin');
+  await mkdir(bin);
+  await symlink(join(ROOT, 'bin', 'kiln.js'), join(bin, 'kiln'));
+  path = `${bin}:${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`;
+  await copyFile(fixture('clip-1080p.mov'), join(work, 'clip.mov'));
+  await copyFile(fixture('photo.png'), join(work, 'photo.png'));
+});
+afterAll(async () => {
+  await stack?.close();
+  await receiver?.close();
+});
+
+function kiln(args: string[], opts: { remote?: boolean } = { remote: true }) {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: path };
+  delete env.KILN_API_URL;
+  delete env.KILN_API_KEY;
+  if (opts.remote) Object.assign(env, { KILN_API_URL: stack.base, KILN_API_KEY: API_KEY });
+  return promisify(execFile)('kiln', args, { env, cwd: work });
+}
+
+async function shell(script: string, remote: boolean) {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: path };
+  if (remote) Object.assign(env, { KILN_API_URL: stack.base, KILN_API_KEY: API_KEY });
+  else delete env.KILN_API_URL;
+  return promisify(execFile)('bash', ['-c', `set -e\n${script}`], { env, cwd: work });
+}
+
+describe('kiln CLI against the service', () => {
+  it('uploads a local clip, waits, and downloads a web-ready MP4 (remote mode)', async () => {
+    const { stdout } = await kiln(['video', '-i', 'clip.mov', '-o', 'clip-hd.mp4', '--width', '1920', '--quality', 'high']);
+    expect(stdout).toMatch(/^job_\w+ succeeded: video, mp4, 1920×1080/m);
+    const video = await videoStream(join(work, 'clip-hd.mp4'));
+    expect(video).toMatchObject({ codec_name: 'h264', pix_fmt: 'yuv420p', width: 1920, height: 1080 });
+    const atoms = await topLevelAtoms(join(work, 'clip-hd.mp4'));
+    expect(atoms.indexOf('moov')).toBeLessThan(atoms.indexOf('mdat'));
+  });
+
+  it('gives the same file properties locally and remotely for the same options', async () => {
+    await kiln(['video', '-i', 'clip.mov', '-o', 'remote-480.mp4', '--width', '480', '--quality', 'low']);
+    await kiln(['video', '-i', 'clip.mov', '-o', 'local-480.mp4', '--width', '480', '--quality', 'low'], { remote: false });
+    const [remote, local] = await Promise.all([probe(join(work, 'remote-480.mp4')), probe(join(work, 'local-480.mp4'))]);
+    const shape = (p: typeof remote) =>
+      p.streams?.map((s) => [s.codec_type, s.codec_name, s.width, s.height, s.pix_fmt, s.profile, s.sample_rate, s.channels]);
+    expect(shape(remote)).toEqual(shape(local));
+    expect(Number(remote.format?.duration)).toBeCloseTo(Number(local.format?.duration), 1);
+    const ratio = Number(remote.format?.size) / Number(local.format?.size);
+    expect(ratio).toBeGreaterThan(0.95);
+    expect(ratio).toBeLessThan(1.05);
+  });
+
+  it('submits with --async --json, metadata and a webhook, then shows the job with kiln jobs', async () => {
+    const { stdout } = await kiln([
+      'image', '-i', 'photo.png', '-o', 'thumb.webp', '--width', '320', '--async', '--json',
+      '--metadata', 'user_id=usr_abc123', '--metadata', 'campaign=summer-launch', '--webhook_url', receiver.url(),
+    ]);
+    const job = JSON.parse(stdout) as Job;
+    expect(job).toMatchObject({ status: 'queued', metadata: { user_id: 'usr_abc123', campaign: 'summer-launch' }, webhook_url: receiver.url() });
+    const done = await stack.waitForJob(job.id);
+    expect(done.status).toBe('succeeded');
+    const shown = JSON.parse((await kiln(['jobs', job.id, '--json'])).stdout) as Job;
+    expect(shown).toMatchObject({ id: job.id, status: 'succeeded' });
+    const listed = JSON.parse((await kiln(['jobs', '--status', 'succeeded', '--json'])).stdout) as Job[];
+    expect(listed.map((j) => j.id)).toContain(job.id);
+  });
+
+  it('adds, lists and deletes connections', async () => {
+    const added = JSON.parse(
+      (await kiln(['connections', 'add', '--endpoint', `${stack.base}/cdn-cgi/local/r2/s3`, '--access_key_id', 'id', '--secret_access_key', 's3cr3t', '--json'])).stdout,
+    ) as { id: string };
+    expect(added.id).toMatch(/^conn_/);
+    const listed = (await kiln(['connections', 'list'])).stdout;
+    expect(listed).toContain(added.id);
+    expect(listed).not.toContain('s3cr3t');
+    expect((await kiln(['connections', 'delete', added.id])).stdout).toContain(`deleted ${added.id}`);
+  });
+
+  it('fails with the kind and message, no stack trace, for a bad option', async () => {
+    const err = await kiln(['video', '-i', 'clip.mov', '-o', 'x.mp4', '--quality', 'ultra']).catch((e: { code: number; stderr: string }) => e);
+    expect(err).toMatchObject({ code: 2 });
+    expect((err as { stderr: string }).stderr).toMatch(/^invalid_input: .*--quality/m);
+    expect((err as { stderr: string }).stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it.each([true, false])("runs the seeds' CLI commands with kiln in place of ittybit (remote: %s)", async (remote) => {
+    const { readFile } = await import('node:fs/promises');
+    for (const seed of ['cli-upload-pipeline.sh', 'cli-image-pipeline.sh']) {
+      const script = (await readFile(join(ROOT, 'test', 'e2e', 'seeds', seed), 'utf8')).replaceAll('ittybit ', 'kiln ');
+      await shell(script, remote);
+    }
+    expect(await videoStream(join(work, 'clip-hd.mp4'))).toMatchObject({ width: 1920, height: 1080, codec_name: 'h264' });
+    expect(await videoStream(join(work, 'clip-preview.mp4'))).toMatchObject({ width: 480, height: 270 });
+    expect(await audioStream(join(work, 'clip-preview.mp4'))).toMatchObject({ codec_name: 'aac' });
+    expect(await sharp(join(work, 'clip-thumb.webp')).metadata()).toMatchObject({ format: 'webp', width: 640, height: 360 });
+    expect(await sharp(join(work, 'photo-full.webp')).metadata()).toMatchObject({ format: 'webp', width: 1920, height: 1440 });
+    expect(await sharp(join(work, 'photo-thumb.webp')).metadata()).toMatchObject({ format: 'webp', width: 320, height: 240 });
+  });
+});
