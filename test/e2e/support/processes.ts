@@ -44,11 +44,11 @@ export interface StartedProcess {
  * environment given, and waits for its /health.
  */
 export async function startProcessor(env: Record<string, string> = {}, port?: number): Promise<StartedProcess> {
-  port ??= await freePort();
+  port ??= env.PORT ? Number(env.PORT) : await freePort();
   let log = '';
   const child = spawn(process.execPath, [join(ROOT, 'container', 'main.ts')], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', KILN_ALLOW_LOOPBACK: 'true', ...env },
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', KILN_ALLOW_LOOPBACK: 'true', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
