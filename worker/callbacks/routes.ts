@@ -3,7 +3,8 @@ import { KilnError } from '../../schemas/errors.ts';
 import { ProcessorEvent } from '../../schemas/processor.ts';
 import { readConfig } from '../config/index.ts';
 import type { AppEnv } from '../http/app.ts';
-import { issuesFromZod, ValidationError } from '../http/errors.ts';
+import { issuesFromZod } from '../../schemas/issues.ts';
+import { ValidationError } from '../http/errors.ts';
 import { jobStub } from '../stubs.ts';
 import { verifyCallbackToken } from './token.ts';
 
