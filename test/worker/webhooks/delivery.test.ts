@@ -15,6 +15,15 @@ async function finishedJobWithHook(name: string, metadata: Record<string, string
   return job;
 }
 
+/** Waits for the job's first delivery attempt to be recorded. */
+function firstDelivery(jobId: string): Promise<Record<string, any>> {
+  return vi.waitFor(async () => {
+    const deliveries = await (await api(`/jobs/${jobId}/deliveries`)).json<Record<string, any>[]>();
+    if (!deliveries.length) throw new Error('no attempt yet');
+    return deliveries[0]!;
+  });
+}
+
 /** Makes every pending webhook attempt due now and fires the alarm, instead of waiting. */
 async function fireDueWebhooks(jobId: string) {
   const stub = env.JOBS.get(env.JOBS.idFromName(jobId));
@@ -42,11 +51,7 @@ describe('webhooks', () => {
   it('records a failed attempt, retries within 10 s, and stops after success', async () => {
     await processor.hookRespondWith('flaky', 500);
     const job = await finishedJobWithHook('flaky');
-    const first = await vi.waitFor(async () => {
-      const deliveries = await (await api(`/jobs/${job.id}/deliveries`)).json<Record<string, any>[]>();
-      if (!deliveries.length) throw new Error('no attempt yet');
-      return deliveries[0]!;
-    });
+    const first = await firstDelivery(job.id);
     expect(first).toMatchObject({ object: 'delivery', attempt: 1, status: 500, trigger: 'automatic' });
     expect(first.next_attempt_at - first.created_at).toBeLessThanOrEqual(WEBHOOK_FIRST_RETRY_MS + 50);
     await processor.hookRespondWith('flaky', 204);
@@ -63,11 +68,7 @@ describe('webhooks', () => {
   it("waits at least the receiver's Retry-After", async () => {
     await processor.hookRespondWith('slow-down', 503);
     const job = await finishedJobWithHook('slow-down');
-    const first = await vi.waitFor(async () => {
-      const deliveries = await (await api(`/jobs/${job.id}/deliveries`)).json<Record<string, any>[]>();
-      if (!deliveries.length) throw new Error('no attempt yet');
-      return deliveries[0]!;
-    });
+    const first = await firstDelivery(job.id);
     expect(first.next_attempt_at - first.created_at).toBeGreaterThanOrEqual(30_000 - 50);
   });
 
