@@ -16,6 +16,9 @@ export const MAX_RUN_ATTEMPTS = 3;
 /** A job queued this long without a claim gets its message re-sent, in case a send was lost. */
 export const QUEUE_STALL_MS = 10 * 60_000;
 
+/** A job stored but not indexed or queued (a transient platform error) is retried this soon by its alarm. */
+export const CREATE_RETRY_MS = 5_000;
+
 /** Waiting for the processor to accept a task (it answers 202 at once; a cold container needs longer). */
 export const DISPATCH_TIMEOUT_MS = 30_000;
 

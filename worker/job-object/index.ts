@@ -4,7 +4,7 @@ import type { FileObject, MediaInfo } from '../../schemas/file.ts';
 import type { Job } from '../../schemas/job.ts';
 import type { ProcessorEvent } from '../../schemas/processor.ts';
 import { readConfig } from '../config/index.ts';
-import { MAX_RUN_ATTEMPTS, QUEUE_STALL_MS } from '../constants.ts';
+import { CREATE_RETRY_MS, MAX_RUN_ATTEMPTS, QUEUE_STALL_MS } from '../constants.ts';
 import type { QueueMessage } from '../dispatch/message.ts';
 import { fileUrl } from '../storage/keys.ts';
 import { newId } from '../utils/ids.ts';
@@ -90,9 +90,16 @@ export class JobObject extends DurableObject<Env> {
     const state = createJobState(n);
     this.save(state);
     this.log('created');
-    // The alarm is the safety net: if the index write or the send below fails, it retries them.
     await this.scheduleAlarm(state);
-    await Promise.all([this.index(state), this.enqueue(state)]);
+    try {
+      await Promise.all([this.index(state), this.enqueue(state)]);
+    } catch (err) {
+      // The job is stored, so the caller gets it; the alarm indexes and queues it shortly instead.
+      console.error('job created but not yet queued; retrying from the alarm', n.id, err);
+      state.enqueuedAt = Date.now() - QUEUE_STALL_MS;
+      this.save(state);
+      await this.ctx.storage.setAlarm(Date.now() + CREATE_RETRY_MS);
+    }
     return state.job;
   }
 
