@@ -89,7 +89,8 @@ export function parseTimemark(line: string): number | null {
 export function runFfmpeg(run: FfmpegRun): Promise<FfmpegResult> {
   // Created before spawning so the stack points at the caller, not at a child-process callback.
   const error = new FfmpegError();
-  const command = ffmpeg({ stdoutLines: 0 });
+  // fluent-ffmpeg keeps this many lines of output in its own ring buffer (0 would mean unlimited).
+  const command = ffmpeg({ stdoutLines: STDERR_TAIL_LINES });
   for (const input of run.inputs) {
     command.input(input.path);
     if (input.options && input.options.length > 0) command.inputOptions(input.options);

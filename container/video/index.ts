@@ -64,7 +64,9 @@ function videoCodecArgs(codec: Codec, tier: QualityTier, bitrate: number | undef
  */
 export async function encodeVideo(ctx: EncodeContext, options: VideoOptions): Promise<EncodeResult> {
   const { info, details } = ctx;
-  if (info.kind !== 'video' || !info.width || !info.height) {
+  // Animated GIFs are video in all but name (GIF → MP4 is the classic web optimisation).
+  const animatedGif = info.kind === 'image' && info.format === 'gif' && (info.duration ?? 0) > 0;
+  if ((info.kind !== 'video' && !animatedGif) || !info.width || !info.height) {
     const hint = info.kind === 'audio' ? 'use kind "audio" for audio-only files' : 'use kind "image" for still images';
     return { ok: false, error: { kind: 'no_video_stream', message: `The input has no video stream; ${hint}.` } };
   }
@@ -74,9 +76,12 @@ export async function encodeVideo(ctx: EncodeContext, options: VideoOptions): Pr
   const codec: Codec = options.codec ?? (format === 'webm' ? 'vp9' : 'h264');
   const tier = qualityTier(options.quality);
   const { plan, notes } = planResize({ width: info.width, height: info.height }, options, { even: true });
-  const fps = options.fps !== undefined ? String(options.fps) : defaultFps(details);
+  const fps =
+    options.fps !== undefined ? String(options.fps) : details.video ? defaultFps(details) : String(Math.min(60, info.fps ?? 30));
   const withAudio = info.has_audio && !options.mute;
-  const filters = videoFilters({ plan, details, background: options.background, fps, pixFmt: 'yuv420p' });
+  const filters = videoFilters({
+    plan, details, background: options.background, fps, pixFmt: 'yuv420p', source: { width: info.width, height: info.height },
+  });
 
   const outputOptions = [
     '-map', '0:v:0',

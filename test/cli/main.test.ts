@@ -82,11 +82,10 @@ describe('kiln CLI help and usage', () => {
     expect(run.stderr).toBe('invalid_input: Expected a number <= 60 for --fps but received 100 of type number\n');
   });
 
-  test('KILN_API_URL without --local reports that remote mode is not available yet', async () => {
-    const run = await kiln(['probe', '-i', fixture('clip.mp4')], { KILN_API_URL: 'https://kiln.example' });
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^invalid_input: remote mode is not available yet/);
-    expect((await kiln(['probe', '-i', fixture('clip.mp4'), '--local'], { KILN_API_URL: 'https://kiln.example' })).code).toBe(0);
+  test('--local runs on this machine even when KILN_API_URL is set', async () => {
+    const run = await kiln(['probe', '-i', fixture('clip.mp4'), '--local', '--json'], { KILN_API_URL: 'https://kiln.invalid' });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ kind: 'video', width: 640 });
   });
 });
 

@@ -146,6 +146,18 @@ describe('video to web-ready mp4', () => {
     expect(result.output.info.codecs.video).toBe('av1');
   });
 
+  test('turns an animated GIF into mp4 at the GIF’s frame rate', async () => {
+    const result = expectOk(await runJob('video', fixture('animated.gif'), {}));
+    expect(result.output.info).toMatchObject({ format: 'mp4', width: 160, height: 90, fps: 10, codecs: { video: 'h264' } });
+  });
+
+  test('tells the user to use kind image for a still image', async () => {
+    expect(await runJob('video', fixture('photo.png'), {})).toMatchObject({
+      ok: false,
+      error: { kind: 'no_video_stream', message: 'The input has no video stream; use kind "image" for still images.' },
+    });
+  });
+
   test('tells the user to use kind audio for an audio-only input', async () => {
     const result = await runJob('video', fixture('tone.wav'), {});
     expect(result).toMatchObject({
