@@ -315,3 +315,21 @@ export function ffmpegErrorBody(error: FfmpegError): ErrorBody {
   const last = error.stderrTail.at(-1) ?? error.message;
   return { kind: 'processing_failed', message: `ffmpeg could not process the input: ${last.slice(0, 300)}` };
 }
+
+/** How long `ffmpeg -version` may take before the binary counts as broken. */
+const VERSION_TIMEOUT_MS = 5_000;
+
+/**
+ * The installed ffmpeg's version string, or 'missing' when it cannot run: what /health reports.
+ *
+ * @example await ffmpegVersion() // '5.1.9-0+deb12u1'
+ */
+export function ffmpegVersion(): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn('ffmpeg', ['-hide_banner', '-version'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: VERSION_TIMEOUT_MS });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', () => resolve('missing'));
+    child.on('close', (code) => resolve(code === 0 ? (/ffmpeg version (\S+)/.exec(out)?.[1] ?? 'unknown') : 'missing'));
+  });
+}

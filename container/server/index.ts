@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { Hono } from 'hono';
 import sharp from 'sharp';
 import { ProcessorTask } from '../../schemas/processor.ts';
+import { ffmpegVersion } from '../ffmpeg/index.ts';
 import type { RunContext } from '../run/index.ts';
 import { runTask } from '../run/index.ts';
 
@@ -34,15 +33,6 @@ function slots(size: number) {
       };
     },
   };
-}
-
-async function ffmpegVersion(): Promise<string> {
-  try {
-    const { stdout } = await promisify(execFile)('ffmpeg', ['-hide_banner', '-version']);
-    return /ffmpeg version (\S+)/.exec(stdout)?.[1] ?? 'unknown';
-  } catch {
-    return 'missing';
-  }
 }
 
 /**

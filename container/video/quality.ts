@@ -52,7 +52,7 @@ export const QUALITY_TIERS: Record<Quality, QualityTier> = {
     animationWebp: 70,
   },
   high: {
-    h264: { crf: 20, preset: 'medium' },
+    h264: { crf: 22, preset: 'medium' },
     h265: { crf: 23, preset: 'medium' },
     vp9: { crf: 28, cpuUsed: 3 },
     av1: { crf: 30, preset: 8 },
@@ -75,7 +75,7 @@ export const QUALITY_TIERS: Record<Quality, QualityTier> = {
  * The tier for a job, defaulting to `medium`.
  *
  * @example
- * qualityTier('high').h264.crf; // 20
+ * qualityTier('high').h264.crf; // 22
  */
 export function qualityTier(quality: Quality | undefined): QualityTier {
   return QUALITY_TIERS[quality ?? 'medium'];
