@@ -54,7 +54,12 @@ export async function startProcessor(env: Record<string, string> = {}, port?: nu
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   const url = `http://127.0.0.1:${port}`;
-  await waitForHealth(`${url}/health`, child, () => log);
+  try {
+    await waitForHealth(`${url}/health`, child, () => log);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
   return {
     url,
     child,
