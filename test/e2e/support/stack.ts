@@ -46,7 +46,13 @@ export async function startStack(
       },
     ],
   });
-  const { url } = await harness.listen();
+  let url: URL;
+  try {
+    ({ url } = await harness.listen());
+  } catch (err) {
+    await Promise.allSettled([processor.stop(), media.close(), harness.close()]);
+    throw err;
+  }
   const base = url.toString().replace(/\/$/, '');
 
   async function api<T = unknown>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<{ status: number; body: T; headers: Headers }> {
