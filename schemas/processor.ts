@@ -14,10 +14,34 @@ export const ProcessorTask = z.object({
   kind: JobKind,
   options: z.record(z.string(), z.unknown()),
   input_url: z.url(),
-  output: z.object({ url: z.url().describe('Presigned PUT URL for the encoded file.') }),
+  output: z.union([
+    z.object({ url: z.url().describe('Presigned PUT URL for the encoded file.') }),
+    z.object({
+      files_url: z
+        .url()
+        .describe('Multi-file outputs (HLS): POST an OutputFilesRequest here, with the callback token, for one PUT URL per file.'),
+    }),
+  ]),
   callback: z.object({ url: z.url(), token: z.string().min(16) }),
 });
 export type ProcessorTask = z.infer<typeof ProcessorTask>;
+
+/** A file name inside a multi-file output: relative, no `..`, no leading slash, plain characters. */
+export const OutputFileName = z
+  .string()
+  .max(200)
+  .regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]*(\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$/, 'Expected a relative file name such as 720p/seg_001.ts');
+
+/** Upper bound on files per output: a 4 h HLS ladder in 4 s segments is about 15,000. */
+export const MAX_OUTPUT_FILES = 20_000;
+
+export const OutputFilesRequest = z.object({
+  attempt: z.number().int().min(1),
+  names: z.array(OutputFileName).min(1).max(MAX_OUTPUT_FILES),
+});
+export type OutputFilesRequest = z.infer<typeof OutputFilesRequest>;
+
+export const OutputFilesResponse = z.object({ urls: z.record(z.string(), z.url()) });
 
 export const TaskStage = z.enum(['probe', 'import', 'encode', 'export']);
 export type TaskStage = z.infer<typeof TaskStage>;
@@ -35,6 +59,7 @@ export const ProcessorEvent = z.discriminatedUnion('type', [
     type: z.literal('succeeded'),
     attempt: z.number().int(),
     output: MediaInfo,
+    name: OutputFileName.optional().describe('Multi-file outputs: the main file (the master playlist) among the uploaded files.'),
     notes: z.array(z.string()).optional().describe('Adjustments the user should know about, e.g. a clamped start.'),
   }),
   z.object({

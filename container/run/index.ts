@@ -1,9 +1,10 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { ProcessorTask } from '../../schemas/processor.ts';
 import type { Limits } from '../limits.ts';
 import { downloadToFile, uploadFile } from '../net/transfer.ts';
 import { processMedia } from '../process/index.ts';
+import { uploadFolder } from './folder-upload.ts';
 import { createReporter } from './reporter.ts';
 
 export interface RunContext {
@@ -67,18 +68,36 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
     }
     reporter.progress('encode', 100, result.input);
     reporter.progress('export', 0);
-    const upload = await uploadFile({
-      path: result.output.path,
-      url: task.output.url,
-      contentType: result.output.info.type,
-      allowLoopback: ctx.allowLoopback,
-      signal: abort.signal,
-    });
+    const folder = dirname(result.output.path);
+    const upload =
+      'url' in task.output
+        ? await uploadFile({
+            path: result.output.path,
+            url: task.output.url,
+            contentType: result.output.info.type,
+            allowLoopback: ctx.allowLoopback,
+            signal: abort.signal,
+          })
+        : await uploadFolder({
+            dir: folder,
+            filesUrl: task.output.files_url,
+            token: task.callback.token,
+            attempt: task.attempt,
+            allowLoopback: ctx.allowLoopback,
+            signal: abort.signal,
+            fetcher: ctx.fetcher,
+          });
     if (!upload.ok) {
       await reporter.finish({ type: 'failed', attempt: task.attempt, stage: 'export', error: upload.error });
       return;
     }
-    await reporter.finish({ type: 'succeeded', attempt: task.attempt, output: result.output.info, notes: result.notes });
+    await reporter.finish({
+      type: 'succeeded',
+      attempt: task.attempt,
+      output: result.output.info,
+      notes: result.notes,
+      ...('files_url' in task.output ? { name: relative(folder, result.output.path) } : {}),
+    });
   } catch (err) {
     console.error(JSON.stringify({ level: 'error', msg: 'run crashed', job_id: task.job_id, error: String(err) }));
     await reporter.finish({

@@ -77,4 +77,34 @@ describe('a job through queue → processor → callback → Durable Object', ()
     expect(job.error?.kind).toBe('input_unreachable');
     expect(job.error?.message).toContain('404');
   });
+
+  it('publishes an HLS ladder whose master, media playlists and segments are all served', async () => {
+    const created = await stack.api<{ id: string }>('/jobs', {
+      method: 'POST',
+      json: { input: stack.mediaUrl('clip-1080p.mov'), kind: 'adaptive_video', options: { format: 'hls', quality: 'low' } },
+    });
+    expect(created.status).toBe(201);
+    const job = await stack.waitForJob(created.body.id);
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    expect(job.output).toMatchObject({ format: 'hls', type: 'application/vnd.apple.mpegurl' });
+    const masterUrl = job.output!.url;
+    expect(masterUrl).toMatch(/\/master\.m3u8$/);
+    const master = await fetch(masterUrl);
+    expect(master.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
+    const variants = (await master.text()).split('\n').filter((l) => l.endsWith('.m3u8'));
+    expect(variants.map((v) => v.split('/')[0])).toEqual(['1080p', '720p', '480p', '360p']);
+    for (const variant of variants) {
+      const mediaUrl = new URL(variant, masterUrl);
+      const playlist = await (await fetch(mediaUrl)).text();
+      expect(playlist).toContain('#EXT-X-ENDLIST');
+      const segment = playlist.split('\n').find((l) => l.endsWith('.ts'))!;
+      const bytes = await fetch(new URL(segment, mediaUrl));
+      expect(bytes.status).toBe(200);
+      expect(bytes.headers.get('content-type')).toBe('video/mp2t');
+      const path = join(workDir, `${variant.replace('/', '-')}.ts`);
+      await writeFile(path, Buffer.from(await bytes.arrayBuffer()));
+      const probe = await ffprobe(path);
+      expect(probe.streams?.find((st) => st.codec_type === 'video')).toMatchObject({ codec_name: 'h264', height: Number(variant.split('p')[0]) });
+    }
+  });
 });

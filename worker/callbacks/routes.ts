@@ -1,29 +1,62 @@
+import type { Context } from 'hono';
 import { Hono } from 'hono';
+import type { z } from 'zod';
 import { KilnError } from '../../schemas/errors.ts';
-import { ProcessorEvent } from '../../schemas/processor.ts';
-import { readConfig } from '../config/index.ts';
-import type { AppEnv } from '../http/app.ts';
 import { issuesFromZod } from '../../schemas/issues.ts';
+import { OutputFilesRequest, ProcessorEvent } from '../../schemas/processor.ts';
+import { readConfig } from '../config/index.ts';
+import { PRESIGN_TTL_S } from '../constants.ts';
+import type { AppEnv } from '../http/app.ts';
 import { ValidationError } from '../http/errors.ts';
-import { jobStub } from '../stubs.ts';
+import { connectionBucket, kilnBucket } from '../storage/locations.ts';
+import { presign } from '../storage/presign.ts';
+import { jobStub, tenantStub } from '../stubs.ts';
 import { verifyCallbackToken } from './token.ts';
 
-/**
- * Where the processor reports progress, heartbeats and results. Authenticated by the per-attempt
- * token minted at dispatch. Answers 409 when the run should stop (job cancelled, finished, or a
- * newer attempt took over), which the processor treats as "abort".
- */
-export const callbackRoutes = new Hono<AppEnv>().post('/internal/jobs/:id/events', async (c) => {
-  const id = c.req.param('id');
+const STOP = { kind: 'cancelled', message: 'Stop this run: the job no longer needs it.' } as const;
+
+/** Parses a processor request and checks its bearer token against the job and the attempt it names. */
+async function authenticated<S extends z.ZodType<{ attempt: number }>>(c: Context<AppEnv>, schema: S): Promise<z.infer<S>> {
   const raw: unknown = await c.req.json().catch(() => null);
-  const parsed = ProcessorEvent.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new ValidationError(issuesFromZod(parsed.error, raw));
   const token = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? '';
   const { callbackSecret } = readConfig(c.env);
-  if (!(await verifyCallbackToken(callbackSecret, id, parsed.data.attempt, token))) {
+  if (!(await verifyCallbackToken(callbackSecret, c.req.param('id') ?? '', parsed.data.attempt, token))) {
     throw new KilnError('unauthorized', 'The callback token does not match this job and attempt.');
   }
-  const result = await jobStub(c.env, id).applyEvent(parsed.data);
-  if (result.cancelled) return c.json({ kind: 'cancelled', message: 'Stop this run: the job no longer needs it.' }, 409);
-  return c.json({ accepted: result.accepted }, 200);
-});
+  return parsed.data;
+}
+
+/**
+ * Where the processor reports progress, heartbeats and results, authenticated by the per-attempt
+ * token minted at dispatch. Answers 409 when the run should stop (job cancelled, finished, or a
+ * newer attempt took over), which the processor treats as "abort".
+ */
+export const callbackRoutes = new Hono<AppEnv>()
+  .post('/internal/jobs/:id/events', async (c) => {
+    const event = await authenticated(c, ProcessorEvent);
+    const result = await jobStub(c.env, c.req.param('id')).applyEvent(event);
+    if (result.cancelled) return c.json(STOP, 409);
+    return c.json({ accepted: result.accepted }, 200);
+  })
+  /**
+   * Multi-file outputs (HLS): the run names the files it produced and gets one presigned PUT per
+   * file under the job's output folder. The schema's name pattern keeps every file inside it.
+   */
+  .post('/internal/jobs/:id/outputs', async (c) => {
+    const request = await authenticated(c, OutputFilesRequest);
+    const folder = await jobStub(c.env, c.req.param('id')).outputFolder(request.attempt);
+    if (!folder) return c.json(STOP, 409);
+    const config = readConfig(c.env);
+    const { target } = folder;
+    const base =
+      target.type === 'kiln'
+        ? kilnBucket(config, folder.origin, target.key)
+        : await connectionBucket(config, await tenantStub(c.env, folder.tenant).getConnection(target.connection_id), target);
+    const urls: Record<string, string> = {};
+    for (const name of request.names) {
+      urls[name] = await presign({ ...base, key: `${target.key}${name}`, method: 'PUT', expiresS: PRESIGN_TTL_S });
+    }
+    return c.json({ urls }, 200);
+  });

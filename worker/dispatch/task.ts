@@ -27,19 +27,26 @@ export async function buildProcessorTask(opts: {
     const loc = await connectionBucket(config, await opts.tenant.getConnection(source.connection_id), source);
     inputUrl = await presign({ ...loc, method: 'GET', expiresS: PRESIGN_TTL_S });
   }
-  const outputLoc =
-    target.type === 'kiln'
-      ? kilnBucket(config, state.origin, target.key)
-      : await connectionBucket(config, await opts.tenant.getConnection(target.connection_id), target);
+  const callbackUrl = `${state.origin}/internal/jobs/${state.job.id}`;
+  let output: ProcessorTask['output'];
+  if (target.key.endsWith('/')) {
+    output = { files_url: `${callbackUrl}/outputs` };
+  } else {
+    const loc =
+      target.type === 'kiln'
+        ? kilnBucket(config, state.origin, target.key)
+        : await connectionBucket(config, await opts.tenant.getConnection(target.connection_id), target);
+    output = { url: await presign({ ...loc, method: 'PUT', expiresS: PRESIGN_TTL_S }) };
+  }
   return {
     job_id: state.job.id,
     attempt: opts.attempt,
     kind: state.job.kind,
     options: state.job.options,
     input_url: inputUrl,
-    output: { url: await presign({ ...outputLoc, method: 'PUT', expiresS: PRESIGN_TTL_S }) },
+    output,
     callback: {
-      url: `${state.origin}/internal/jobs/${state.job.id}/events`,
+      url: `${callbackUrl}/events`,
       token: await callbackToken(config.callbackSecret, state.job.id, opts.attempt),
     },
   };

@@ -6,7 +6,7 @@ import type { ProcessorEvent } from '../../schemas/processor.ts';
 import { readConfig } from '../config/index.ts';
 import { CREATE_RETRY_MS, MAX_RUN_ATTEMPTS, QUEUE_STALL_MS } from '../constants.ts';
 import type { QueueMessage } from '../dispatch/message.ts';
-import { fileUrl } from '../storage/keys.ts';
+import { fileIdOfKey, fileUrl } from '../storage/keys.ts';
 import { newId } from '../utils/ids.ts';
 import { deliverWebhook } from '../webhooks/deliver.ts';
 import { nextWebhookAttempt } from '../webhooks/schedule.ts';
@@ -19,6 +19,7 @@ import {
   markStarted,
   markSucceeded,
   type NewJob,
+  type OutputTarget,
   recordProgress,
   requeue,
 } from './state.ts';
@@ -193,7 +194,7 @@ export class JobObject extends DurableObject<Env> {
       return { accepted: true, cancelled: false };
     }
     if (event.type === 'succeeded') {
-      markSucceeded(state, this.outputFile(state, event.output), state.job.tasks[0]?.output, now);
+      markSucceeded(state, this.outputFile(state, event.output, event.name), state.job.tasks[0]?.output, now);
       await this.finish(state, 'succeeded', event.notes ?? null);
     } else {
       markFailed(state, event.error, event.stage, now);
@@ -202,14 +203,27 @@ export class JobObject extends DurableObject<Env> {
     return { accepted: true, cancelled: false };
   }
 
-  private outputFile(state: JobState, info: MediaInfo): FileObject {
+  /** The stored output as a File; for a folder output (HLS) `name` is its main file. */
+  private outputFile(state: JobState, info: MediaInfo, name: string | undefined): FileObject {
     const target = state.target;
+    const key = target.key.endsWith('/') ? `${target.key}${name ?? ''}` : target.key;
     const url =
       target.type === 's3'
-        ? `s3://${target.bucket}/${target.key}`
-        : fileUrl(target.key, { origin: state.origin, publicBase: readConfig(this.env).publicFilesBaseUrl });
-    const id = target.type === 'kiln' ? (target.key.split('/').pop() ?? '').split('.')[0] ?? '' : newId('file');
+        ? `s3://${target.bucket}/${key}`
+        : fileUrl(key, { origin: state.origin, publicBase: readConfig(this.env).publicFilesBaseUrl });
+    const id = (target.type === 'kiln' && fileIdOfKey(key)) || newId('file');
     return { object: 'file', id, url, ...info };
+  }
+
+  /**
+   * Where the current run may write the files of a folder output, or null when the caller is not
+   * the current attempt (a late or superseded run).
+   */
+  async outputFolder(attempt: number): Promise<{ target: OutputTarget; origin: string; tenant: string } | null> {
+    const state = this.load();
+    if (!state || isTerminal(state.job.status) || state.attempt !== attempt || state.claimedSeq === null) return null;
+    if (!state.target.key.endsWith('/')) return null;
+    return { target: state.target, origin: state.origin, tenant: state.tenant };
   }
 
   private async finish(state: JobState, type: string, detail: unknown = null): Promise<void> {

@@ -6,7 +6,7 @@ import { readConfig } from '../config/index.ts';
 import { createRouter } from '../http/app.ts';
 import { ValidationError } from '../http/errors.ts';
 import type { OutputTarget } from '../job-object/state.ts';
-import { outputKey } from '../storage/keys.ts';
+import { outputKey, outputPrefix } from '../storage/keys.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
 import { sha256Hex } from '../utils/crypto.ts';
 import { newId } from '../utils/ids.ts';
@@ -23,10 +23,10 @@ function outputExtension(kind: JobCreate['kind'], options: Record<string, unknow
       return format === 'aac' ? 'm4a' : (format ?? 'mp3');
     case 'animation':
       return format ?? 'gif';
-    case 'adaptive_video':
-      return 'm3u8';
     case 'image':
       return format === 'jpeg' ? 'jpg' : format;
+    case 'adaptive_video':
+      return null; // a folder of files: see outputPrefix
   }
 }
 
@@ -111,6 +111,17 @@ export const jobsRoutes = createRouter()
     const source = await resolveInput({ input: body.input, connectionId: body.connection_id, config, origin, tenant });
     const jobId = newId('job');
     let target: OutputTarget;
+    const multiFile = body.kind === 'adaptive_video';
+    if (body.output && multiFile !== body.output.endsWith('/')) {
+      throw new ValidationError([
+        {
+          path: 'output',
+          message: multiFile
+            ? 'Expected a prefix ending in / for output: adaptive_video writes a playlist and its segments'
+            : 'Expected s3://bucket/key for output, not a prefix ending in /',
+        },
+      ]);
+    }
     if (body.output) {
       const s3 = parseS3Url(body.output);
       const connection = await tenant.getConnection(body.connection_id);
@@ -121,7 +132,8 @@ export const jobsRoutes = createRouter()
       }
       target = { type: 's3', connection_id: connection.id, ...s3 };
     } else {
-      target = { type: 'kiln', key: outputKey(jobId, outputExtension(body.kind, options)).key };
+      const key = multiFile ? outputPrefix(jobId) : outputKey(jobId, outputExtension(body.kind, options)).key;
+      target = { type: 'kiln', key };
     }
     const idempotencyKey = c.req.valid('header')['idempotency-key'];
     if (idempotencyKey) {

@@ -9,6 +9,16 @@ export function outputKey(jobId: string, extension: string | null): { key: strin
   return { key: `outputs/${jobId}/${fileId}${extension ? `.${extension}` : ''}`, fileId };
 }
 
+/** A folder for multi-file outputs (an HLS ladder); the files' names come from the processor. */
+export function outputPrefix(jobId: string): string {
+  return `outputs/${jobId}/${newId('file')}/`;
+}
+
+/** The file id inside a Kiln output key, e.g. `outputs/job_…/file_….mp4` → `file_…`. */
+export function fileIdOfKey(key: string): string | null {
+  return /\/(file_[0-9a-z]+)(?:[./]|$)/.exec(key)?.[1] ?? null;
+}
+
 export function uploadKey(fileId: string): string {
   return `uploads/${fileId}`;
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { api, createJob, OUTPUT_INFO, processorDouble, report } from '../helpers.ts';
+import { exports } from 'cloudflare:workers';
+import type { ProcessorTask } from '../../../schemas/processor.ts';
+import { api, createJob, OUTPUT_INFO, processorDouble, report, VIDEO_JOB } from '../helpers.ts';
 
 const processor = processorDouble();
 
@@ -9,8 +11,9 @@ describe('processor callbacks and the job state machine', () => {
     const [task] = await processor.waitForTasks(job.id);
     expect(task).toMatchObject({ job_id: job.id, attempt: 1, kind: 'video', options: { width: 1920, quality: 'high' } });
     expect(task!.input_url).toBe('https://darkroom-app.com/uploads/clip.mov');
-    expect(task!.output.url).toContain('X-Amz-Signature=');
-    expect(task!.output.url).toContain(`/kiln-media/outputs/${job.id}/file_`);
+    const output = task!.output as { url: string };
+    expect(output.url).toContain('X-Amz-Signature=');
+    expect(output.url).toContain(`/kiln-media/outputs/${job.id}/file_`);
     expect(task!.callback.url).toBe(`http://127.0.0.1:8787/internal/jobs/${job.id}/events`);
     const current = await (await api(`/jobs/${job.id}`)).json<{ status: string; started_at: number }>();
     expect(current.status).toBe('processing');
@@ -85,5 +88,53 @@ describe('processor callbacks and the job state machine', () => {
     const res = await report(task!, { type: 'progress', stage: 'encode', progress: 250 } as never);
     expect(res.status).toBe(400);
     expect((await res.json<{ issues: { path: string }[] }>()).issues[0]?.path).toBe('progress');
+  });
+});
+
+describe('multi-file outputs', () => {
+  async function askForUrls(task: ProcessorTask, body: unknown, token = task.callback.token) {
+    const url = (task.output as { files_url: string }).files_url;
+    return exports.default.fetch(
+      new Request(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    );
+  }
+
+  it('signs one PUT per named file inside the job folder for an HLS job', async () => {
+    const job = await createJob({ kind: 'adaptive_video', options: { format: 'hls' } });
+    const [task] = await processor.waitForTasks(job.id);
+    const res = await askForUrls(task!, { attempt: 1, names: ['master.m3u8', '720p/index.m3u8', '720p/seg_000.ts'] });
+    expect(res.status).toBe(200);
+    const { urls } = await res.json<{ urls: Record<string, string> }>();
+    expect(Object.keys(urls)).toEqual(['master.m3u8', '720p/index.m3u8', '720p/seg_000.ts']);
+    const folder = new URL(urls['master.m3u8']!).pathname.replace(/master\.m3u8$/, '');
+    expect(folder).toMatch(new RegExp(`/kiln-media/outputs/${job.id}/file_[0-9a-z]+/$`));
+    expect(new URL(urls['720p/seg_000.ts']!).pathname).toBe(`${folder}720p/seg_000.ts`);
+    await report(task!, { type: 'succeeded', output: { ...OUTPUT_INFO, format: 'hls', type: 'application/vnd.apple.mpegurl' }, name: 'master.m3u8' });
+    const done = await (await api(`/jobs/${job.id}`)).json<{ output: { url: string; id: string } }>();
+    const key = folder.slice(folder.indexOf('/outputs/') + 1);
+    expect(done.output.url).toBe(`http://127.0.0.1:8787/files/${key}master.m3u8`);
+    expect(done.output.id).toMatch(/^file_/);
+  });
+
+  it.each([['../escape.ts'], ['/abs.ts'], ['a/../../b.ts'], ['']])('refuses the file name %j', async (name) => {
+    const job = await createJob({ kind: 'adaptive_video', options: {} });
+    const [task] = await processor.waitForTasks(job.id);
+    const res = await askForUrls(task!, { attempt: 1, names: [name] });
+    expect(res.status).toBe(400);
+  });
+
+  it('refuses a wrong token, and tells a superseded run to stop', async () => {
+    const job = await createJob({ kind: 'adaptive_video', options: {} });
+    const [task] = await processor.waitForTasks(job.id);
+    expect((await askForUrls(task!, { attempt: 1, names: ['a.ts'] }, 'f'.repeat(64))).status).toBe(401);
+    await api(`/jobs/${job.id}/cancel`, { method: 'POST' });
+    expect((await askForUrls(task!, { attempt: 1, names: ['a.ts'] })).status).toBe(409);
+  });
+
+  it('requires an s3 output prefix ending in / for HLS, and refuses one for single files', async () => {
+    const hls = await api('/jobs', { method: 'POST', json: { ...VIDEO_JOB, kind: 'adaptive_video', options: {}, output: 's3://b/hls' } });
+    expect((await hls.json<{ issues: { path: string }[] }>()).issues[0]?.path).toBe('output');
+    const mp4 = await api('/jobs', { method: 'POST', json: { ...VIDEO_JOB, output: 's3://b/folder/' } });
+    expect((await mp4.json<{ issues: { path: string }[] }>()).issues[0]?.path).toBe('output');
   });
 });
