@@ -4,7 +4,7 @@
  * downloaded to -o. `kiln jobs` and `kiln connections` manage what lives on the service.
  */
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -87,6 +87,34 @@ async function saveOutput(url: string, target: string, signal: AbortSignal): Pro
   if (!res.ok || !res.body) return { kind: 'input_unreachable', message: `Downloading the output from ${url} failed with HTTP ${res.status}.` };
   await mkdir(dirname(resolve(target)), { recursive: true });
   await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), createWriteStream(target));
+  return null;
+}
+
+/**
+ * Downloads an HLS output: the master playlist, every playlist it names and every segment those
+ * name, keeping their relative paths under `dir`. Only URIs under the master's folder are followed.
+ */
+async function saveHls(masterUrl: string, target: string, signal: AbortSignal): Promise<ErrorBody | null> {
+  const isPlaylist = target.toLowerCase().endsWith('.m3u8');
+  const dir = isPlaylist ? dirname(target) : target;
+  const root = new URL('.', masterUrl).toString();
+  const pending = [masterUrl];
+  const seen = new Set<string>();
+  for (let url = pending.shift(); url; url = pending.shift()) {
+    if (seen.has(url) || !url.startsWith(root)) continue;
+    seen.add(url);
+    const relativePath = decodeURIComponent(url.slice(root.length).split('?')[0] ?? '');
+    const local = url === masterUrl && isPlaylist ? target : resolve(dir, relativePath);
+    const error = await saveOutput(url, local, signal);
+    if (error) return error;
+    if (url.endsWith('.m3u8')) {
+      const text = await readFile(local, 'utf8');
+      for (const line of text.split('\n')) {
+        const uri = line.trim();
+        if (uri && !uri.startsWith('#')) pending.push(new URL(uri, url).toString());
+      }
+    }
+  }
   return null;
 }
 
@@ -200,7 +228,10 @@ export async function runRemote(cli: ParsedCli, apiUrl: string, apiKey: string, 
   }
   const lines = [`${done.id} succeeded: ${describe(done.output)}`];
   if (cli.output && !toS3) {
-    const error = await saveOutput(done.output.url, cli.output, signal);
+    const error =
+      kind === 'adaptive_video'
+        ? await saveHls(done.output.url, cli.output, signal)
+        : await saveOutput(done.output.url, cli.output, signal);
     if (error) return { ok: false, error };
     lines.push(`wrote ${cli.output}`);
   } else lines.push(done.output.url);

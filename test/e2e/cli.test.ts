@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -88,6 +88,21 @@ describe('kiln CLI against the service', () => {
     expect(listed.map((j) => j.id)).toContain(job.id);
   });
 
+  it('downloads a whole HLS ladder to a folder in remote mode', async () => {
+    const { stdout } = await kiln(['adaptive', '-i', 'clip.mov', '-o', 'hls', '--quality', 'very_low']);
+    expect(stdout).toMatch(/succeeded/);
+    const master = await readFile(join(work, 'hls', 'master.m3u8'), 'utf8');
+    const variants = master.split('\n').filter((l) => l.endsWith('.m3u8'));
+    expect(variants).toHaveLength(4);
+    for (const variant of variants) {
+      const playlist = await readFile(join(work, 'hls', variant), 'utf8');
+      const segments = playlist.split('\n').filter((l) => l.endsWith('.ts'));
+      expect(segments.length).toBeGreaterThan(0);
+      const video = await videoStream(join(work, 'hls', variant.split('/')[0]!, segments[0]!));
+      expect(video.codec_name).toBe('h264');
+    }
+  });
+
   it('adds, lists and deletes connections', async () => {
     const added = JSON.parse(
       (await kiln(['connections', 'add', '--endpoint', `${stack.base}/cdn-cgi/local/r2/s3`, '--access_key_id', 'id', '--secret_access_key', 's3cr3t', '--json'])).stdout,
@@ -107,7 +122,6 @@ describe('kiln CLI against the service', () => {
   });
 
   it.each([true, false])("runs the seeds' CLI commands with kiln in place of ittybit (remote: %s)", async (remote) => {
-    const { readFile } = await import('node:fs/promises');
     for (const seed of ['cli-upload-pipeline.sh', 'cli-image-pipeline.sh']) {
       const script = (await readFile(join(ROOT, 'test', 'e2e', 'seeds', seed), 'utf8')).replaceAll('ittybit ', 'kiln ');
       await shell(script, remote);
