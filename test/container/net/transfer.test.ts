@@ -1,0 +1,92 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { downloadToFile, uploadFile } from '../../../container/net/transfer.ts';
+import { workDir } from '../../support/inspect.ts';
+
+let server: Server;
+let base = '';
+const puts: { headers: Record<string, unknown>; bytes: number }[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (url === '/file') return void res.writeHead(200, { 'content-length': '5' }).end('hello');
+    if (url === '/redirect-private') return void res.writeHead(302, { location: 'http://10.0.0.1/secret' }).end();
+    if (url === '/redirect-metadata') return void res.writeHead(301, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
+    if (url === '/redirect-ok') return void res.writeHead(302, { location: '/file' }).end();
+    if (url === '/endless') {
+      res.writeHead(200);
+      const chunk = Buffer.alloc(64 * 1024);
+      const timer = setInterval(() => res.write(chunk), 1);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
+    if (req.method === 'PUT') {
+      let bytes = 0;
+      req.on('data', (c: Buffer) => (bytes += c.length));
+      req.on('end', () => {
+        puts.push({ headers: req.headers, bytes });
+        res.writeHead(url === '/fail' ? 403 : 200).end();
+      });
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe('downloadToFile', () => {
+  it('streams the input to disk, following a redirect on the same host', async () => {
+    const path = join(await workDir(), 'in');
+    const result = await downloadToFile({ url: `${base}/redirect-ok`, path, maxBytes: 100, allowLoopback: true });
+    expect(result).toMatchObject({ ok: true, bytes: 5 });
+    expect(await readFile(path, 'utf8')).toBe('hello');
+  });
+
+  it.each(['/redirect-private', '/redirect-metadata'])('refuses a redirect to a private or metadata address (%s)', async (route) => {
+    const result = await downloadToFile({ url: `${base}${route}`, path: join(await workDir(), 'x'), maxBytes: 100, allowLoopback: true });
+    expect(result).toMatchObject({ ok: false, error: { kind: 'invalid_input' } });
+    expect(!result.ok && result.error.message).toMatch(/not allowed/);
+  });
+
+  it('refuses loopback unless development allows it', async () => {
+    const result = await downloadToFile({ url: `${base}/file`, path: join(await workDir(), 'x'), maxBytes: 100, allowLoopback: false });
+    expect(result).toMatchObject({ ok: false, error: { kind: 'invalid_input' } });
+  });
+
+  it('stops an endless body at the byte limit with input_too_large', async () => {
+    const path = join(await workDir(), 'big');
+    const result = await downloadToFile({ url: `${base}/endless`, path, maxBytes: 1024 * 1024, allowLoopback: true });
+    expect(result).toMatchObject({ ok: false, error: { kind: 'input_too_large' } });
+  });
+
+  it('says which status a missing input answered', async () => {
+    const result = await downloadToFile({ url: `${base}/missing`, path: join(await workDir(), 'x'), maxBytes: 100, allowLoopback: true });
+    expect(result).toMatchObject({ ok: false, error: { kind: 'input_unreachable' } });
+    expect(!result.ok && result.error.message).toContain('HTTP 404');
+  });
+});
+
+describe('uploadFile', () => {
+  it('PUTs the file with its exact length and content type', async () => {
+    const path = join(await workDir(), 'out.bin');
+    await import('node:fs/promises').then((fs) => fs.writeFile(path, Buffer.alloc(300_000, 7)));
+    const result = await uploadFile({ path, url: `${base}/ok`, contentType: 'video/mp4', allowLoopback: true });
+    expect(result).toMatchObject({ ok: true, bytes: (await stat(path)).size });
+    expect(puts.at(-1)).toMatchObject({ bytes: 300_000, headers: { 'content-length': '300000', 'content-type': 'video/mp4' } });
+  });
+
+  it('reports output_write_failed when storage refuses, without retrying a 4xx', async () => {
+    const before = puts.length;
+    const path = join(await workDir(), 'out2.bin');
+    await import('node:fs/promises').then((fs) => fs.writeFile(path, 'x'));
+    const result = await uploadFile({ path, url: `${base}/fail`, contentType: 'video/mp4', allowLoopback: true });
+    expect(result).toMatchObject({ ok: false, error: { kind: 'output_write_failed' } });
+    expect(puts.length - before).toBe(1);
+  });
+});
