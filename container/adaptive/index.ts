@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AdaptiveVideoOptions } from '../../schemas/options.ts';
-import { ffmpegErrorBody, runFfmpeg } from '../ffmpeg/index.ts';
+import { encodeTrimmed } from '../ffmpeg/encode.ts';
 import { rationalValue } from '../probe/index.ts';
 import { evenDown } from '../resize/index.ts';
 import { planTrim } from '../trim/index.ts';
@@ -97,17 +97,12 @@ export async function encodeAdaptive(ctx: EncodeContext, options: AdaptiveVideoO
     '-master_pl_name', 'master.m3u8',
     '-var_stream_map', renditions.map((r, i) => `v:${i}${withAudio ? `,a:${i}` : ''},name:${r.name}`).join(' '),
   ];
-  const result = await runFfmpeg({
-    inputs: [{ path: ctx.inputPath, options: trim.inputOptions }],
+  const ran = await encodeTrimmed(ctx, trim, {
     output: join(dir, '%v', 'index.m3u8'),
     complexFilter: graph,
     outputOptions,
-    expectedS: trim.seconds,
-    timeoutMs: ctx.limits.maxProcessingS * 1000,
-    signal: ctx.signal,
-    onProgress: ctx.onProgress,
   });
-  if (!result.ok) return { ok: false, error: ffmpegErrorBody(result.error) };
+  if (!ran.ok) return ran;
   const notes = renditions.length === 1 && renditions[0] ? [`The source is small; one rendition (${renditions[0].name}).`] : [];
   return {
     ok: true,

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { AnimationOptions } from '../../schemas/options.ts';
-import { ffmpegErrorBody, runFfmpeg } from '../ffmpeg/index.ts';
+import { encodeTrimmed } from '../ffmpeg/encode.ts';
 import { planResize } from '../resize/index.ts';
 import { planTrim } from '../trim/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
@@ -56,15 +56,10 @@ export async function encodeAnimation(ctx: EncodeContext, options: AnimationOpti
           '-compression_level', '4', '-loop', '0', '-f', 'webp',
         ];
   const output = join(ctx.workDir, `output.${format}`);
-  const result = await runFfmpeg({
-    inputs: [{ path: ctx.inputPath, options: trim.inputOptions }],
+  const ran = await encodeTrimmed(ctx, trim, {
     output,
     outputOptions: ['-map', '0:v:0', '-an', '-map_metadata', '-1', ...outputOptions],
-    expectedS: trim.seconds,
-    timeoutMs: ctx.limits.maxProcessingS * 1000,
-    signal: ctx.signal,
-    onProgress: ctx.onProgress,
   });
-  if (!result.ok) return { ok: false, error: ffmpegErrorBody(result.error) };
+  if (!ran.ok) return ran;
   return { ok: true, path: output, notes: [...trim.notes, ...notes] };
 }

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { AudioOptions } from '../../schemas/options.ts';
-import { ffmpegErrorBody, runFfmpeg } from '../ffmpeg/index.ts';
+import { encodeTrimmed } from '../ffmpeg/encode.ts';
 import { planTrim } from '../trim/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
 import { qualityTier } from '../video/quality.ts';
@@ -74,8 +74,7 @@ export async function encodeAudio(ctx: EncodeContext, options: AudioOptions): Pr
   const sampleRate = target.sampleRate ?? (source === 44_100 || source === 48_000 ? source : 48_000);
   const channels = target.lossless ? details.audio.channels : Math.min(2, details.audio.channels);
   const output = join(ctx.workDir, `output.${target.ext}`);
-  const result = await runFfmpeg({
-    inputs: [{ path: ctx.inputPath, options: trim.inputOptions }],
+  const ran = await encodeTrimmed(ctx, trim, {
     output,
     outputOptions: [
       '-map', '0:a:0', '-vn', '-sn', '-dn',
@@ -85,11 +84,7 @@ export async function encodeAudio(ctx: EncodeContext, options: AudioOptions): Pr
       '-map_metadata', '-1', '-map_chapters', '-1',
       ...target.muxer,
     ],
-    expectedS: trim.seconds,
-    timeoutMs: ctx.limits.maxProcessingS * 1000,
-    signal: ctx.signal,
-    onProgress: ctx.onProgress,
   });
-  if (!result.ok) return { ok: false, error: ffmpegErrorBody(result.error) };
+  if (!ran.ok) return ran;
   return target.label ? { ok: true, path: output, notes, override: target.label } : { ok: true, path: output, notes };
 }

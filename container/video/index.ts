@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { VideoOptions } from '../../schemas/options.ts';
-import { ffmpegErrorBody, runFfmpeg } from '../ffmpeg/index.ts';
+import { encodeTrimmed } from '../ffmpeg/encode.ts';
 import { rationalValue } from '../probe/index.ts';
 import { planResize } from '../resize/index.ts';
 import { planTrim } from '../trim/index.ts';
@@ -104,15 +104,10 @@ export async function encodeVideo(ctx: EncodeContext, options: VideoOptions): Pr
   ];
   if (info.has_audio && options.mute) notes.push('Audio removed (mute).');
   const output = join(ctx.workDir, `output.${format}`);
-  const result = await runFfmpeg({
-    inputs: [{ path: ctx.inputPath, options: trim.inputOptions }],
+  const ran = await encodeTrimmed(ctx, trim, {
     output,
     outputOptions,
-    expectedS: trim.seconds,
-    timeoutMs: ctx.limits.maxProcessingS * 1000,
-    signal: ctx.signal,
-    onProgress: ctx.onProgress,
   });
-  if (!result.ok) return { ok: false, error: ffmpegErrorBody(result.error) };
+  if (!ran.ok) return ran;
   return { ok: true, path: output, notes: [...trim.notes, ...notes] };
 }
