@@ -1,46 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ErrorBody, KilnError } from '../../schemas/errors.ts';
 import { Job, JobCreate } from '../../schemas/job.ts';
-import { OptionsByKind } from '../../schemas/options.ts';
-import { readConfig } from '../config/index.ts';
 import { createRouter } from '../http/app.ts';
 import { ValidationError } from '../http/errors.ts';
-import type { OutputTarget } from '../job-object/state.ts';
-import { outputKey, outputPrefix } from '../storage/keys.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
-import { sha256Hex } from '../utils/crypto.ts';
-import { newId } from '../utils/ids.ts';
-import { checkOutboundUrl, parseS3Url, resolveInput } from './input.ts';
+import { submitJob } from './create.ts';
 import { errorResponses, IdempotencyHeader, JobIdParam, json, ListJobsQuery } from './schemas.ts';
-
-/** The file extension of a job's output when it is known before the input is probed. */
-function outputExtension(kind: JobCreate['kind'], options: Record<string, unknown>): string | null {
-  const format = typeof options.format === 'string' ? options.format : null;
-  switch (kind) {
-    case 'video':
-      return format ?? 'mp4';
-    case 'audio':
-      return format === 'aac' ? 'm4a' : (format ?? 'mp3');
-    case 'animation':
-      return format ?? 'gif';
-    case 'image':
-      return format === 'jpeg' ? 'jpg' : format;
-    case 'adaptive_video':
-      return null; // a folder of files: see outputPrefix
-  }
-}
-
-/** Canonical JSON (sorted keys) so that key order does not make an identical body look changed. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 const createJob = createRoute({
   method: 'post',
@@ -99,73 +64,14 @@ function metadataFilters(url: URL): Record<string, string> {
 
 export const jobsRoutes = createRouter()
   .openapi(createJob, async (c) => {
-    const body = c.req.valid('json');
-    const tenantName = c.get('tenant');
-    const config = readConfig(c.env);
-    const tenant = tenantStub(c.env, tenantName);
-    const origin = new URL(c.req.url).origin;
-    const options = OptionsByKind[body.kind].parse(body.options ?? {}) as Record<string, unknown>;
-    if (body.webhook_url) {
-      checkOutboundUrl(body.webhook_url, 'webhook_url', { allowLoopback: config.allowLoopback, httpsOnly: true });
-    }
-    const source = await resolveInput({ input: body.input, connectionId: body.connection_id, config, origin, tenant });
-    const jobId = newId('job');
-    let target: OutputTarget;
-    const multiFile = body.kind === 'adaptive_video';
-    if (body.output && multiFile !== body.output.endsWith('/')) {
-      throw new ValidationError([
-        {
-          path: 'output',
-          message: multiFile
-            ? 'Expected a prefix ending in / for output: adaptive_video writes a playlist and its segments'
-            : 'Expected s3://bucket/key for output, not a prefix ending in /',
-        },
-      ]);
-    }
-    if (body.output) {
-      const s3 = parseS3Url(body.output);
-      const connection = await tenant.getConnection(body.connection_id);
-      if (!s3 || !connection) {
-        throw new ValidationError([
-          { path: 'output', message: 'An s3:// output needs a connection: create one with POST /connections or pass connection_id' },
-        ]);
-      }
-      target = { type: 's3', connection_id: connection.id, ...s3 };
-    } else {
-      const key = multiFile ? outputPrefix(jobId) : outputKey(jobId, outputExtension(body.kind, options)).key;
-      target = { type: 'kiln', key };
-    }
-    const idempotencyKey = c.req.valid('header')['idempotency-key'];
-    if (idempotencyKey) {
-      const claim = await tenant.claimIdempotencyKey(idempotencyKey, await sha256Hex(canonical(body)), jobId);
-      if (claim.outcome === 'conflict') {
-        throw new KilnError(
-          'idempotency_key_reused',
-          'This Idempotency-Key was already used with a different request body; use a new key for a new job.',
-        );
-      }
-      if (claim.outcome === 'replay') {
-        const original = await jobStub(c.env, claim.job_id).get(tenantName);
-        if (original) return c.json(original, 200);
-      }
-    }
-    try {
-      const job = await jobStub(c.env, jobId).create({
-        id: jobId,
-        tenant: tenantName,
-        origin,
-        request: body,
-        options,
-        source,
-        target,
-        taskIds: Array.from({ length: 4 }, () => newId('task')),
-        now: Date.now(),
-      });
-      return c.json(job, 201);
-    } catch (err) {
-      if (idempotencyKey) await tenant.releaseIdempotencyKey(idempotencyKey, jobId);
-      throw err;
-    }
+    const { job, replayed } = await submitJob({
+      env: c.env,
+      tenant: c.get('tenant'),
+      origin: new URL(c.req.url).origin,
+      body: c.req.valid('json'),
+      idempotencyKey: c.req.valid('header')['idempotency-key'],
+    });
+    return c.json(job, replayed ? 200 : 201);
   })
   .openapi(listJobs, async (c) => {
     const query = c.req.valid('query');

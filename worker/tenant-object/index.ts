@@ -59,6 +59,7 @@ export class TenantObject extends DurableObject<Env> {
         created_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS connections (id TEXT PRIMARY KEY, endpoint TEXT NOT NULL, region TEXT NOT NULL,
         access_key_id TEXT NOT NULL, secret_sealed TEXT NOT NULL, is_default INTEGER NOT NULL, created_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, job_id TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS uploads (id TEXT PRIMARY KEY, key TEXT NOT NULL, filename TEXT NOT NULL,
         content_type TEXT NOT NULL, size INTEGER, created_at INTEGER NOT NULL);
     `);
@@ -77,6 +78,15 @@ export class TenantObject extends DurableObject<Env> {
     for (const [key, value] of Object.entries(job.metadata)) {
       this.sql.exec('INSERT OR IGNORE INTO job_metadata (job_id, key, value) VALUES (?, ?, ?)', job.id, key, value);
     }
+  }
+
+  /** Remembers which job carries a standalone task (POST /tasks), for GET /tasks/{id}. */
+  async indexTask(taskId: string, jobId: string): Promise<void> {
+    this.sql.exec('INSERT OR IGNORE INTO tasks (id, job_id) VALUES (?, ?)', taskId, jobId);
+  }
+
+  async jobOfTask(taskId: string): Promise<string | null> {
+    return this.sql.exec<{ job_id: string }>('SELECT job_id FROM tasks WHERE id = ?', taskId).toArray()[0]?.job_id ?? null;
   }
 
   async hasJob(id: string): Promise<boolean> {

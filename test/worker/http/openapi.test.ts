@@ -16,6 +16,8 @@ describe('GET /openapi.json', () => {
       '/jobs/{id}/cancel',
       '/jobs/{id}/deliveries',
       '/jobs/{id}/deliveries/redeliver',
+      '/tasks',
+      '/tasks/{id}',
       '/uploads',
     ]);
     expect(Object.keys(doc.paths['/jobs']!).sort()).toEqual(['get', 'post']);

@@ -1,0 +1,121 @@
+import { KilnError } from '../../schemas/errors.ts';
+import type { Job, JobCreate } from '../../schemas/job.ts';
+import { OptionsByKind } from '../../schemas/options.ts';
+import { readConfig } from '../config/index.ts';
+import { ValidationError } from '../http/errors.ts';
+import type { OutputTarget } from '../job-object/state.ts';
+import { outputKey, outputPrefix } from '../storage/keys.ts';
+import { jobStub, tenantStub } from '../stubs.ts';
+import { sha256Hex } from '../utils/crypto.ts';
+import { newId } from '../utils/ids.ts';
+import { checkOutboundUrl, parseS3Url, resolveInput } from './input.ts';
+
+/** The file extension of a job's output when it is known before the input is probed. */
+function outputExtension(kind: JobCreate['kind'], options: Record<string, unknown>): string | null {
+  const format = typeof options.format === 'string' ? options.format : null;
+  switch (kind) {
+    case 'video':
+      return format ?? 'mp4';
+    case 'audio':
+      return format === 'aac' ? 'm4a' : (format ?? 'mp3');
+    case 'animation':
+      return format ?? 'gif';
+    case 'image':
+      return format === 'jpeg' ? 'jpg' : format;
+    case 'adaptive_video':
+      return null; // a folder of files: see outputPrefix
+  }
+}
+
+/** Canonical JSON (sorted keys) so that key order does not make an identical body look changed. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+async function resolveOutput(opts: {
+  body: JobCreate;
+  jobId: string;
+  options: Record<string, unknown>;
+  tenant: ReturnType<typeof tenantStub>;
+}): Promise<OutputTarget> {
+  const { body, jobId } = opts;
+  const multiFile = body.kind === 'adaptive_video';
+  if (!body.output) {
+    return { type: 'kiln', key: multiFile ? outputPrefix(jobId) : outputKey(jobId, outputExtension(body.kind, opts.options)).key };
+  }
+  if (multiFile !== body.output.endsWith('/')) {
+    const message = multiFile
+      ? 'Expected a prefix ending in / for output: adaptive_video writes a playlist and its segments'
+      : 'Expected s3://bucket/key for output, not a prefix ending in /';
+    throw new ValidationError([{ path: 'output', message }]);
+  }
+  const s3 = parseS3Url(body.output);
+  const connection = await opts.tenant.getConnection(body.connection_id);
+  if (!s3 || !connection) {
+    throw new ValidationError([
+      { path: 'output', message: 'An s3:// output needs a connection: create one with POST /connections or pass connection_id' },
+    ]);
+  }
+  return { type: 's3', connection_id: connection.id, ...s3 };
+}
+
+/**
+ * Checks a validated job request against the world (input, output, webhook, idempotency),
+ * stores it in its JobObject and queues it. `replayed` is true when an Idempotency-Key matched.
+ */
+export async function submitJob(opts: {
+  env: Env;
+  tenant: string;
+  origin: string;
+  body: JobCreate;
+  idempotencyKey: string | undefined;
+  taskIds?: string[];
+}): Promise<{ job: Job; replayed: boolean }> {
+  const { env, body, origin } = opts;
+  const config = readConfig(env);
+  const tenant = tenantStub(env, opts.tenant);
+  const options = OptionsByKind[body.kind].parse(body.options ?? {}) as Record<string, unknown>;
+  if (body.webhook_url) {
+    checkOutboundUrl(body.webhook_url, 'webhook_url', { allowLoopback: config.allowLoopback, httpsOnly: true });
+  }
+  const source = await resolveInput({ input: body.input, connectionId: body.connection_id, config, origin, tenant });
+  const jobId = newId('job');
+  const target = await resolveOutput({ body, jobId, options, tenant });
+  if (opts.idempotencyKey) {
+    const claim = await tenant.claimIdempotencyKey(opts.idempotencyKey, await sha256Hex(canonical(body)), jobId);
+    if (claim.outcome === 'conflict') {
+      throw new KilnError(
+        'idempotency_key_reused',
+        'This Idempotency-Key was already used with a different request body; use a new key for a new job.',
+      );
+    }
+    if (claim.outcome === 'replay') {
+      const original = await jobStub(env, claim.job_id).get(opts.tenant);
+      if (original) return { job: original, replayed: true };
+    }
+  }
+  try {
+    const job = await jobStub(env, jobId).create({
+      id: jobId,
+      tenant: opts.tenant,
+      origin,
+      request: body,
+      options,
+      source,
+      target,
+      taskIds: opts.taskIds ?? Array.from({ length: 4 }, () => newId('task')),
+      now: Date.now(),
+    });
+    return { job, replayed: false };
+  } catch (err) {
+    if (opts.idempotencyKey) await tenant.releaseIdempotencyKey(opts.idempotencyKey, jobId);
+    throw err;
+  }
+}
