@@ -101,25 +101,21 @@ export type Job = z.infer<typeof Job>;
  * A standalone task (POST /tasks): the encode step of a job, shown on its own. Its `job_id` is
  * the job that runs it, whose webhook carries the full job.
  */
-export const StandaloneTask = z
-  .object({
-    id: z.string(),
-    object: z.literal('task'),
-    kind: JobKind,
-    status: TaskStatus,
-    progress: z.number(),
-    input: z.string(),
-    options: z.record(z.string(), z.unknown()),
-    output: FileObject.nullable(),
-    error: ErrorBody.nullable(),
-    metadata: z.record(z.string(), z.string()),
-    webhook_url: z.string().nullable(),
-    job_id: z.string(),
-    created_at: z.number().int(),
-    started_at: z.number().int().nullable(),
-    finished_at: z.number().int().nullable(),
-    updated_at: z.number().int(),
-  })
+export const StandaloneTask = Job.pick({
+  kind: true,
+  progress: true,
+  input: true,
+  options: true,
+  output: true,
+  error: true,
+  metadata: true,
+  webhook_url: true,
+  created_at: true,
+  started_at: true,
+  finished_at: true,
+  updated_at: true,
+})
+  .extend({ id: z.string(), object: z.literal('task'), status: TaskStatus, job_id: z.string() })
   .meta({ id: 'StandaloneTask' });
 export type StandaloneTask = z.infer<typeof StandaloneTask>;
 
