@@ -30,7 +30,7 @@ export default defineConfig({
       {
         test: {
           name: 'container',
-          include: ['test/container/**/*.test.ts', 'test/cli/**/*.test.ts'],
+          include: ['test/container/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/common/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/support/media-setup.ts'],
           testTimeout: 60_000,
