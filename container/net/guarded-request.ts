@@ -2,6 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { pipeline } from 'node:stream/promises';
 import { classifyHost } from '../../common/address.ts';
 
 /** Redirects followed for one input before giving up (browsers allow 20; inputs rarely need 2). */
@@ -75,8 +76,9 @@ export function guardedRequest(url: URL, opts: GuardedRequestOptions): Promise<h
     if (body === undefined) req.end();
     else if (typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);
     else {
-      body.on('error', (err) => req.destroy(err));
-      body.pipe(req);
+      // pipeline destroys the file stream when the request fails or is reset, so no descriptor
+      // (nor the disk space of a deleted temp file) outlives a failed upload.
+      pipeline(body, req).catch(() => {});
     }
   });
 }

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import type { ProcessorTask } from '../../schemas/processor.ts';
+import type { ErrorBody } from '../../schemas/errors.ts';
+import type { ProcessorTask, TaskStage } from '../../schemas/processor.ts';
 import type { Limits } from '../limits.ts';
 import { downloadToFile, uploadFile } from '../net/transfer.ts';
 import { processMedia } from '../process/index.ts';
@@ -22,18 +23,29 @@ export interface RunContext {
  * Worker as it goes. Never throws: every outcome ends in a succeeded or failed event, and the
  * temp directory is always removed.
  */
+/** The abort reason the processing-time limit uses, so every stage can report it as `timeout`. */
+const TIME_LIMIT = 'processing time limit';
+
 export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<void> {
   const abort = new AbortController();
   const reporter = createReporter({ ...task.callback, attempt: task.attempt, abort, fetcher: ctx.fetcher });
-  const deadline = setTimeout(
-    () => abort.abort(new Error('processing time limit')),
-    ctx.limits.maxProcessingS * 1000,
-  );
   reporter.progress('import', 0);
+  // Waiting for a slot is not processing: the time limit starts once this run may use the CPU.
   const release = (await ctx.waitForSlot?.()) ?? (() => {});
-  await mkdir(ctx.tmpRoot, { recursive: true });
-  const dir = await mkdtemp(join(ctx.tmpRoot, `${task.job_id}-`));
+  const deadline = setTimeout(() => abort.abort(new Error(TIME_LIMIT)), ctx.limits.maxProcessingS * 1000);
+  let dir: string | null = null;
+  const fail = (stage: TaskStage, error: ErrorBody) =>
+    reporter.finish({
+      type: 'failed',
+      attempt: task.attempt,
+      stage,
+      error: String(abort.signal.reason).includes(TIME_LIMIT)
+        ? { kind: 'timeout', message: `Processing took longer than the ${ctx.limits.maxProcessingS} s limit; trim the input or lower the quality.` }
+        : error,
+    });
   try {
+    await mkdir(ctx.tmpRoot, { recursive: true });
+    dir = await mkdtemp(join(ctx.tmpRoot, `${task.job_id}-`));
     const inputPath = join(dir, 'input');
     const download = await downloadToFile({
       url: task.input_url,
@@ -43,10 +55,7 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
       signal: abort.signal,
       onProgress: (p) => reporter.progress('import', p),
     });
-    if (!download.ok) {
-      await reporter.finish({ type: 'failed', attempt: task.attempt, stage: 'import', error: download.error });
-      return;
-    }
+    if (!download.ok) return void (await fail('import', download.error));
     const workDir = join(dir, 'out');
     await mkdir(workDir);
     const result = await processMedia({
@@ -58,14 +67,7 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
       signal: abort.signal,
       onProgress: (stage, percent) => reporter.progress(stage, percent),
     });
-    if (!result.ok) {
-      const error =
-        abort.signal.aborted && String(abort.signal.reason).includes('time limit')
-          ? { kind: 'timeout' as const, message: `Processing took longer than the ${ctx.limits.maxProcessingS} s limit; trim the input or lower the quality.` }
-          : result.error;
-      await reporter.finish({ type: 'failed', attempt: task.attempt, stage: result.stage === 'probe' ? 'probe' : 'encode', error });
-      return;
-    }
+    if (!result.ok) return void (await fail(result.stage === 'probe' ? 'probe' : 'encode', result.error));
     reporter.progress('encode', 100, result.input);
     reporter.progress('export', 0);
     const folder = dirname(result.output.path);
@@ -87,10 +89,7 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
             signal: abort.signal,
             fetcher: ctx.fetcher,
           });
-    if (!upload.ok) {
-      await reporter.finish({ type: 'failed', attempt: task.attempt, stage: 'export', error: upload.error });
-      return;
-    }
+    if (!upload.ok) return void (await fail('export', upload.error));
     await reporter.finish({
       type: 'succeeded',
       attempt: task.attempt,
@@ -99,16 +98,15 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
       ...('files_url' in task.output ? { name: relative(folder, result.output.path) } : {}),
     });
   } catch (err) {
+    // Disk full, an unwritable temp root, a bug: the job still hears why, and the processor lives on.
     console.error(JSON.stringify({ level: 'error', msg: 'run crashed', job_id: task.job_id, error: String(err) }));
-    await reporter.finish({
-      type: 'failed',
-      attempt: task.attempt,
-      stage: 'encode',
-      error: { kind: 'processing_failed', message: 'The processor hit an unexpected error; retry the job, and report it if it persists.' },
+    await fail('encode', {
+      kind: 'processing_failed',
+      message: 'The processor hit an unexpected error (for example, its disk is full); retry the job, and report it if it persists.',
     });
   } finally {
     clearTimeout(deadline);
     release();
-    await rm(dir, { recursive: true, force: true });
+    if (dir) await rm(dir, { recursive: true, force: true }).catch(() => {});
   }
 }

@@ -69,7 +69,10 @@ export function createProcessorApp(opts: ProcessorOptions) {
         c.header('Retry-After', String(BUSY_RETRY_AFTER_S));
         return c.json({ kind: 'processor_busy', message: `All ${opts.concurrency} slots and ${opts.backlog} waiting places are taken; retry later.` }, 503);
       }
-      const run = runTask(parsed.data, { ...opts, waitForSlot: running.acquire }).finally(() => active.delete(run));
+      const run = runTask(parsed.data, { ...opts, waitForSlot: running.acquire })
+        // runTask reports its own failures; this only keeps a bug from taking every other run down.
+        .catch((err: unknown) => console.error(JSON.stringify({ level: 'error', msg: 'run rejected', error: String(err) })))
+        .finally(() => active.delete(run));
       active.add(run);
       return c.json({ accepted: true, job_id: parsed.data.job_id, attempt: parsed.data.attempt }, 202);
     });

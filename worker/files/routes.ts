@@ -19,6 +19,12 @@ export const fileRoutes = new Hono<AppEnv>().on(['GET', 'HEAD'], '/files/:key{(o
   headers.set('accept-ranges', 'bytes');
   headers.set('cache-control', IMMUTABLE_CACHE_CONTROL);
   if (!headers.has('content-type')) headers.set('content-type', 'application/octet-stream');
+  // Uploads carry whatever type their uploader claimed: never let one run as a page on this origin.
+  headers.set('x-content-type-options', 'nosniff');
+  headers.set('content-security-policy', "sandbox; default-src 'none'");
+  if (!/^(image|video|audio)\/|^application\/vnd\.apple\.mpegurl$/.test(headers.get('content-type') ?? '')) {
+    headers.set('content-disposition', 'attachment');
+  }
   if (!('body' in object)) return new Response(null, { status: 304, headers });
   const range = object.range as { offset?: number; length?: number } | undefined;
   const isPartial = c.req.header('range') !== undefined && range !== undefined;

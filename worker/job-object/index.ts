@@ -92,14 +92,24 @@ export class JobObject extends DurableObject<Env> {
     this.save(state);
     this.log('created');
     await this.scheduleAlarm(state);
-    try {
-      await Promise.all([this.index(state), this.enqueue(state)]);
-    } catch (err) {
-      // The job is stored, so the caller gets it; the alarm indexes and queues it shortly instead.
-      console.error('job created but not yet queued; retrying from the alarm', n.id, err);
-      state.enqueuedAt = Date.now() - QUEUE_STALL_MS;
-      this.save(state);
+    const [, sent] = await Promise.all([
+      this.index(state),
+      this.enqueue(state).then(
+        () => true,
+        (err: unknown) => {
+          console.error('job created but not yet queued; the alarm queues it', n.id, err);
+          return false;
+        },
+      ),
+    ]);
+    if (!sent) {
+      // The job is stored, so the caller gets it; the alarm sends it shortly instead. Reload
+      // first: a redelivered message may already have claimed it meanwhile.
+      const fresh = this.load() ?? state;
+      if (fresh.claimedSeq === null) fresh.enqueuedAt = Date.now() - QUEUE_STALL_MS;
+      this.save(fresh);
       await this.ctx.storage.setAlarm(Date.now() + CREATE_RETRY_MS);
+      return fresh.job;
     }
     return state.job;
   }
@@ -144,13 +154,15 @@ export class JobObject extends DurableObject<Env> {
   async releaseClaim(attempt: number, reason: string): Promise<void> {
     const state = this.load();
     if (!state || isTerminal(state.job.status) || state.attempt !== attempt) return;
+    // The attempt number is not given back: a dispatch that timed out may still have started, and
+    // its token must not be valid for the next run.
     state.claimedSeq = null;
-    state.attempt -= 1;
     state.heartbeatAt = null;
-    if (state.attempt === 0) state.job.status = 'queued';
+    if (state.lostRuns === 0 && state.job.progress === 0) state.job.status = 'queued';
     state.enqueuedAt = Date.now();
     this.save(state);
     this.log('run_deferred', { attempt, reason });
+    await this.index(state);
     await this.scheduleAlarm(state);
   }
 
@@ -275,7 +287,8 @@ export class JobObject extends DurableObject<Env> {
     const state = this.load();
     if (!state) return;
     const now = Date.now();
-    await this.watchdog(state, now);
+    if (state.indexStale) await this.index(state);
+    await this.watchdog(this.load() ?? state, now);
     await this.deliverDueWebhooks(now);
     await this.scheduleAlarm(this.load() ?? state);
   }
@@ -294,17 +307,18 @@ export class JobObject extends DurableObject<Env> {
     }
     if (state.heartbeatAt !== null && now - state.heartbeatAt < readConfig(this.env).heartbeatTimeoutMs) return;
     const silentFor = Math.round((now - (state.heartbeatAt ?? now)) / 1000);
-    if (state.attempt >= MAX_RUN_ATTEMPTS) {
+    state.lostRuns += 1;
+    if (state.lostRuns >= MAX_RUN_ATTEMPTS) {
       markFailed(
         state,
         {
           kind: 'timeout',
-          message: `The processor stopped responding ${state.attempt} times (last silent for ${silentFor} s). Retry the job; if it keeps failing, the input may be too large for the configured limits.`,
+          message: `The processor stopped responding ${state.lostRuns} times (last silent for ${silentFor} s). Retry the job; if it keeps failing, the input may be too large for the configured limits.`,
         },
         null,
         now,
       );
-      await this.finish(state, 'failed', { reason: 'watchdog', attempts: state.attempt });
+      await this.finish(state, 'failed', { reason: 'watchdog', lost_runs: state.lostRuns });
       return;
     }
     this.log('run_lost', { attempt: state.attempt, silent_s: silentFor });
@@ -366,7 +380,30 @@ export class JobObject extends DurableObject<Env> {
     else await this.ctx.storage.setAlarm(Math.min(...deadlines));
   }
 
+  /**
+   * Writes the job's summary to its tenant's index. A failure is remembered and retried by the
+   * alarm (see {@link retryIndex}) rather than failing the transition that caused it.
+   */
   private async index(state: JobState): Promise<void> {
+    let stale: boolean;
+    try {
+      await this.writeIndex(state);
+      stale = false;
+    } catch (err) {
+      console.error('tenant index write failed; the alarm retries it', state.job.id, err);
+      stale = true;
+    }
+    // Reload: other events may have changed the job while the index call was in flight.
+    const fresh = this.load();
+    if (!fresh || fresh.indexStale === stale) return;
+    fresh.indexStale = stale;
+    this.save(fresh);
+    if (stale) {
+      await this.ctx.storage.setAlarm(Math.min((await this.ctx.storage.getAlarm()) ?? Infinity, Date.now() + CREATE_RETRY_MS));
+    }
+  }
+
+  private async writeIndex(state: JobState): Promise<void> {
     const tenant = this.env.TENANTS.get(this.env.TENANTS.idFromName(state.tenant));
     await tenant.indexJob({
       id: state.job.id,

@@ -26,8 +26,12 @@ export interface JobState {
   seq: number;
   /** The seq whose message claimed the current run, or null while waiting for the queue. */
   claimedSeq: number | null;
-  /** Runs started so far (bounded by MAX_RUN_ATTEMPTS). */
+  /** Runs dispatched so far; each gets its own number and callback token, never reused. */
   attempt: number;
+  /** Runs the watchdog found silent (bounded by MAX_RUN_ATTEMPTS). */
+  lostRuns: number;
+  /** The tenant index missed the latest status (a failed write); the alarm writes it again. */
+  indexStale: boolean;
   /** Last sign of life from the processor for the current attempt. */
   heartbeatAt: number | null;
   /** When the job last entered the queue, for the stalled-queue watchdog. */
@@ -97,6 +101,8 @@ export function createJobState(n: NewJob): JobState {
     seq: 1,
     claimedSeq: null,
     attempt: 0,
+    lostRuns: 0,
+    indexStale: false,
     heartbeatAt: null,
     enqueuedAt: n.now,
   };

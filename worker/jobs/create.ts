@@ -99,6 +99,11 @@ export async function submitJob(opts: {
     if (claim.outcome === 'replay') {
       const original = await jobStub(env, claim.job_id).get(opts.tenant);
       if (original) return { job: original, replayed: true };
+      // The first request with this key is still being stored: never create a second job for it.
+      throw new KilnError(
+        'idempotency_key_reused',
+        'The first request with this Idempotency-Key is still in progress; retry in a moment to get its job.',
+      );
     }
   }
   try {

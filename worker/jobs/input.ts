@@ -75,6 +75,10 @@ export async function resolveInput(opts: {
     return { type: 's3', connection_id: connection.id, ...s3 };
   }
   const key = keyFromFileUrl(input, { origin: opts.origin, publicBase: config.publicFilesBaseUrl });
+  const kilnBase = [config.publicFilesBaseUrl, `${opts.origin}/files/`].filter(Boolean) as string[];
+  if (key === null && kilnBase.some((base) => input.startsWith(base))) {
+    throw invalid('input', 'That URL is not a file Kiln returned; pass the file id or the exact URL from an upload or a job');
+  }
   if (key !== null) {
     if (key.startsWith('outputs/')) return { type: 'kiln', key };
     const upload = await opts.tenant.getUpload(key.slice('uploads/'.length));

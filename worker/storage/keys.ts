@@ -29,12 +29,28 @@ export function fileUrl(key: string, opts: { origin: string; publicBase: string 
   return `${base}/${key}`;
 }
 
-/** The key behind a URL this Kiln returned (GET /files/…), or null for any other URL. */
+/**
+ * The shapes of every key Kiln writes: an upload, a single output, or a file inside an output
+ * folder. Anything else (`..`, `//`, another prefix) is not a Kiln file, whatever its URL says.
+ */
+const KILN_KEY = /^(uploads\/file_[0-9a-z]+|outputs\/job_[0-9a-z]+\/file_[0-9a-z]+(\.[a-z0-9]+|(\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+)?)$/;
+
+/**
+ * The key behind a URL this Kiln returned (GET /files/…), or null for any other URL, including
+ * one whose path was crafted to climb out of Kiln's keys.
+ */
 export function keyFromFileUrl(url: string, opts: { origin: string; publicBase: string | undefined }): string | null {
   for (const base of [opts.publicBase, `${opts.origin}/files`]) {
     if (!base) continue;
     const prefix = `${base.replace(/\/$/, '')}/`;
-    if (url.startsWith(prefix)) return decodeURIComponent(url.slice(prefix.length));
+    if (!url.startsWith(prefix)) continue;
+    let key: string;
+    try {
+      key = decodeURIComponent(url.slice(prefix.length).split(/[?#]/)[0] ?? '');
+    } catch {
+      return null;
+    }
+    return KILN_KEY.test(key) && !key.split('/').some((segment) => segment === '.' || segment === '..') ? key : null;
   }
   return null;
 }

@@ -66,6 +66,17 @@ describe('processor service', () => {
     expect(await readdir(tmpRoot)).toEqual([]);
   });
 
+  it('reports a run whose temp folder cannot be made as failed, and keeps serving', async () => {
+    const tmpRoot = join(fixture('photo.png'), 'not-a-folder');
+    const { app, active } = createProcessorApp({ concurrency: 1, backlog: 0, limits: DEFAULT_LIMITS, allowLoopback: true, tmpRoot });
+    const before = events.length;
+    expect((await app.request('/run', { method: 'POST', body: JSON.stringify(task('job_disk', '/photo.png')) })).status).toBe(202);
+    await vi.waitFor(() => expect(active.size).toBe(0), { timeout: 20_000 });
+    const failed = events.slice(before).find((e) => e.type === 'failed');
+    expect(failed).toMatchObject({ error: { kind: 'processing_failed' } });
+    expect((await app.request('/health')).status).toBe(200);
+  });
+
   it('answers 503 with Retry-After when every slot and waiting place is taken', async () => {
     const tmpRoot = await mkdtemp(join(tmpdir(), 'kiln-proc-'));
     const { app, active } = createProcessorApp({ concurrency: 1, backlog: 1, limits: DEFAULT_LIMITS, allowLoopback: true, tmpRoot });

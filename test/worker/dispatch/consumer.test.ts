@@ -70,6 +70,17 @@ describe('queue consumer', () => {
     expect(busyRetryDelayS(20, null)).toBe(600);
   });
 
+  it('never reuses an attempt number (or its token) after a busy processor', async () => {
+    const { message } = await jobAtSeq();
+    const busy = answering({ outcome: 'busy', retryAfterS: null, detail: 'full' });
+    const accepting = answering({ outcome: 'accepted' });
+    await consume(message, busy);
+    await consume(message, accepting);
+    expect(busy.tasks[0]!.attempt).toBe(1);
+    expect(accepting.tasks[0]!.attempt).toBe(2);
+    expect(accepting.tasks[0]!.callback.token).not.toBe(busy.tasks[0]!.callback.token);
+  });
+
   it('records a refused task as a failed job, then acks', async () => {
     const { id, message } = await jobAtSeq();
     const result = await consume(message, answering({ outcome: 'rejected', status: 400, detail: 'bad task' }));

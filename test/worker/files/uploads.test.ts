@@ -57,6 +57,27 @@ describe('uploads and files', () => {
     expect((await stolen.json<{ issues: { path: string }[] }>()).issues[0]?.path).toBe('input');
   });
 
+  it('serves uploads so they can never run as a page on the API origin', async () => {
+    const upload = await newUpload({ filename: 'x.html', content_type: 'text/html' });
+    await api(`/files/${upload.file.id}`, { method: 'PUT', body: '<script>alert(1)</script>', headers: { 'content-type': 'text/html' } });
+    const res = await api(new URL(upload.file.url).pathname, { key: null });
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('content-security-policy')).toContain('sandbox');
+    expect(res.headers.get('content-disposition')).toBe('attachment');
+  });
+
+  it.each([
+    'outputs/%2e%2e/%2e%2e/other-bucket/secret.mp4',
+    'outputs/job_x/../../other-bucket/secret.mp4',
+    'outputs/%2E%2E/uploads/file_abc',
+    'uploads/%2e%2e/outputs/x',
+    'outputs/%zz',
+  ])('refuses a crafted file URL as input: /files/%s', async (path) => {
+    const res = await api('/jobs', { method: 'POST', json: { ...VIDEO_JOB, input: `http://127.0.0.1:8787/files/${path}` } });
+    expect(res.status).toBe(400);
+    expect((await res.json<{ issues: { path: string }[] }>()).issues[0]?.path).toBe('input');
+  });
+
   it('answers 404 not_found as JSON for a missing file', async () => {
     const res = await api('/files/outputs/job_x/file_missing.mp4', { key: null });
     expect(res.status).toBe(404);

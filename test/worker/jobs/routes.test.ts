@@ -87,6 +87,18 @@ describe('Idempotency-Key', () => {
     expect(await changed.json()).toMatchObject({ kind: 'idempotency_key_reused' });
   });
 
+  it('never creates a second job while the first request with a key is still being stored', async () => {
+    const headers = { 'idempotency-key': 'racing' };
+    const results = await Promise.all(Array.from({ length: 5 }, () => api('/jobs', { method: 'POST', json: VIDEO_JOB, headers })));
+    const created = results.filter((r) => r.status === 201);
+    expect(created).toHaveLength(1);
+    const { id } = await created[0]!.json<{ id: string }>();
+    for (const r of results.filter((res) => res.status !== 201)) {
+      if (r.status === 200) expect((await r.json<{ id: string }>()).id).toBe(id);
+      else expect(r.status).toBe(409);
+    }
+  });
+
   it('keeps keys per tenant', async () => {
     const headers = { 'idempotency-key': 'shared-key' };
     const a = await api('/jobs', { method: 'POST', json: VIDEO_JOB, headers });
