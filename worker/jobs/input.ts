@@ -1,7 +1,7 @@
 import { KilnError } from '../../schemas/errors.ts';
 import type { KilnConfig } from '../config/index.ts';
 import type { InputSource } from '../job-object/state.ts';
-import { keyFromFileUrl } from '../storage/keys.ts';
+import { parseFileUrl } from '../storage/keys.ts';
 import type { TenantObject } from '../tenant-object/index.ts';
 import { classifyHost } from '../../common/address.ts';
 import { ValidationError } from '../http/errors.ts';
@@ -74,12 +74,12 @@ export async function resolveInput(opts: {
     }
     return { type: 's3', connection_id: connection.id, ...s3 };
   }
-  const key = keyFromFileUrl(input, { origin: opts.origin, publicBase: config.publicFilesBaseUrl });
-  const kilnBase = [config.publicFilesBaseUrl, `${opts.origin}/files/`].filter(Boolean) as string[];
-  if (key === null && kilnBase.some((base) => input.startsWith(base))) {
+  const fileUrl = parseFileUrl(input, { origin: opts.origin, publicBase: config.publicFilesBaseUrl });
+  if (fileUrl.type === 'invalid') {
     throw invalid('input', 'That URL is not a file Kiln returned; pass the file id or the exact URL from an upload or a job');
   }
-  if (key !== null) {
+  if (fileUrl.type === 'key') {
+    const { key } = fileUrl;
     if (key.startsWith('outputs/')) return { type: 'kiln', key };
     const upload = await opts.tenant.getUpload(key.slice('uploads/'.length));
     if (!upload) throw invalid('input', 'That file URL does not belong to an upload made with this API key');

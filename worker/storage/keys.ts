@@ -35,11 +35,14 @@ export function fileUrl(key: string, opts: { origin: string; publicBase: string 
  */
 const KILN_KEY = /^(uploads\/file_[0-9a-z]+|outputs\/job_[0-9a-z]+\/file_[0-9a-z]+(\.[a-z0-9]+|(\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+)?)$/;
 
+/** What a URL is to Kiln: not one of its file URLs, one that names no Kiln key, or a file's key. */
+export type KilnFileUrl = { type: 'other' } | { type: 'invalid' } | { type: 'key'; key: string };
+
 /**
- * The key behind a URL this Kiln returned (GET /files/…), or null for any other URL, including
- * one whose path was crafted to climb out of Kiln's keys.
+ * Reads a URL this Kiln may have returned (GET /files/… or the public bucket domain). A URL under
+ * those bases whose path is not a Kiln key (crafted to climb out with `..`, say) is `invalid`.
  */
-export function keyFromFileUrl(url: string, opts: { origin: string; publicBase: string | undefined }): string | null {
+export function parseFileUrl(url: string, opts: { origin: string; publicBase: string | undefined }): KilnFileUrl {
   for (const base of [opts.publicBase, `${opts.origin}/files`]) {
     if (!base) continue;
     const prefix = `${base.replace(/\/$/, '')}/`;
@@ -48,9 +51,10 @@ export function keyFromFileUrl(url: string, opts: { origin: string; publicBase: 
     try {
       key = decodeURIComponent(url.slice(prefix.length).split(/[?#]/)[0] ?? '');
     } catch {
-      return null;
+      return { type: 'invalid' };
     }
-    return KILN_KEY.test(key) && !key.split('/').some((segment) => segment === '.' || segment === '..') ? key : null;
+    const climbs = key.split('/').some((segment) => segment === '.' || segment === '..');
+    return KILN_KEY.test(key) && !climbs ? { type: 'key', key } : { type: 'invalid' };
   }
-  return null;
+  return { type: 'other' };
 }
