@@ -176,9 +176,10 @@ export class JobObject extends DurableObject<Env> {
     return state.job;
   }
 
-  async cancel(): Promise<Job | null> {
+  /** Cancels the job if it belongs to `tenant` (null otherwise); a finished job is returned as is. */
+  async cancel(tenant: string): Promise<Job | null> {
     const state = this.load();
-    if (!state) return null;
+    if (!state || state.tenant !== tenant) return null;
     if (isTerminal(state.job.status)) return state.job;
     markCancelled(state, Date.now());
     await this.finish(state, 'cancelled');
@@ -255,7 +256,9 @@ export class JobObject extends DurableObject<Env> {
     await this.scheduleAlarm(state);
   }
 
-  async deliveries(): Promise<Delivery[]> {
+  /** The webhook attempts of the job, or null if it does not belong to `tenant`. */
+  async deliveries(tenant: string): Promise<Delivery[] | null> {
+    if (this.load()?.tenant !== tenant) return null;
     return this.sql
       .exec<Omit<Delivery, 'object'> & Record<string, SqlStorageValue>>(
         'SELECT id, event_id, trigger, attempt, status, error, duration_ms, created_at, next_attempt_at FROM deliveries ORDER BY created_at, id',
@@ -264,10 +267,14 @@ export class JobObject extends DurableObject<Env> {
       .map((d) => ({ ...d, object: 'delivery' as const }));
   }
 
-  /** Sends the terminal webhook again now, whatever happened to earlier attempts. */
-  async redeliver(): Promise<{ scheduled: boolean; reason?: string }> {
+  /**
+   * Sends the terminal webhook again now, whatever happened to earlier attempts; null if the job
+   * does not belong to `tenant`.
+   */
+  async redeliver(tenant: string): Promise<{ scheduled: boolean; reason?: string } | null> {
     const state = this.load();
-    if (!state?.job.webhook_url) return { scheduled: false, reason: 'The job has no webhook_url.' };
+    if (!state || state.tenant !== tenant) return null;
+    if (!state.job.webhook_url) return { scheduled: false, reason: 'The job has no webhook_url.' };
     if (!isTerminal(state.job.status)) return { scheduled: false, reason: 'The job has not finished yet.' };
     const row = this.sql.exec<OutboxRow>('SELECT * FROM outbox ORDER BY first_at DESC LIMIT 1').toArray()[0];
     if (!row) return { scheduled: false, reason: 'The job has no webhook event.' };

@@ -103,9 +103,7 @@ export const jobsRoutes = createRouter()
   })
   .openapi(cancelJob, async (c) => {
     const { id } = c.req.valid('param');
-    const stub = jobStub(c.env, id);
-    if (!(await stub.get(c.get('tenant')))) throw new KilnError('job_not_found', `No job ${id} exists for this API key.`);
-    const job = await stub.cancel();
+    const job = await jobStub(c.env, id).cancel(c.get('tenant'));
     if (!job) throw new KilnError('job_not_found', `No job ${id} exists for this API key.`);
     return c.json(job, 200);
   });

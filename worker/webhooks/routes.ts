@@ -41,15 +41,14 @@ const redeliver = createRoute({
 export const deliveryRoutes = createRouter()
   .openapi(listDeliveries, async (c) => {
     const { id } = c.req.valid('param');
-    const stub = jobStub(c.env, id);
-    if (!(await stub.get(c.get('tenant')))) throw new KilnError('job_not_found', `No job ${id} exists for this API key.`);
-    return c.json(await stub.deliveries(), 200);
+    const deliveries = await jobStub(c.env, id).deliveries(c.get('tenant'));
+    if (!deliveries) throw new KilnError('job_not_found', `No job ${id} exists for this API key.`);
+    return c.json(deliveries, 200);
   })
   .openapi(redeliver, async (c) => {
     const { id } = c.req.valid('param');
-    const stub = jobStub(c.env, id);
-    if (!(await stub.get(c.get('tenant')))) throw new KilnError('job_not_found', `No job ${id} exists for this API key.`);
-    const result = await stub.redeliver();
+    const result = await jobStub(c.env, id).redeliver(c.get('tenant'));
+    if (!result) throw new KilnError('job_not_found', `No job ${id} exists for this API key.`);
     if (!result.scheduled) throw new KilnError('invalid_input', result.reason ?? 'Nothing to redeliver.');
     return c.json({ scheduled: true as const }, 202);
   });
