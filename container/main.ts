@@ -1,36 +1,36 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { serve } from '@hono/node-server';
-import { limitsFromEnv } from './limits.ts';
-import { createProcessorApp } from './server/index.ts';
+import { createMisconfiguredApp, createProcessorApp } from './server/index.ts';
+import { readSettings } from './settings.ts';
 
 /**
  * The processor's entrypoint: the Dockerfile's CMD, `npm run processor`, `npm run dev` and the
- * end-to-end tests all start exactly this file.
- *
- * Environment: PORT (8080), KILN_CONCURRENCY (2), KILN_BACKLOG (16), KILN_TMP_DIR, KILN_ALLOW_LOOPBACK ("true" in
- * development only), and the limits in container/limits.ts.
+ * end-to-end tests all start exactly this file. Its environment is read in ./settings.ts.
  */
-const env = process.env;
-const port = Number(env.PORT ?? 8080);
-const host = env.HOST ?? '0.0.0.0';
-const { app, active } = createProcessorApp({
-  concurrency: Number(env.KILN_CONCURRENCY ?? 2),
-  backlog: Number(env.KILN_BACKLOG ?? 16),
-  limits: limitsFromEnv(env),
-  allowLoopback: env.KILN_ALLOW_LOOPBACK === 'true',
-  tmpRoot: env.KILN_TMP_DIR ?? join(tmpdir(), 'kiln'),
-});
-
-const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
-  console.log(JSON.stringify({ level: 'info', msg: 'processor listening', port: info.port }));
-});
+const read = readSettings(process.env);
 
 /** On SIGTERM (a container stopping) give running jobs this long to report before exiting. */
 const SHUTDOWN_GRACE_MS = 15_000;
 
+const log = (fields: Record<string, unknown>) => console.log(JSON.stringify(fields));
+
+let fetchHandler: (req: Request) => Response | Promise<Response>;
+let active = new Set<Promise<void>>();
+if (read.ok) {
+  const processor = createProcessorApp(read.settings);
+  fetchHandler = processor.app.fetch;
+  active = processor.active;
+} else {
+  for (const problem of read.problems) console.error(JSON.stringify({ level: 'error', msg: 'processor misconfigured', problem }));
+  fetchHandler = createMisconfiguredApp(read.problems).fetch;
+}
+
+const { port, host } = read.ok ? read.settings : read.listen;
+const server = serve({ fetch: fetchHandler, port, hostname: host }, (info) =>
+  log({ level: 'info', msg: read.ok ? 'processor listening' : 'processor listening, misconfigured: every task is refused', port: info.port }),
+);
+
 function shutdown(signal: string) {
-  console.log(JSON.stringify({ level: 'info', msg: 'processor stopping', signal, active: active.size }));
+  log({ level: 'info', msg: 'processor stopping', signal, active: active.size });
   server.close();
   const timer = setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS);
   timer.unref();

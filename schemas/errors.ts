@@ -26,6 +26,7 @@ export const ErrorKind = z.enum([
   'output_write_failed',
   'processing_failed',
   'processor_busy',
+  'processor_unavailable',
 ]);
 export type ErrorKind = z.infer<typeof ErrorKind>;
 

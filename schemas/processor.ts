@@ -8,8 +8,14 @@ import { JobKind } from './options.ts';
  * gets a URL to read, presigned URLs to write, and a callback URL with a per-attempt token.
  */
 
+/**
+ * A job id as worker/utils/ids.ts mints it. The processor names its temp folder after it, so
+ * nothing but these characters may reach the filesystem.
+ */
+export const ProcessorJobId = z.string().regex(/^job_[0-9a-z]{26}$/, 'Expected a job id such as job_01jd…');
+
 export const ProcessorTask = z.object({
-  job_id: z.string(),
+  job_id: ProcessorJobId,
   attempt: z.number().int().min(1),
   kind: JobKind,
   options: z.record(z.string(), z.unknown()),

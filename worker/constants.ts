@@ -19,6 +19,27 @@ export const QUEUE_STALL_MS = 10 * 60_000;
 /** A job stored but not indexed or queued (a transient platform error) is retried this soon by its alarm. */
 export const CREATE_RETRY_MS = 5_000;
 
+/**
+ * An idle container (no active run) stops after this; the next job cold-starts one in seconds.
+ * Runs report outward, so a long encode gets no inbound requests: ProcessorContainer asks the
+ * processor before stopping instead of trusting this timer. `CONTAINER_SLEEP_AFTER` overrides it.
+ */
+export const CONTAINER_SLEEP_AFTER = '10m';
+
+/** Waiting for a container's /health when deciding whether it may sleep; a hung processor counts as idle. */
+export const CONTAINER_HEALTH_TIMEOUT_MS = 5_000;
+
+/** Busy instances tried for one message before it goes back to the queue with a delay. */
+export const DISPATCH_INSTANCE_TRIES = 3;
+
+/**
+ * Dispatches that found no processor at all (a container that failed to start, a self-hosted
+ * processor that is down) before the job fails with the last error: with the busy backoff this is
+ * about 2.5 minutes, long enough for a restart and short enough that a broken image is reported
+ * while someone is still watching.
+ */
+export const MAX_UNREACHABLE_DISPATCHES = 6;
+
 /** Waiting for the processor to accept a task (it answers 202 at once; a cold container needs longer). */
 export const DISPATCH_TIMEOUT_MS = 30_000;
 

@@ -1,22 +1,25 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import sharp from 'sharp';
 import { ProcessorTask } from '../../schemas/processor.ts';
 import { ffmpegVersion } from '../ffmpeg/index.ts';
 import type { RunContext } from '../run/index.ts';
 import { runTask } from '../run/index.ts';
+import type { ProcessorSettings } from '../settings.ts';
 
 /** Seconds a busy processor asks the queue consumer to wait before offering the task again. */
 export const BUSY_RETRY_AFTER_S = 10;
 
-export interface ProcessorOptions extends RunContext {
-  /** Runs at once; each ffmpeg already uses every core, so more mostly adds memory pressure. */
-  concurrency: number;
-  /**
-   * Accepted tasks that wait for a slot (heartbeating meanwhile), so a burst is absorbed here
-   * instead of bouncing through the queue's retry delays.
-   */
-  backlog: number;
+export type ProcessorOptions = RunContext & Pick<ProcessorSettings, 'concurrency' | 'backlog' | 'secret'>;
+
+/** Compares a presented bearer token with the secret in constant time (hashing evens the lengths). */
+export function secretMatches(header: string | undefined, secret: string): boolean {
+  const presented = /^Bearer\s+(.+)$/i.exec(header ?? '')?.[1] ?? '';
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(presented), digest(secret)) && presented.length > 0;
 }
+
+const UNAUTHORIZED = { kind: 'unauthorized', message: 'POST /run needs the Worker\'s PROCESSOR_SECRET as a bearer token.' } as const;
 
 /** A counting semaphore: `acquire` resolves when one of `size` slots is free. */
 function slots(size: number) {
@@ -53,6 +56,7 @@ export function createProcessorApp(opts: ProcessorOptions) {
       );
     })
     .post('/run', async (c) => {
+      if (!secretMatches(c.req.header('authorization'), opts.secret)) return c.json(UNAUTHORIZED, 401);
       const raw: unknown = await c.req.json().catch(() => null);
       const parsed = ProcessorTask.safeParse(raw);
       if (!parsed.success) {
@@ -78,4 +82,17 @@ export function createProcessorApp(opts: ProcessorOptions) {
     });
 
   return { app, active };
+}
+
+/**
+ * What the processor serves when its environment is wrong: it stays up so that every task, and
+ * the job behind it, learns exactly which setting to fix (a container that exits only shows an
+ * exit code to the Worker). `/health` says the same to operators and to Docker's HEALTHCHECK.
+ */
+export function createMisconfiguredApp(problems: string[]) {
+  const body = {
+    kind: 'processor_unavailable',
+    message: `The processor is misconfigured: ${problems.join(' ')}`,
+  } as const;
+  return new Hono().get('/health', (c) => c.json({ status: 'misconfigured', problems }, 503)).all('*', (c) => c.json(body, 500));
 }

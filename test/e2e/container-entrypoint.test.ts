@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../schemas/job.ts';
+import { devVars } from '../support/dev-vars.ts';
 import { freePort, startProcessor, type StartedProcess } from './support/processes.ts';
 import { startStack } from './support/stack.ts';
 
@@ -69,9 +70,9 @@ describe('a processor with production settings', () => {
       events.length = 0;
       const res = await fetch(`${processor.url}/run`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${devVars().PROCESSOR_SECRET}` },
         body: JSON.stringify({
-          job_id: 'job_test',
+          job_id: 'job_0000000000000000000000test',
           attempt: 1,
           kind: 'video',
           options: {},

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { TestProject } from 'vitest/node';
+import { devVars } from './dev-vars.ts';
 
 /**
  * A stand-in processor for the Workers-runtime tests: a real HTTP server that records every task
@@ -7,6 +8,7 @@ import type { TestProject } from 'vitest/node';
  * recorded tasks (with their callback tokens) to play the processor's side. End-to-end tests use
  * the real processor instead.
  *
+ * Like the real processor it answers 401 to a task without the Worker's PROCESSOR_SECRET.
  * Control: `PUT /_status/{job_id}` with a status code (default 202); `GET /_tasks/{job_id}`.
  * It also plays a webhook receiver: `POST /_hook/{name}` records the request and answers the
  * status set by `PUT /_hook_status/{name}` (default 200); `GET /_hooks/{name}` lists them.
@@ -24,7 +26,9 @@ export default async function setup(project: TestProject) {
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://x');
       const [, route, id = ''] = url.pathname.split('/');
-      if (req.method === 'POST' && route === 'run') {
+      if (req.method === 'POST' && route === 'run' && req.headers.authorization !== `Bearer ${devVars().PROCESSOR_SECRET}`) {
+        res.writeHead(401).end(JSON.stringify({ kind: 'unauthorized', message: 'wrong processor secret' }));
+      } else if (req.method === 'POST' && route === 'run') {
         const task = JSON.parse(body) as { job_id: string };
         const status = statuses.get(task.job_id) ?? 202;
         tasks.set(task.job_id, [...(tasks.get(task.job_id) ?? []), task]);

@@ -1,5 +1,5 @@
 import { KilnError } from '../../schemas/errors.ts';
-import { HEARTBEAT_TIMEOUT_MS } from '../constants.ts';
+import { CONTAINER_SLEEP_AFTER, HEARTBEAT_TIMEOUT_MS } from '../constants.ts';
 
 /**
  * The Worker's configuration, read from bindings once per request. Secrets are documented in
@@ -12,6 +12,12 @@ export interface KilnConfig {
   callbackSecret: string;
   allowLoopback: boolean;
   processorUrl: string | undefined;
+  /** Bearer secret for every task sent to the processor (its KILN_PROCESSOR_SECRET). */
+  processorSecret: string;
+  /** Container instances tasks are spread over; wrangler.toml's `max_instances`. */
+  containerInstances: number;
+  /** Idle time before a container with no active run stops (`@cloudflare/containers` syntax: "10m", "20s"). */
+  containerSleepAfter: string;
   r2: { accessKeyId: string; secretAccessKey: string; endpoint: string | undefined; bucket: string };
   publicFilesBaseUrl: string | undefined;
   connectionKey: string;
@@ -40,7 +46,7 @@ export function parseApiKeys(raw: string | undefined): Map<string, string> {
 }
 
 export function readConfig(env: Env): KilnConfig {
-  for (const name of ['API_KEYS', 'WEBHOOK_SECRET', 'CALLBACK_SECRET', 'CONNECTION_ENCRYPTION_KEY'] as const) {
+  for (const name of ['API_KEYS', 'WEBHOOK_SECRET', 'CALLBACK_SECRET', 'CONNECTION_ENCRYPTION_KEY', 'PROCESSOR_SECRET'] as const) {
     if (!env[name]) throw new KilnError('internal_error', `The secret ${name} is not configured; see README "Deploy".`);
   }
   return {
@@ -49,6 +55,9 @@ export function readConfig(env: Env): KilnConfig {
     callbackSecret: env.CALLBACK_SECRET,
     allowLoopback: env.ALLOW_LOOPBACK === 'true',
     processorUrl: env.PROCESSOR_URL || undefined,
+    processorSecret: env.PROCESSOR_SECRET,
+    containerInstances: Number(env.CONTAINER_INSTANCES) >= 1 ? Math.floor(Number(env.CONTAINER_INSTANCES)) : 1,
+    containerSleepAfter: env.CONTAINER_SLEEP_AFTER || CONTAINER_SLEEP_AFTER,
     r2: {
       accessKeyId: env.R2_ACCESS_KEY_ID,
       secretAccessKey: env.R2_SECRET_ACCESS_KEY,

@@ -19,7 +19,7 @@ export function busyRetryDelayS(deliveries: number, retryAfterS: number | null):
  */
 export async function consumeJobs(batch: MessageBatch<unknown>, env: Env, processor?: Processor): Promise<void> {
   const config = readConfig(env);
-  const proc = processor ?? processorFor(env, config.processorUrl);
+  const proc = processor ?? processorFor(env, config);
   for (const msg of batch.messages) {
     const parsed = QueueMessage.safeParse(msg.body);
     if (!parsed.success) {
@@ -55,9 +55,15 @@ export async function consumeJobs(batch: MessageBatch<unknown>, env: Env, proces
           msg.ack();
           break;
         case 'busy':
-        case 'unreachable':
-          await job.releaseClaim(claim.attempt, `${result.outcome}: ${result.detail.slice(0, 200)}`);
-          msg.retry({ delaySeconds: busyRetryDelayS(msg.attempts, result.outcome === 'busy' ? result.retryAfterS : null) });
+        case 'unreachable': {
+          const next = await job.releaseClaim(claim.attempt, result.outcome, result.detail.slice(0, 300));
+          if (next === 'failed') msg.ack();
+          else msg.retry({ delaySeconds: busyRetryDelayS(msg.attempts, result.outcome === 'busy' ? result.retryAfterS : null) });
+          break;
+        }
+        case 'unavailable':
+          await job.fail({ kind: 'processor_unavailable', message: result.message });
+          msg.ack();
           break;
         case 'rejected':
           await job.fail({

@@ -1,6 +1,7 @@
-import { getRandom } from '@cloudflare/containers';
+import { ErrorBody } from '../../schemas/errors.ts';
 import type { ProcessorTask } from '../../schemas/processor.ts';
-import { DISPATCH_TIMEOUT_MS } from '../constants.ts';
+import type { KilnConfig } from '../config/index.ts';
+import { DISPATCH_INSTANCE_TRIES, DISPATCH_TIMEOUT_MS } from '../constants.ts';
 import type { ProcessorContainer } from './container.ts';
 
 /** How a dispatch went, as a value the queue consumer branches on. */
@@ -8,15 +9,14 @@ export type DispatchResult =
   | { outcome: 'accepted' }
   | { outcome: 'busy'; retryAfterS: number | null; detail: string }
   | { outcome: 'rejected'; status: number; detail: string }
+  /** The processor answered but cannot run anything (misconfigured): retrying will not help. */
+  | { outcome: 'unavailable'; message: string }
   | { outcome: 'unreachable'; detail: string };
 
 /** Something that runs processor tasks: a local/self-hosted process, or a Cloudflare Container. */
 export interface Processor {
   dispatch(task: ProcessorTask): Promise<DispatchResult>;
 }
-
-/** Container instances to spread tasks over; each runs container/limits.ts' concurrency. */
-const CONTAINER_INSTANCES = 5;
 
 async function readDispatchResponse(res: Response): Promise<DispatchResult> {
   const text = await res.text();
@@ -25,40 +25,64 @@ async function readDispatchResponse(res: Response): Promise<DispatchResult> {
     const retryAfter = Number(res.headers.get('retry-after'));
     return { outcome: 'busy', retryAfterS: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null, detail: text };
   }
+  const error = ErrorBody.safeParse(safeJson(text));
+  if (error.success && error.data.kind === 'processor_unavailable') return { outcome: 'unavailable', message: error.data.message };
   if (res.status >= 500) return { outcome: 'unreachable', detail: `HTTP ${res.status}: ${text.slice(0, 500)}` };
   return { outcome: 'rejected', status: res.status, detail: text.slice(0, 500) };
 }
 
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
 type Fetcher = (url: string, init: RequestInit) => Promise<Response>;
 
-function send(fetcher: Fetcher, base: string) {
-  return async function dispatch(task: ProcessorTask): Promise<DispatchResult> {
-    try {
-      const res = await fetcher(new URL('/run', base).toString(), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(task),
-        signal: AbortSignal.timeout(DISPATCH_TIMEOUT_MS),
-      });
-      return await readDispatchResponse(res);
-    } catch (err) {
-      return { outcome: 'unreachable', detail: err instanceof Error ? err.message : String(err) };
-    }
-  };
+async function send(fetcher: Fetcher, base: string, secret: string, task: ProcessorTask): Promise<DispatchResult> {
+  try {
+    const res = await fetcher(new URL('/run', base).toString(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+      body: JSON.stringify(task),
+      signal: AbortSignal.timeout(DISPATCH_TIMEOUT_MS),
+    });
+    return await readDispatchResponse(res);
+  } catch (err) {
+    return { outcome: 'unreachable', detail: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 /** A processor reached over HTTP at PROCESSOR_URL (dev, tests, self-hosted). */
-export function httpProcessor(url: string): Processor {
-  return { dispatch: send((target, init) => fetch(target, init), url) };
+export function httpProcessor(url: string, secret: string): Processor {
+  return { dispatch: (task) => send((target, init) => fetch(target, init), url, secret, task) };
 }
 
-/** The processor as a Cloudflare Container behind the ProcessorContainer Durable Object. */
-export function containerProcessor(namespace: DurableObjectNamespace<ProcessorContainer>): Processor {
+/**
+ * The processor as Cloudflare Containers behind the ProcessorContainer Durable Object: instance
+ * `n` is the Durable Object named `instance-n`. A busy instance hands the task to the next one,
+ * starting from a random instance so load spreads; a stopped instance is started by the request.
+ */
+export function containerProcessor(
+  namespace: DurableObjectNamespace<ProcessorContainer>,
+  config: Pick<KilnConfig, 'containerInstances' | 'processorSecret'>,
+): Processor {
   return {
-    dispatch: send(async (target, init) => (await getRandom(namespace, CONTAINER_INSTANCES)).fetch(target, init), 'http://container'),
+    async dispatch(task) {
+      const first = Math.floor(Math.random() * config.containerInstances);
+      let result: DispatchResult = { outcome: 'unreachable', detail: 'no container instance was tried' };
+      for (let i = 0; i < Math.min(DISPATCH_INSTANCE_TRIES, config.containerInstances); i++) {
+        const stub = namespace.get(namespace.idFromName(`instance-${(first + i) % config.containerInstances}`));
+        result = await send((target, init) => stub.fetch(target, init), 'http://container', config.processorSecret, task);
+        if (result.outcome !== 'busy') return result;
+      }
+      return result;
+    },
   };
 }
 
-export function processorFor(env: Env, processorUrl: string | undefined): Processor {
-  return processorUrl ? httpProcessor(processorUrl) : containerProcessor(env.PROCESSOR_CONTAINER);
+export function processorFor(env: Env, config: KilnConfig): Processor {
+  return config.processorUrl ? httpProcessor(config.processorUrl, config.processorSecret) : containerProcessor(env.PROCESSOR_CONTAINER, config);
 }

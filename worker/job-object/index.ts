@@ -4,7 +4,7 @@ import type { FileObject, MediaInfo } from '../../schemas/file.ts';
 import type { Job } from '../../schemas/job.ts';
 import type { ProcessorEvent } from '../../schemas/processor.ts';
 import { readConfig } from '../config/index.ts';
-import { CREATE_RETRY_MS, MAX_RUN_ATTEMPTS, QUEUE_STALL_MS } from '../constants.ts';
+import { CREATE_RETRY_MS, MAX_RUN_ATTEMPTS, MAX_UNREACHABLE_DISPATCHES, QUEUE_STALL_MS } from '../constants.ts';
 import type { QueueMessage } from '../dispatch/message.ts';
 import { fileIdOfKey, fileUrl } from '../storage/keys.ts';
 import { newId } from '../utils/ids.ts';
@@ -150,10 +150,26 @@ export class JobObject extends DurableObject<Env> {
     return { action: 'dispatch', attempt: state.attempt, state };
   }
 
-  /** The processor was busy: give the claim back so the retried message can start the run. */
-  async releaseClaim(attempt: number, reason: string): Promise<void> {
+  /**
+   * The processor was busy or could not be reached: give the claim back so the retried message can
+   * start the run. A job that found no processor MAX_UNREACHABLE_DISPATCHES times fails instead,
+   * with the last error, so a container that cannot start is reported rather than retried for ever.
+   */
+  async releaseClaim(attempt: number, outcome: 'busy' | 'unreachable', detail: string): Promise<'retry' | 'failed'> {
     const state = this.load();
-    if (!state || isTerminal(state.job.status) || state.attempt !== attempt) return;
+    if (!state || isTerminal(state.job.status) || state.attempt !== attempt) return 'retry';
+    if (outcome === 'unreachable') {
+      state.unreachableDispatches = (state.unreachableDispatches ?? 0) + 1;
+      if (state.unreachableDispatches >= MAX_UNREACHABLE_DISPATCHES) {
+        const error: ErrorBody = {
+          kind: 'processor_unavailable',
+          message: `No processor could be reached in ${state.unreachableDispatches} attempts; the last error was: ${detail}. Check the processor's logs (for Containers: wrangler tail and the dashboard), then submit the job again.`,
+        };
+        markFailed(state, error, null, Date.now());
+        await this.finish(state, 'failed', error);
+        return 'failed';
+      }
+    }
     // The attempt number is not given back: a dispatch that timed out may still have started, and
     // its token must not be valid for the next run.
     state.claimedSeq = null;
@@ -161,9 +177,10 @@ export class JobObject extends DurableObject<Env> {
     if (state.lostRuns === 0 && state.job.progress === 0) state.job.status = 'queued';
     state.enqueuedAt = Date.now();
     this.save(state);
-    this.log('run_deferred', { attempt, reason });
+    this.log('run_deferred', { attempt, reason: `${outcome}: ${detail.slice(0, 200)}` });
     await this.index(state);
     await this.scheduleAlarm(state);
+    return 'retry';
   }
 
   /** A failure that no retry can fix (or the last retry failed): record it on the job. */

@@ -30,6 +30,8 @@ export interface JobState {
   attempt: number;
   /** Runs the watchdog found silent (bounded by MAX_RUN_ATTEMPTS). */
   lostRuns: number;
+  /** Dispatches that reached no processor (bounded by MAX_UNREACHABLE_DISPATCHES); absent in jobs stored before it existed. */
+  unreachableDispatches?: number;
   /** The tenant index missed the latest status (a failed write); the alarm writes it again. */
   indexStale: boolean;
   /** Last sign of life from the processor for the current attempt. */
@@ -102,6 +104,7 @@ export function createJobState(n: NewJob): JobState {
     claimedSeq: null,
     attempt: 0,
     lostRuns: 0,
+    unreachableDispatches: 0,
     indexStale: false,
     heartbeatAt: null,
     enqueuedAt: n.now,

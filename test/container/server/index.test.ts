@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_LIMITS } from '../../../container/limits.ts';
-import { BUSY_RETRY_AFTER_S, createProcessorApp } from '../../../container/server/index.ts';
+import { BUSY_RETRY_AFTER_S, createMisconfiguredApp, createProcessorApp, type ProcessorOptions } from '../../../container/server/index.ts';
+import { readSettings } from '../../../container/settings.ts';
 import { fixture } from '../../support/media.ts';
 
 /** Plays the Worker and storage: serves the input, takes the output PUT, records callbacks. */
@@ -43,14 +44,28 @@ afterAll(() => {
   return new Promise<void>((r) => peer.close(() => r()));
 });
 
-function task(jobId: string, input: string) {
+const SECRET = 'test-processor-secret-0123456789';
+
+function processor(opts: Partial<ProcessorOptions> = {}) {
+  return createProcessorApp({ concurrency: 1, backlog: 0, limits: DEFAULT_LIMITS, allowLoopback: true, tmpRoot: tmpdir(), secret: SECRET, ...opts });
+}
+
+/** POST /run as the Worker sends it: JSON with the shared secret as bearer token. */
+function run(app: ReturnType<typeof processor>['app'], body: unknown, secret = SECRET) {
+  return app.request('/run', { method: 'POST', headers: { authorization: `Bearer ${secret}` }, body: JSON.stringify(body) });
+}
+
+/** A valid job id (job_ + 26 base32 characters) ending in `tag`. */
+const jobId = (tag: string) => `job_${tag.padStart(26, '0')}`;
+
+function task(id: string, input: string) {
   return {
-    job_id: jobId,
+    job_id: jobId(id),
     attempt: 1,
     kind: 'image',
     options: { width: 64, format: 'webp' },
     input_url: `${base}${input}`,
-    output: { url: `${base}/out/${jobId}` },
+    output: { url: `${base}/out/${id}` },
     callback: { url: `${base}/callback`, token: 't'.repeat(32) },
   };
 }
@@ -58,8 +73,8 @@ function task(jobId: string, input: string) {
 describe('processor service', () => {
   it('answers 202 at once, reports success, and leaves no temp files', async () => {
     const tmpRoot = await mkdtemp(join(tmpdir(), 'kiln-proc-'));
-    const { app, active } = createProcessorApp({ concurrency: 1, backlog: 0, limits: DEFAULT_LIMITS, allowLoopback: true, tmpRoot });
-    const res = await app.request('/run', { method: 'POST', body: JSON.stringify(task('job_ok', '/photo.png')) });
+    const { app, active } = processor({ concurrency: 1, backlog: 0, tmpRoot });
+    const res = await run(app, task('ok', '/photo.png'));
     expect(res.status).toBe(202);
     await vi.waitFor(() => expect(active.size).toBe(0), { timeout: 20_000 });
     expect(events.at(-1)).toMatchObject({ type: 'succeeded' });
@@ -68,9 +83,9 @@ describe('processor service', () => {
 
   it('reports a run whose temp folder cannot be made as failed, and keeps serving', async () => {
     const tmpRoot = join(fixture('photo.png'), 'not-a-folder');
-    const { app, active } = createProcessorApp({ concurrency: 1, backlog: 0, limits: DEFAULT_LIMITS, allowLoopback: true, tmpRoot });
+    const { app, active } = processor({ concurrency: 1, backlog: 0, tmpRoot });
     const before = events.length;
-    expect((await app.request('/run', { method: 'POST', body: JSON.stringify(task('job_disk', '/photo.png')) })).status).toBe(202);
+    expect((await run(app, task('disk', '/photo.png'))).status).toBe(202);
     await vi.waitFor(() => expect(active.size).toBe(0), { timeout: 20_000 });
     const failed = events.slice(before).find((e) => e.type === 'failed');
     expect(failed).toMatchObject({ error: { kind: 'processing_failed' } });
@@ -79,10 +94,10 @@ describe('processor service', () => {
 
   it('answers 503 with Retry-After when every slot and waiting place is taken', async () => {
     const tmpRoot = await mkdtemp(join(tmpdir(), 'kiln-proc-'));
-    const { app, active } = createProcessorApp({ concurrency: 1, backlog: 1, limits: DEFAULT_LIMITS, allowLoopback: true, tmpRoot });
-    const first = await app.request('/run', { method: 'POST', body: JSON.stringify(task('job_a', '/slow')) });
-    const second = await app.request('/run', { method: 'POST', body: JSON.stringify(task('job_b', '/slow')) });
-    const third = await app.request('/run', { method: 'POST', body: JSON.stringify(task('job_c', '/slow')) });
+    const { app, active } = processor({ concurrency: 1, backlog: 1, tmpRoot });
+    const first = await run(app, task('a', '/slow'));
+    const second = await run(app, task('b', '/slow'));
+    const third = await run(app, task('c', '/slow'));
     expect([first.status, second.status, third.status]).toEqual([202, 202, 503]);
     expect(third.headers.get('retry-after')).toBe(String(BUSY_RETRY_AFTER_S));
     expect(await third.json()).toMatchObject({ kind: 'processor_busy' });
@@ -95,16 +110,72 @@ describe('processor service', () => {
   });
 
   it('refuses a malformed task with 400 naming the fields', async () => {
-    const { app } = createProcessorApp({ concurrency: 1, backlog: 0, limits: DEFAULT_LIMITS, allowLoopback: true, tmpRoot: tmpdir() });
-    const res = await app.request('/run', { method: 'POST', body: JSON.stringify({ job_id: 'job_x', input_url: 'not a url' }) });
+    const { app } = processor({ concurrency: 1, backlog: 0 });
+    const res = await run(app, { job_id: 'job_x', input_url: 'not a url' });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { issues: { path: string }[] };
-    expect(body.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['input_url', 'kind', 'callback']));
+    expect(body.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['job_id', 'input_url', 'kind', 'callback']));
+  });
+
+  it('refuses /run without the shared secret, or with a wrong one, before reading the task', async () => {
+    const { app, active } = processor();
+    const unsigned = await app.request('/run', { method: 'POST', body: JSON.stringify(task('anon', '/photo.png')) });
+    const wrong = await run(app, task('wrong', '/photo.png'), `${SECRET}x`);
+    const prefix = await run(app, task('prefix', '/photo.png'), SECRET.slice(0, -1));
+    for (const res of [unsigned, wrong, prefix]) {
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ kind: 'unauthorized', message: expect.stringContaining('PROCESSOR_SECRET') });
+    }
+    expect(active.size).toBe(0);
+  });
+
+  it('refuses a job id that would leave the temp folder, and creates nothing outside it', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'kiln-proc-'));
+    const tmpRoot = join(parent, 'root');
+    const { app, active } = processor({ tmpRoot });
+    for (const id of ['../escape', 'job_../../x', `job_${'a'.repeat(25)}/`, 'job_ABCDEFGHJKMNPQRSTVWXYZ012']) {
+      const res = await run(app, { ...task('x', '/photo.png'), job_id: id });
+      expect(res.status, id).toBe(400);
+      expect(((await res.json()) as { issues: { path: string }[] }).issues.map((i) => i.path)).toEqual(['job_id']);
+    }
+    expect(active.size).toBe(0);
+    expect(await readdir(parent)).toEqual([]);
   });
 
   it('reports ffmpeg and sharp versions on /health', async () => {
-    const { app } = createProcessorApp({ concurrency: 2, backlog: 16, limits: DEFAULT_LIMITS, allowLoopback: true, tmpRoot: tmpdir() });
+    const { app } = processor({ concurrency: 2, backlog: 16 });
     const health = await (await app.request('/health')).json();
     expect(health).toMatchObject({ status: 'ok', ffmpeg: expect.stringMatching(/^\d/), sharp: expect.stringMatching(/^\d/), concurrency: 2, backlog: 16 });
+  });
+});
+
+describe('processor settings', () => {
+  it('reads the Dockerfile defaults when only the secret is set', () => {
+    const read = readSettings({ KILN_PROCESSOR_SECRET: SECRET });
+    expect(read).toMatchObject({ ok: true, settings: { port: 8080, concurrency: 2, backlog: 16, allowLoopback: false, secret: SECRET, limits: DEFAULT_LIMITS } });
+  });
+
+  it('names every bad variable at once', () => {
+    const read = readSettings({ KILN_CONCURRENCY: '0', KILN_BACKLOG: 'many', KILN_MAX_INPUT_BYTES: 'lots', KILN_PROCESSOR_SECRET: 'short', PORT: '9000' });
+    expect(read.ok).toBe(false);
+    if (read.ok) return;
+    expect(read.listen.port).toBe(9000);
+    expect(read.problems.join('\n')).toMatch(/KILN_CONCURRENCY[\s\S]*KILN_BACKLOG[\s\S]*KILN_MAX_INPUT_BYTES[\s\S]*KILN_PROCESSOR_SECRET is shorter/);
+  });
+
+  it('refuses to run tasks without a secret', () => {
+    const read = readSettings({});
+    expect(read.ok).toBe(false);
+    expect(read.ok ? [] : read.problems).toEqual([expect.stringContaining('KILN_PROCESSOR_SECRET is not set')]);
+  });
+
+  it('a misconfigured processor answers every task with the problem, and /health with 503', async () => {
+    const app = createMisconfiguredApp(['KILN_BACKLOG must be an integer ≥ 0, but is "many".']);
+    const res = await app.request('/run', { method: 'POST', body: '{}' });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ kind: 'processor_unavailable', message: expect.stringContaining('KILN_BACKLOG must be an integer') });
+    const health = await app.request('/health');
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ status: 'misconfigured', problems: [expect.stringContaining('KILN_BACKLOG')] });
   });
 });

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { devVars } from '../../support/dev-vars.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 
@@ -41,14 +42,22 @@ export interface StartedProcess {
 
 /**
  * Starts the processor exactly as the Dockerfile does (`node container/main.ts`), with only the
- * environment given, and waits for its /health.
+ * environment given (plus the dev processor secret, as the Worker's container binding would pass
+ * it), and waits for its /health.
  */
 export async function startProcessor(env: Record<string, string> = {}, port?: number): Promise<StartedProcess> {
   port ??= env.PORT ? Number(env.PORT) : await freePort();
   let log = '';
   const child = spawn(process.execPath, [join(ROOT, 'container', 'main.ts')], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', KILN_ALLOW_LOOPBACK: 'true', ...env, PORT: String(port) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      KILN_ALLOW_LOOPBACK: 'true',
+      KILN_PROCESSOR_SECRET: devVars().PROCESSOR_SECRET ?? '',
+      ...env,
+      PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));

@@ -1,0 +1,31 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+
+/**
+ * Finding a Docker engine for `wrangler dev` with containers. Wrangler runs `WRANGLER_DOCKER_BIN`
+ * (default `docker`) against `DOCKER_HOST`; both may come from the environment. `KILN_DOCKER_SETUP`
+ * may name an idempotent script that makes an engine ready and prints `export NAME=value` lines
+ * (CI machines without Docker Hub use one); its variables are passed on to wrangler.
+ */
+
+export type DockerCheck = { ok: true; version: string } | { ok: false; problem: string };
+
+export function checkDocker(env: NodeJS.ProcessEnv = process.env): DockerCheck {
+  const bin = env.WRANGLER_DOCKER_BIN || 'docker';
+  const res = spawnSync(bin, ['info', '--format', '{{.ServerVersion}}'], { env, encoding: 'utf8', timeout: 20_000 });
+  if (res.error) return { ok: false, problem: `${bin} could not be run (${res.error.message}): install Docker.` };
+  if (res.status !== 0) {
+    const why = (res.stderr || res.stdout).trim().split('\n').at(-1) ?? '';
+    return { ok: false, problem: `no Docker engine answers at ${env.DOCKER_HOST || 'the default socket'} (${why}): start Docker.` };
+  }
+  return { ok: true, version: res.stdout.trim() };
+}
+
+/** Runs KILN_DOCKER_SETUP when set, then checks the engine; returns the variables it exported. */
+export function prepareDocker(env: NodeJS.ProcessEnv = process.env): { check: DockerCheck; exported: Record<string, string> } {
+  const exported: Record<string, string> = {};
+  if (env.KILN_DOCKER_SETUP) {
+    const out = execFileSync('bash', [env.KILN_DOCKER_SETUP], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    for (const m of out.matchAll(/^export ([A-Z_][A-Z0-9_]*)=(.*)$/gm)) exported[m[1]!] = m[2]!;
+  }
+  return { check: checkDocker({ ...env, ...exported }), exported };
+}
