@@ -120,3 +120,15 @@ export const StandaloneTask = Job.pick({
 export type StandaloneTask = z.infer<typeof StandaloneTask>;
 
 export { MediaInfo };
+
+/** One entry of a job's history (GET /jobs/{id}/events): runs started, deferred, lost, and the end. */
+export const JobEvent = z
+  .object({
+    at: z.number().int().describe('Unix milliseconds.'),
+    type: z
+      .string()
+      .describe('created, run_started, run_deferred (processor busy or unreachable), run_lost (silent processor), queue_resend, succeeded, failed, cancelled, webhook_gave_up.'),
+    detail: z.unknown().describe('What the event concerns, e.g. `{attempt, reason}`; null when nothing more is known.'),
+  })
+  .meta({ id: 'JobEvent' });
+export type JobEvent = z.infer<typeof JobEvent>;

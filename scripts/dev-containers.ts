@@ -1,4 +1,4 @@
-import { prepareDocker } from './docker.ts';
+import { CONTAINER_DEV_ARGS, prepareDocker } from './docker.ts';
 import { devVarsFile, processGroup } from './dev-stack.ts';
 
 /**
@@ -19,7 +19,4 @@ if (!check.ok) {
 console.log(`Docker ${check.version}: building the processor image from the Dockerfile (minutes the first time).`);
 
 devVarsFile();
-processGroup().wrangler(
-  ['--enable-containers', '--ip', '0.0.0.0', '--var', 'PROCESSOR_URL:', ...process.argv.slice(2)],
-  exported,
-);
+processGroup().wrangler([...CONTAINER_DEV_ARGS, ...process.argv.slice(2)], exported);

@@ -7,6 +7,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
  * (CI machines without Docker Hub use one); its variables are passed on to wrangler.
  */
 
+/**
+ * `wrangler dev` arguments for the container stack: build and run the Dockerfile, no
+ * PROCESSOR_URL (so the ProcessorContainer binding is used), and listen where the container's
+ * requests to the Worker's origin arrive (from the Docker bridge, not loopback).
+ */
+export const CONTAINER_DEV_ARGS = ['--enable-containers', '--ip', '0.0.0.0', '--var', 'PROCESSOR_URL:'];
+
 export type DockerCheck = { ok: true; version: string } | { ok: false; problem: string };
 
 export function checkDocker(env: NodeJS.ProcessEnv = process.env): DockerCheck {
@@ -16,6 +23,20 @@ export function checkDocker(env: NodeJS.ProcessEnv = process.env): DockerCheck {
   if (res.status !== 0) {
     const why = (res.stderr || res.stdout).trim().split('\n').at(-1) ?? '';
     return { ok: false, problem: `no Docker engine answers at ${env.DOCKER_HOST || 'the default socket'} (${why}): start Docker.` };
+  }
+  // workerd reaches containers through the default bridge's gateway (GET /networks/bridge); some
+  // distributions' dockerd leave it out of the network's IPAM config unless it is set.
+  const gateway = spawnSync(bin, ['network', 'inspect', 'bridge', '--format', '{{range .IPAM.Config}}{{.Gateway}}{{end}}'], {
+    env,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  if (gateway.status === 0 && gateway.stdout.trim() === '') {
+    return {
+      ok: false,
+      problem:
+        'Docker\'s bridge network reports no gateway, which wrangler\'s runtime needs to reach containers: add {"bip": "172.17.0.1/16"} to /etc/docker/daemon.json and restart dockerd.',
+    };
   }
   return { ok: true, version: res.stdout.trim() };
 }

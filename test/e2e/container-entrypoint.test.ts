@@ -93,3 +93,13 @@ describe('a processor with production settings', () => {
     callback.close();
   });
 });
+
+describe('wrangler.toml', () => {
+  it('spreads tasks over exactly the container instances it deploys', async () => {
+    const toml = await readFile(resolve(import.meta.dirname, '..', '..', 'wrangler.toml'), 'utf8');
+    const maxInstances = /^\[\[containers\]\][^[]*?^max_instances = (\d+)/ms.exec(toml)?.[1];
+    const spreadOver = /^CONTAINER_INSTANCES = "(\d+)"/m.exec(toml)?.[1];
+    expect(maxInstances).toBeDefined();
+    expect(spreadOver).toBe(maxInstances);
+  });
+});

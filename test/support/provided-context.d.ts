@@ -3,6 +3,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** test/support/processor-double.ts */
     processorDoubleUrl: string;
+    /** test/support/containers-setup.ts: variables for wrangler's Docker, or null when there is no engine. */
+    dockerEnv: Record<string, string> | null;
   }
 }
 export {};

@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { ErrorBody } from '../../schemas/errors.ts';
 import type { FileObject, MediaInfo } from '../../schemas/file.ts';
-import type { Job } from '../../schemas/job.ts';
+import type { Job, JobEvent } from '../../schemas/job.ts';
 import type { ProcessorEvent } from '../../schemas/processor.ts';
 import { readConfig } from '../config/index.ts';
 import { CREATE_RETRY_MS, MAX_RUN_ATTEMPTS, MAX_UNREACHABLE_DISPATCHES, QUEUE_STALL_MS } from '../constants.ts';
@@ -120,12 +120,13 @@ export class JobObject extends DurableObject<Env> {
     return state && state.tenant === tenant ? state.job : null;
   }
 
-  /** The job's event log, oldest first; `detail` is JSON text. */
-  async events(): Promise<{ at: number; type: string; detail: string }[]> {
+  /** The job's event log, oldest first, or null if the job does not belong to `tenant`. */
+  async events(tenant: string): Promise<JobEvent[] | null> {
+    if (this.load()?.tenant !== tenant) return null;
     return this.sql
-      .exec<{ at: number; type: string; detail: string }>('SELECT at, type, detail FROM events ORDER BY seq')
+      .exec<{ at: number; type: string; detail: string | null }>('SELECT at, type, detail FROM events ORDER BY seq')
       .toArray()
-      .map((e) => ({ at: e.at, type: e.type, detail: e.detail }));
+      .map((e) => ({ at: e.at, type: e.type, detail: e.detail === null ? null : (JSON.parse(e.detail) as unknown) }));
   }
 
   /**

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ErrorBody, KilnError } from '../../schemas/errors.ts';
-import { Job, JobCreate } from '../../schemas/job.ts';
+import { Job, JobCreate, JobEvent } from '../../schemas/job.ts';
 import { createRouter } from '../http/app.ts';
 import { ValidationError } from '../http/errors.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
@@ -42,6 +42,14 @@ const cancelJob = createRoute({
   summary: 'Cancel a job that has not finished',
   request: { params: JobIdParam },
   responses: { 200: json(Job, 'The job, cancelled unless it had already finished.'), ...errorResponses },
+});
+
+const jobEvents = createRoute({
+  method: 'get',
+  path: '/jobs/{id}/events',
+  summary: "The job's history, oldest first: each run started, deferred or lost, and how it ended",
+  request: { params: JobIdParam },
+  responses: { 200: json(z.array(JobEvent), 'The events.'), ...errorResponses },
 });
 
 const LIST_QUERY_KEYS = new Set(['kind', 'status', 'input', 'limit', 'after', 'before', 'order']);
@@ -100,6 +108,12 @@ export const jobsRoutes = createRouter()
     const job = await jobStub(c.env, c.req.valid('param').id).get(c.get('tenant'));
     if (!job) throw new KilnError('job_not_found', `No job ${c.req.valid('param').id} exists for this API key.`);
     return c.json(job, 200);
+  })
+  .openapi(jobEvents, async (c) => {
+    const { id } = c.req.valid('param');
+    const events = await jobStub(c.env, id).events(c.get('tenant'));
+    if (!events) throw new KilnError('job_not_found', `No job ${id} exists for this API key.`);
+    return c.json(events, 200);
   })
   .openapi(cancelJob, async (c) => {
     const { id } = c.req.valid('param');

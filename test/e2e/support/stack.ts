@@ -1,11 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { createTestHarness } from 'wrangler';
-import type { Job } from '../../../schemas/job.ts';
+import { apiClient } from '../../support/api-client.ts';
 import { devVars } from '../../support/dev-vars.ts';
 import { MEDIA_DIR } from '../../support/media.ts';
 import { serveDirectory, startProcessor } from './processes.ts';
 
-export const API_KEY = 'kiln_dev_key';
+export { API_KEY } from '../../support/api-client.ts';
 
 /** Credentials of the local R2 S3 endpoint (wrangler.toml `local_dev`). */
 export const LOCAL_S3 = { accessKeyId: 'kiln-local-access-key', secretAccessKey: 'kiln-local-secret-key', region: 'auto' };
@@ -55,29 +55,7 @@ export async function startStack(
   }
   const base = url.toString().replace(/\/$/, '');
 
-  async function api<T = unknown>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<{ status: number; body: T; headers: Headers }> {
-    const headers = new Headers(init.headers);
-    headers.set('authorization', `Bearer ${API_KEY}`);
-    let body = init.body;
-    if (init.json !== undefined) {
-      headers.set('content-type', 'application/json');
-      body = JSON.stringify(init.json);
-    }
-    const res = await fetch(`${base}${path}`, { ...init, headers, body });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers };
-  }
-
-  /** Polls a job until it is terminal, as the seeds' "poll" pattern does. */
-  async function waitForJob(id: string, timeoutMs = 90_000): Promise<Job> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const { body } = await api<Job>(`/jobs/${id}`);
-      if (['succeeded', 'failed', 'cancelled'].includes(body.status)) return body;
-      if (Date.now() > deadline) throw new Error(`job ${id} still ${body.status} after ${timeoutMs} ms\n${processor.output()}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  const { api, waitForJob } = apiClient(base, () => processor.output());
 
   return {
     base,

@@ -5,6 +5,7 @@ import type { ProcessorTask } from '../../../schemas/processor.ts';
 import { busyRetryDelayS, consumeDeadLetters, consumeJobs } from '../../../worker/dispatch/consumer.ts';
 import type { DispatchResult, Processor } from '../../../worker/dispatch/processor.ts';
 import type { JobState } from '../../../worker/job-object/state.ts';
+import { MAX_UNREACHABLE_DISPATCHES } from '../../../worker/constants.ts';
 import { api, createJob } from '../helpers.ts';
 
 /** A processor that answers every dispatch with `result` and remembers the tasks. */
@@ -88,6 +89,41 @@ describe('queue consumer', () => {
     const job = await (await api(`/jobs/${id}`)).json<{ status: string; error: { kind: string } }>();
     expect(job.status).toBe('failed');
     expect(job.error.kind).toBe('processing_failed');
+  });
+
+  it('fails the job at once with the processor\'s own words when it is misconfigured', async () => {
+    const { id, message } = await jobAtSeq();
+    const said = 'The processor is misconfigured: KILN_MAX_INPUT_BYTES must be a positive number.';
+    const result = await consume(message, answering({ outcome: 'unavailable', message: said }));
+    expect(result.explicitAcks).toEqual(['msg-1']);
+    const job = await (await api(`/jobs/${id}`)).json<{ status: string; error: { kind: string; message: string } }>();
+    expect(job).toMatchObject({ status: 'failed', error: { kind: 'processor_unavailable', message: said } });
+  });
+
+  it(`fails with the last error after ${MAX_UNREACHABLE_DISPATCHES} dispatches that reached no processor, never staying queued`, async () => {
+    const { id, message } = await jobAtSeq();
+    const down = answering({ outcome: 'unreachable', detail: 'HTTP 500: Failed to start container: exit code 1' });
+    for (let delivery = 1; delivery < MAX_UNREACHABLE_DISPATCHES; delivery++) {
+      const result = await consume(message, down, delivery);
+      expect(result.retryMessages).toMatchObject([{ msgId: 'msg-1' }]);
+      expect((await (await api(`/jobs/${id}`)).json<{ status: string }>()).status).toBe('queued');
+    }
+    const last = await consume(message, down, MAX_UNREACHABLE_DISPATCHES);
+    expect(last.explicitAcks).toEqual(['msg-1']);
+    expect(last.retryMessages).toEqual([]);
+    const job = await (await api(`/jobs/${id}`)).json<{ status: string; error: { kind: string; message: string } }>();
+    expect(job.status).toBe('failed');
+    expect(job.error.kind).toBe('processor_unavailable');
+    expect(job.error.message).toContain('Failed to start container: exit code 1');
+    const events = await (await api(`/jobs/${id}/events`)).json<{ type: string }[]>();
+    expect(events.filter((e) => e.type === 'run_deferred')).toHaveLength(MAX_UNREACHABLE_DISPATCHES - 1);
+  });
+
+  it('a busy processor never counts towards that bound', async () => {
+    const { id, message } = await jobAtSeq();
+    const busy = answering({ outcome: 'busy', retryAfterS: null, detail: 'full' });
+    for (let delivery = 1; delivery <= MAX_UNREACHABLE_DISPATCHES + 1; delivery++) await consume(message, busy, delivery);
+    expect((await (await api(`/jobs/${id}`)).json<{ status: string }>()).status).toBe('queued');
   });
 
   it('acks stale and malformed messages without dispatching', async () => {

@@ -16,6 +16,7 @@ describe('GET /openapi.json', () => {
       '/jobs/{id}/cancel',
       '/jobs/{id}/deliveries',
       '/jobs/{id}/deliveries/redeliver',
+      '/jobs/{id}/events',
       '/tasks',
       '/tasks/{id}',
       '/uploads',

@@ -42,8 +42,8 @@ describe('watchdog', () => {
     // The first run comes back to life: its events are refused so it stops.
     const stale = await report(first!, { type: 'progress', stage: 'encode', progress: 90 });
     expect(stale.status).toBe(409);
-    const events = await stub.events();
-    expect(events.map((e) => e.type)).toContain('run_lost');
+    const events = await (await api(`/jobs/${job.id}/events`)).json<{ type: string; detail: unknown }[]>();
+    expect(events.find((e) => e.type === 'run_lost')).toMatchObject({ detail: { attempt: 1 } });
   });
 
   it(`fails with kind timeout after ${MAX_RUN_ATTEMPTS} silent runs, never staying in processing`, async () => {
@@ -73,6 +73,8 @@ describe('watchdog', () => {
       s.enqueuedAt = Date.now() - QUEUE_STALL_MS - 1;
     });
     await runDurableObjectAlarm(stub);
-    expect((await stub.events()).map((e) => e.type)).toContain('queue_resend');
+    const events = await (await api(`/jobs/${job.id}/events`)).json<{ type: string }[]>();
+    expect(events.map((e) => e.type)).toContain('queue_resend');
+    expect((await api(`/jobs/${job.id}/events`, { key: 'other_tenant_key' })).status).toBe(404);
   });
 });

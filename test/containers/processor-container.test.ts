@@ -1,0 +1,174 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Job, JobEvent } from '../../schemas/job.ts';
+import { fixture } from '../support/media.ts';
+import { probe, topLevelAtoms, videoStream } from '../support/inspect.ts';
+import {
+  type ContainerStack,
+  containerMemoryMiB,
+  dockerEnv,
+  killContainer,
+  processorContainers,
+  startContainerStack,
+} from './support/stack.ts';
+
+/**
+ * The production path, run for real: Worker → Queue → ProcessorContainer (the Dockerfile, built
+ * by wrangler and run by Docker) → local R2 through presigned URLs → callbacks → webhooks.
+ * Settings are shrunk so each drill takes seconds, not minutes: a 20 s idle timer, two instances
+ * of one slot each and no backlog, and a 15 s heartbeat watchdog.
+ */
+const SLEEP_AFTER_S = 20;
+const INSTANCES = 2;
+const HEARTBEAT_TIMEOUT_S = 15;
+
+let stack: ContainerStack;
+let media: string;
+
+/** A 1080p clip whose `very_high` encode keeps one container busy for well over SLEEP_AFTER_S here. */
+const LONG_CLIP_S = 40;
+
+beforeAll(async () => {
+  media = await mkdtemp(join(tmpdir(), 'kiln-containers-media-'));
+  execFileSync('ffmpeg', [
+    ...['-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=1920x1080:rate=30:duration=${LONG_CLIP_S}`],
+    ...['-f', 'lavfi', '-i', `sine=duration=${LONG_CLIP_S}`, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],
+    join(media, 'long.mp4'),
+  ]);
+  stack = await startContainerStack({
+    maxInstances: INSTANCES,
+    vars: {
+      CONTAINER_SLEEP_AFTER: `${SLEEP_AFTER_S}s`,
+      HEARTBEAT_TIMEOUT_S: String(HEARTBEAT_TIMEOUT_S),
+      KILN_CONCURRENCY: '1',
+      KILN_BACKLOG: '0',
+    },
+  });
+  console.log(`[containers] wrangler dev with the image ready in ${(stack.startupMs / 1000).toFixed(1)} s`);
+}, 15 * 60_000);
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function download(url: string, name: string): Promise<string> {
+  const res = await fetch(url);
+  expect(res.status).toBe(200);
+  const path = join(media, name);
+  await writeFile(path, Buffer.from(await res.arrayBuffer()));
+  return path;
+}
+
+async function submit(body: Record<string, unknown>): Promise<string> {
+  const { status, body: job } = await stack.api<Job>('/jobs', { method: 'POST', json: body });
+  expect(status).toBe(201);
+  return job.id;
+}
+
+async function events(id: string): Promise<JobEvent[]> {
+  return (await stack.api<JobEvent[]>(`/jobs/${id}/events`)).body;
+}
+
+async function waitUntil<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${stack.output().slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+describe.skipIf(!dockerEnv)('the processor as a Cloudflare Container', () => {
+  it('turns an uploaded phone clip into an upright faststart MP4, in a container built from the Dockerfile', async () => {
+    const health = await (await fetch(`${stack.base}/health`)).json();
+    expect(health).toMatchObject({ processor: { via: 'container' } });
+    const file = await stack.upload(fixture('rotated.mov'), 'video/quicktime');
+    const id = await submit({ input: file, kind: 'video', options: { width: 360, format: 'mp4' }, metadata: { user_id: 'usr_1' } });
+    const job = await stack.waitForJob(id, 180_000);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('succeeded');
+    const running = processorContainers();
+    expect(running.length).toBeGreaterThan(0);
+    expect(running[0]!.image).toMatch(/processorcontainer/);
+    const path = await download(job.output!.url, 'rotated-out.mp4');
+    expect(await videoStream(path)).toMatchObject({ codec_name: 'h264', pix_fmt: 'yuv420p', width: 360, height: 640 });
+    const atoms = await topLevelAtoms(path);
+    expect(atoms.indexOf('moov')).toBeLessThan(atoms.indexOf('mdat'));
+  });
+
+  it('decodes HEIC and encodes WebP inside the image (its libraries are all there)', async () => {
+    const file = await stack.upload(fixture('photo.heic'), 'image/heic');
+    const id = await submit({ input: file, kind: 'image', options: { width: 160, format: 'webp' } });
+    const job = await stack.waitForJob(id, 120_000);
+    expect(job.error).toBeNull();
+    expect(job.output).toMatchObject({ format: 'webp', width: 160, height: 120 });
+  });
+
+  it(`keeps a container up through a run longer than sleepAfter (${SLEEP_AFTER_S} s), then lets it stop once idle`, async () => {
+    const file = await stack.upload(join(media, 'long.mp4'), 'video/mp4');
+    const id = await submit({ input: file, kind: 'video', options: { width: 1920, quality: 'very_high', format: 'mp4' } });
+    // Peak memory of the container through a 1080p encode, to size the instance type (README "Deploy").
+    let peakMiB = 0;
+    const sampler = setInterval(() => {
+      peakMiB = Math.max(peakMiB, ...containerMemoryMiB());
+    }, 2_000);
+    const job = await stack.waitForJob(id, 8 * 60_000).finally(() => clearInterval(sampler));
+    console.log(`[containers] peak container memory during the 1080p very_high encode: ${peakMiB.toFixed(0)} MiB`);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('succeeded');
+    const ranS = (job.finished_at! - job.started_at!) / 1000;
+    console.log(`[containers] long job ran ${ranS.toFixed(1)} s with sleepAfter ${SLEEP_AFTER_S} s`);
+    // Shorter runs would not prove anything about the idle timer: make LONG_CLIP_S longer.
+    expect(ranS).toBeGreaterThan(2 * SLEEP_AFTER_S);
+    const history = await events(id);
+    expect(history.filter((e) => e.type === 'run_started')).toHaveLength(1);
+    expect(history.map((e) => e.type)).not.toContain('run_lost');
+    const output = await download(job.output!.url, 'long-out.mp4');
+    expect(Number((await probe(output)).format?.duration)).toBeCloseTo(LONG_CLIP_S, 0);
+    // Idle now: every instance stops within sleepAfter plus one check of the idle timer.
+    const stoppedAfter = Date.now();
+    await waitUntil('idle containers to stop', () => (processorContainers().length === 0 ? true : undefined), 3 * SLEEP_AFTER_S * 1000 + 30_000);
+    console.log(`[containers] idle containers stopped ${((Date.now() - stoppedAfter) / 1000).toFixed(1)} s after the job ended`);
+  });
+
+  it('retries a run whose container is killed mid-encode on a fresh instance, and succeeds', async () => {
+    const file = await stack.upload(join(media, 'long.mp4'), 'video/mp4');
+    const id = await submit({ input: file, kind: 'video', options: { width: 1280, quality: 'low', format: 'mp4' } });
+    await waitUntil(
+      'the encode to start',
+      async () => {
+        const { body } = await stack.api<Job>(`/jobs/${id}`);
+        return body.tasks.find((t) => t.kind === 'video')?.status === 'processing' ? true : undefined;
+      },
+      120_000,
+    );
+    const victims = processorContainers();
+    expect(victims.length).toBeGreaterThan(0);
+    const killedAt = Date.now();
+    for (const c of victims) killContainer(c.id);
+    const job = await stack.waitForJob(id, 5 * 60_000);
+    console.log(`[containers] killed mid-encode; job ${job.status} ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('succeeded');
+    const types = (await events(id)).map((e) => e.type);
+    expect(types).toContain('run_lost');
+    expect(types.filter((t) => t === 'run_started').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it(`runs more jobs than instances × slots (${INSTANCES} × 1) at once: all succeed, the queue backs off, none is lost`, async () => {
+    const file = await stack.upload(fixture('photo.png'), 'image/png');
+    const ids = await Promise.all(
+      Array.from({ length: 3 * INSTANCES }, (_, i) => submit({ input: file, kind: 'image', options: { width: 200 + i, format: 'webp' } })),
+    );
+    const jobs = await Promise.all(ids.map((id) => stack.waitForJob(id, 6 * 60_000)));
+    expect(jobs.map((j) => j.status)).toEqual(ids.map(() => 'succeeded'));
+    expect(jobs.map((j) => j.output?.width)).toEqual(ids.map((_, i) => 200 + i));
+    const deferred = (await Promise.all(ids.map(events))).flat().filter((e) => e.type === 'run_deferred');
+    expect(deferred.length).toBeGreaterThan(0);
+    expect(deferred.every((e) => JSON.stringify(e.detail).includes('busy'))).toBe(true);
+  });
+});
