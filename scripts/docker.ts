@@ -24,6 +24,11 @@ export function checkDocker(env: NodeJS.ProcessEnv = process.env): DockerCheck {
     const why = (res.stderr || res.stdout).trim().split('\n').at(-1) ?? '';
     return { ok: false, problem: `no Docker engine answers at ${env.DOCKER_HOST || 'the default socket'} (${why}): start Docker.` };
   }
+  // wrangler builds with `docker build --load`, a BuildKit (buildx) flag.
+  const buildx = spawnSync(bin, ['build', '--load', '--help'], { env, encoding: 'utf8', timeout: 20_000 });
+  if (buildx.status !== 0) {
+    return { ok: false, problem: `${bin} has no buildx plugin, which wrangler needs to build images: install docker-buildx (or Docker Desktop).` };
+  }
   // workerd reaches containers through the default bridge's gateway (GET /networks/bridge); some
   // distributions' dockerd leave it out of the network's IPAM config unless it is set.
   const gateway = spawnSync(bin, ['network', 'inspect', 'bridge', '--format', '{{range .IPAM.Config}}{{.Gateway}}{{end}}'], {

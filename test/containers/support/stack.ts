@@ -24,8 +24,15 @@ const START_TIMEOUT_MS = 10 * 60_000;
 export const dockerEnv = inject('dockerEnv');
 
 function docker(args: string[]): string {
-  return execFileSync(dockerEnv?.WRANGLER_DOCKER_BIN || 'docker', args, { env: { ...process.env, ...dockerEnv }, encoding: 'utf8' });
+  return execFileSync(dockerEnv?.WRANGLER_DOCKER_BIN || 'docker', args, {
+    env: { ...process.env, ...dockerEnv },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
+
+/** How long wrangler gets to remove its containers after it exits before the stack removes them. */
+const CONTAINER_CLEANUP_MS = 20_000;
 
 /** The running processor containers of this Worker (not their network sidecars). */
 export function processorContainers(): { id: string; name: string; image: string }[] {
@@ -88,6 +95,8 @@ export async function startContainerStack(opts: { vars: Record<string, string>; 
   const configPath = join(ROOT, 'wrangler.containers-test.generated.toml');
   await writeFile(configPath, toml);
   const persist = await mkdtemp(join(tmpdir(), 'kiln-containers-'));
+  // Containers left by someone else's wrangler are not this stack's to remove.
+  const foreign = new Set(processorContainers().map((c) => c.id));
   const { PROCESSOR_URL: _selfHosted, ...dev } = devVars();
   const vars = { ...dev, CONTAINER_INSTANCES: String(opts.maxInstances), ...opts.vars };
   let log = '';
@@ -145,7 +154,16 @@ export async function startContainerStack(opts: { vars: Record<string, string>; 
     },
     async close() {
       await stopProcess(child);
-      for (const c of processorContainers()) docker(['rm', '-f', c.id]);
+      const deadline = Date.now() + CONTAINER_CLEANUP_MS;
+      const ours = () => processorContainers().filter((c) => !foreign.has(c.id));
+      while (ours().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+      for (const c of ours()) {
+        try {
+          docker(['rm', '-f', c.id]);
+        } catch {
+          // wrangler removed it meanwhile
+        }
+      }
       await rm(persist, { recursive: true, force: true });
       await rm(configPath, { force: true });
     },
