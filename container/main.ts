@@ -7,6 +7,8 @@ import { readSettings } from './settings.ts';
  * end-to-end tests all start exactly this file. Its environment is read in ./settings.ts.
  */
 const read = readSettings(process.env);
+// ffmpeg and libheif's tools inherit this environment while they parse untrusted media.
+delete process.env.KILN_PROCESSOR_SECRET;
 
 /** On SIGTERM (a container stopping) give running jobs this long to report before exiting. */
 const SHUTDOWN_GRACE_MS = 15_000;

@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MIN_SECRET_LENGTH } from '../schemas/processor.ts';
 import { type Limits, limitsFromEnv } from './limits.ts';
 
 /**
@@ -22,23 +23,29 @@ export interface ProcessorSettings {
   secret: string;
 }
 
-/** Shorter secrets are guessable; the Worker's own secrets follow the same floor. */
-export const MIN_SECRET_LENGTH = 16;
-
 const DEFAULT_PORT = 8080;
 const DEFAULT_CONCURRENCY = 2;
 const DEFAULT_BACKLOG = 16;
 
-function integer(env: Record<string, string | undefined>, name: string, fallback: number, min: number, problems: string[]): number {
+function integer(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+  range: { min: number; max?: number },
+  problems: string[],
+): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    problems.push(`${name} must be an integer ≥ ${min}, but is "${raw}".`);
+  const max = range.max ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isInteger(value) || value < range.min || value > max) {
+    problems.push(`${name} must be an integer from ${range.min}${range.max ? ` to ${range.max}` : ' up'}, but is "${raw}".`);
     return fallback;
   }
   return value;
 }
+
+const MAX_PORT = 65_535;
 
 /**
  * Reads and checks the processor's environment. Every problem is reported at once, each naming
@@ -50,10 +57,10 @@ export function readSettings(
   env: Record<string, string | undefined>,
 ): { ok: true; settings: ProcessorSettings } | { ok: false; problems: string[]; listen: Pick<ProcessorSettings, 'port' | 'host'> } {
   const problems: string[] = [];
-  const port = integer(env, 'PORT', DEFAULT_PORT, 1, problems);
+  const port = integer(env, 'PORT', DEFAULT_PORT, { min: 1, max: MAX_PORT }, problems);
   const host = env.HOST ?? '0.0.0.0';
-  const concurrency = integer(env, 'KILN_CONCURRENCY', DEFAULT_CONCURRENCY, 1, problems);
-  const backlog = integer(env, 'KILN_BACKLOG', DEFAULT_BACKLOG, 0, problems);
+  const concurrency = integer(env, 'KILN_CONCURRENCY', DEFAULT_CONCURRENCY, { min: 1 }, problems);
+  const backlog = integer(env, 'KILN_BACKLOG', DEFAULT_BACKLOG, { min: 0 }, problems);
   let limits: Limits | null = null;
   try {
     limits = limitsFromEnv(env);

@@ -8,6 +8,9 @@ import { JobKind } from './options.ts';
  * gets a URL to read, presigned URLs to write, and a callback URL with a per-attempt token.
  */
 
+/** Shortest PROCESSOR_SECRET (KILN_PROCESSOR_SECRET in the processor) either side accepts: shorter ones are guessable. */
+export const MIN_SECRET_LENGTH = 16;
+
 /**
  * A job id as worker/utils/ids.ts mints it. The processor names its temp folder after it, so
  * nothing but these characters may reach the filesystem.

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, existsSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync } from 'node:fs';
 import { readDevVars } from './dev-vars.ts';
 
 /**
@@ -7,13 +7,23 @@ import { readDevVars } from './dev-vars.ts';
  * of child processes that stop together (Ctrl-C stops all; if one exits, so do the others).
  */
 
-/** Creates .dev.vars from the example on first run and returns its values. */
+/**
+ * Creates .dev.vars from the example on first run, adds settings the example gained since (a
+ * .dev.vars from an older checkout), and returns its values.
+ */
 export function devVarsFile(): Record<string, string> {
   if (!existsSync('.dev.vars')) {
     copyFileSync('.dev.vars.example', '.dev.vars');
     console.log('Created .dev.vars from .dev.vars.example (development keys; edit it to override).');
   }
-  return readDevVars('.dev.vars');
+  const vars = readDevVars('.dev.vars');
+  const missing = Object.entries(readDevVars('.dev.vars.example')).filter(([name]) => !(name in vars));
+  if (missing.length > 0) {
+    appendFileSync('.dev.vars', `\n${missing.map(([name, value]) => `${name}=${value}`).join('\n')}\n`);
+    console.log(`Added ${missing.map(([name]) => name).join(', ')} to .dev.vars from .dev.vars.example.`);
+    Object.assign(vars, Object.fromEntries(missing));
+  }
+  return vars;
 }
 
 const WRANGLER = 'node_modules/wrangler/bin/wrangler.js';

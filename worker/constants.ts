@@ -26,11 +26,10 @@ export const CREATE_RETRY_MS = 5_000;
  */
 export const CONTAINER_SLEEP_AFTER = '10m';
 
-/** Waiting for a container's /health when deciding whether it may sleep; a hung processor counts as idle. */
+/** Waiting for a container's /health when deciding whether it may sleep. */
 export const CONTAINER_HEALTH_TIMEOUT_MS = 5_000;
-
-/** Busy instances tried for one message before it goes back to the queue with a delay. */
-export const DISPATCH_INSTANCE_TRIES = 3;
+/** Idle checks in a row without an answer before a container is stopped anyway (a processor busy encoding can be slow to answer once; a hung one never answers). */
+export const CONTAINER_UNANSWERED_CHECKS = 2;
 
 /**
  * Dispatches that found no processor at all (a container that failed to start, a self-hosted

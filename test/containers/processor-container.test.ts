@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job, JobEvent } from '../../schemas/job.ts';
+import { QUALITY_TIERS } from '../../container/video/quality.ts';
 import { fixture } from '../support/media.ts';
 import { probe, topLevelAtoms, videoStream } from '../support/inspect.ts';
 import {
@@ -28,16 +29,40 @@ const HEARTBEAT_TIMEOUT_S = 15;
 let stack: ContainerStack;
 let media: string;
 
-/** A 1080p clip whose `very_high` encode keeps one container busy for well over SLEEP_AFTER_S here. */
-const LONG_CLIP_S = 40;
+/**
+ * The long drills encode a 1080p clip at `very_high`; its length is set from how fast this machine
+ * encodes, so each run lasts about TARGET_RUN_S here and on a machine four times as fast.
+ */
+const TARGET_RUN_S = 3 * SLEEP_AFTER_S;
+const CLIP_FPS = 30;
+let longClipS = 0;
+
+function ffmpeg(args: string[]): void {
+  execFileSync('ffmpeg', ['-v', 'error', '-y', ...args]);
+}
+
+function testClip(path: string, seconds: number): void {
+  ffmpeg([
+    ...['-f', 'lavfi', '-i', `testsrc2=size=1920x1080:rate=${CLIP_FPS}:duration=${seconds}`, '-f', 'lavfi', '-i', `sine=duration=${seconds}`],
+    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', path],
+  ]);
+}
+
+/** Clip seconds whose `very_high` H.264 encode takes about TARGET_RUN_S on this machine. */
+function calibratedClipSeconds(): number {
+  const sample = join(media, 'sample.mp4');
+  testClip(sample, 2);
+  const { crf, preset } = QUALITY_TIERS.very_high.h264;
+  const started = performance.now();
+  ffmpeg(['-i', sample, '-c:v', 'libx264', '-preset', preset, '-crf', String(crf), '-an', '-f', 'null', '-']);
+  const framesPerS = (2 * CLIP_FPS) / ((performance.now() - started) / 1000);
+  return Math.min(300, Math.max(10, Math.ceil((TARGET_RUN_S * framesPerS) / CLIP_FPS)));
+}
 
 beforeAll(async () => {
   media = await mkdtemp(join(tmpdir(), 'kiln-containers-media-'));
-  execFileSync('ffmpeg', [
-    ...['-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=1920x1080:rate=30:duration=${LONG_CLIP_S}`],
-    ...['-f', 'lavfi', '-i', `sine=duration=${LONG_CLIP_S}`, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],
-    join(media, 'long.mp4'),
-  ]);
+  longClipS = calibratedClipSeconds();
+  testClip(join(media, 'long.mp4'), longClipS);
   stack = await startContainerStack({
     maxInstances: INSTANCES,
     vars: {
@@ -47,7 +72,7 @@ beforeAll(async () => {
       KILN_BACKLOG: '0',
     },
   });
-  console.log(`[containers] wrangler dev with the image ready in ${(stack.startupMs / 1000).toFixed(1)} s`);
+  console.log(`[containers] wrangler dev with the image ready in ${(stack.startupMs / 1000).toFixed(1)} s; long clip ${longClipS} s`);
 }, 15 * 60_000);
 
 afterAll(async () => {
@@ -122,13 +147,14 @@ describe.skipIf(!dockerEnv)('the processor as a Cloudflare Container', () => {
     expect(job.status).toBe('succeeded');
     const ranS = (job.finished_at! - job.started_at!) / 1000;
     console.log(`[containers] long job ran ${ranS.toFixed(1)} s with sleepAfter ${SLEEP_AFTER_S} s`);
-    // Shorter runs would not prove anything about the idle timer: make LONG_CLIP_S longer.
-    expect(ranS).toBeGreaterThan(2 * SLEEP_AFTER_S);
+    // The idle timer ran out during the run and the container was kept up for it, not merely never asked.
+    expect(ranS).toBeGreaterThan(SLEEP_AFTER_S);
+    expect(stack.output()).toContain('container idle timer expired during runs; staying up');
     const history = await events(id);
     expect(history.filter((e) => e.type === 'run_started')).toHaveLength(1);
     expect(history.map((e) => e.type)).not.toContain('run_lost');
     const output = await download(job.output!.url, 'long-out.mp4');
-    expect(Number((await probe(output)).format?.duration)).toBeCloseTo(LONG_CLIP_S, 0);
+    expect(Number((await probe(output)).format?.duration)).toBeCloseTo(longClipS, 0);
     // Idle now: every instance stops within sleepAfter plus one check of the idle timer.
     await waitUntil('idle containers to stop', () => (processorContainers().length === 0 ? true : undefined), 3 * SLEEP_AFTER_S * 1000 + 30_000);
     console.log(`[containers] no container running ${((Date.now() - job.finished_at!) / 1000).toFixed(1)} s after the job ended`);
@@ -167,7 +193,6 @@ describe.skipIf(!dockerEnv)('the processor as a Cloudflare Container', () => {
     expect(jobs.map((j) => j.status)).toEqual(ids.map(() => 'succeeded'));
     expect(jobs.map((j) => j.output?.width)).toEqual(ids.map((_, i) => 200 + i));
     const deferred = (await Promise.all(ids.map(events))).flat().filter((e) => e.type === 'run_deferred');
-    expect(deferred.length).toBeGreaterThan(0);
-    expect(deferred.every((e) => JSON.stringify(e.detail).includes('busy'))).toBe(true);
+    expect(deferred.some((e) => JSON.stringify(e.detail).includes('busy'))).toBe(true);
   });
 });

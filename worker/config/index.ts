@@ -1,5 +1,6 @@
 import { KilnError } from '../../schemas/errors.ts';
-import { CONTAINER_SLEEP_AFTER, HEARTBEAT_TIMEOUT_MS } from '../constants.ts';
+import { MIN_SECRET_LENGTH } from '../../schemas/processor.ts';
+import { HEARTBEAT_TIMEOUT_MS } from '../constants.ts';
 
 /**
  * The Worker's configuration, read from bindings once per request. Secrets are documented in
@@ -16,8 +17,6 @@ export interface KilnConfig {
   processorSecret: string;
   /** Container instances tasks are spread over; wrangler.toml's `max_instances`. */
   containerInstances: number;
-  /** Idle time before a container with no active run stops (`@cloudflare/containers` syntax: "10m", "20s"). */
-  containerSleepAfter: string;
   r2: { accessKeyId: string; secretAccessKey: string; endpoint: string | undefined; bucket: string };
   publicFilesBaseUrl: string | undefined;
   connectionKey: string;
@@ -49,6 +48,9 @@ export function readConfig(env: Env): KilnConfig {
   for (const name of ['API_KEYS', 'WEBHOOK_SECRET', 'CALLBACK_SECRET', 'CONNECTION_ENCRYPTION_KEY', 'PROCESSOR_SECRET'] as const) {
     if (!env[name]) throw new KilnError('internal_error', `The secret ${name} is not configured; see README "Deploy".`);
   }
+  if (env.PROCESSOR_SECRET.length < MIN_SECRET_LENGTH) {
+    throw new KilnError('internal_error', `The secret PROCESSOR_SECRET is shorter than ${MIN_SECRET_LENGTH} characters; see README "Deploy".`);
+  }
   return {
     apiKeys: parseApiKeys(env.API_KEYS),
     webhookSecret: env.WEBHOOK_SECRET,
@@ -57,7 +59,6 @@ export function readConfig(env: Env): KilnConfig {
     processorUrl: env.PROCESSOR_URL || undefined,
     processorSecret: env.PROCESSOR_SECRET,
     containerInstances: Number(env.CONTAINER_INSTANCES) >= 1 ? Math.floor(Number(env.CONTAINER_INSTANCES)) : 1,
-    containerSleepAfter: env.CONTAINER_SLEEP_AFTER || CONTAINER_SLEEP_AFTER,
     r2: {
       accessKeyId: env.R2_ACCESS_KEY_ID,
       secretAccessKey: env.R2_SECRET_ACCESS_KEY,

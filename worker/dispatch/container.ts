@@ -1,6 +1,6 @@
 import { Container } from '@cloudflare/containers';
 import type { DurableObject } from 'cloudflare:workers';
-import { CONTAINER_HEALTH_TIMEOUT_MS, CONTAINER_SLEEP_AFTER } from '../constants.ts';
+import { CONTAINER_HEALTH_TIMEOUT_MS, CONTAINER_SLEEP_AFTER, CONTAINER_UNANSWERED_CHECKS } from '../constants.ts';
 
 /** Port container/main.ts listens on (PORT in the Dockerfile). */
 export const PROCESSOR_PORT = 8080;
@@ -21,34 +21,65 @@ export function containerEnvVars(env: Env): Record<string, string> {
 }
 
 /**
+ * `CONTAINER_SLEEP_AFTER` in the library's syntax ("20s", "10m", "1h"). The library throws on
+ * anything else, in the constructor and on every request, which would make every instance
+ * unusable; a malformed value falls back to the default and says so.
+ */
+export function containerSleepAfter(raw: string | undefined): string {
+  if (!raw) return CONTAINER_SLEEP_AFTER;
+  if (/^\d+[smh]$/.test(raw)) return raw;
+  console.error(`CONTAINER_SLEEP_AFTER "${raw}" is not like "20s", "10m" or "1h"; using ${CONTAINER_SLEEP_AFTER}.`);
+  return CONTAINER_SLEEP_AFTER;
+}
+
+/**
  * The processor image (Dockerfile) as a Cloudflare Container. Used when PROCESSOR_URL is empty
  * (production, `npm run dev:containers`).
  */
 export class ProcessorContainer extends Container<Env> {
   override defaultPort = PROCESSOR_PORT;
+  /** When a request last went into the container (the library renews the idle timer then). */
+  private lastRenewalAt = 0;
+  /** Idle checks in a row that the processor did not answer. */
+  private unansweredChecks = 0;
 
   constructor(ctx: DurableObject['ctx'], env: Env) {
     super(ctx, env);
-    this.sleepAfter = env.CONTAINER_SLEEP_AFTER || CONTAINER_SLEEP_AFTER;
+    this.sleepAfter = containerSleepAfter(env.CONTAINER_SLEEP_AFTER);
     this.envVars = containerEnvVars(env);
+  }
+
+  override renewActivityTimeout(): void {
+    this.lastRenewalAt = Date.now();
+    super.renewActivityTimeout();
   }
 
   /**
    * `sleepAfter` only counts requests into the container, and a run gets none: `POST /run`
    * answers at once and progress goes out to the Worker. So before stopping, ask the processor;
    * while it has runs the container stays up (the library renews the timer after this returns).
+   * A task that arrives while the processor is being asked also keeps it up, and one unanswered
+   * question is not enough to stop a processor that may just be busy encoding.
    */
   override async onActivityExpired(): Promise<void> {
+    const askedAt = Date.now();
     const active = await this.activeRuns();
-    if (active > 0) {
-      console.log(JSON.stringify({ msg: 'container idle timer expired during runs; staying up', active }));
-      return;
+    if (active === null) {
+      this.unansweredChecks += 1;
+      if (this.unansweredChecks < CONTAINER_UNANSWERED_CHECKS) return;
+    } else {
+      this.unansweredChecks = 0;
+      if (active > 0) {
+        console.log(JSON.stringify({ msg: 'container idle timer expired during runs; staying up', active }));
+        return;
+      }
     }
+    if (this.lastRenewalAt > askedAt) return;
     await this.stop();
   }
 
-  /** Runs the processor holds (running or waiting for a slot); 0 when it does not answer. */
-  private async activeRuns(): Promise<number> {
+  /** Runs the processor holds (running or waiting for a slot), or null when it does not answer. */
+  private async activeRuns(): Promise<number | null> {
     const container = this.ctx.container;
     if (!container?.running) return 0;
     try {
@@ -58,7 +89,7 @@ export class ProcessorContainer extends Container<Env> {
       const body: { active?: unknown } = await res.json();
       return typeof body.active === 'number' ? body.active : 0;
     } catch {
-      return 0;
+      return null;
     }
   }
 }

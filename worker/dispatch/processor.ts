@@ -1,7 +1,7 @@
 import { ErrorBody } from '../../schemas/errors.ts';
 import type { ProcessorTask } from '../../schemas/processor.ts';
 import type { KilnConfig } from '../config/index.ts';
-import { DISPATCH_INSTANCE_TRIES, DISPATCH_TIMEOUT_MS } from '../constants.ts';
+import { DISPATCH_TIMEOUT_MS } from '../constants.ts';
 import type { ProcessorContainer } from './container.ts';
 
 /** How a dispatch went, as a value the queue consumer branches on. */
@@ -18,9 +18,13 @@ export interface Processor {
   dispatch(task: ProcessorTask): Promise<DispatchResult>;
 }
 
-async function readDispatchResponse(res: Response): Promise<DispatchResult> {
+/** What one POST /run said; a refused secret is for the adapter to interpret. */
+type SendResult = DispatchResult | { outcome: 'unauthorized' };
+
+async function readDispatchResponse(res: Response): Promise<SendResult> {
   const text = await res.text();
   if (res.status === 202 || res.status === 200) return { outcome: 'accepted' };
+  if (res.status === 401) return { outcome: 'unauthorized' };
   if (res.status === 503 || res.status === 429) {
     const retryAfter = Number(res.headers.get('retry-after'));
     return { outcome: 'busy', retryAfterS: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null, detail: text };
@@ -41,7 +45,7 @@ function safeJson(text: string): unknown {
 
 type Fetcher = (url: string, init: RequestInit) => Promise<Response>;
 
-async function send(fetcher: Fetcher, base: string, secret: string, task: ProcessorTask): Promise<DispatchResult> {
+async function send(fetcher: Fetcher, base: string, secret: string, task: ProcessorTask): Promise<SendResult> {
   try {
     const res = await fetcher(new URL('/run', base).toString(), {
       method: 'POST',
@@ -57,13 +61,24 @@ async function send(fetcher: Fetcher, base: string, secret: string, task: Proces
 
 /** A processor reached over HTTP at PROCESSOR_URL (dev, tests, self-hosted). */
 export function httpProcessor(url: string, secret: string): Processor {
-  return { dispatch: (task) => send((target, init) => fetch(target, init), url, secret, task) };
+  return {
+    async dispatch(task) {
+      const result = await send((target, init) => fetch(target, init), url, secret, task);
+      if (result.outcome !== 'unauthorized') return result;
+      return {
+        outcome: 'unavailable',
+        message: `The processor at PROCESSOR_URL refused the Worker's PROCESSOR_SECRET: give the processor the same value as KILN_PROCESSOR_SECRET.`,
+      };
+    },
+  };
 }
 
 /**
  * The processor as Cloudflare Containers behind the ProcessorContainer Durable Object: instance
  * `n` is the Durable Object named `instance-n`. A busy instance hands the task to the next one,
- * starting from a random instance so load spreads; a stopped instance is started by the request.
+ * starting from a random instance so load spreads, until every instance has said no; a stopped
+ * instance is started by the request. A container refuses the secret only when it was started
+ * before PROCESSOR_SECRET changed: it is restarted, and the task offered again later.
  */
 export function containerProcessor(
   namespace: DurableObjectNamespace<ProcessorContainer>,
@@ -73,9 +88,14 @@ export function containerProcessor(
     async dispatch(task) {
       const first = Math.floor(Math.random() * config.containerInstances);
       let result: DispatchResult = { outcome: 'unreachable', detail: 'no container instance was tried' };
-      for (let i = 0; i < Math.min(DISPATCH_INSTANCE_TRIES, config.containerInstances); i++) {
+      for (let i = 0; i < config.containerInstances; i++) {
         const stub = namespace.get(namespace.idFromName(`instance-${(first + i) % config.containerInstances}`));
-        result = await send((target, init) => stub.fetch(target, init), 'http://container', config.processorSecret, task);
+        const sent = await send((target, init) => stub.fetch(target, init), 'http://container', config.processorSecret, task);
+        if (sent.outcome === 'unauthorized') {
+          await stub.destroy();
+          return { outcome: 'unreachable', detail: 'the container had an outdated PROCESSOR_SECRET and was restarted' };
+        }
+        result = sent;
         if (result.outcome !== 'busy') return result;
       }
       return result;

@@ -15,6 +15,7 @@ const STATUS_BY_KIND: Partial<Record<ErrorKind, ContentfulStatusCode>> = {
   unsupported_media_type: 415,
   rate_limited: 429,
   processor_busy: 503,
+  processor_unavailable: 503,
 };
 
 /** A request that failed validation; carries one issue per offending field. */

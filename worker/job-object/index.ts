@@ -153,7 +153,7 @@ export class JobObject extends DurableObject<Env> {
 
   /**
    * The processor was busy or could not be reached: give the claim back so the retried message can
-   * start the run. A job that found no processor MAX_UNREACHABLE_DISPATCHES times fails instead,
+   * start the run. A job that found no processor MAX_UNREACHABLE_DISPATCHES times in a row fails instead,
    * with the last error, so a container that cannot start is reported rather than retried for ever.
    */
   async releaseClaim(attempt: number, outcome: 'busy' | 'unreachable', detail: string): Promise<'retry' | 'failed'> {
@@ -215,6 +215,8 @@ export class JobObject extends DurableObject<Env> {
     if (event.attempt !== state.attempt || state.claimedSeq === null) return { accepted: false, cancelled: true };
     const now = Date.now();
     state.heartbeatAt = now;
+    // A processor reached this run: only dispatches that find none in a row count towards failing.
+    state.unreachableDispatches = 0;
     if (event.type === 'progress') {
       recordProgress(state, event.stage, event.progress, now);
       if (event.input) {

@@ -30,7 +30,7 @@ export interface JobState {
   attempt: number;
   /** Runs the watchdog found silent (bounded by MAX_RUN_ATTEMPTS). */
   lostRuns: number;
-  /** Dispatches that reached no processor (bounded by MAX_UNREACHABLE_DISPATCHES); absent in jobs stored before it existed. */
+  /** Dispatches in a row that reached no processor (bounded by MAX_UNREACHABLE_DISPATCHES); absent in jobs stored before it existed. */
   unreachableDispatches?: number;
   /** The tenant index missed the latest status (a failed write); the alarm writes it again. */
   indexStale: boolean;

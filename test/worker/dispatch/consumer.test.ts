@@ -1,9 +1,9 @@
 import { env } from 'cloudflare:workers';
 import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import type { ProcessorTask } from '../../../schemas/processor.ts';
 import { busyRetryDelayS, consumeDeadLetters, consumeJobs } from '../../../worker/dispatch/consumer.ts';
-import type { DispatchResult, Processor } from '../../../worker/dispatch/processor.ts';
+import { type DispatchResult, httpProcessor, type Processor } from '../../../worker/dispatch/processor.ts';
 import type { JobState } from '../../../worker/job-object/state.ts';
 import { MAX_UNREACHABLE_DISPATCHES } from '../../../worker/constants.ts';
 import { api, createJob } from '../helpers.ts';
@@ -117,6 +117,16 @@ describe('queue consumer', () => {
     expect(job.error.message).toContain('Failed to start container: exit code 1');
     const events = await (await api(`/jobs/${id}/events`)).json<{ type: string }[]>();
     expect(events.filter((e) => e.type === 'run_deferred')).toHaveLength(MAX_UNREACHABLE_DISPATCHES - 1);
+  });
+
+  it('fails the job naming the secrets when a self-hosted processor refuses PROCESSOR_SECRET', async () => {
+    const { id, message } = await jobAtSeq();
+    const result = await consume(message, httpProcessor(inject('processorDoubleUrl'), 'not-the-processor-secret-at-all'));
+    expect(result.explicitAcks).toEqual(['msg-1']);
+    const job = await (await api(`/jobs/${id}`)).json<{ status: string; error: { kind: string; message: string } }>();
+    expect(job.status).toBe('failed');
+    expect(job.error.kind).toBe('processor_unavailable');
+    expect(job.error.message).toMatch(/PROCESSOR_SECRET[\s\S]*KILN_PROCESSOR_SECRET/);
   });
 
   it('a busy processor never counts towards that bound', async () => {

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { containerEnvVars } from '../../../worker/dispatch/container.ts';
+import { CONTAINER_SLEEP_AFTER } from '../../../worker/constants.ts';
+import { containerEnvVars, containerSleepAfter } from '../../../worker/dispatch/container.ts';
 
 describe('the processor container environment', () => {
   it('passes KILN_* vars, the processor secret and loopback access, and nothing else of the Worker', () => {
@@ -18,5 +19,14 @@ describe('the processor container environment', () => {
 
   it('denies loopback unless the Worker itself allows it', () => {
     expect(containerEnvVars({ ...env, ALLOW_LOOPBACK: 'false' } as Env).KILN_ALLOW_LOOPBACK).toBe('false');
+  });
+});
+
+describe('CONTAINER_SLEEP_AFTER', () => {
+  it('takes the library\'s syntax and falls back to the default on anything else, which would break every instance', () => {
+    expect(containerSleepAfter('20s')).toBe('20s');
+    expect(containerSleepAfter('1h')).toBe('1h');
+    expect(containerSleepAfter('')).toBe(CONTAINER_SLEEP_AFTER);
+    for (const bad of ['600', '10min', '1d', '-5s']) expect(containerSleepAfter(bad)).toBe(CONTAINER_SLEEP_AFTER);
   });
 });
