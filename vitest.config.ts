@@ -12,6 +12,9 @@ import { devVars } from './test/support/dev-vars.ts';
 export default defineConfig({
   test: {
     reporters: ['default', './test/support/summary-reporter.ts'],
+    // Two files at a time even on two cores (vitest's default there is one): the e2e and
+    // containers tiers spend most of their time waiting for other processes.
+    maxWorkers: 2,
     projects: [
       {
         plugins: [
@@ -51,8 +54,7 @@ export default defineConfig({
         },
       },
       {
-        // Alongside the other tiers: its image build and drills mostly wait, and in series the
-        // whole run would pass 10 minutes on two cores.
+        // Alongside the other tiers: its image build and drills mostly wait for Docker.
         test: {
           name: 'containers',
           include: ['test/containers/**/*.test.ts'],
