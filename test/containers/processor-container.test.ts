@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job, JobEvent } from '../../schemas/job.ts';
 import { QUALITY_TIERS } from '../../container/video/quality.ts';
+import { download } from '../support/api-client.ts';
 import { fixture } from '../support/media.ts';
 import { probe, topLevelAtoms, videoStream } from '../support/inspect.ts';
 import {
@@ -79,14 +80,6 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function download(url: string, name: string): Promise<string> {
-  const res = await fetch(url);
-  expect(res.status).toBe(200);
-  const path = join(media, name);
-  await writeFile(path, Buffer.from(await res.arrayBuffer()));
-  return path;
-}
-
 async function submit(body: Record<string, unknown>): Promise<string> {
   const { status, body: job } = await stack.api<Job>('/jobs', { method: 'POST', json: body });
   expect(status).toBe(201);
@@ -119,7 +112,7 @@ describe.skipIf(!dockerEnv)('the processor as a Cloudflare Container', () => {
     const running = processorContainers();
     expect(running.length).toBeGreaterThan(0);
     expect(running[0]!.image).toMatch(/processorcontainer/);
-    const path = await download(job.output!.url, 'rotated-out.mp4');
+    const path = await download(job.output!.url, media, 'rotated-out.mp4');
     expect(await videoStream(path)).toMatchObject({ codec_name: 'h264', pix_fmt: 'yuv420p', width: 360, height: 640 });
     const atoms = await topLevelAtoms(path);
     expect(atoms.indexOf('moov')).toBeLessThan(atoms.indexOf('mdat'));
@@ -153,7 +146,7 @@ describe.skipIf(!dockerEnv)('the processor as a Cloudflare Container', () => {
     const history = await events(id);
     expect(history.filter((e) => e.type === 'run_started')).toHaveLength(1);
     expect(history.map((e) => e.type)).not.toContain('run_lost');
-    const output = await download(job.output!.url, 'long-out.mp4');
+    const output = await download(job.output!.url, media, 'long-out.mp4');
     expect(Number((await probe(output)).format?.duration)).toBeCloseTo(longClipS, 0);
     // Idle now: every instance stops within sleepAfter plus one check of the idle timer.
     await waitUntil('idle containers to stop', () => (processorContainers().length === 0 ? true : undefined), 3 * SLEEP_AFTER_S * 1000 + 30_000);

@@ -2,6 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { download } from '../support/api-client.ts';
 import { probe as ffprobe, topLevelAtoms } from '../support/inspect.ts';
 import { startStack } from './support/stack.ts';
 
@@ -15,14 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
-
-async function download(url: string, name: string): Promise<string> {
-  const res = await fetch(url);
-  expect(res.status).toBe(200);
-  const path = join(workDir, name);
-  await writeFile(path, Buffer.from(await res.arrayBuffer()));
-  return path;
-}
 
 describe('a job through queue → processor → callback → Durable Object', () => {
   it('turns a 1080p upload into a 1280-wide web MP4 that can be downloaded', async () => {
@@ -45,7 +38,7 @@ describe('a job through queue → processor → callback → Durable Object', ()
     expect(job.tasks.map((t) => t.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
     expect(job.tasks[0]?.output).toMatchObject({ width: 1920, height: 1080 });
 
-    const path = await download(job.output!.url, 'out.mp4');
+    const path = await download(job.output!.url, workDir, 'out.mp4');
     const probe = await ffprobe(path);
     const video = probe.streams?.find((s) => s.codec_type === 'video');
     const audio = probe.streams?.find((s) => s.codec_type === 'audio');

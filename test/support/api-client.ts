@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Job } from '../../schemas/job.ts';
 
 export const API_KEY = 'kiln_dev_key';
@@ -31,4 +33,13 @@ export function apiClient(base: string, diagnostics: () => string = () => '') {
   }
 
   return { api, waitForJob };
+}
+
+/** Downloads a job output into `dir/name`, as a user fetching it would; any status but 200 fails. */
+export async function download(url: string, dir: string, name: string): Promise<string> {
+  const res = await fetch(url);
+  if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}: ${await res.text()}`);
+  const path = join(dir, name);
+  await writeFile(path, Buffer.from(await res.arrayBuffer()));
+  return path;
 }
