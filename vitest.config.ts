@@ -12,8 +12,8 @@ import { devVars } from './test/support/dev-vars.ts';
 export default defineConfig({
   test: {
     reporters: ['default', './test/support/summary-reporter.ts'],
-    // Two files at a time even on two cores (vitest's default there is one): the e2e and
-    // containers tiers spend most of their time waiting for other processes.
+    // Two files at a time even on two cores (vitest's default there is one) for the worker and
+    // container tiers; e2e and containers files (fileParallelism: false) run one by one after them.
     maxWorkers: 2,
     projects: [
       {
@@ -54,7 +54,7 @@ export default defineConfig({
         },
       },
       {
-        // Alongside the other tiers: its image build and drills mostly wait for Docker.
+        // One file at a time: both need port 8787 and write the same generated wrangler config.
         test: {
           name: 'containers',
           include: ['test/containers/**/*.test.ts'],

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { readDevVars } from './dev-vars.ts';
 
 /**
@@ -17,11 +17,14 @@ export function devVarsFile(): Record<string, string> {
     console.log('Created .dev.vars from .dev.vars.example (development keys; edit it to override).');
   }
   const vars = readDevVars('.dev.vars');
-  const missing = Object.entries(readDevVars('.dev.vars.example')).filter(([name]) => !(name in vars));
+  const example = readFileSync('.dev.vars.example', 'utf8').split('\n');
+  const missing = Object.keys(readDevVars('.dev.vars.example')).filter((name) => !(name in vars));
   if (missing.length > 0) {
-    appendFileSync('.dev.vars', `\n${missing.map(([name, value]) => `${name}=${value}`).join('\n')}\n`);
-    console.log(`Added ${missing.map(([name]) => name).join(', ')} to .dev.vars from .dev.vars.example.`);
-    Object.assign(vars, Object.fromEntries(missing));
+    // The example's own lines, so quoting and comments survive.
+    const lines = missing.map((name) => example.find((line) => line.trimStart().startsWith(`${name}=`)) ?? '');
+    appendFileSync('.dev.vars', `\n${lines.join('\n')}\n`);
+    console.log(`Added ${missing.join(', ')} to .dev.vars from .dev.vars.example.`);
+    Object.assign(vars, readDevVars('.dev.vars'));
   }
   return vars;
 }

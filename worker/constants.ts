@@ -26,6 +26,9 @@ export const CREATE_RETRY_MS = 5_000;
  */
 export const CONTAINER_SLEEP_AFTER = '10m';
 
+/** Shortest CONTAINER_SLEEP_AFTER: below it the idle check would poll a busy processor without pause. */
+export const MIN_CONTAINER_SLEEP_AFTER_S = 10;
+
 /** Waiting for a container's /health when deciding whether it may sleep. */
 export const CONTAINER_HEALTH_TIMEOUT_MS = 5_000;
 /** Idle checks in a row without an answer before a container is stopped anyway (a processor busy encoding can be slow to answer once; a hung one never answers). */
@@ -38,6 +41,12 @@ export const CONTAINER_UNANSWERED_CHECKS = 2;
  * while someone is still watching.
  */
 export const MAX_UNREACHABLE_DISPATCHES = 6;
+
+/**
+ * Offering one task to container instances in turn stops after this, well inside the heartbeat
+ * timeout that starts at the claim; a stopped instance without capacity takes about 8 s to say so.
+ */
+export const DISPATCH_SCAN_BUDGET_MS = 20_000;
 
 /** Waiting for the processor to accept a task (it answers 202 at once; a cold container needs longer). */
 export const DISPATCH_TIMEOUT_MS = 30_000;

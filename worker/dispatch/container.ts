@@ -1,6 +1,11 @@
 import { Container } from '@cloudflare/containers';
 import type { DurableObject } from 'cloudflare:workers';
-import { CONTAINER_HEALTH_TIMEOUT_MS, CONTAINER_SLEEP_AFTER, CONTAINER_UNANSWERED_CHECKS } from '../constants.ts';
+import {
+  CONTAINER_HEALTH_TIMEOUT_MS,
+  CONTAINER_SLEEP_AFTER,
+  CONTAINER_UNANSWERED_CHECKS,
+  MIN_CONTAINER_SLEEP_AFTER_S,
+} from '../constants.ts';
 
 /** Port container/main.ts listens on (PORT in the Dockerfile). */
 export const PROCESSOR_PORT = 8080;
@@ -27,8 +32,10 @@ export function containerEnvVars(env: Env): Record<string, string> {
  */
 export function containerSleepAfter(raw: string | undefined): string {
   if (!raw) return CONTAINER_SLEEP_AFTER;
-  if (/^\d+[smh]$/.test(raw)) return raw;
-  console.error(`CONTAINER_SLEEP_AFTER "${raw}" is not like "20s", "10m" or "1h"; using ${CONTAINER_SLEEP_AFTER}.`);
+  const m = /^(\d+)([smh])$/.exec(raw);
+  const seconds = m ? Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'] : 0;
+  if (seconds >= MIN_CONTAINER_SLEEP_AFTER_S) return raw;
+  console.error(`CONTAINER_SLEEP_AFTER "${raw}" is not a time of ${MIN_CONTAINER_SLEEP_AFTER_S}s or more like "20s", "10m" or "1h"; using ${CONTAINER_SLEEP_AFTER}.`);
   return CONTAINER_SLEEP_AFTER;
 }
 
@@ -38,8 +45,8 @@ export function containerSleepAfter(raw: string | undefined): string {
  */
 export class ProcessorContainer extends Container<Env> {
   override defaultPort = PROCESSOR_PORT;
-  /** When a request last went into the container (the library renews the idle timer then). */
-  private lastRenewalAt = 0;
+  /** Requests into the container so far (the library renews the idle timer for each). */
+  private renewals = 0;
   /** Idle checks in a row that the processor did not answer. */
   private unansweredChecks = 0;
 
@@ -50,8 +57,16 @@ export class ProcessorContainer extends Container<Env> {
   }
 
   override renewActivityTimeout(): void {
-    this.lastRenewalAt = Date.now();
+    this.renewals += 1;
     super.renewActivityTimeout();
+  }
+
+  /**
+   * Stops the container if it has no run, so the next task starts it with the Worker's current
+   * environment (after PROCESSOR_SECRET was rotated); a container with runs is left to finish them.
+   */
+  async restartIfIdle(): Promise<void> {
+    if ((await this.activeRuns()) === 0) await this.stop();
   }
 
   /**
@@ -62,7 +77,7 @@ export class ProcessorContainer extends Container<Env> {
    * question is not enough to stop a processor that may just be busy encoding.
    */
   override async onActivityExpired(): Promise<void> {
-    const askedAt = Date.now();
+    const renewalsBefore = this.renewals;
     const active = await this.activeRuns();
     if (active === null) {
       this.unansweredChecks += 1;
@@ -74,7 +89,7 @@ export class ProcessorContainer extends Container<Env> {
         return;
       }
     }
-    if (this.lastRenewalAt > askedAt) return;
+    if (this.renewals !== renewalsBefore) return;
     await this.stop();
   }
 

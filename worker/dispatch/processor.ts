@@ -1,7 +1,7 @@
 import { ErrorBody } from '../../schemas/errors.ts';
 import type { ProcessorTask } from '../../schemas/processor.ts';
 import type { KilnConfig } from '../config/index.ts';
-import { DISPATCH_TIMEOUT_MS } from '../constants.ts';
+import { DISPATCH_SCAN_BUDGET_MS, DISPATCH_TIMEOUT_MS } from '../constants.ts';
 import type { ProcessorContainer } from './container.ts';
 
 /** How a dispatch went, as a value the queue consumer branches on. */
@@ -65,20 +65,29 @@ export function httpProcessor(url: string, secret: string): Processor {
     async dispatch(task) {
       const result = await send((target, init) => fetch(target, init), url, secret, task);
       if (result.outcome !== 'unauthorized') return result;
+      // Retried like an unreachable processor: during a rotation one side is updated first.
       return {
-        outcome: 'unavailable',
-        message: `The processor at PROCESSOR_URL refused the Worker's PROCESSOR_SECRET: give the processor the same value as KILN_PROCESSOR_SECRET.`,
+        outcome: 'unreachable',
+        detail: "the processor at PROCESSOR_URL refused the Worker's PROCESSOR_SECRET; give the processor the same value as KILN_PROCESSOR_SECRET",
       };
     },
   };
 }
 
+/** What the instances said to one offer, folded into the answer the queue consumer acts on. */
+function fold(results: DispatchResult[]): DispatchResult {
+  const busy = results.filter((r) => r.outcome === 'busy');
+  if (busy.length > 0) return { outcome: 'busy', retryAfterS: Math.max(0, ...busy.map((r) => r.retryAfterS ?? 0)) || null, detail: busy[0]!.detail };
+  return results.at(-1) ?? { outcome: 'unreachable', detail: 'no container instance could be tried' };
+}
+
 /**
  * The processor as Cloudflare Containers behind the ProcessorContainer Durable Object: instance
- * `n` is the Durable Object named `instance-n`. A busy instance hands the task to the next one,
- * starting from a random instance so load spreads, until every instance has said no; a stopped
- * instance is started by the request. A container refuses the secret only when it was started
- * before PROCESSOR_SECRET changed: it is restarted, and the task offered again later.
+ * `n` is the Durable Object named `instance-n`, and a stopped instance is started by the request.
+ * Instances are offered the task in turn from a random one, so load spreads, until one takes it,
+ * one gives an answer that holds for all (a malformed task, a misconfiguration), every instance
+ * has said no, or DISPATCH_SCAN_BUDGET_MS is spent. A container started before PROCESSOR_SECRET
+ * changed refuses the task: it is stopped if idle, to restart with the new secret, and skipped.
  */
 export function containerProcessor(
   namespace: DurableObjectNamespace<ProcessorContainer>,
@@ -87,18 +96,20 @@ export function containerProcessor(
   return {
     async dispatch(task) {
       const first = Math.floor(Math.random() * config.containerInstances);
-      let result: DispatchResult = { outcome: 'unreachable', detail: 'no container instance was tried' };
-      for (let i = 0; i < config.containerInstances; i++) {
+      const deadline = Date.now() + DISPATCH_SCAN_BUDGET_MS;
+      const results: DispatchResult[] = [];
+      for (let i = 0; i < config.containerInstances && (i === 0 || Date.now() < deadline); i++) {
         const stub = namespace.get(namespace.idFromName(`instance-${(first + i) % config.containerInstances}`));
         const sent = await send((target, init) => stub.fetch(target, init), 'http://container', config.processorSecret, task);
         if (sent.outcome === 'unauthorized') {
-          await stub.destroy();
-          return { outcome: 'unreachable', detail: 'the container had an outdated PROCESSOR_SECRET and was restarted' };
+          await stub.restartIfIdle().catch((err: unknown) => console.error('could not restart a container with an old secret', err));
+          results.push({ outcome: 'busy', retryAfterS: null, detail: 'a container with an outdated PROCESSOR_SECRET (restarted once idle)' });
+          continue;
         }
-        result = sent;
-        if (result.outcome !== 'busy') return result;
+        if (sent.outcome === 'accepted' || sent.outcome === 'rejected' || sent.outcome === 'unavailable') return sent;
+        results.push(sent);
       }
-      return result;
+      return fold(results);
     },
   };
 }

@@ -163,6 +163,11 @@ describe('processor settings', () => {
     expect(read.problems.join('\n')).toMatch(/KILN_CONCURRENCY[\s\S]*KILN_BACKLOG[\s\S]*KILN_MAX_INPUT_BYTES[\s\S]*KILN_PROCESSOR_SECRET is shorter/);
   });
 
+  it('refuses a port outside 1–65535, which would crash the listener', () => {
+    const read = readSettings({ KILN_PROCESSOR_SECRET: SECRET, PORT: '70000' });
+    expect(read.ok ? [] : read.problems).toEqual([expect.stringContaining('PORT must be an integer from 1 to 65535')]);
+  });
+
   it('refuses to run tasks without a secret', () => {
     const read = readSettings({});
     expect(read.ok).toBe(false);

@@ -6,7 +6,7 @@ import { busyRetryDelayS, consumeDeadLetters, consumeJobs } from '../../../worke
 import { type DispatchResult, httpProcessor, type Processor } from '../../../worker/dispatch/processor.ts';
 import type { JobState } from '../../../worker/job-object/state.ts';
 import { MAX_UNREACHABLE_DISPATCHES } from '../../../worker/constants.ts';
-import { api, createJob } from '../helpers.ts';
+import { api, createJob, report } from '../helpers.ts';
 
 /** A processor that answers every dispatch with `result` and remembers the tasks. */
 function answering(result: DispatchResult): Processor & { tasks: ProcessorTask[] } {
@@ -119,14 +119,26 @@ describe('queue consumer', () => {
     expect(events.filter((e) => e.type === 'run_deferred')).toHaveLength(MAX_UNREACHABLE_DISPATCHES - 1);
   });
 
-  it('fails the job naming the secrets when a self-hosted processor refuses PROCESSOR_SECRET', async () => {
+  it('retries, naming both secrets, when a self-hosted processor refuses PROCESSOR_SECRET (one side of a rotation)', async () => {
     const { id, message } = await jobAtSeq();
     const result = await consume(message, httpProcessor(inject('processorDoubleUrl'), 'not-the-processor-secret-at-all'));
-    expect(result.explicitAcks).toEqual(['msg-1']);
-    const job = await (await api(`/jobs/${id}`)).json<{ status: string; error: { kind: string; message: string } }>();
-    expect(job.status).toBe('failed');
-    expect(job.error.kind).toBe('processor_unavailable');
-    expect(job.error.message).toMatch(/PROCESSOR_SECRET[\s\S]*KILN_PROCESSOR_SECRET/);
+    expect(result.retryMessages).toMatchObject([{ msgId: 'msg-1' }]);
+    const events = await (await api(`/jobs/${id}/events`)).json<{ type: string; detail: { reason: string } }[]>();
+    expect(events.at(-1)).toMatchObject({ type: 'run_deferred', detail: { reason: expect.stringMatching(/PROCESSOR_SECRET[\s\S]*KILN_PROCESSOR_SECRET/) } });
+  });
+
+  it('counts only unreachable dispatches in a row: a run that reports resets the count', async () => {
+    const { id, message } = await jobAtSeq();
+    const down = answering({ outcome: 'unreachable', detail: 'connection refused' });
+    for (let delivery = 1; delivery < MAX_UNREACHABLE_DISPATCHES; delivery++) await consume(message, down, delivery);
+    const up = answering({ outcome: 'accepted' });
+    await consume(message, up);
+    const [task] = up.tasks;
+    expect((await report(task!, { type: 'progress', stage: 'import', progress: 10 })).status).toBe(200);
+    await runInDurableObject(env.JOBS.get(env.JOBS.idFromName(id)), (_instance, state) => {
+      const doc = JSON.parse(state.storage.sql.exec<{ doc: string }>('SELECT doc FROM state').one().doc) as JobState;
+      expect(doc.unreachableDispatches).toBe(0);
+    });
   });
 
   it('a busy processor never counts towards that bound', async () => {
