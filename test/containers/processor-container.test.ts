@@ -34,7 +34,7 @@ let media: string;
  * The long drills encode a 1080p clip at `very_high`; its length is set from how fast this machine
  * encodes, so each run lasts about TARGET_RUN_S here and on a machine four times as fast.
  */
-const TARGET_RUN_S = 3 * SLEEP_AFTER_S;
+const TARGET_RUN_S = 5 * SLEEP_AFTER_S;
 const CLIP_FPS = 30;
 let longClipS = 0;
 
