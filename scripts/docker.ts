@@ -14,28 +14,28 @@ import { execFileSync, spawnSync } from 'node:child_process';
  */
 export const CONTAINER_DEV_ARGS = ['--enable-containers', '--ip', '0.0.0.0', '--var', 'PROCESSOR_URL:'];
 
+/** A docker command that has not answered in this long is an engine that will not. */
+const DOCKER_PROBE_TIMEOUT_MS = 20_000;
+
 export type DockerCheck = { ok: true; version: string } | { ok: false; problem: string };
 
 export function checkDocker(env: NodeJS.ProcessEnv = process.env): DockerCheck {
   const bin = env.WRANGLER_DOCKER_BIN || 'docker';
-  const res = spawnSync(bin, ['info', '--format', '{{.ServerVersion}}'], { env, encoding: 'utf8', timeout: 20_000 });
+  const docker = (args: string[]) => spawnSync(bin, args, { env, encoding: 'utf8', timeout: DOCKER_PROBE_TIMEOUT_MS });
+  const res = docker(['info', '--format', '{{.ServerVersion}}']);
   if (res.error) return { ok: false, problem: `${bin} could not be run (${res.error.message}): install Docker.` };
   if (res.status !== 0) {
     const why = (res.stderr || res.stdout).trim().split('\n').at(-1) ?? '';
     return { ok: false, problem: `no Docker engine answers at ${env.DOCKER_HOST || 'the default socket'} (${why}): start Docker.` };
   }
   // wrangler builds with `docker build --load`, a BuildKit (buildx) flag.
-  const buildx = spawnSync(bin, ['build', '--load', '--help'], { env, encoding: 'utf8', timeout: 20_000 });
+  const buildx = docker(['build', '--load', '--help']);
   if (buildx.status !== 0) {
     return { ok: false, problem: `${bin} has no buildx plugin, which wrangler needs to build images: install docker-buildx (or Docker Desktop).` };
   }
   // workerd reaches containers through the default bridge's gateway (GET /networks/bridge); some
   // distributions' dockerd leave it out of the network's IPAM config unless it is set.
-  const gateway = spawnSync(bin, ['network', 'inspect', 'bridge', '--format', '{{range .IPAM.Config}}{{.Gateway}}{{end}}'], {
-    env,
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
+  const gateway = docker(['network', 'inspect', 'bridge', '--format', '{{range .IPAM.Config}}{{.Gateway}}{{end}}']);
   if (gateway.status === 0 && gateway.stdout.trim() === '') {
     return {
       ok: false,

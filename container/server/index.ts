@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import sharp from 'sharp';
+import { bearerToken } from '../../common/bearer.ts';
 import { ProcessorTask } from '../../schemas/processor.ts';
 import { ffmpegVersion } from '../ffmpeg/index.ts';
 import type { RunContext } from '../run/index.ts';
@@ -14,7 +15,7 @@ export type ProcessorOptions = RunContext & Pick<ProcessorSettings, 'concurrency
 
 /** Compares a presented bearer token with the secret in constant time (hashing evens the lengths). */
 export function secretMatches(header: string | undefined, secret: string): boolean {
-  const presented = /^Bearer\s+(.+)$/i.exec(header ?? '')?.[1] ?? '';
+  const presented = bearerToken(header) ?? '';
   const digest = (s: string) => createHash('sha256').update(s).digest();
   return timingSafeEqual(digest(presented), digest(secret)) && presented.length > 0;
 }

@@ -1,4 +1,5 @@
 import { createMiddleware } from 'hono/factory';
+import { bearerToken } from '../../common/bearer.ts';
 import { KilnError } from '../../schemas/errors.ts';
 import { readConfig } from '../config/index.ts';
 import { secretsEqual } from '../utils/crypto.ts';
@@ -16,10 +17,9 @@ export interface AuthVariables {
  */
 export function apiKeyAuth() {
   return createMiddleware<{ Bindings: Env; Variables: AuthVariables }>(async function apiKeyAuth(c, next) {
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match?.[1]) throw new KilnError('unauthorized', 'Send your API key as "Authorization: Bearer <key>".');
-    const presented = match[1].trim();
+    const token = bearerToken(c.req.header('authorization'));
+    if (!token) throw new KilnError('unauthorized', 'Send your API key as "Authorization: Bearer <key>".');
+    const presented = token.trim();
     let tenant: string | undefined;
     for (const [key, owner] of readConfig(c.env).apiKeys) {
       if ((await secretsEqual(presented, key)) && tenant === undefined) tenant = owner;

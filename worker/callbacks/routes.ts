@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { z } from 'zod';
+import { bearerToken } from '../../common/bearer.ts';
 import { KilnError } from '../../schemas/errors.ts';
 import { issuesFromZod } from '../../schemas/issues.ts';
 import { OutputFilesRequest, ProcessorEvent } from '../../schemas/processor.ts';
@@ -20,7 +21,7 @@ async function authenticated<S extends z.ZodType<{ attempt: number }>>(c: Contex
   const raw: unknown = await c.req.json().catch(() => null);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new ValidationError(issuesFromZod(parsed.error, raw));
-  const token = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? '';
+  const token = bearerToken(c.req.header('authorization')) ?? '';
   const { callbackSecret } = readConfig(c.env);
   if (!(await verifyCallbackToken(callbackSecret, c.req.param('id') ?? '', parsed.data.attempt, token))) {
     throw new KilnError('unauthorized', 'The callback token does not match this job and attempt.');

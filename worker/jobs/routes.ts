@@ -52,6 +52,8 @@ const jobEvents = createRoute({
   responses: { 200: json(z.array(JobEvent), 'The events.'), ...errorResponses },
 });
 
+const jobNotFound = (id: string) => new KilnError('job_not_found', `No job ${id} exists for this API key.`);
+
 const LIST_QUERY_KEYS = new Set(['kind', 'status', 'input', 'limit', 'after', 'before', 'order']);
 
 function metadataFilters(url: URL): Record<string, string> {
@@ -106,18 +108,18 @@ export const jobsRoutes = createRouter()
   })
   .openapi(getJob, async (c) => {
     const job = await jobStub(c.env, c.req.valid('param').id).get(c.get('tenant'));
-    if (!job) throw new KilnError('job_not_found', `No job ${c.req.valid('param').id} exists for this API key.`);
+    if (!job) throw jobNotFound(c.req.valid('param').id);
     return c.json(job, 200);
   })
   .openapi(jobEvents, async (c) => {
     const { id } = c.req.valid('param');
     const events = await jobStub(c.env, id).events(c.get('tenant'));
-    if (!events) throw new KilnError('job_not_found', `No job ${id} exists for this API key.`);
+    if (!events) throw jobNotFound(id);
     return c.json(events, 200);
   })
   .openapi(cancelJob, async (c) => {
     const { id } = c.req.valid('param');
     const job = await jobStub(c.env, id).cancel(c.get('tenant'));
-    if (!job) throw new KilnError('job_not_found', `No job ${id} exists for this API key.`);
+    if (!job) throw jobNotFound(id);
     return c.json(job, 200);
   });

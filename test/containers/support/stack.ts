@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { inject } from 'vitest';
 import { CONTAINER_DEV_ARGS } from '../../../scripts/docker.ts';
+import { waitForHealth } from '../../e2e/support/processes.ts';
 import { apiClient } from '../../support/api-client.ts';
 import { devVars } from '../../support/dev-vars.ts';
 
@@ -121,18 +122,11 @@ export async function startContainerStack(opts: { vars: Record<string, string>; 
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   const base = `http://127.0.0.1:${WORKER_PORT}`;
   const started = Date.now();
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${log.slice(-5000)}`);
-    try {
-      if ((await fetch(`${base}/health`)).ok) break;
-    } catch {
-      // still building or starting
-    }
-    if (Date.now() - started > START_TIMEOUT_MS) {
-      await stopProcess(child);
-      throw new Error(`wrangler dev did not answer /health in ${START_TIMEOUT_MS} ms:\n${log.slice(-5000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 500));
+  try {
+    await waitForHealth(`${base}/health`, child, () => log.slice(-5000), START_TIMEOUT_MS);
+  } catch (err) {
+    await stopProcess(child);
+    throw err;
   }
   const startupMs = Date.now() - started;
   const client = apiClient(base, () => log.slice(-8000));

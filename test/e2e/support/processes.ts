@@ -19,8 +19,9 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitForHealth(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
+/** Polls `url` until it answers 2xx; fails early if `child` exits, with its output. */
+export async function waitForHealth(url: string, child: ChildProcess, output: () => string, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`process exited with ${child.exitCode}:\n${output()}`);
     try {
@@ -30,7 +31,7 @@ async function waitForHealth(url: string, child: ChildProcess, output: () => str
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${url} did not become healthy in ${START_TIMEOUT_MS} ms:\n${output()}`);
+  throw new Error(`${url} did not become healthy in ${timeoutMs} ms:\n${output()}`);
 }
 
 export interface StartedProcess {
