@@ -30,7 +30,14 @@ export default defineConfig({
             },
           })),
         ],
-        test: { name: 'worker', include: ['test/worker/**/*.test.ts'], globalSetup: ['test/support/processor-double.ts'] },
+        test: {
+          name: 'worker',
+          include: ['test/worker/**/*.test.ts'],
+          globalSetup: ['test/support/processor-double.ts'],
+          // Above the helpers' 15 s wait for a queue delivery: a file's first job waits for a cold
+          // Durable Object and the queue batch while the container tier encodes on the same cores.
+          testTimeout: 20_000,
+        },
       },
       {
         test: {
