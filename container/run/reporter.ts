@@ -32,6 +32,10 @@ export function createReporter(opts: {
   let last: Extract<ProcessorEvent, { type: 'progress' }> = { type: 'progress', attempt: opts.attempt, stage: 'import', progress: 0 };
   let lastSentAt = 0;
   let inFlight = false;
+  // The probe's result rides on every progress event until the Worker has acknowledged one: a
+  // single send can be skipped (another POST in flight) or lost, and the Worker ignores it once
+  // the terminal event is recorded.
+  let unacknowledgedInput: MediaInfo | undefined;
 
   async function post(event: ProcessorEvent): Promise<number | null> {
     try {
@@ -42,6 +46,7 @@ export function createReporter(opts: {
         signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
       });
       await res.body?.cancel();
+      if (res.ok && event.type === 'progress' && event.input === unacknowledgedInput) unacknowledgedInput = undefined;
       if (res.status === 409) opts.abort.abort(new Error('The job no longer needs this run.'));
       return res.status;
     } catch {
@@ -64,11 +69,19 @@ export function createReporter(opts: {
   return {
     progress(stage, percent, input) {
       const stageChanged = stage !== last.stage;
-      last = { type: 'progress', attempt: opts.attempt, stage, progress: Math.max(0, Math.min(100, percent)), ...(input ? { input } : {}) };
+      if (input) unacknowledgedInput = input;
+      last = {
+        type: 'progress',
+        attempt: opts.attempt,
+        stage,
+        progress: Math.max(0, Math.min(100, percent)),
+        ...(unacknowledgedInput ? { input: unacknowledgedInput } : {}),
+      };
       if (stageChanged || input || Date.now() - lastSentAt >= PROGRESS_MIN_INTERVAL_MS) send();
     },
     async finish(event) {
       clearInterval(heartbeat);
+      if (unacknowledgedInput) await post(last);
       for (let attempt = 1; attempt <= FINAL_REPORT_ATTEMPTS; attempt++) {
         const status = await post(event);
         if (status !== null && status < 500) return status >= 200 && status < 300;

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import type { MediaInfo } from '../../../schemas/file.ts';
+import type { ProcessorEvent } from '../../../schemas/processor.ts';
+import { createReporter } from '../../../container/run/reporter.ts';
+
+const INPUT = { kind: 'video', format: 'mov', width: 1920, height: 1080 } as unknown as MediaInfo;
+
+/** A Worker stand-in that records each event and holds the first answer until released. */
+function slowFirstAnswer() {
+  const received: ProcessorEvent[] = [];
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const fetcher = (async (_url: string, init: RequestInit) => {
+    received.push(JSON.parse(String(init.body)));
+    if (received.length === 1) await released;
+    return new Response(null, { status: 200 });
+  }) as typeof fetch;
+  return { received, release, fetcher };
+}
+
+describe('the run reporter', () => {
+  it('delivers the probe result before success although its own send was skipped by a POST in flight', async () => {
+    const worker = slowFirstAnswer();
+    const reporter = createReporter({ url: 'http://worker/cb', token: 't', attempt: 1, abort: new AbortController(), fetcher: worker.fetcher });
+    reporter.progress('import', 100);
+    reporter.progress('probe', 100, INPUT);
+    reporter.progress('encode', 40);
+    worker.release();
+    await reporter.finish({ type: 'succeeded', attempt: 1, output: INPUT });
+
+    const success = worker.received.findIndex((e) => e.type === 'succeeded');
+    const withInput = worker.received.findIndex((e) => e.type === 'progress' && e.input);
+    expect(withInput).toBeGreaterThan(0);
+    expect(withInput).toBeLessThan(success);
+  });
+
+  it('stops repeating the probe result once the Worker has acknowledged it', async () => {
+    const worker = slowFirstAnswer();
+    worker.release();
+    const reporter = createReporter({ url: 'http://worker/cb', token: 't', attempt: 1, abort: new AbortController(), fetcher: worker.fetcher });
+    reporter.progress('probe', 100, INPUT);
+    await new Promise((r) => setTimeout(r, 10));
+    reporter.progress('encode', 10);
+    await reporter.finish({ type: 'succeeded', attempt: 1, output: INPUT });
+
+    expect(worker.received.map((e) => e.type === 'progress' && Boolean(e.input))).toEqual([true, false, false]);
+  });
+});
