@@ -3,7 +3,7 @@ import { KilnError } from '../../schemas/errors.ts';
 import { readConfig } from '../config/index.ts';
 import { createRouter } from '../http/app.ts';
 import { checkOutboundUrl } from '../jobs/input.ts';
-import { errorResponses, json } from '../jobs/schemas.ts';
+import { errorResponses, json } from '../http/openapi.ts';
 import type { ConnectionRecord } from '../tenant-object/index.ts';
 import { tenantStub } from '../stubs.ts';
 import { encryptSecret } from '../utils/crypto.ts';

@@ -5,7 +5,8 @@ import { createRouter } from '../http/app.ts';
 import { ValidationError } from '../http/errors.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
 import { submitJob } from './create.ts';
-import { errorResponses, IdempotencyHeader, JobIdParam, json, ListJobsQuery } from './schemas.ts';
+import { errorResponses, IdempotencyHeader, json } from '../http/openapi.ts';
+import { JobIdParam, ListJobsQuery } from './schemas.ts';
 
 const createJob = createRoute({
   method: 'post',

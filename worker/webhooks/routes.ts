@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { KilnError } from '../../schemas/errors.ts';
 import { createRouter } from '../http/app.ts';
-import { errorResponses, JobIdParam, json } from '../jobs/schemas.ts';
+import { errorResponses, json } from '../http/openapi.ts';
+import { JobIdParam } from '../jobs/schemas.ts';
 import { jobStub } from '../stubs.ts';
 
 const Delivery = z
