@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type http from 'node:http';
 import type { LookupFunction } from 'node:net';
-import { classifyHost } from '../../common/address.ts';
+import { outboundRefusal } from '../../common/address.ts';
 import { httpRequest, type HttpRequestOptions } from './http-request.ts';
 
 /** Redirects followed for one input before giving up (browsers allow 20; inputs rarely need 2). */
@@ -24,8 +24,7 @@ export function guardedLookup(allowLoopback: boolean): LookupFunction {
       if (err) return callback(err, '', 4);
       const list = addresses as unknown as LookupAddress[];
       for (const a of list) {
-        const cls = classifyHost(a.address);
-        if (cls === 'forbidden' || (cls === 'loopback' && !allowLoopback)) {
+        if (outboundRefusal(a.address, { allowLoopback })) {
           return callback(new BlockedAddressError(hostname, a.address), '', 4);
         }
       }
@@ -46,10 +45,9 @@ export interface GuardedRequestOptions extends Omit<HttpRequestOptions, 'lookup'
  * ({@link followRedirects}) so that every hop is checked again.
  */
 export function guardedRequest(url: URL, opts: GuardedRequestOptions): Promise<http.IncomingMessage> {
-  const literal = classifyHost(url.hostname);
   // Other schemes are refused by httpRequest, with a message that says so.
   const isHttp = url.protocol === 'http:' || url.protocol === 'https:';
-  if (isHttp && (literal === 'forbidden' || (literal === 'loopback' && !opts.allowLoopback))) {
+  if (isHttp && outboundRefusal(url.hostname, opts)) {
     return Promise.reject(new BlockedAddressError(url.hostname, url.hostname));
   }
   const { allowLoopback, ...request } = opts;

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { KilnError } from '../../schemas/errors.ts';
 import { readConfig } from '../config/index.ts';
 import { createRouter } from '../http/app.ts';
-import { checkOutboundUrl } from '../jobs/input.ts';
+import { checkOutboundUrl } from '../net/outbound.ts';
 import { errorResponses, json } from '../http/openapi.ts';
 import type { ConnectionRecord } from '../tenant-object/index.ts';
 import { tenantStub } from '../stubs.ts';
