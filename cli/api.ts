@@ -1,5 +1,5 @@
 /** A small client for Kiln's HTTP API, used by the CLI's remote mode. */
-import type { ErrorBody } from '../schemas/errors.ts';
+import { type ErrorBody, interruptedError } from '../schemas/errors.ts';
 
 /** Each API call gets this long; large bodies never go through it (uploads use presigned PUTs). */
 export const API_TIMEOUT_MS = 30_000;
@@ -30,7 +30,7 @@ export function apiClient(baseUrl: string, key: string, signal?: AbortSignal): A
           signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(API_TIMEOUT_MS)]) : AbortSignal.timeout(API_TIMEOUT_MS),
         });
       } catch (err) {
-        if (signal?.aborted) return { ok: false, error: { kind: 'cancelled', message: 'Cancelled.' } };
+        if (signal?.aborted) return { ok: false, error: interruptedError() };
         return { ok: false, error: { kind: 'input_unreachable', message: `Could not reach Kiln at ${base}: ${(err as Error).message}` } };
       }
       const text = await res.text();

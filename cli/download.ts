@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ErrorBody } from '../schemas/errors.ts';
+import { type ErrorBody, interruptedError } from '../schemas/errors.ts';
 
 /** A server that sends no bytes for this long is treated as unreachable. */
 export const DOWNLOAD_IDLE_TIMEOUT_MS = 30_000;
@@ -48,7 +48,7 @@ export async function download(url: string, dir: string, maxBytes: number, signa
     await pipeline(body, createWriteStream(path));
     return { ok: true, path };
   } catch (err) {
-    if (signal?.aborted) return { ok: false, error: { kind: 'cancelled', message: 'Cancelled.' } };
+    if (signal?.aborted) return { ok: false, error: interruptedError() };
     if ((err as Error).message === 'too large') {
       return { ok: false, error: { kind: 'input_too_large', message: `The input is larger than the limit of ${maxBytes} bytes.` } };
     }

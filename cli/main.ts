@@ -4,6 +4,7 @@
  * Failures print `kind: message` and exit non-zero; never a stack trace.
  */
 import type { ErrorBody } from '../schemas/errors.ts';
+import { InvalidLimitError } from '../container/limits.ts';
 import { parseCli, USAGE, UsageError, type ParsedCli } from './args.ts';
 import { runLocal, type CliOutcome } from './local.ts';
 import { runRemote } from './remote.ts';
@@ -63,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     // A throw is a bug or a broken environment (e.g. a malformed KILN_MAX_* variable): no stack trace.
     if (process.env.KILN_DEBUG) console.error(err);
     const message = err instanceof Error ? err.message : String(err);
-    const kind = /^Expected a positive number for KILN_/.test(message) ? 'invalid_input' : 'internal_error';
+    const kind = err instanceof InvalidLimitError ? err.kind : 'internal_error';
     return fail({ kind, message }, cli.json);
   } finally {
     process.off('SIGINT', onSigint);

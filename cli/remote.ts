@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ErrorBody } from '../schemas/errors.ts';
 import type { Job } from '../schemas/job.ts';
-import { guardedRequest } from '../container/net/guarded-request.ts';
+import { httpRequest } from '../container/net/http-request.ts';
 import { type ApiClient, apiClient } from './api.ts';
 import type { ParsedCli } from './args.ts';
 import type { CliOutcome } from './local.ts';
@@ -67,11 +67,12 @@ async function upload(api: ApiClient, path: string, signal: AbortSignal): Promis
   });
   if (!created.ok) return created;
   try {
-    const res = await guardedRequest(new URL(created.body.upload_url), {
+    // The upload URL comes from the Kiln the user chose, which may well be self-hosted on a private
+    // network: no SSRF guard here, unlike the processor's fetches of URLs users hand it.
+    const res = await httpRequest(new URL(created.body.upload_url), {
       method: 'PUT',
       headers: { 'content-length': size, 'content-type': contentType },
       body: createReadStream(path),
-      allowLoopback: true,
       signal,
     });
     res.resume();

@@ -81,3 +81,16 @@ export function classifyHost(hostname: string): AddressClass {
   if (host === 'metadata.google.internal') return 'forbidden';
   return classifyIPv4(host) ?? classifyIPv6(host) ?? 'public';
 }
+
+/**
+ * Why Kiln must not contact a host, or null when it may: forbidden addresses never, loopback only
+ * where the deployment allows it (development). The Worker applies it to URLs before it stores
+ * them; the processor applies it again to every address DNS returns.
+ *
+ * @example outboundRefusal('10.0.0.5', { allowLoopback: true }) // 'forbidden'
+ */
+export function outboundRefusal(hostname: string, opts: { allowLoopback: boolean }): 'forbidden' | 'loopback' | null {
+  const host = classifyHost(hostname);
+  if (host === 'public' || (host === 'loopback' && opts.allowLoopback)) return null;
+  return host;
+}

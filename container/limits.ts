@@ -3,6 +3,7 @@
  * small container and can be raised through the environment; raising one is a deliberate,
  * risky choice (memory, disk and CPU are what these protect).
  */
+import { KilnError } from '../schemas/errors.ts';
 
 /** 4 GiB: the largest upload a Cloudflare Container's disk comfortably holds twice (input + output). */
 export const DEFAULT_MAX_INPUT_BYTES = 4 * 1024 ** 3;
@@ -36,12 +37,20 @@ export const DEFAULT_LIMITS: Limits = {
   maxProcessingS: DEFAULT_MAX_PROCESSING_S,
 };
 
+/** A malformed `KILN_MAX_*` variable: a typo must stop the program, not silently disable a limit. */
+export class InvalidLimitError extends KilnError {
+  constructor(message: string) {
+    super('invalid_input', message);
+    this.name = 'InvalidLimitError';
+  }
+}
+
 function positive(env: Record<string, string | undefined>, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) {
-    throw new Error(`Expected a positive number for ${name} but received "${raw}"`);
+    throw new InvalidLimitError(`Expected a positive number for ${name} but received "${raw}"`);
   }
   return value;
 }

@@ -48,7 +48,14 @@ export const ValidationErrorBody = ErrorBody.extend({
   issues: z.array(ValidationIssue),
 }).meta({ id: 'ValidationError' });
 
-/** A failure as a value: what every fallible Kiln operation returns instead of throwing. */
+/**
+ * A failure the user is told about, thrown by the Worker: a machine-readable `kind` and a plain
+ * message, with no HTTP knowledge. The Worker's one `onError` (worker/http/errors.ts) maps the kind
+ * to a status (kinds it does not list become 500 and are logged with their `cause`) and answers
+ * `{ kind, message }`. The processor returns the same shape as an {@link ErrorBody} value instead.
+ *
+ * @example throw new KilnError('not_found', 'No file exists at this URL.', { cause: err });
+ */
 export class KilnError extends Error {
   readonly kind: ErrorKind;
   constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
@@ -60,3 +67,22 @@ export class KilnError extends Error {
     return { kind: this.kind, message: this.message };
   }
 }
+
+/*
+ * The catalogue of errors reported from more than one place, so each is written once.
+ */
+
+/** The job's abort signal fired: the job was cancelled or its run superseded (the runner reports its time limit as `timeout`). */
+export const cancelledError = (): ErrorBody => ({ kind: 'cancelled', message: 'The job was cancelled.' });
+
+/** The user interrupted the CLI (Ctrl-C) while it waited on the network. */
+export const interruptedError = (): ErrorBody => ({ kind: 'cancelled', message: 'Cancelled.' });
+
+/** An SVG declares XML entities, which is how SVG/XML bombs and XXE file reads start; no web SVG needs them. */
+export const svgEntityError = (): ErrorBody => ({
+  kind: 'invalid_input',
+  message: 'SVG files with <!ENTITY> declarations are not accepted; remove the DOCTYPE block.',
+});
+
+/** No job with this id belongs to the caller's API key; another tenant's job looks the same. */
+export const jobNotFoundError = (id: string): KilnError => new KilnError('job_not_found', `No job ${id} exists for this API key.`);

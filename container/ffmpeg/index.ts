@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import ffmpeg from 'fluent-ffmpeg';
-import type { ErrorBody } from '../../schemas/errors.ts';
+import { cancelledError, type ErrorBody } from '../../schemas/errors.ts';
 
 /** How long ffmpeg gets to exit after SIGTERM (it flushes and closes the output) before SIGKILL. */
 export const FFMPEG_KILL_GRACE_MS = 2_000;
@@ -298,7 +298,7 @@ export function ffmpegErrorBody(error: FfmpegError): ErrorBody {
       message: 'Processing took longer than the time limit and was stopped; try a shorter clip (start/end) or a smaller size.',
     };
   }
-  if (error.reason === 'aborted') return { kind: 'cancelled', message: 'The job was cancelled.' };
+  if (error.reason === 'aborted') return cancelledError();
   const text = error.stderrTail.join('\n');
   if (/Invalid data found when processing input|moov atom not found|End of file|Invalid NAL unit|error while decoding/i.test(text)) {
     return {

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import sharp, { type ResizeOptions } from 'sharp';
+import { cancelledError, type ErrorBody } from '../../schemas/errors.ts';
 import type { ImageOptions } from '../../schemas/options.ts';
 import { planResize, type ResizePlan } from '../resize/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
@@ -131,27 +132,31 @@ export async function encodeImage(ctx: EncodeContext, options: ImageOptions): Pr
         image = image.avif({ quality: tier.image.avif, effort: 3 });
         break;
     }
-    if (ctx.signal?.aborted) return { ok: false, error: { kind: 'cancelled', message: 'The job was cancelled.' } };
+    if (ctx.signal?.aborted) return { ok: false, error: cancelledError() };
     await image.toFile(output);
   } catch (err) {
     return { ok: false, error: sharpErrorBody(err) };
   }
-  if (ctx.signal?.aborted) return { ok: false, error: { kind: 'cancelled', message: 'The job was cancelled.' } };
+  if (ctx.signal?.aborted) return { ok: false, error: cancelledError() };
   ctx.onProgress?.(100);
   return { ok: true, path: output, notes };
 }
 
-/** Maps a sharp/libvips failure to the error a user sees. Message matching stays here. */
-function sharpErrorBody(err: unknown) {
+/**
+ * Maps a sharp/libvips failure to the error a user sees. sharp rejects with a plain `Error` whose
+ * message is all that tells a pixel-limit or timeout failure apart (no code, no class), so the
+ * message matching is unavoidable and is kept in this one function.
+ */
+function sharpErrorBody(err: unknown): ErrorBody {
   const message = err instanceof Error ? err.message : String(err);
   if (/pixel limit/i.test(message)) {
-    return { kind: 'too_many_pixels' as const, message: 'The image has more pixels than the limit allows.' };
+    return { kind: 'too_many_pixels', message: 'The image has more pixels than the limit allows.' };
   }
   if (/timeout/i.test(message)) {
-    return { kind: 'timeout' as const, message: 'Processing took longer than the time limit and was stopped.' };
+    return { kind: 'timeout', message: 'Processing took longer than the time limit and was stopped.' };
   }
   return {
-    kind: 'input_not_media' as const,
+    kind: 'input_not_media',
     message: `The image could not be decoded; it may be corrupt or truncated (${message.split('\n')[0]?.slice(0, 200)}).`,
   };
 }

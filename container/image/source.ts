@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ErrorBody } from '../../schemas/errors.ts';
+import { cancelledError, type ErrorBody, svgEntityError } from '../../schemas/errors.ts';
 import { ffmpegErrorBody, runFfmpeg } from '../ffmpeg/index.ts';
 import { secs } from '../trim/index.ts';
 import type { EncodeContext } from '../types.ts';
@@ -71,7 +71,7 @@ export function heicToPng(ctx: EncodeContext): Promise<ImageSource> {
       ['--quiet', ctx.inputPath, output],
       { timeout: HEIF_CONVERT_TIMEOUT_MS, killSignal: 'SIGKILL', signal: ctx.signal },
       async (error) => {
-        if (ctx.signal?.aborted) return resolve({ ok: false, error: { kind: 'cancelled', message: 'The job was cancelled.' } });
+        if (ctx.signal?.aborted) return resolve({ ok: false, error: cancelledError() });
         if (error || !(await nonEmpty(output))) {
           return resolve({
             ok: false,
@@ -96,10 +96,7 @@ const EXTERNAL_URL = /url\(\s*(["']?)(?!#|data:)[^)]*\1\s*\)/gi;
 export async function safeSvg(path: string): Promise<ImageSource> {
   const text = await readFile(path, 'utf8');
   if (/<!ENTITY/i.test(text)) {
-    return {
-      ok: false,
-      error: { kind: 'invalid_input', message: 'SVG files with <!ENTITY> declarations are not accepted; remove the DOCTYPE block.' },
-    };
+    return { ok: false, error: svgEntityError() };
   }
   let removed = 0;
   const cleaned = text

@@ -1,14 +1,11 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { LookupFunction } from 'node:net';
-import { pipeline } from 'node:stream/promises';
-import { classifyHost } from '../../common/address.ts';
+import { outboundRefusal } from '../../common/address.ts';
+import { httpRequest, type HttpRequestOptions } from './http-request.ts';
 
 /** Redirects followed for one input before giving up (browsers allow 20; inputs rarely need 2). */
 export const MAX_REDIRECTS = 5;
-/** No byte for this long on an input or output connection means it is dead. */
-export const SOCKET_IDLE_TIMEOUT_MS = 60_000;
 
 export class BlockedAddressError extends Error {
   constructor(host: string, address: string) {
@@ -27,8 +24,7 @@ export function guardedLookup(allowLoopback: boolean): LookupFunction {
       if (err) return callback(err, '', 4);
       const list = addresses as unknown as LookupAddress[];
       for (const a of list) {
-        const cls = classifyHost(a.address);
-        if (cls === 'forbidden' || (cls === 'loopback' && !allowLoopback)) {
+        if (outboundRefusal(a.address, { allowLoopback })) {
           return callback(new BlockedAddressError(hostname, a.address), '', 4);
         }
       }
@@ -40,12 +36,8 @@ export function guardedLookup(allowLoopback: boolean): LookupFunction {
   };
 }
 
-export interface GuardedRequestOptions {
-  method: 'GET' | 'PUT' | 'POST';
-  headers?: Record<string, string | number>;
-  body?: NodeJS.ReadableStream | Buffer | string;
+export interface GuardedRequestOptions extends Omit<HttpRequestOptions, 'lookup'> {
   allowLoopback: boolean;
-  signal?: AbortSignal;
 }
 
 /**
@@ -53,34 +45,13 @@ export interface GuardedRequestOptions {
  * ({@link followRedirects}) so that every hop is checked again.
  */
 export function guardedRequest(url: URL, opts: GuardedRequestOptions): Promise<http.IncomingMessage> {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return Promise.reject(new Error(`Only http and https URLs can be fetched, not ${url.protocol}`));
-  }
-  const literal = classifyHost(url.hostname);
-  if (literal === 'forbidden' || (literal === 'loopback' && !opts.allowLoopback)) {
+  // Other schemes are refused by httpRequest, with a message that says so.
+  const isHttp = url.protocol === 'http:' || url.protocol === 'https:';
+  if (isHttp && outboundRefusal(url.hostname, opts)) {
     return Promise.reject(new BlockedAddressError(url.hostname, url.hostname));
   }
-  const lib = url.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = lib.request(url, {
-      method: opts.method,
-      headers: opts.headers,
-      lookup: guardedLookup(opts.allowLoopback),
-      signal: opts.signal,
-      timeout: SOCKET_IDLE_TIMEOUT_MS,
-    });
-    req.on('timeout', () => req.destroy(new Error(`No response from ${url.host} for ${SOCKET_IDLE_TIMEOUT_MS / 1000} s`)));
-    req.on('response', resolve);
-    req.on('error', reject);
-    const body = opts.body;
-    if (body === undefined) req.end();
-    else if (typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);
-    else {
-      // pipeline destroys the file stream when the request fails or is reset, so no descriptor
-      // (nor the disk space of a deleted temp file) outlives a failed upload.
-      pipeline(body, req).catch(() => {});
-    }
-  });
+  const { allowLoopback, ...request } = opts;
+  return httpRequest(url, { ...request, lookup: guardedLookup(allowLoopback) });
 }
 
 /** GET with redirects followed by hand, each hop through the guard. */

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ErrorBody } from '../../schemas/errors.ts';
+import { cancelledError, type ErrorBody } from '../../schemas/errors.ts';
 import { BlockedAddressError, followRedirects, guardedRequest } from './guarded-request.ts';
 
 /** Attempts for one output PUT: storage hiccups (5xx, reset) are common and cheap to retry. */
@@ -77,7 +77,7 @@ export async function downloadToFile(opts: {
     await pipeline(response, meter, createWriteStream(opts.path), { signal: opts.signal });
   } catch (err) {
     if (err instanceof InputTooLarge) return { ok: false, error: tooLarge(bytes, opts.maxBytes) };
-    if (opts.signal?.aborted) return { ok: false, error: { kind: 'cancelled', message: 'The job was cancelled.' } };
+    if (opts.signal?.aborted) return { ok: false, error: cancelledError() };
     return {
       ok: false,
       error: {
@@ -125,7 +125,7 @@ export async function uploadFile(opts: {
       lastError = `HTTP ${status} ${text.slice(0, 300)}`;
       if (status < 500 && status !== 429) break;
     } catch (err) {
-      if (opts.signal?.aborted) return { ok: false, error: { kind: 'cancelled', message: 'The job was cancelled.' } };
+      if (opts.signal?.aborted) return { ok: false, error: cancelledError() };
       lastError = err instanceof Error ? err.message : String(err);
     }
     if (attempt < UPLOAD_ATTEMPTS) await new Promise((r) => setTimeout(r, UPLOAD_RETRY_BASE_MS * 2 ** (attempt - 1)));

@@ -5,7 +5,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
-import type { ErrorBody } from '../../schemas/errors.ts';
+import { cancelledError, type ErrorBody, svgEntityError } from '../../schemas/errors.ts';
 import type { MediaInfo } from '../../schemas/file.ts';
 import { ffprobeJson, type FfprobeOutput, type FfprobeStream } from '../ffmpeg/index.ts';
 import type { Limits } from '../limits.ts';
@@ -83,15 +83,12 @@ export async function probeFile(path: string, limits: Limits, signal?: AbortSign
   }
   if (image === 'svg' && /<!ENTITY/i.test(head.toString('utf8'))) {
     // Entity declarations are how SVG/XML bombs and XXE file reads start; no legitimate web SVG needs them.
-    return {
-      ok: false,
-      error: { kind: 'invalid_input', message: 'SVG files with <!ENTITY> declarations are not accepted; remove the DOCTYPE block.' },
-    };
+    return { ok: false, error: svgEntityError() };
   }
   if (image) return probeImage(path, image, size, limits);
   const probe = await ffprobeJson(path, { signal });
   if (!probe.ok) {
-    if (probe.error.reason === 'aborted') return { ok: false, error: { kind: 'cancelled', message: 'The job was cancelled.' } };
+    if (probe.error.reason === 'aborted') return { ok: false, error: cancelledError() };
     return notMedia('The input is not a video, audio or image file Kiln can read.');
   }
   return describeAv(probe.data, size, limits);

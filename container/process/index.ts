@@ -2,7 +2,7 @@
  * The processor's entry point: validate options, probe the input, encode one output, probe the
  * output. Expected failures come back as values with the stage they happened in; a throw is a bug.
  */
-import type { ErrorBody } from '../../schemas/errors.ts';
+import { cancelledError, type ErrorBody } from '../../schemas/errors.ts';
 import type { MediaInfo } from '../../schemas/file.ts';
 import type {
   AdaptiveVideoOptions,
@@ -39,8 +39,6 @@ export interface ProcessRequest {
 export type ProcessResult =
   | { ok: true; input: MediaInfo; output: { path: string; info: MediaInfo }; notes: string[] }
   | { ok: false; stage: 'probe' | 'encode'; error: ErrorBody };
-
-const CANCELLED: ErrorBody = { kind: 'cancelled', message: 'The job was cancelled.' };
 
 /** Outputs are ours, so the output probe only guards against a broken encoder, not against users. */
 const OUTPUT_PROBE_LIMITS: Limits = {
@@ -79,13 +77,13 @@ function encode(kind: JobKind, ctx: EncodeContext, options: unknown): Promise<En
 export async function processMedia(req: ProcessRequest): Promise<ProcessResult> {
   const validated = validateOptions(req.kind, req.options);
   if (!validated.ok) return { ok: false, stage: 'probe', error: validated.error };
-  if (req.signal?.aborted) return { ok: false, stage: 'probe', error: CANCELLED };
+  if (req.signal?.aborted) return { ok: false, stage: 'probe', error: cancelledError() };
 
   req.onProgress?.('probe', 0);
   const probe = await probeFile(req.inputPath, req.limits, req.signal);
   if (!probe.ok) return { ok: false, stage: 'probe', error: probe.error };
   req.onProgress?.('probe', 100);
-  if (req.signal?.aborted) return { ok: false, stage: 'probe', error: CANCELLED };
+  if (req.signal?.aborted) return { ok: false, stage: 'probe', error: cancelledError() };
 
   req.onProgress?.('encode', 0);
   const ctx: EncodeContext = {
@@ -98,7 +96,7 @@ export async function processMedia(req: ProcessRequest): Promise<ProcessResult> 
     onProgress: (percent) => req.onProgress?.('encode', percent),
   };
   const encoded = await encode(req.kind, ctx, validated.options);
-  if (req.signal?.aborted) return { ok: false, stage: 'encode', error: CANCELLED };
+  if (req.signal?.aborted) return { ok: false, stage: 'encode', error: cancelledError() };
   if (!encoded.ok) return { ok: false, stage: 'encode', error: encoded.error };
 
   const outputProbe = await probeFile(encoded.path, OUTPUT_PROBE_LIMITS, req.signal);

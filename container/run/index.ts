@@ -18,28 +18,30 @@ export interface RunContext {
   waitForSlot?: () => Promise<() => void>;
 }
 
+/** The abort reason of the processing time limit: every stage reports an abort as `cancelled`, and this tells the two apart. */
+class TimeLimitError extends Error {
+  override name = 'TimeLimitError';
+}
+
 /**
  * One processor run: import (download) → probe → encode → export (upload), reported to the
  * Worker as it goes. Never throws: every outcome ends in a succeeded or failed event, and the
  * temp directory is always removed.
  */
-/** The abort reason the processing-time limit uses, so every stage can report it as `timeout`. */
-const TIME_LIMIT = 'processing time limit';
-
 export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<void> {
   const abort = new AbortController();
   const reporter = createReporter({ ...task.callback, attempt: task.attempt, abort, fetcher: ctx.fetcher });
   reporter.progress('import', 0);
   // Waiting for a slot is not processing: the time limit starts once this run may use the CPU.
   const release = (await ctx.waitForSlot?.()) ?? (() => {});
-  const deadline = setTimeout(() => abort.abort(new Error(TIME_LIMIT)), ctx.limits.maxProcessingS * 1000);
+  const deadline = setTimeout(() => abort.abort(new TimeLimitError('Over the processing time limit')), ctx.limits.maxProcessingS * 1000);
   let dir: string | null = null;
   const fail = (stage: TaskStage, error: ErrorBody) =>
     reporter.finish({
       type: 'failed',
       attempt: task.attempt,
       stage,
-      error: String(abort.signal.reason).includes(TIME_LIMIT)
+      error: abort.signal.reason instanceof TimeLimitError
         ? { kind: 'timeout', message: `Processing took longer than the ${ctx.limits.maxProcessingS} s limit; trim the input or lower the quality.` }
         : error,
     });

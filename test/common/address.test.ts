@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyHost } from '../../common/address.ts';
+import { classifyHost, outboundRefusal } from '../../common/address.ts';
 
 /** Hosts as WHATWG URL parsing leaves them, which is what the checks see. */
 const host = (url: string) => new URL(url).hostname;
@@ -35,5 +35,18 @@ describe('classifyHost', () => {
     ['https://darkroom-app.com/', 'public'],
   ])('%s is %s', (url, expected) => {
     expect(classifyHost(host(url))).toBe(expected);
+  });
+});
+
+describe('outboundRefusal', () => {
+  it.each([
+    ['8.8.8.8', false, null],
+    ['10.0.0.5', true, 'forbidden'],
+    ['169.254.169.254', true, 'forbidden'],
+    ['127.0.0.1', false, 'loopback'],
+    ['127.0.0.1', true, null],
+    ['localhost', true, null],
+  ] as const)('%s with allowLoopback %s is refused as %s', (hostname, allowLoopback, expected) => {
+    expect(outboundRefusal(hostname, { allowLoopback })).toBe(expected);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_LIMITS, limitsFromEnv } from '../../container/limits.ts';
+import { DEFAULT_LIMITS, InvalidLimitError, limitsFromEnv } from '../../container/limits.ts';
 
 describe('limitsFromEnv', () => {
   test('uses safe defaults when nothing is configured', () => {
@@ -30,5 +30,6 @@ describe('limitsFromEnv', () => {
       'Expected a positive number for KILN_MAX_INPUT_BYTES but received "lots"',
     );
     expect(() => limitsFromEnv({ KILN_MAX_DURATION_S: '0' })).toThrow(/KILN_MAX_DURATION_S/);
+    expect(() => limitsFromEnv({ KILN_MAX_PIXELS: '-1' })).toThrow(InvalidLimitError);
   });
 });

@@ -29,6 +29,15 @@ export class ValidationError extends KilnError {
   }
 }
 
+/**
+ * A validation failure of one field.
+ *
+ * @example throw invalidField('input', 'Expected s3://bucket/key for input');
+ */
+export function invalidField(path: string, message: string): ValidationError {
+  return new ValidationError([{ path, message }]);
+}
+
 /** Renders any thrown value as the API's error envelope; unknown errors become a generic 500. */
 export function errorResponse(err: unknown, c: Context): Response {
   if (err instanceof ValidationError) {

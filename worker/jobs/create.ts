@@ -8,7 +8,8 @@ import { outputKey, outputPrefix } from '../storage/keys.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
 import { sha256Hex } from '../utils/crypto.ts';
 import { newId } from '../utils/ids.ts';
-import { checkOutboundUrl, parseS3Url, resolveInput } from './input.ts';
+import { checkOutboundUrl } from '../net/outbound.ts';
+import { parseS3Url, resolveInput } from './input.ts';
 
 /** The file extension of a job's output when it is known before the input is probed. */
 function outputExtension(kind: JobCreate['kind'], options: Record<string, unknown>): string | null {

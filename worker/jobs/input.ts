@@ -1,41 +1,9 @@
-import { KilnError } from '../../schemas/errors.ts';
 import type { KilnConfig } from '../config/index.ts';
 import type { InputSource } from '../job-object/state.ts';
 import { parseFileUrl } from '../storage/keys.ts';
 import type { TenantObject } from '../tenant-object/index.ts';
-import { classifyHost } from '../../common/address.ts';
-import { ValidationError } from '../http/errors.ts';
-
-function invalid(path: string, message: string): ValidationError {
-  return new ValidationError([{ path, message }]);
-}
-
-/**
- * Checks a URL Kiln will send something to, or fetch from: http(s) only, and never a private,
- * link-local or metadata address; loopback only when the deployment allows it (dev).
- */
-export function checkOutboundUrl(raw: string, field: string, opts: { allowLoopback: boolean; httpsOnly?: boolean }): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw invalid(field, `Expected a URL for ${field} but received ${JSON.stringify(raw.slice(0, 100))}`);
-  }
-  const host = classifyHost(url.hostname);
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw invalid(field, `Expected an https:// URL for ${field} but received the scheme ${url.protocol}`);
-  }
-  if (host === 'forbidden') {
-    throw invalid(field, `${field} points at a private, link-local or reserved address, which Kiln never contacts`);
-  }
-  if (host === 'loopback' && !opts.allowLoopback) {
-    throw invalid(field, `${field} points at a loopback address, which is only allowed in development`);
-  }
-  if (opts.httpsOnly && url.protocol !== 'https:' && host !== 'loopback') {
-    throw invalid(field, `Expected an https:// URL for ${field}`);
-  }
-  return url;
-}
+import { invalidField } from '../http/errors.ts';
+import { checkOutboundUrl } from '../net/outbound.ts';
 
 /** Parses `s3://bucket/key` into its parts. */
 export function parseS3Url(raw: string): { bucket: string; key: string } | null {
@@ -57,15 +25,15 @@ export async function resolveInput(opts: {
   const { input, config } = opts;
   if (input.startsWith('file_')) {
     const upload = await opts.tenant.getUpload(input);
-    if (!upload) throw invalid('input', `No file ${input} was uploaded with this API key`);
+    if (!upload) throw invalidField('input', `No file ${input} was uploaded with this API key`);
     return { type: 'kiln', key: upload.key };
   }
   const s3 = parseS3Url(input);
   if (input.startsWith('s3://')) {
-    if (!s3) throw invalid('input', 'Expected s3://bucket/key for input');
+    if (!s3) throw invalidField('input', 'Expected s3://bucket/key for input');
     const connection = await opts.tenant.getConnection(opts.connectionId);
     if (!connection) {
-      throw invalid(
+      throw invalidField(
         opts.connectionId ? 'connection_id' : 'input',
         opts.connectionId
           ? `No connection ${opts.connectionId} exists for this API key`
@@ -76,13 +44,13 @@ export async function resolveInput(opts: {
   }
   const fileUrl = parseFileUrl(input, { origin: opts.origin, publicBase: config.publicFilesBaseUrl });
   if (fileUrl.type === 'invalid') {
-    throw invalid('input', 'That URL is not a file Kiln returned; pass the file id or the exact URL from an upload or a job');
+    throw invalidField('input', 'That URL is not a file Kiln returned; pass the file id or the exact URL from an upload or a job');
   }
   if (fileUrl.type === 'key') {
     const { key } = fileUrl;
     if (key.startsWith('outputs/')) return { type: 'kiln', key };
     const upload = await opts.tenant.getUpload(key.slice('uploads/'.length));
-    if (!upload) throw invalid('input', 'That file URL does not belong to an upload made with this API key');
+    if (!upload) throw invalidField('input', 'That file URL does not belong to an upload made with this API key');
     return { type: 'kiln', key: upload.key };
   }
   checkOutboundUrl(input, 'input', { allowLoopback: config.allowLoopback });

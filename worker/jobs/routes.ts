@@ -1,11 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ErrorBody, KilnError } from '../../schemas/errors.ts';
+import { ErrorBody, jobNotFoundError } from '../../schemas/errors.ts';
 import { Job, JobCreate, JobEvent } from '../../schemas/job.ts';
 import { createRouter } from '../http/app.ts';
 import { ValidationError } from '../http/errors.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
 import { submitJob } from './create.ts';
-import { errorResponses, IdempotencyHeader, JobIdParam, json, ListJobsQuery } from './schemas.ts';
+import { errorResponses, IdempotencyHeader, json } from '../http/openapi.ts';
+import { JobIdParam, ListJobsQuery } from './schemas.ts';
 
 const createJob = createRoute({
   method: 'post',
@@ -51,8 +52,6 @@ const jobEvents = createRoute({
   request: { params: JobIdParam },
   responses: { 200: json(z.array(JobEvent), 'The events.'), ...errorResponses },
 });
-
-const jobNotFound = (id: string) => new KilnError('job_not_found', `No job ${id} exists for this API key.`);
 
 const LIST_QUERY_KEYS = new Set(['kind', 'status', 'input', 'limit', 'after', 'before', 'order']);
 
@@ -108,18 +107,18 @@ export const jobsRoutes = createRouter()
   })
   .openapi(getJob, async (c) => {
     const job = await jobStub(c.env, c.req.valid('param').id).get(c.get('tenant'));
-    if (!job) throw jobNotFound(c.req.valid('param').id);
+    if (!job) throw jobNotFoundError(c.req.valid('param').id);
     return c.json(job, 200);
   })
   .openapi(jobEvents, async (c) => {
     const { id } = c.req.valid('param');
     const events = await jobStub(c.env, id).events(c.get('tenant'));
-    if (!events) throw jobNotFound(id);
+    if (!events) throw jobNotFoundError(id);
     return c.json(events, 200);
   })
   .openapi(cancelJob, async (c) => {
     const { id } = c.req.valid('param');
     const job = await jobStub(c.env, id).cancel(c.get('tenant'));
-    if (!job) throw jobNotFound(id);
+    if (!job) throw jobNotFoundError(id);
     return c.json(job, 200);
   });

@@ -6,7 +6,7 @@ import { JobKind } from '../../schemas/options.ts';
 import { createRouter } from '../http/app.ts';
 import { ValidationError } from '../http/errors.ts';
 import { submitJob } from '../jobs/create.ts';
-import { errorResponses, IdempotencyHeader, json } from '../jobs/schemas.ts';
+import { errorResponses, IdempotencyHeader, json } from '../http/openapi.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
 import { newId } from '../utils/ids.ts';
 

@@ -3,7 +3,7 @@ import { KilnError } from '../../schemas/errors.ts';
 import { readConfig } from '../config/index.ts';
 import { DIRECT_PUT_MAX_BYTES, UPLOAD_URL_TTL_S } from '../constants.ts';
 import { createRouter } from '../http/app.ts';
-import { errorResponses, json } from '../jobs/schemas.ts';
+import { errorResponses, json } from '../http/openapi.ts';
 import { fileUrl, uploadKey } from '../storage/keys.ts';
 import { kilnBucket } from '../storage/locations.ts';
 import { presign } from '../storage/presign.ts';

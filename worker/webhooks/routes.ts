@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { KilnError } from '../../schemas/errors.ts';
+import { jobNotFoundError, KilnError } from '../../schemas/errors.ts';
 import { createRouter } from '../http/app.ts';
-import { errorResponses, JobIdParam, json } from '../jobs/schemas.ts';
+import { errorResponses, json } from '../http/openapi.ts';
+import { JobIdParam } from '../jobs/schemas.ts';
 import { jobStub } from '../stubs.ts';
 
 const Delivery = z
@@ -42,13 +43,13 @@ export const deliveryRoutes = createRouter()
   .openapi(listDeliveries, async (c) => {
     const { id } = c.req.valid('param');
     const deliveries = await jobStub(c.env, id).deliveries(c.get('tenant'));
-    if (!deliveries) throw new KilnError('job_not_found', `No job ${id} exists for this API key.`);
+    if (!deliveries) throw jobNotFoundError(id);
     return c.json(deliveries, 200);
   })
   .openapi(redeliver, async (c) => {
     const { id } = c.req.valid('param');
     const result = await jobStub(c.env, id).redeliver(c.get('tenant'));
-    if (!result) throw new KilnError('job_not_found', `No job ${id} exists for this API key.`);
+    if (!result) throw jobNotFoundError(id);
     if (!result.scheduled) throw new KilnError('invalid_input', result.reason ?? 'Nothing to redeliver.');
     return c.json({ scheduled: true as const }, 202);
   });

@@ -1,0 +1,30 @@
+/** OpenAPI pieces every feature's routes share: the JSON response, the error responses and the Idempotency-Key header. */
+import { z } from '@hono/zod-openapi';
+import { ErrorBody, ValidationErrorBody } from '../../schemas/errors.ts';
+
+/**
+ * A JSON response for `createRoute`, documented by its zod schema.
+ *
+ * @example responses: { 200: json(Job, 'The job.'), ...errorResponses }
+ */
+export const json = (schema: z.ZodType, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});
+
+/** The failures any authenticated route can answer with, in the API's error envelope (SPEC §2). */
+export const errorResponses = {
+  400: json(ValidationErrorBody, 'The request is invalid; `issues` names each field.'),
+  401: json(ErrorBody, 'Missing or unknown API key.'),
+  404: json(ErrorBody, 'No such job for this API key.'),
+} as const;
+
+/** The optional `Idempotency-Key` header of the routes that create jobs. */
+export const IdempotencyHeader = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .openapi({ description: 'Same key and body within 24 h returns the original job (200).' }),
+});
