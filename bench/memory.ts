@@ -9,7 +9,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { guardedRequest } from '../container/net/guarded-request.ts';
+import { httpRequest } from '../container/net/http-request.ts';
 import { startStack } from '../test/e2e/support/stack.ts';
 import { fmt } from './stats.ts';
 
@@ -36,11 +36,10 @@ const upload = await stack.api<{ file: { id: string }; upload_url: string }>('/u
   method: 'POST',
   json: { filename: 'big.mkv', content_type: 'video/x-matroska', size },
 });
-const put = await guardedRequest(new URL(upload.body.upload_url), {
+const put = await httpRequest(new URL(upload.body.upload_url), {
   method: 'PUT',
   headers: { 'content-length': size, 'content-type': 'video/x-matroska' },
   body: createReadStream(big),
-  allowLoopback: true,
 });
 put.resume();
 if ((put.statusCode ?? 0) >= 300) throw new Error(`upload failed: ${put.statusCode}`);
