@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ErrorBody } from '../schemas/errors.ts';
-import type { Job } from '../schemas/job.ts';
+import { isTerminal, type Job } from '../schemas/job.ts';
 import { guardedRequest } from '../container/net/guarded-request.ts';
 import { type ApiClient, apiClient } from './api.ts';
 import type { ParsedCli } from './args.ts';
@@ -20,8 +20,6 @@ import { progressBar } from './progress.ts';
 
 /** How often a waiting CLI asks for the job; progress is coarse, so once a second is plenty. */
 export const POLL_INTERVAL_MS = 1_000;
-
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 function fail(kind: ErrorBody['kind'], message: string): CliOutcome {
   return { ok: false, error: { kind, message } };
@@ -127,7 +125,7 @@ async function follow(api: ApiClient, job: Job, json: boolean, signal: AbortSign
   const bar = json ? progressBar({ isTTY: false } as NodeJS.WriteStream) : progressBar(process.stderr);
   let current = job;
   try {
-    while (!TERMINAL.has(current.status)) {
+    while (!isTerminal(current.status)) {
       await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
       if (signal.aborted) {
         return { kind: 'cancelled', message: `Stopped waiting; job ${job.id} goes on. See it with: kiln jobs ${job.id}` };
