@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ErrorBody } from '../schemas/errors.ts';
 import { isTerminal, type Job } from '../schemas/job.ts';
 import { guardedRequest } from '../container/net/guarded-request.ts';
+import { typeOfExtension } from '../container/probe/mime.ts';
 import { type ApiClient, apiClient } from './api.ts';
 import type { ParsedCli } from './args.ts';
 import type { CliOutcome } from './local.ts';
@@ -36,28 +37,11 @@ export function parseMetadata(pairs: string[]): { ok: true; metadata: Record<str
   return { ok: true, metadata };
 }
 
-const MIME_BY_EXTENSION: Record<string, string> = {
-  mov: 'video/quicktime',
-  mp4: 'video/mp4',
-  m4v: 'video/mp4',
-  webm: 'video/webm',
-  mkv: 'video/x-matroska',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  heic: 'image/heic',
-  webp: 'image/webp',
-  gif: 'image/gif',
-  mp3: 'audio/mpeg',
-  wav: 'audio/wav',
-  m4a: 'audio/mp4',
-};
-
 /** Uploads a local file with POST /uploads and a streaming PUT; returns the file id to use as input. */
 async function upload(api: ApiClient, path: string, signal: AbortSignal): Promise<{ ok: true; id: string } | { ok: false; error: ErrorBody }> {
   const { size } = await stat(path);
   const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
-  const contentType = MIME_BY_EXTENSION[ext] ?? 'application/octet-stream';
+  const contentType = typeOfExtension(ext) ?? 'application/octet-stream';
   const created = await api.call<{ file: { id: string }; upload_url: string }>('POST', '/uploads', {
     filename: basename(path),
     content_type: contentType,
