@@ -42,7 +42,12 @@ export default defineConfig({
       {
         test: {
           name: 'container',
-          include: ['test/container/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/common/**/*.test.ts'],
+          include: [
+            'test/container/**/*.test.ts',
+            'test/cli/**/*.test.ts',
+            'test/common/**/*.test.ts',
+            'test/schemas/**/*.test.ts',
+          ],
           environment: 'node',
           globalSetup: ['test/support/media-setup.ts'],
           testTimeout: 60_000,

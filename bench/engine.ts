@@ -15,7 +15,9 @@ import { parseArgs, promisify } from 'node:util';
 import sharp from 'sharp';
 import { DEFAULT_LIMITS } from '../container/limits.ts';
 import { processMedia } from '../container/process/index.ts';
-import { QUALITY_TIERS } from '../container/video/quality.ts';
+import { AUDIO_BITRATES } from '../container/audio/quality.ts';
+import { IMAGE_QUALITY_TIERS } from '../container/image/quality.ts';
+import { VIDEO_QUALITY_TIERS } from '../container/video/quality.ts';
 import type { JobKind, Quality } from '../schemas/options.ts';
 
 const run = promisify(execFile);
@@ -96,13 +98,13 @@ function row(cells: (string | number)[]): string {
 async function videoBench(video: string): Promise<string[]> {
   const lines = ['### Video: 1080p30 source, H.264 MP4', ''];
   // 1. Engine overhead: same encoder settings as --quality high, without Kiln's probe and filters.
-  const high = QUALITY_TIERS.high;
+  const high = VIDEO_QUALITY_TIERS.high;
   const eng = await repeat(() => engine('video', video, { quality: 'high' }, join(WORK, 'engine-high.mp4')), join(WORK, 'engine-high.mp4'));
   const bare = await repeat(
     () =>
       run('ffmpeg', [
         '-v', 'error', '-y', '-i', video, '-c:v', 'libx264', '-preset', high.h264.preset, '-crf', String(high.h264.crf),
-        '-profile:v', 'high', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', String(high.audioBitrate), '-ac', '2', '-ar', '48000',
+        '-profile:v', 'high', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', String(AUDIO_BITRATES.high), '-ac', '2', '-ar', '48000',
         '-movflags', '+faststart', join(WORK, 'bare-high.mp4'),
       ]),
     join(WORK, 'bare-high.mp4'),
@@ -122,7 +124,7 @@ async function videoBench(video: string): Promise<string[]> {
   lines.push('Quality tiers vs HandBrakeCLI `--preset "Fast 1080p30"` (SSIM against the source):', '');
   lines.push(row(['encoder', 'median time (s)', 'size (KB)', 'SSIM', 'size vs HandBrake']), row(['---', '---', '---', '---', '---']));
   lines.push(row(['HandBrake Fast 1080p30', (hb.ms / 1000).toFixed(2), (hb.bytes / 1024).toFixed(0), hb.ssim.toFixed(4), '1.00']));
-  for (const tier of Object.keys(QUALITY_TIERS) as Quality[]) {
+  for (const tier of Object.keys(VIDEO_QUALITY_TIERS) as Quality[]) {
     const out = join(WORK, `tier-${tier}.mp4`);
     const sample = await repeat(() => engine('video', video, { quality: tier }, out), out);
     sample.ssim = await ssim(out, video);
@@ -132,7 +134,7 @@ async function videoBench(video: string): Promise<string[]> {
 }
 
 async function imageBench(photo: string): Promise<string[]> {
-  const q = QUALITY_TIERS.medium.image.webp;
+  const q = IMAGE_QUALITY_TIERS.medium.webp;
   const lines = [`### Image: 4000×3000 JPEG → 1920 px wide WebP (quality ${q})`, ''];
   const cases: [string, string, () => Promise<unknown>][] = [
     ['kiln engine', join(WORK, 'img-engine.webp'), () => engine('image', photo, { width: 1920, format: 'webp' }, join(WORK, 'img-engine.webp'))],

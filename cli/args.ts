@@ -4,6 +4,7 @@
  */
 import { extname } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { formatForExtension } from '../schemas/formats.ts';
 import type { JobKind } from '../schemas/options.ts';
 
 export type Command = JobKind | 'probe' | 'jobs' | 'connections';
@@ -128,14 +129,6 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const EXTENSION_FORMATS: Record<JobKind, Record<string, string>> = {
-  video: { '.mp4': 'mp4', '.m4v': 'mp4', '.mov': 'mov', '.webm': 'webm' },
-  image: { '.jpg': 'jpeg', '.jpeg': 'jpeg', '.png': 'png', '.webp': 'webp', '.avif': 'avif' },
-  audio: { '.mp3': 'mp3', '.m4a': 'aac', '.aac': 'aac', '.ogg': 'ogg', '.oga': 'ogg', '.opus': 'opus', '.wav': 'wav', '.flac': 'flac' },
-  animation: { '.gif': 'gif', '.webp': 'webp' },
-  adaptive_video: { '.m3u8': 'hls', '': 'hls' },
-};
-
 /**
  * The `format` option implied by an output path, or undefined when the extension says nothing.
  *
@@ -143,7 +136,7 @@ const EXTENSION_FORMATS: Record<JobKind, Record<string, string>> = {
  * formatFromOutput('image', 'thumb.webp'); // 'webp'
  */
 export function formatFromOutput(kind: JobKind, output: string): string | undefined {
-  return EXTENSION_FORMATS[kind][extname(output).toLowerCase()];
+  return formatForExtension(kind, extname(output).slice(1).toLowerCase());
 }
 
 function number(flag: string, raw: string | undefined): number | undefined {

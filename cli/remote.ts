@@ -10,8 +10,9 @@ import { mkdir } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ErrorBody } from '../schemas/errors.ts';
-import type { Job } from '../schemas/job.ts';
+import { isTerminal, type Job } from '../schemas/job.ts';
 import { httpRequest } from '../container/net/http-request.ts';
+import { typeOfExtension } from '../container/probe/mime.ts';
 import { type ApiClient, apiClient } from './api.ts';
 import type { ParsedCli } from './args.ts';
 import type { CliOutcome } from './local.ts';
@@ -20,8 +21,6 @@ import { progressBar } from './progress.ts';
 
 /** How often a waiting CLI asks for the job; progress is coarse, so once a second is plenty. */
 export const POLL_INTERVAL_MS = 1_000;
-
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 function fail(kind: ErrorBody['kind'], message: string): CliOutcome {
   return { ok: false, error: { kind, message } };
@@ -38,28 +37,11 @@ export function parseMetadata(pairs: string[]): { ok: true; metadata: Record<str
   return { ok: true, metadata };
 }
 
-const MIME_BY_EXTENSION: Record<string, string> = {
-  mov: 'video/quicktime',
-  mp4: 'video/mp4',
-  m4v: 'video/mp4',
-  webm: 'video/webm',
-  mkv: 'video/x-matroska',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  heic: 'image/heic',
-  webp: 'image/webp',
-  gif: 'image/gif',
-  mp3: 'audio/mpeg',
-  wav: 'audio/wav',
-  m4a: 'audio/mp4',
-};
-
 /** Uploads a local file with POST /uploads and a streaming PUT; returns the file id to use as input. */
 async function upload(api: ApiClient, path: string, signal: AbortSignal): Promise<{ ok: true; id: string } | { ok: false; error: ErrorBody }> {
   const { size } = await stat(path);
   const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
-  const contentType = MIME_BY_EXTENSION[ext] ?? 'application/octet-stream';
+  const contentType = typeOfExtension(ext) ?? 'application/octet-stream';
   const created = await api.call<{ file: { id: string }; upload_url: string }>('POST', '/uploads', {
     filename: basename(path),
     content_type: contentType,
@@ -128,7 +110,7 @@ async function follow(api: ApiClient, job: Job, json: boolean, signal: AbortSign
   const bar = json ? progressBar({ isTTY: false } as NodeJS.WriteStream) : progressBar(process.stderr);
   let current = job;
   try {
-    while (!TERMINAL.has(current.status)) {
+    while (!isTerminal(current.status)) {
       await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
       if (signal.aborted) {
         return { kind: 'cancelled', message: `Stopped waiting; job ${job.id} goes on. See it with: kiln jobs ${job.id}` };

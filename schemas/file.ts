@@ -29,3 +29,12 @@ export const FileObject = MediaInfo.extend({
     .describe('For adaptive_video: the renditions behind the master playlist.'),
 }).meta({ id: 'File' });
 export type FileObject = z.infer<typeof FileObject>;
+
+/** A file uploaded through POST /uploads or PUT /files/{id}: stored, not yet probed. */
+export const UploadedFile = FileObject.pick({ object: true, id: true, url: true })
+  .extend({
+    filename: z.string(),
+    type: FileObject.shape.type,
+    filesize: FileObject.shape.filesize.nullable(),
+  })
+  .meta({ id: 'UploadedFile' });

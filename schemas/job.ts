@@ -52,6 +52,20 @@ export type JobCreate = z.infer<typeof JobCreate>;
 export const JobStatus = z.enum(['queued', 'processing', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof JobStatus>;
 
+/** The statuses a job never leaves: its output or error is final and its webhook is due. */
+export const TerminalStatus = JobStatus.extract(['succeeded', 'failed', 'cancelled']);
+export type TerminalStatus = z.infer<typeof TerminalStatus>;
+
+/**
+ * Whether a job has finished, one way or another.
+ *
+ * @example
+ * isTerminal('cancelled'); // true
+ */
+export function isTerminal(status: JobStatus): status is TerminalStatus {
+  return TerminalStatus.safeParse(status).success;
+}
+
 export const TaskStatus = z.enum(['waiting', 'processing', 'succeeded', 'failed', 'cancelled']);
 export type TaskStatus = z.infer<typeof TaskStatus>;
 

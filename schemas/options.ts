@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { defaultFormat, formatNames } from './formats.ts';
 
 /**
  * Options per job kind (SPEC §3). Every object is strict so an unknown option is refused by
@@ -11,6 +12,8 @@ const seconds = z.number().min(0).max(86_400);
 
 export const Quality = z.enum(['very_low', 'low', 'medium', 'high', 'very_high']);
 export type Quality = z.infer<typeof Quality>;
+/** The tier a job gets when it names none. */
+export const DEFAULT_QUALITY: Quality = 'medium';
 
 export const Fit = z.enum(['contain', 'cover', 'fill']);
 export const Position = z.enum([
@@ -52,7 +55,7 @@ function endAfterStart<T extends { start?: number | undefined; end?: number | un
 export const VideoOptions = z
   .strictObject({
     ...shared,
-    format: z.enum(['mp4', 'webm', 'mov']).optional(),
+    format: z.enum(formatNames('video')).optional(),
     codec: z.enum(['h264', 'h265', 'vp9', 'av1']).optional(),
     fps: z.number().min(1).max(60).optional(),
     bitrate: z.number().int().min(300_000).max(60_000_000).optional(),
@@ -60,7 +63,7 @@ export const VideoOptions = z
   })
   .superRefine(endAfterStart)
   .superRefine((value, ctx) => {
-    const format = value.format ?? 'mp4';
+    const format = value.format ?? defaultFormat('video');
     if (format === 'webm' && (value.codec === 'h264' || value.codec === 'h265')) {
       ctx.addIssue({ code: 'custom', path: ['codec'], message: 'Expected vp9 or av1 for format webm' });
     }
@@ -73,7 +76,7 @@ export const VideoOptions = z
 export const ImageOptions = z
   .strictObject({
     ...shared,
-    format: z.enum(['jpeg', 'png', 'webp', 'avif']).optional(),
+    format: z.enum(formatNames('image')).optional(),
   })
   .meta({ id: 'ImageOptions' });
 
@@ -82,7 +85,7 @@ export const AudioOptions = z
     quality: shared.quality,
     start: shared.start,
     end: shared.end,
-    format: z.enum(['mp3', 'aac', 'ogg', 'opus', 'wav', 'flac']).optional(),
+    format: z.enum(formatNames('audio')).optional(),
     bitrate: z.number().int().min(32_000).max(320_000).optional(),
   })
   .superRefine(endAfterStart)
@@ -91,7 +94,7 @@ export const AudioOptions = z
 export const AnimationOptions = z
   .strictObject({
     ...shared,
-    format: z.enum(['gif', 'webp']).optional(),
+    format: z.enum(formatNames('animation')).optional(),
     fps: z.number().min(1).max(30).optional(),
     end: seconds.describe('End time in seconds (required).'),
   })
@@ -100,7 +103,7 @@ export const AnimationOptions = z
 
 export const AdaptiveVideoOptions = z
   .strictObject({
-    format: z.enum(['hls']).optional(),
+    format: z.enum(formatNames('adaptive_video')).optional(),
     quality: shared.quality,
     start: shared.start,
     end: shared.end,

@@ -5,14 +5,16 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mimeFor } from '../../schemas/formats.ts';
 import type { AdaptiveVideoOptions } from '../../schemas/options.ts';
+import { audioBitrate } from '../audio/quality.ts';
 import { encodeTrimmed } from '../ffmpeg/encode.ts';
 import { rationalValue } from '../probe/index.ts';
 import { evenDown } from '../resize/index.ts';
 import { planTrim } from '../trim/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
 import { defaultFps, isHdr, toneMapFilters } from '../video/filters.ts';
-import { qualityTier } from '../video/quality.ts';
+import { videoQuality } from '../video/quality.ts';
 
 /** Segment length: Apple's HLS authoring spec recommends 6 s; 4 s starts playback sooner. */
 export const HLS_SEGMENT_S = 4;
@@ -67,7 +69,8 @@ export async function encodeAdaptive(ctx: EncodeContext, options: AdaptiveVideoO
   }
   const trim = planTrim(info.duration, options.start, options.end);
   if (!trim.ok) return trim;
-  const tier = qualityTier(options.quality);
+  const { h264 } = videoQuality(options.quality);
+  const audioBps = audioBitrate(options.quality);
   const renditions = hlsLadder(info.width, info.height);
   const fps = defaultFps(details);
   const gop = Math.max(1, Math.round(rationalValue(fps) * HLS_SEGMENT_S));
@@ -85,11 +88,11 @@ export async function encodeAdaptive(ctx: EncodeContext, options: AdaptiveVideoO
 
   const outputOptions = [
     ...renditions.flatMap((_, i) => ['-map', `[v${i}]`, ...(withAudio ? ['-map', '0:a:0'] : [])]),
-    '-c:v', 'libx264', '-preset', tier.h264.preset, '-crf', String(tier.h264.crf), '-profile:v', 'high',
+    '-c:v', 'libx264', '-preset', h264.preset, '-crf', String(h264.crf), '-profile:v', 'high',
     ...renditions.flatMap((r, i) => [`-maxrate:v:${i}`, String(r.maxrate), `-bufsize:v:${i}`, String(r.maxrate * 2)]),
     '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-fps_mode', 'cfr',
     '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709',
-    ...(withAudio ? ['-c:a', 'aac', '-profile:a', 'aac_low', '-b:a', String(tier.audioBitrate), '-ac', '2', '-ar', '48000'] : []),
+    ...(withAudio ? ['-c:a', 'aac', '-profile:a', 'aac_low', '-b:a', String(audioBps), '-ac', '2', '-ar', '48000'] : []),
     '-map_metadata', '-1',
     '-f', 'hls', '-hls_time', String(HLS_SEGMENT_S), '-hls_playlist_type', 'vod',
     '-hls_flags', 'independent_segments', '-hls_segment_type', 'mpegts',
@@ -109,6 +112,6 @@ export async function encodeAdaptive(ctx: EncodeContext, options: AdaptiveVideoO
     path: join(dir, 'master.m3u8'),
     notes: [...trim.notes, ...notes],
     // ffprobe reads the master playlist's first variant; its byte count and bitrate describe the playlist file only.
-    override: { format: 'hls', type: 'application/vnd.apple.mpegurl', bitrate: null },
+    override: { format: 'hls', type: mimeFor('adaptive_video', 'hls'), bitrate: null },
   };
 }

@@ -3,13 +3,14 @@
  * stretch of video (SPEC §3). `end` is required so nobody turns a feature film into a GIF.
  */
 import { join } from 'node:path';
+import { defaultFormat, extensionFor } from '../../schemas/formats.ts';
 import type { AnimationOptions } from '../../schemas/options.ts';
 import { encodeTrimmed } from '../ffmpeg/encode.ts';
 import { planResize } from '../resize/index.ts';
 import { planTrim } from '../trim/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
 import { videoFilters } from '../video/filters.ts';
-import { qualityTier } from '../video/quality.ts';
+import { animatedWebpQuality } from './quality.ts';
 
 /** Frames per second when none is asked for: smooth enough for previews, small enough for GIF. */
 export const ANIMATION_DEFAULT_FPS = 10;
@@ -33,7 +34,7 @@ export async function encodeAnimation(ctx: EncodeContext, options: AnimationOpti
   }
   const trim = planTrim(info.duration, options.start, options.end);
   if (!trim.ok) return trim;
-  const format = options.format ?? 'gif';
+  const format = options.format ?? defaultFormat('animation');
   const fps = options.fps ?? ANIMATION_DEFAULT_FPS;
   const request =
     options.width === undefined && options.height === undefined
@@ -52,10 +53,10 @@ export async function encodeAnimation(ctx: EncodeContext, options: AnimationOpti
         ]
       : [
           '-vf', `${base},format=yuva420p`,
-          '-c:v', 'libwebp_anim', '-lossless', '0', '-quality', String(qualityTier(options.quality).animationWebp),
+          '-c:v', 'libwebp_anim', '-lossless', '0', '-quality', String(animatedWebpQuality(options.quality)),
           '-compression_level', '4', '-loop', '0', '-f', 'webp',
         ];
-  const output = join(ctx.workDir, `output.${format}`);
+  const output = join(ctx.workDir, `output.${extensionFor('animation', format)}`);
   const ran = await encodeTrimmed(ctx, trim, {
     output,
     outputOptions: ['-map', '0:v:0', '-an', '-map_metadata', '-1', ...outputOptions],

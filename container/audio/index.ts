@@ -3,51 +3,38 @@
  * with an audio stream, video included (SPEC §3).
  */
 import { join } from 'node:path';
+import { defaultFormat, extensionFor, mimeFor } from '../../schemas/formats.ts';
 import type { AudioOptions } from '../../schemas/options.ts';
 import { encodeTrimmed } from '../ffmpeg/encode.ts';
 import { planTrim } from '../trim/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
-import { qualityTier } from '../video/quality.ts';
+import { audioBitrate } from './quality.ts';
 
 type AudioFormat = NonNullable<AudioOptions['format']>;
 
 interface AudioTarget {
-  ext: string;
   codec: string[];
   muxer: string[];
   lossless: boolean;
   /** Fixed output sample rate; otherwise 44.1/48 kHz sources keep theirs and others get 48 kHz. */
   sampleRate?: number;
-  /** MIME type and short name when ffprobe's container name is not what users call it. */
-  label?: { format: string; type: string };
+  /** Report the output under Kiln's format name, not the container name ffprobe reads back. */
+  relabel?: true;
 }
 
 const TARGETS: Record<AudioFormat, AudioTarget> = {
-  mp3: { ext: 'mp3', codec: ['-c:a', 'libmp3lame'], muxer: ['-f', 'mp3'], lossless: false },
+  mp3: { codec: ['-c:a', 'libmp3lame'], muxer: ['-f', 'mp3'], lossless: false },
   aac: {
-    ext: 'm4a',
     codec: ['-c:a', 'aac', '-profile:a', 'aac_low'],
     muxer: ['-movflags', '+faststart', '-f', 'ipod'],
     lossless: false,
   },
-  ogg: { ext: 'ogg', codec: ['-c:a', 'libvorbis'], muxer: ['-f', 'ogg'], lossless: false },
-  // Opus only runs at 48 kHz; anything else is resampled by the encoder anyway.
-  opus: {
-    ext: 'opus',
-    codec: ['-c:a', 'libopus'],
-    muxer: ['-f', 'opus'],
-    lossless: false,
-    sampleRate: 48_000,
-    label: { format: 'opus', type: 'audio/ogg' },
-  },
-  wav: { ext: 'wav', codec: ['-c:a', 'pcm_s16le'], muxer: ['-f', 'wav'], lossless: true },
-  flac: { ext: 'flac', codec: ['-c:a', 'flac'], muxer: ['-f', 'flac'], lossless: true },
+  ogg: { codec: ['-c:a', 'libvorbis'], muxer: ['-f', 'ogg'], lossless: false },
+  // Opus only runs at 48 kHz; anything else is resampled by the encoder anyway. ffprobe reads it back as ogg.
+  opus: { codec: ['-c:a', 'libopus'], muxer: ['-f', 'opus'], lossless: false, sampleRate: 48_000, relabel: true },
+  wav: { codec: ['-c:a', 'pcm_s16le'], muxer: ['-f', 'wav'], lossless: true },
+  flac: { codec: ['-c:a', 'flac'], muxer: ['-f', 'flac'], lossless: true },
 };
-
-/** The short name and MIME type an audio format's output is reported with, when it differs from the probe. */
-export function audioLabel(format: AudioFormat): { format: string; type: string } | undefined {
-  return TARGETS[format].label;
-}
 
 /**
  * Encodes the first audio stream of `ctx.inputPath` into `ctx.workDir`.
@@ -65,15 +52,15 @@ export async function encodeAudio(ctx: EncodeContext, options: AudioOptions): Pr
   }
   const trim = planTrim(info.duration, options.start, options.end);
   if (!trim.ok) return trim;
-  const format = options.format ?? 'mp3';
+  const format = options.format ?? defaultFormat('audio');
   const target = TARGETS[format];
   const notes = [...trim.notes];
-  const bitrate = options.bitrate ?? qualityTier(options.quality).audioBitrate;
+  const bitrate = options.bitrate ?? audioBitrate(options.quality);
   if (target.lossless && options.bitrate !== undefined) notes.push(`bitrate is ignored for lossless ${format}.`);
   const source = details.audio.sampleRate;
   const sampleRate = target.sampleRate ?? (source === 44_100 || source === 48_000 ? source : 48_000);
   const channels = target.lossless ? details.audio.channels : Math.min(2, details.audio.channels);
-  const output = join(ctx.workDir, `output.${target.ext}`);
+  const output = join(ctx.workDir, `output.${extensionFor('audio', format)}`);
   const ran = await encodeTrimmed(ctx, trim, {
     output,
     outputOptions: [
@@ -86,5 +73,6 @@ export async function encodeAudio(ctx: EncodeContext, options: AudioOptions): Pr
     ],
   });
   if (!ran.ok) return ran;
-  return target.label ? { ok: true, path: output, notes, override: target.label } : { ok: true, path: output, notes };
+  if (!target.relabel) return { ok: true, path: output, notes };
+  return { ok: true, path: output, notes, override: { format, type: mimeFor('audio', format) } };
 }

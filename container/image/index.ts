@@ -6,10 +6,11 @@
 import { join } from 'node:path';
 import sharp, { type ResizeOptions } from 'sharp';
 import { cancelledError, type ErrorBody } from '../../schemas/errors.ts';
+import { extensionFor } from '../../schemas/formats.ts';
 import type { ImageOptions } from '../../schemas/options.ts';
 import { planResize, type ResizePlan } from '../resize/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
-import { qualityTier } from '../video/quality.ts';
+import { imageQuality } from './quality.ts';
 import { heicToPng, safeSvg, videoFrame, type ImageSource } from './source.ts';
 
 export type ImageFormat = NonNullable<ImageOptions['format']>;
@@ -98,14 +99,14 @@ export async function encodeImage(ctx: EncodeContext, options: ImageOptions): Pr
   if (ctx.info.kind === 'image' && options.start !== undefined) notes.push('start is ignored for still images.');
   if ((ctx.details.image?.pages ?? 1) > 1 && ctx.info.duration) notes.push('The input is animated; used its first frame.');
   const format = options.format ?? defaultImageFormat(ctx);
-  const tier = qualityTier(options.quality);
+  const quality = imageQuality(options.quality);
   const { plan, notes: resizeNotes } = planResize(
     { width: ctx.info.width ?? 1, height: ctx.info.height ?? 1 },
     options,
     { even: false },
   );
   notes.push(...resizeNotes);
-  const output = join(ctx.workDir, `output.${format === 'jpeg' ? 'jpg' : format}`);
+  const output = join(ctx.workDir, `output.${extensionFor('image', format)}`);
   ctx.onProgress?.(10);
   try {
     let image = sharp(source.input, {
@@ -120,16 +121,16 @@ export async function encodeImage(ctx: EncodeContext, options: ImageOptions): Pr
     image = image.toColourspace('srgb');
     switch (format) {
       case 'jpeg':
-        image = image.jpeg({ quality: tier.image.jpeg, progressive: true, chromaSubsampling: '4:2:0' });
+        image = image.jpeg({ quality: quality.jpeg, progressive: true, chromaSubsampling: '4:2:0' });
         break;
       case 'png':
         image = image.png({ compressionLevel: 8, adaptiveFiltering: true });
         break;
       case 'webp':
-        image = image.webp({ quality: tier.image.webp, effort: 4 });
+        image = image.webp({ quality: quality.webp, effort: 4 });
         break;
       case 'avif':
-        image = image.avif({ quality: tier.image.avif, effort: 3 });
+        image = image.avif({ quality: quality.avif, effort: 3 });
         break;
     }
     if (ctx.signal?.aborted) return { ok: false, error: cancelledError() };

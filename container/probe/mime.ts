@@ -1,4 +1,9 @@
-/** Maps what ffprobe and sharp call a format to Kiln's short format name and MIME type. */
+/**
+ * Maps what ffprobe and sharp call a format to Kiln's short format name and MIME type. Formats
+ * Kiln also writes take their MIME type from schemas/formats.ts; only read-only ones are listed here.
+ */
+import { mimeFor, typeForExtension } from '../../schemas/formats.ts';
+import type { SniffedImage } from './sniff.ts';
 
 export interface FormatName {
   format: string;
@@ -7,17 +12,64 @@ export interface FormatName {
 
 const WEBM_CODECS = new Set(['vp8', 'vp9', 'av1', 'opus', 'vorbis']);
 
-const IMAGE_TYPES: Record<string, string> = {
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  gif: 'image/gif',
-  webp: 'image/webp',
-  avif: 'image/avif',
+/** Formats Kiln reads but never writes, by the short name it reports (also their usual file extension). */
+const INPUT_ONLY_TYPES = {
   heic: 'image/heic',
   tiff: 'image/tiff',
   svg: 'image/svg+xml',
   bmp: 'image/bmp',
+  mkv: 'video/x-matroska',
+  mka: 'audio/x-matroska',
+  ogv: 'video/ogg',
+  // Raw ADTS; the `aac` output format is AAC in M4A.
+  aac: 'audio/aac',
+  avi: 'video/x-msvideo',
+  ts: 'video/mp2t',
+  flv: 'video/x-flv',
+  wmv: 'video/x-ms-asf',
+  mpeg: 'video/mpeg',
+} as const;
+
+function inputOnly(format: keyof typeof INPUT_ONLY_TYPES): FormatName {
+  return { format, type: INPUT_ONLY_TYPES[format] };
+}
+
+const IMAGE_TYPES: Record<SniffedImage, string> = {
+  jpeg: mimeFor('image', 'jpeg'),
+  png: mimeFor('image', 'png'),
+  gif: mimeFor('animation', 'gif'),
+  webp: mimeFor('image', 'webp'),
+  avif: mimeFor('image', 'avif'),
+  heic: INPUT_ONLY_TYPES.heic,
+  tiff: INPUT_ONLY_TYPES.tiff,
+  svg: INPUT_ONLY_TYPES.svg,
+  bmp: INPUT_ONLY_TYPES.bmp,
 };
+
+/** ffprobe demuxers that name exactly one format, by their `format_name`. */
+const SINGLE_FORMAT_DEMUXERS: Record<string, FormatName> = {
+  mp3: { format: 'mp3', type: mimeFor('audio', 'mp3') },
+  ogg: { format: 'ogg', type: mimeFor('audio', 'ogg') },
+  flac: { format: 'flac', type: mimeFor('audio', 'flac') },
+  wav: { format: 'wav', type: mimeFor('audio', 'wav') },
+  aac: inputOnly('aac'),
+  avi: inputOnly('avi'),
+  mpegts: inputOnly('ts'),
+  flv: inputOnly('flv'),
+  gif: { format: 'gif', type: mimeFor('animation', 'gif') },
+  asf: inputOnly('wmv'),
+  mpeg: inputOnly('mpeg'),
+};
+
+/**
+ * MIME type of a file extension (without the dot, lower case), whether Kiln reads or writes it.
+ *
+ * @example
+ * typeOfExtension('mkv'); // 'video/x-matroska'
+ */
+export function typeOfExtension(extension: string): string | undefined {
+  return (INPUT_ONLY_TYPES as Record<string, string>)[extension] ?? typeForExtension(extension);
+}
 
 /**
  * Short name and MIME type of a still image format.
@@ -25,8 +77,8 @@ const IMAGE_TYPES: Record<string, string> = {
  * @example
  * imageFormat('jpeg'); // { format: 'jpeg', type: 'image/jpeg' }
  */
-export function imageFormat(format: string): FormatName {
-  return { format, type: IMAGE_TYPES[format] ?? `image/${format}` };
+export function imageFormat(format: SniffedImage): FormatName {
+  return { format, type: IMAGE_TYPES[format] };
 }
 
 /**
@@ -45,33 +97,22 @@ export function containerFormat(
   const names = formatName.split(',');
   if (names.includes('mp4') || names.includes('mov')) {
     const brand = (majorBrand ?? '').trim();
-    if (brand === 'qt') return { format: 'mov', type: 'video/quicktime' };
-    if (!hasVideo) return { format: 'm4a', type: 'audio/mp4' };
-    return { format: 'mp4', type: 'video/mp4' };
+    if (brand === 'qt') return { format: 'mov', type: mimeFor('video', 'mov') };
+    if (!hasVideo) return { format: 'm4a', type: mimeFor('audio', 'aac') };
+    return { format: 'mp4', type: mimeFor('video', 'mp4') };
   }
   if (names.includes('webm') || names.includes('matroska')) {
     const webm = [codecs.video, codecs.audio].every((c) => c === undefined || WEBM_CODECS.has(c));
-    if (!webm) return hasVideo ? { format: 'mkv', type: 'video/x-matroska' } : { format: 'mka', type: 'audio/x-matroska' };
-    return hasVideo ? { format: 'webm', type: 'video/webm' } : { format: 'webm', type: 'audio/webm' };
+    if (!webm) return inputOnly(hasVideo ? 'mkv' : 'mka');
+    return hasVideo ? { format: 'webm', type: mimeFor('video', 'webm') } : { format: 'webm', type: 'audio/webm' };
   }
-  if (names.includes('hls') || names.includes('applehttp')) return { format: 'hls', type: 'application/vnd.apple.mpegurl' };
+  if (names.includes('hls') || names.includes('applehttp')) {
+    return { format: 'hls', type: mimeFor('adaptive_video', 'hls') };
+  }
   const first = names[0] ?? 'unknown';
-  const known: Record<string, FormatName> = {
-    mp3: { format: 'mp3', type: 'audio/mpeg' },
-    ogg: { format: 'ogg', type: 'audio/ogg' },
-    flac: { format: 'flac', type: 'audio/flac' },
-    wav: { format: 'wav', type: 'audio/wav' },
-    aac: { format: 'aac', type: 'audio/aac' },
-    avi: { format: 'avi', type: 'video/x-msvideo' },
-    mpegts: { format: 'ts', type: 'video/mp2t' },
-    flv: { format: 'flv', type: 'video/x-flv' },
-    gif: { format: 'gif', type: 'image/gif' },
-    asf: { format: 'wmv', type: 'video/x-ms-asf' },
-    mpeg: { format: 'mpeg', type: 'video/mpeg' },
-  };
-  const found = known[first];
+  const found = SINGLE_FORMAT_DEMUXERS[first];
   if (found) {
-    if (first === 'ogg' && hasVideo) return { format: 'ogv', type: 'video/ogg' };
+    if (first === 'ogg' && hasVideo) return inputOnly('ogv');
     return found;
   }
   return { format: first, type: hasVideo ? 'video/octet-stream' : 'audio/octet-stream' };

@@ -1,21 +1,13 @@
 import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { ErrorBody } from '../../schemas/errors.ts';
+import { folderFileType } from '../../schemas/formats.ts';
 import { OutputFilesResponse } from '../../schemas/processor.ts';
 import { uploadFile } from '../net/transfer.ts';
 import { CALLBACK_TIMEOUT_MS } from './reporter.ts';
 
 /** Segments uploaded at once: enough to hide per-request latency, few enough not to flood storage. */
 export const FOLDER_UPLOAD_CONCURRENCY = 4;
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.m3u8': 'application/vnd.apple.mpegurl',
-  '.ts': 'video/mp2t',
-  '.m4s': 'video/iso.segment',
-  '.mp4': 'video/mp4',
-  '.aac': 'audio/aac',
-  '.vtt': 'text/vtt',
-};
 
 /**
  * Uploads every file under `dir` (an HLS ladder): asks the Worker for one presigned PUT per file
@@ -60,7 +52,7 @@ export async function uploadFolder(opts: {
         const result = await uploadFile({
           path: join(opts.dir, name),
           url,
-          contentType: CONTENT_TYPES[extname(name)] ?? 'application/octet-stream',
+          contentType: folderFileType(extname(name).slice(1)) ?? 'application/octet-stream',
           allowLoopback: opts.allowLoopback,
           signal: opts.signal,
         });

@@ -3,6 +3,7 @@
  * input. Rotation applied, HDR tone mapped, constant frame rate, faststart (SPEC §3).
  */
 import { join } from 'node:path';
+import { defaultFormat, extensionFor } from '../../schemas/formats.ts';
 import type { VideoOptions } from '../../schemas/options.ts';
 import { encodeTrimmed } from '../ffmpeg/encode.ts';
 import { rationalValue } from '../probe/index.ts';
@@ -10,7 +11,8 @@ import { planResize } from '../resize/index.ts';
 import { planTrim } from '../trim/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
 import { defaultFps, videoFilters } from './filters.ts';
-import { qualityTier, type QualityTier } from './quality.ts';
+import { audioBitrate } from '../audio/quality.ts';
+import { videoQuality, type VideoQualityTier } from './quality.ts';
 
 type Codec = NonNullable<VideoOptions['codec']>;
 
@@ -31,7 +33,7 @@ export function h264Level(width: number, height: number, fps: number): string {
   return '6.0';
 }
 
-function videoCodecArgs(codec: Codec, tier: QualityTier, bitrate: number | undefined): string[] {
+function videoCodecArgs(codec: Codec, tier: VideoQualityTier, bitrate: number | undefined): string[] {
   const cap = bitrate ? ['-maxrate', String(bitrate), '-bufsize', String(bitrate * 2)] : [];
   switch (codec) {
     case 'h264':
@@ -72,9 +74,10 @@ export async function encodeVideo(ctx: EncodeContext, options: VideoOptions): Pr
   }
   const trim = planTrim(info.duration, options.start, options.end);
   if (!trim.ok) return trim;
-  const format = options.format ?? 'mp4';
+  const format = options.format ?? defaultFormat('video');
   const codec: Codec = options.codec ?? (format === 'webm' ? 'vp9' : 'h264');
-  const tier = qualityTier(options.quality);
+  const tier = videoQuality(options.quality);
+  const audioBps = String(audioBitrate(options.quality));
   const { plan, notes } = planResize({ width: info.width, height: info.height }, options, { even: true });
   const fps =
     options.fps !== undefined ? String(options.fps) : details.video ? defaultFps(details) : String(Math.min(60, info.fps ?? 30));
@@ -94,8 +97,8 @@ export async function encodeVideo(ctx: EncodeContext, options: VideoOptions): Pr
     '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709', '-color_range', 'tv',
     ...(withAudio
       ? format === 'webm'
-        ? ['-c:a', 'libopus', '-b:a', String(tier.audioBitrate), '-ac', '2', '-ar', '48000']
-        : ['-c:a', 'aac', '-profile:a', 'aac_low', '-b:a', String(tier.audioBitrate), '-ac', '2', '-ar', '48000']
+        ? ['-c:a', 'libopus', '-b:a', audioBps, '-ac', '2', '-ar', '48000']
+        : ['-c:a', 'aac', '-profile:a', 'aac_low', '-b:a', audioBps, '-ac', '2', '-ar', '48000']
       : []),
     // Strip container metadata (GPS and device tags in phone videos) and any rotation flag.
     '-map_metadata', '-1', '-map_chapters', '-1', '-metadata:s:v:0', 'rotate=0',
@@ -103,7 +106,7 @@ export async function encodeVideo(ctx: EncodeContext, options: VideoOptions): Pr
     '-max_muxing_queue_size', '4096',
   ];
   if (info.has_audio && options.mute) notes.push('Audio removed (mute).');
-  const output = join(ctx.workDir, `output.${format}`);
+  const output = join(ctx.workDir, `output.${extensionFor('video', format)}`);
   const ran = await encodeTrimmed(ctx, trim, {
     output,
     outputOptions,

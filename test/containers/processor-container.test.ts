@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job, JobEvent } from '../../schemas/job.ts';
-import { QUALITY_TIERS } from '../../container/video/quality.ts';
+import { VIDEO_QUALITY_TIERS } from '../../container/video/quality.ts';
 import { download } from '../support/api-client.ts';
 import { fixture } from '../support/media.ts';
 import { probe, topLevelAtoms, videoStream } from '../support/inspect.ts';
@@ -53,7 +53,7 @@ function testClip(path: string, seconds: number): void {
 function calibratedClipSeconds(): number {
   const sample = join(media, 'sample.mp4');
   testClip(sample, 2);
-  const { crf, preset } = QUALITY_TIERS.very_high.h264;
+  const { crf, preset } = VIDEO_QUALITY_TIERS.very_high.h264;
   const started = performance.now();
   ffmpeg(['-i', sample, '-c:v', 'libx264', '-preset', preset, '-crf', String(crf), '-an', '-f', 'null', '-']);
   const framesPerS = (2 * CLIP_FPS) / ((performance.now() - started) / 1000);

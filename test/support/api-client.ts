@@ -1,10 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Job } from '../../schemas/job.ts';
+import { isTerminal, type Job } from '../../schemas/job.ts';
 
 export const API_KEY = 'kiln_dev_key';
-
-const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 
 /** A client for a running Kiln at `base`, as an app would use it: JSON over HTTP with a key. */
 export function apiClient(base: string, diagnostics: () => string = () => '') {
@@ -26,7 +24,7 @@ export function apiClient(base: string, diagnostics: () => string = () => '') {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const { body } = await api<Job>(`/jobs/${id}`);
-      if (TERMINAL.includes(body.status)) return body;
+      if (isTerminal(body.status)) return body;
       if (Date.now() > deadline) throw new Error(`job ${id} still ${body.status} after ${timeoutMs} ms\n${diagnostics()}`);
       await new Promise((r) => setTimeout(r, 250));
     }

@@ -3,6 +3,7 @@ import type { ErrorBody } from '../../schemas/errors.ts';
 import type { FileObject, MediaInfo } from '../../schemas/file.ts';
 import type { Job, JobEvent } from '../../schemas/job.ts';
 import type { ProcessorEvent } from '../../schemas/processor.ts';
+import type { Delivery } from '../../schemas/webhook.ts';
 import { readConfig } from '../config/index.ts';
 import { CREATE_RETRY_MS, MAX_RUN_ATTEMPTS, MAX_UNREACHABLE_DISPATCHES, QUEUE_STALL_MS } from '../constants.ts';
 import type { QueueMessage } from '../dispatch/message.ts';
@@ -27,19 +28,6 @@ import {
 export type ClaimResult =
   | { action: 'dispatch'; attempt: number; state: JobState }
   | { action: 'skip'; reason: 'terminal' | 'stale' | 'duplicate' | 'missing' };
-
-export interface Delivery {
-  id: string;
-  object: 'delivery';
-  event_id: string;
-  trigger: 'automatic' | 'redeliver';
-  attempt: number;
-  status: number | null;
-  error: string | null;
-  duration_ms: number;
-  created_at: number;
-  next_attempt_at: number | null;
-}
 
 interface OutboxRow extends Record<string, SqlStorageValue> {
   event_id: string;

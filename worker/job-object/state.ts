@@ -57,9 +57,7 @@ const STAGES: readonly TaskStage[] = ['probe', 'import', 'encode', 'export'];
 /** Share of overall progress each stage covers, in SPEC task order; sums to 100. */
 const STAGE_WEIGHT: Record<TaskStage, number> = { probe: 5, import: 15, encode: 75, export: 5 };
 
-export function isTerminal(status: Job['status']): boolean {
-  return status === 'succeeded' || status === 'failed' || status === 'cancelled';
-}
+export { isTerminal } from '../../schemas/job.ts';
 
 export function createJobState(n: NewJob): JobState {
   const taskKinds: Task['kind'][] = ['probe', 'import', n.request.kind, 'export'];

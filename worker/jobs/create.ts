@@ -1,4 +1,5 @@
 import { KilnError } from '../../schemas/errors.ts';
+import { defaultFormat, extensionFor, isFolderFormat } from '../../schemas/formats.ts';
 import type { Job, JobCreate } from '../../schemas/job.ts';
 import { OptionsByKind } from '../../schemas/options.ts';
 import { readConfig } from '../config/index.ts';
@@ -11,21 +12,9 @@ import { newId } from '../utils/ids.ts';
 import { checkOutboundUrl } from '../net/outbound.ts';
 import { parseS3Url, resolveInput } from './input.ts';
 
-/** The file extension of a job's output when it is known before the input is probed. */
-function outputExtension(kind: JobCreate['kind'], options: Record<string, unknown>): string | null {
-  const format = typeof options.format === 'string' ? options.format : null;
-  switch (kind) {
-    case 'video':
-      return format ?? 'mp4';
-    case 'audio':
-      return format === 'aac' ? 'm4a' : (format ?? 'mp3');
-    case 'animation':
-      return format ?? 'gif';
-    case 'image':
-      return format === 'jpeg' ? 'jpg' : format;
-    case 'adaptive_video':
-      return null; // a folder of files: see outputPrefix
-  }
+/** The format of a job's output when it is known before the input is probed (image: not until then). */
+function outputFormat(kind: JobCreate['kind'], options: Record<string, unknown>): string | null {
+  return typeof options.format === 'string' ? options.format : defaultFormat(kind);
 }
 
 /** Canonical JSON (sorted keys) so that key order does not make an identical body look changed. */
@@ -47,9 +36,11 @@ async function resolveOutput(opts: {
   tenant: ReturnType<typeof tenantStub>;
 }): Promise<OutputTarget> {
   const { body, jobId } = opts;
-  const multiFile = body.kind === 'adaptive_video';
+  const format = outputFormat(body.kind, opts.options);
+  const multiFile = format !== null && isFolderFormat(body.kind, format);
   if (!body.output) {
-    return { type: 'kiln', key: multiFile ? outputPrefix(jobId) : outputKey(jobId, outputExtension(body.kind, opts.options)).key };
+    const extension = format === null ? null : extensionFor(body.kind, format);
+    return { type: 'kiln', key: multiFile ? outputPrefix(jobId) : outputKey(jobId, extension).key };
   }
   if (multiFile !== body.output.endsWith('/')) {
     const message = multiFile

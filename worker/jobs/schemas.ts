@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { Job } from '../../schemas/job.ts';
 
 /** Route-level schemas of the jobs routes: the job id param and the list query. */
 
@@ -6,10 +7,8 @@ export const JobIdParam = z.object({
   id: z.string().startsWith('job_').openapi({ param: { name: 'id', in: 'path' }, example: 'job_01jd…' }),
 });
 
-export const ListJobsQuery = z.object({
-  kind: z.enum(['video', 'image', 'audio', 'animation', 'adaptive_video']).optional(),
-  status: z.enum(['queued', 'processing', 'succeeded', 'failed', 'cancelled']).optional(),
-  input: z.string().optional(),
+/** Filters mirror the job's own fields; the rest is paging. */
+export const ListJobsQuery = Job.pick({ kind: true, status: true, input: true }).partial().extend({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   after: z.string().startsWith('job_').optional(),
   before: z.string().startsWith('job_').optional(),

@@ -1,16 +1,10 @@
 import { DurableObject } from 'cloudflare:workers';
+import type { Job } from '../../schemas/job.ts';
 import { IDEMPOTENCY_TTL_MS } from '../constants.ts';
 import { type JobListQuery, listJobsSql } from './list.ts';
 
 /** What the tenant index keeps per job: enough to filter and page without waking job objects. */
-export interface JobSummary {
-  id: string;
-  kind: string;
-  status: string;
-  input: string;
-  metadata: Record<string, string>;
-  created_at: number;
-}
+export type JobSummary = Pick<Job, 'id' | 'kind' | 'status' | 'input' | 'metadata' | 'created_at'>;
 
 export type IdempotencyClaim =
   | { outcome: 'new' }

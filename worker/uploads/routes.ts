@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { KilnError } from '../../schemas/errors.ts';
+import { UploadedFile } from '../../schemas/file.ts';
 import { readConfig } from '../config/index.ts';
 import { DIRECT_PUT_MAX_BYTES, UPLOAD_URL_TTL_S } from '../constants.ts';
 import { createRouter } from '../http/app.ts';
@@ -20,17 +21,6 @@ const UploadCreate = z
     size: z.number().int().min(0).optional().describe('Bytes; checked against the 5 GiB single-PUT limit.'),
   })
   .openapi('UploadCreate');
-
-const UploadedFile = z
-  .object({
-    object: z.literal('file'),
-    id: z.string(),
-    url: z.string(),
-    filename: z.string(),
-    type: z.string(),
-    filesize: z.number().int().nullable(),
-  })
-  .openapi('UploadedFile');
 
 const Upload = z
   .object({

@@ -1,24 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { jobNotFoundError, KilnError } from '../../schemas/errors.ts';
+import { Delivery } from '../../schemas/webhook.ts';
 import { createRouter } from '../http/app.ts';
 import { errorResponses, json } from '../http/openapi.ts';
 import { JobIdParam } from '../jobs/schemas.ts';
 import { jobStub } from '../stubs.ts';
-
-const Delivery = z
-  .object({
-    id: z.string(),
-    object: z.literal('delivery'),
-    event_id: z.string().describe('The webhook-id header; stable across retries and redeliveries.'),
-    trigger: z.enum(['automatic', 'redeliver']),
-    attempt: z.number().int(),
-    status: z.number().int().nullable().describe('HTTP status the receiver answered, or null if unreachable.'),
-    error: z.string().nullable(),
-    duration_ms: z.number().int(),
-    created_at: z.number().int(),
-    next_attempt_at: z.number().int().nullable(),
-  })
-  .openapi('Delivery');
 
 const listDeliveries = createRoute({
   method: 'get',
