@@ -104,6 +104,27 @@ export async function topLevelAtoms(path: string): Promise<string[]> {
   }
 }
 
+/** Pids of this process's children running `command` (e.g. the ffmpeg an encode spawned). */
+export async function childPids(command: string): Promise<number[]> {
+  const { stdout } = await run('ps', ['-A', '-o', 'pid=,ppid=,comm=']);
+  return stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    // macOS prints the full path in `comm`, Linux the bare name.
+    .filter(([, ppid, comm]) => Number(ppid) === process.pid && comm?.split('/').at(-1) === command)
+    .map(([pid]) => Number(pid));
+}
+
+/** True while a process with this pid exists; signal 0 checks without sending anything. */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** RGB(A) of one pixel of an image file, EXIF orientation NOT applied (the output should have none). */
 export async function pixelAt(path: string, x: number, y: number): Promise<number[]> {
   const { data, info } = await sharp(path).raw().toBuffer({ resolveWithObject: true });
