@@ -42,7 +42,7 @@ export default defineConfig({
       {
         test: {
           name: 'container',
-          include: ['test/container/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/common/**/*.test.ts'],
+          include: ['test/container/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/common/**/*.test.ts', 'test/scripts/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/support/tools-setup.ts', 'test/support/media-setup.ts'],
           testTimeout: 60_000,
