@@ -1,5 +1,5 @@
 /**
- * Quality tiers (SPEC §3): the one table the README publishes. CRF values follow each
+ * Quality tiers (docs/api.md#options): the one table the README publishes. CRF values follow each
  * encoder's own scale (x264/x265 0–51, libvpx-vp9 0–63, SVT-AV1 0–63) and sit at roughly the
  * same perceived quality per tier; presets are chosen so a 1080p clip encodes at or above real
  * time on two cores. Image qualities are the encoder's 1–100 scale.
