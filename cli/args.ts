@@ -1,5 +1,5 @@
 /**
- * Argument parsing and help text for the `kiln` CLI (SPEC §5). Turns flags into the job options
+ * Argument parsing and help text for the `kiln` CLI (docs/api.md#cli). Turns flags into the job options
  * object the processor validates, inferring `--format` from the `-o` extension.
  */
 import { extname } from 'node:path';
@@ -40,7 +40,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   local: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
-  // Remote-mode flags (SPEC §5); parsed here so both modes share one parser.
+  // Remote-mode flags (docs/api.md#cli); parsed here so both modes share one parser.
   metadata: { type: 'string', multiple: true },
   webhook_url: { type: 'string' },
   async: { type: 'boolean' },

@@ -1,6 +1,6 @@
 /**
  * Local mode: runs a job on this machine with the processor's own engine (ffmpeg, sharp), with
- * no server and no key (SPEC §5).
+ * no server and no key (docs/api.md#cli).
  */
 import { copyFile, cp, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

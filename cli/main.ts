@@ -1,5 +1,5 @@
 /**
- * `kiln` command-line entry point (SPEC §5). Local mode runs the processor's engine in this
+ * `kiln` command-line entry point (docs/api.md#cli). Local mode runs the processor's engine in this
  * process; remote mode (KILN_API_URL or --api_url set, no --local) talks to a Kiln deployment.
  * Failures print `kind: message` and exit non-zero; never a stack trace.
  */

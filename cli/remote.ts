@@ -1,5 +1,5 @@
 /**
- * Remote mode (SPEC §5): the same commands against a Kiln deployment. A local input is uploaded
+ * Remote mode (docs/api.md#cli): the same commands against a Kiln deployment. A local input is uploaded
  * straight to storage, the job is submitted and followed with a progress bar, and the output is
  * downloaded to -o. `kiln jobs` and `kiln connections` manage what lives on the service.
  */

@@ -1,5 +1,5 @@
 /**
- * Recognises addresses a job must never reach (SPEC §7): loopback, private, link-local (cloud
+ * Recognises addresses a job must never reach (docs/api.md#limits-and-security): loopback, private, link-local (cloud
  * metadata), multicast, reserved and unspecified, for IPv4 and IPv6 literals. Hostnames are
  * checked again by the processor after DNS and after every redirect.
  */

@@ -1,5 +1,5 @@
 /**
- * Safety limits for untrusted media (SPEC §7). Every limit has a default that is safe for a
+ * Safety limits for untrusted media (docs/api.md#limits-and-security). Every limit has a default that is safe for a
  * small container and can be raised through the environment; raising one is a deliberate,
  * risky choice (memory, disk and CPU are what these protect).
  */

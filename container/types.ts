@@ -26,7 +26,3 @@ export type EncodeResult =
       override?: Partial<MediaInfo>;
     }
   | { ok: false; error: ErrorBody };
-
-export function invalidInput(message: string): { ok: false; error: ErrorBody } {
-  return { ok: false, error: { kind: 'invalid_input', message } };
-}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Every failure Kiln reports, API or job, carries one of these kinds (SPEC §2).
+ * Every failure Kiln reports, API or job, carries one of these kinds (docs/api.md#errors).
  * The HTTP status for API errors is mapped at one edge (`worker/http/errors.ts`).
  */
 export const ErrorKind = z.enum([

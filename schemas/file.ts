@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** What Kiln knows about a media file: the probe result, plus id and URL once stored (SPEC §2). */
+/** What Kiln knows about a media file: the probe result, plus id and URL once stored (docs/api.md#the-job-object). */
 export const MediaKind = z.enum(['video', 'image', 'audio']);
 
 export const MediaInfo = z.object({

@@ -1,5 +1,5 @@
 /**
- * Output formats (SPEC §3): for each job kind, the formats it can write with their file extension
+ * Output formats (docs/api.md#options): for each job kind, the formats it can write with their file extension
  * and MIME type, and the default. The Worker names output keys from it, the processor names and
  * labels its outputs, the CLI infers `--format` from `-o`, and `schemas/options.ts` builds the
  * `format` enums from it. What Kiln only reads (HEIC, MKV, AVI…) lives with the probe instead.

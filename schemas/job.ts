@@ -3,7 +3,7 @@ import { ErrorBody } from './errors.ts';
 import { FileObject, MediaInfo } from './file.ts';
 import { JobKind, OptionsByKind } from './options.ts';
 
-/** Job request and representation (SPEC §2): one source for validation, types and OpenAPI. */
+/** Job request and representation (docs/api.md#jobs): one source for validation, types and OpenAPI. */
 
 export const METADATA_MAX_KEYS = 32;
 export const METADATA_VALUE_MAX_CHARS = 2048;

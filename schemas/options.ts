@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defaultFormat, formatNames } from './formats.ts';
 
 /**
- * Options per job kind (SPEC §3). Every object is strict so an unknown option is refused by
+ * Options per job kind (docs/api.md#options). Every object is strict so an unknown option is refused by
  * name; the processor re-validates with the same schemas before it touches ffmpeg or sharp.
  */
 

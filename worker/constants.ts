@@ -63,10 +63,10 @@ export const UPLOAD_URL_TTL_S = 60 * 60;
 /** Largest body PUT /files/{id} accepts; bigger files go through POST /uploads (no Worker body limit). */
 export const DIRECT_PUT_MAX_BYTES = 100 * 1024 * 1024;
 
-/** Idempotency keys are remembered this long (SPEC §2). */
+/** Idempotency keys are remembered this long (docs/api.md#post-jobs). */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
 
-/** Per-attempt webhook timeout (SPEC §4). */
+/** Per-attempt webhook timeout (docs/api.md#webhooks). */
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 /** First retry comes within 10 s of a failed attempt (issue #4); later ones back off exponentially. */
 export const WEBHOOK_FIRST_RETRY_MS = 5_000;

@@ -1,6 +1,6 @@
 /**
  * Adaptive video: an HLS ladder (H.264 + AAC in MPEG-TS segments) no taller than the source,
- * with a master playlist that hls.js and Safari play (SPEC §3). One ffmpeg run decodes once and
+ * with a master playlist that hls.js and Safari play (docs/api.md#adaptive_video). One ffmpeg run decodes once and
  * encodes every rendition with aligned keyframes so players can switch at segment boundaries.
  */
 import { mkdir } from 'node:fs/promises';

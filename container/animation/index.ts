@@ -1,6 +1,6 @@
 /**
  * Animation: a looping GIF (palettegen/paletteuse, one palette per clip) or animated WebP from a
- * stretch of video (SPEC §3). `end` is required so nobody turns a feature film into a GIF.
+ * stretch of video (docs/api.md#animation). `end` is required so nobody turns a feature film into a GIF.
  */
 import { join } from 'node:path';
 import { defaultFormat, extensionFor } from '../../schemas/formats.ts';

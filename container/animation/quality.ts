@@ -1,5 +1,5 @@
 /**
- * Animation quality tiers (SPEC §3): the README quality table's animated WebP column, on
+ * Animation quality tiers (docs/api.md#options): the README quality table's animated WebP column, on
  * libwebp_anim's 0–100 scale. GIF has a fixed 256-colour palette, so it has no tier.
  */
 import { DEFAULT_QUALITY, type Quality } from '../../schemas/options.ts';

@@ -1,6 +1,6 @@
 /**
  * Audio: MP3 (default), AAC in M4A (faststart), Vorbis in Ogg, Opus, WAV or FLAC from any input
- * with an audio stream, video included (SPEC §3).
+ * with an audio stream, video included (docs/api.md#audio).
  */
 import { join } from 'node:path';
 import { defaultFormat, extensionFor, mimeFor } from '../../schemas/formats.ts';

@@ -1,5 +1,5 @@
 /**
- * Audio quality tiers (SPEC §3): the README quality table's audio column. The bitrate of an
+ * Audio quality tiers (docs/api.md#options): the README quality table's audio column. The bitrate of an
  * audio job, and of the AAC or Opus track of video and adaptive video outputs.
  */
 import { DEFAULT_QUALITY, type Quality } from '../../schemas/options.ts';

@@ -44,7 +44,7 @@ export interface FfmpegRun {
   outputOptions: string[];
   /** A `-filter_complex` graph, if the job needs one. */
   complexFilter?: string;
-  /** Seconds of media the output will cover (see `expectedSeconds`); enables progress. */
+  /** Seconds of media the output will cover (`planTrim`'s `seconds`); enables progress. */
   expectedS?: number | null;
   /** Wall-clock budget; the process is killed when it runs out. */
   timeoutMs: number;
@@ -53,20 +53,6 @@ export interface FfmpegRun {
 }
 
 export type FfmpegResult = { ok: true; argv: string[] } | { ok: false; error: FfmpegError };
-
-/**
- * Seconds of output an encode produces: the probed duration clipped to `[start, end)`.
- *
- * @example
- * expectedSeconds(10, 2, 20); // 8
- */
-export function expectedSeconds(duration: number | null, start?: number, end?: number): number | null {
-  if (duration === null || !Number.isFinite(duration)) {
-    return end !== undefined ? end - (start ?? 0) : null;
-  }
-  const stop = Math.min(end ?? duration, duration);
-  return Math.max(0, stop - (start ?? 0));
-}
 
 /** Parses ffmpeg's `time=HH:MM:SS.xx` from a stderr progress line. */
 export function parseTimemark(line: string): number | null {

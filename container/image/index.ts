@@ -1,7 +1,7 @@
 /**
  * Image: JPEG/PNG/WebP/AVIF from an image or a video frame, with sharp. EXIF orientation
  * applied (all eight, mirrored too), sRGB, metadata stripped (sharp writes none unless asked),
- * alpha kept where the format has it (SPEC §3).
+ * alpha kept where the format has it (docs/api.md#image).
  */
 import { join } from 'node:path';
 import sharp, { type ResizeOptions } from 'sharp';

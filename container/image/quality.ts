@@ -1,5 +1,5 @@
 /**
- * Image quality tiers (SPEC §3): the README quality table's JPEG / WebP / AVIF column, on sharp's
+ * Image quality tiers (docs/api.md#options): the README quality table's JPEG / WebP / AVIF column, on sharp's
  * 1–100 scale per format. PNG is lossless, so it has no tier.
  */
 import { DEFAULT_QUALITY, type Quality } from '../../schemas/options.ts';

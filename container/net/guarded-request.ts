@@ -16,7 +16,7 @@ export class BlockedAddressError extends Error {
 
 /**
  * A DNS lookup that refuses forbidden addresses at connect time, so neither a redirect nor DNS
- * rebinding can steer a request to the metadata service or the private network (SPEC §7).
+ * rebinding can steer a request to the metadata service or the private network (docs/api.md#limits-and-security).
  */
 export function guardedLookup(allowLoopback: boolean): LookupFunction {
   return (hostname, options, callback) => {

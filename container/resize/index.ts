@@ -1,5 +1,5 @@
 /**
- * Output geometry shared by video, image and animation (SPEC §3): pixels or percentages, one
+ * Output geometry shared by video, image and animation (docs/api.md#options): pixels or percentages, one
  * dimension keeps the aspect ratio, never upscale unless both dimensions and `fit` are given.
  * With both dimensions and no `fit`, the source is scaled to fit inside the box (no padding,
  * no upscaling).

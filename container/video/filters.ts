@@ -94,7 +94,7 @@ export function videoFilters({ plan, details, background, fps, pixFmt, source }:
   return filters;
 }
 
-/** Output frame rate when none was asked for: the source's average, capped at 60 (SPEC §3). */
+/** Output frame rate when none was asked for: the source's average, capped at 60 (docs/api.md#video). */
 export function defaultFps(details: ProbeDetails): string {
   const rate = details.video?.rate;
   if (!rate) return '30';

@@ -1,6 +1,6 @@
 /**
  * Video: web-ready MP4/MOV (H.264/H.265/AV1 + AAC) or WebM (VP9/AV1 + Opus) from any video
- * input. Rotation applied, HDR tone mapped, constant frame rate, faststart (SPEC §3).
+ * input. Rotation applied, HDR tone mapped, constant frame rate, faststart (docs/api.md#video).
  */
 import { join } from 'node:path';
 import { defaultFormat, extensionFor } from '../../schemas/formats.ts';

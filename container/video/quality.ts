@@ -1,9 +1,9 @@
 /**
- * Video quality tiers (SPEC §3): the codec columns of the README's quality table. Each kind keeps
- * its own tiers next to its encoder (audio, image and animation have theirs), because a tier is
- * calibrated against that encoder's scale and a change to one encoder should touch one folder.
- * CRF values follow each encoder's own scale (x264/x265 0–51, libvpx-vp9 0–63, SVT-AV1 0–63)
- * and sit at roughly the same perceived quality per tier; presets are chosen so a 1080p clip
+ * Video quality tiers (docs/api.md#options): the codec columns of the README's quality table. Each
+ * kind keeps its own tiers next to its encoder (audio, image and animation have theirs), because a
+ * tier is calibrated against that encoder's scale and a change to one encoder should touch one
+ * folder. CRF values follow each encoder's own scale (x264/x265 0–51, libvpx-vp9 0–63, SVT-AV1
+ * 0–63) and sit at roughly the same perceived quality per tier; presets are chosen so a 1080p clip
  * encodes at or above real time on two cores.
  */
 import { DEFAULT_QUALITY, type Quality } from '../../schemas/options.ts';

@@ -69,15 +69,34 @@ describe('faults the user never sees', () => {
 
   it('runs one encode and sends one terminal webhook when the queue delivers a message twice', async () => {
     receiver.setStatus(200);
+    // A query of its own, so the media server's count is this job's downloads: one per run.
+    const input = 'photo.png?duplicate-delivery';
     const { body } = await stack.api<Job>('/jobs', {
       method: 'POST',
-      json: { input: stack.mediaUrl('photo.png'), kind: 'image', options: { width: 64, format: 'webp' }, webhook_url: receiver.url('/twice') },
+      json: { input: stack.mediaUrl(input), kind: 'image', options: { width: 64, format: 'webp' }, webhook_url: receiver.url('/twice') },
     });
     const env = await stack.workerEnv();
     await env.JOB_QUEUE.send({ job_id: body.id, tenant: 'dev', seq: 1 });
+    // The local queue hands batches to the consumer one at a time, in order: once a job created
+    // after the duplicate has started, the duplicate has been consumed.
+    const { body: later } = await stack.api<Job>('/jobs', {
+      method: 'POST',
+      json: { input: stack.mediaUrl('photo.png'), kind: 'image', options: { width: 32, format: 'webp' } },
+    });
+    await until('the job queued after the duplicate to start', async () => {
+      const events = (await stack.api<{ type: string }[]>(`/jobs/${later.id}/events`)).body;
+      return events.some((e) => e.type === 'run_started') ? true : undefined;
+    });
     const job = await stack.waitForJob(body.id);
     expect(job.status).toBe('succeeded');
-    await new Promise((r) => setTimeout(r, 2_000));
+    const events = (await stack.api<{ type: string }[]>(`/jobs/${body.id}/events`)).body;
+    expect(events.filter((e) => e.type === 'run_started')).toHaveLength(1);
+    expect(stack.mediaRequests(input)).toBe(1);
+    const deliveries = await until('the terminal webhook to be delivered', async () => {
+      const recorded = (await stack.api<{ status: number }[]>(`/jobs/${body.id}/deliveries`)).body;
+      return recorded.some((d) => d.status === 200) ? recorded : undefined;
+    });
+    expect(deliveries).toHaveLength(1);
     expect(receiver.received.filter((r) => r.body.includes(body.id))).toHaveLength(1);
     const out = await fetch(job.output!.url);
     expect(out.status).toBe(200);

@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../schemas/job.ts';
 import { devVars } from '../support/dev-vars.ts';
 import { fixture } from '../support/media.ts';
-import { audioStream, probe, topLevelAtoms, videoStream } from '../support/inspect.ts';
+import {
+  audioStream,
+  cleanupWorkDirs,
+  frameAt,
+  imageDifference,
+  probe,
+  SAME_FRAME_MAX_DIFFERENCE,
+  topLevelAtoms,
+  videoStream,
+} from '../support/inspect.ts';
 import { startReceiver } from './support/receiver.ts';
 import { hasPythonRequests, runSeed } from './support/seeds.ts';
 import { API_KEY, LOCAL_S3, startStack } from './support/stack.ts';
@@ -29,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
   await receiver?.close();
+  await cleanupWorkDirs();
 });
 
 const inputs = () => ({ [DARKROOM_CLIP]: stack.mediaUrl('clip-1080p.mov'), [TAPESTRY_CLIP]: stack.mediaUrl('clip-1080p.mov') });
@@ -72,6 +82,10 @@ describe('seed: build a user upload pipeline', () => {
     const thumbPath = await saved(thumbJob!, 'clip-thumb.webp');
     const meta = await sharp(thumbPath).metadata();
     expect(meta).toMatchObject({ format: 'webp', width: 640, height: 360 });
+    // thumbnail.json asks for 2 s into a 2 s clip at 30 fps: the last frame, shown from 59/30 s.
+    const clip = fixture('clip-1080p.mov');
+    expect(await imageDifference(thumbPath, await frameAt(clip, 1.95))).toBeLessThan(SAME_FRAME_MAX_DIFFERENCE);
+    for (const wrong of [0, 1, 1.9]) expect(await imageDifference(thumbPath, await frameAt(clip, wrong))).toBeGreaterThan(SAME_FRAME_MAX_DIFFERENCE);
 
     await expectWebMp4(await saved(previewJob!, 'clip-preview.mp4'), 480, 270);
     const hdSize = hdJob!.output!.filesize;

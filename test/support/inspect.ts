@@ -1,6 +1,7 @@
 /**
  * Helpers that judge media by its properties (STYLE habit 12): ffprobe streams, MP4 atom order,
- * pixel colours, frame counts. Plus `runJob`, the one fixture factory for processor runs.
+ * pixel colours, frame counts, similarity to a reference frame. Plus `runJob`, the one fixture
+ * factory for processor runs.
  */
 import { execFile } from 'node:child_process';
 import { open, mkdtemp, rm } from 'node:fs/promises';
@@ -104,6 +105,27 @@ export async function topLevelAtoms(path: string): Promise<string[]> {
   }
 }
 
+/** Pids of this process's children running `command` (e.g. the ffmpeg an encode spawned). */
+export async function childPids(command: string): Promise<number[]> {
+  const { stdout } = await run('ps', ['-A', '-o', 'pid=,ppid=,comm=']);
+  return stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    // macOS prints the full path in `comm`, Linux the bare name.
+    .filter(([, ppid, comm]) => Number(ppid) === process.pid && comm?.split('/').at(-1) === command)
+    .map(([pid]) => Number(pid));
+}
+
+/** True while a process with this pid exists; signal 0 checks without sending anything. */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** RGB(A) of one pixel of an image file, EXIF orientation NOT applied (the output should have none). */
 export async function pixelAt(path: string, x: number, y: number): Promise<number[]> {
   const { data, info } = await sharp(path).raw().toBuffer({ resolveWithObject: true });
@@ -115,3 +137,44 @@ export async function pixelAt(path: string, x: number, y: number): Promise<numbe
 export function near(actual: number[], expected: number[], tolerance = 40): boolean {
   return expected.every((v, i) => Math.abs((actual[i] ?? -999) - v) <= tolerance);
 }
+
+/**
+ * The frame of `video` shown at `seconds`, decoded by plain ffmpeg (seeking before the input is
+ * frame-accurate when decoding) into a PNG: the reference a thumbnail is compared with.
+ */
+export async function frameAt(video: string, seconds: number): Promise<string> {
+  const out = join(await workDir(), `frame-${seconds}.png`);
+  await run('ffmpeg', ['-v', 'error', '-ss', String(seconds), '-i', video, '-frames:v', '1', '-f', 'image2', '-c:v', 'png', out]);
+  return out;
+}
+
+/** The grid both images are reduced to before comparing: it averages away codec noise and scaler differences. */
+const COMPARE_GRID = { width: 64, height: 36 };
+/** The share of grid cells whose difference `imageDifference` reports: what moves in a test pattern covers more. */
+const CHANGED_SHARE = 0.01;
+
+/**
+ * How far apart two pictures are, 0 (same) to 255: both are reduced to the same small grid, and
+ * the result is the mean RGB difference that the most changed 1% of cells reach. A frame of
+ * another moment differs strongly where the picture moved, however small that part is; a
+ * re-encode of the same frame differs a little everywhere. Compare it with `SAME_FRAME_MAX_DIFFERENCE`.
+ *
+ * @example
+ * expect(await imageDifference(thumbnail, await frameAt(input, 1))).toBeLessThan(SAME_FRAME_MAX_DIFFERENCE);
+ */
+export async function imageDifference(a: string, b: string): Promise<number> {
+  const pixels = (path: string) => sharp(path).removeAlpha().resize({ ...COMPARE_GRID, fit: 'fill' }).raw().toBuffer();
+  const [x, y] = await Promise.all([pixels(a), pixels(b)]);
+  const cells: number[] = [];
+  for (let i = 0; i < x.length; i += 3) {
+    cells.push((Math.abs(x[i]! - y[i]!) + Math.abs(x[i + 1]! - y[i + 1]!) + Math.abs(x[i + 2]! - y[i + 2]!)) / 3);
+  }
+  cells.sort((p, q) => q - p);
+  return cells[Math.floor(cells.length * CHANGED_SHARE)]!;
+}
+
+/**
+ * Above this `imageDifference` two pictures are different frames. On the testsrc2 fixtures a frame
+ * re-encoded as WebP or JPEG scores under 20, any other frame (the next one included) 70 or more.
+ */
+export const SAME_FRAME_MAX_DIFFERENCE = 40;

@@ -7,7 +7,7 @@ const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
 /**
  * Serves objects from Kiln's bucket: Range, ETag and conditional requests handled by R2 itself.
- * No API key: the URLs Kiln hands out are unguessable (SPEC §2) so they work in <img> and <video>.
+ * No API key: the URLs Kiln hands out are unguessable (docs/api.md#uploads-and-files) so they work in <img> and <video>.
  */
 export const fileRoutes = new Hono<AppEnv>().on(['GET', 'HEAD'], '/files/:key{(outputs|uploads)/.+}', async (c) => {
   const key = c.req.param('key');

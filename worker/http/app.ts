@@ -7,7 +7,7 @@ export type AppEnv = { Bindings: Env; Variables: AuthVariables };
 
 /**
  * A router whose validation failures all take one shape: `400 {kind: "invalid_input", message,
- * issues[]}` with one issue per field (SPEC §2).
+ * issues[]}` with one issue per field (docs/api.md#errors).
  */
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({

@@ -4,8 +4,8 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { type ErrorKind, KilnError } from '../../schemas/errors.ts';
 import type { Issue } from '../../schemas/issues.ts';
 
-/** The one place where error kinds become HTTP statuses (SPEC §2). */
-const STATUS_BY_KIND: Partial<Record<ErrorKind, ContentfulStatusCode>> = {
+/** The one place where error kinds become HTTP statuses (docs/api.md#errors). */
+export const STATUS_BY_KIND: Partial<Record<ErrorKind, ContentfulStatusCode>> = {
   invalid_input: 400,
   unauthorized: 401,
   job_not_found: 404,

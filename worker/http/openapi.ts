@@ -12,7 +12,7 @@ export const json = (schema: z.ZodType, description: string) => ({
   description,
 });
 
-/** The failures any authenticated route can answer with, in the API's error envelope (SPEC §2). */
+/** The failures any authenticated route can answer with, in the API's error envelope (docs/api.md#errors). */
 export const errorResponses = {
   400: json(ValidationErrorBody, 'The request is invalid; `issues` names each field.'),
   401: json(ErrorBody, 'Missing or unknown API key.'),

@@ -54,7 +54,7 @@ export interface NewJob {
 
 const STAGES: readonly TaskStage[] = ['probe', 'import', 'encode', 'export'];
 
-/** Share of overall progress each stage covers, in SPEC task order; sums to 100. */
+/** Share of overall progress each stage covers, in task order (docs/api.md#the-job-object); sums to 100. */
 const STAGE_WEIGHT: Record<TaskStage, number> = { probe: 5, import: 15, encode: 75, export: 5 };
 
 export { isTerminal } from '../../schemas/job.ts';
@@ -161,7 +161,7 @@ export function markSucceeded(state: JobState, output: FileObject, input: unknow
   state.job.progress = 100;
 }
 
-/** Fails the job; the task at `stage` fails and the ones after it are cancelled (SPEC §2). */
+/** Fails the job; the task at `stage` fails and the ones after it are cancelled (docs/api.md#the-job-object). */
 export function markFailed(state: JobState, error: ErrorBody, stage: TaskStage | null, now: number): void {
   const failedAt = stage ? STAGES.indexOf(stage) : state.job.tasks.findIndex((t) => t.status !== 'succeeded');
   state.job.tasks.forEach((task, i) => {

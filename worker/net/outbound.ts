@@ -4,7 +4,7 @@ import { invalidField } from '../http/errors.ts';
 /**
  * Checks a URL Kiln will send something to, or fetch from: http(s) only, and never a private,
  * link-local or metadata address; loopback only when the deployment allows it (dev). The
- * processor checks the addresses behind the name again when it connects (SPEC §7).
+ * processor checks the addresses behind the name again when it connects (docs/api.md#limits-and-security).
  *
  * @example checkOutboundUrl(body.webhook_url, 'webhook_url', { allowLoopback: false, httpsOnly: true })
  */

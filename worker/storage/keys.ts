@@ -2,7 +2,7 @@ import { newId } from '../utils/ids.ts';
 
 /**
  * Object keys in Kiln's bucket. Kiln chooses every key: user-supplied names never form a path
- * (SPEC §7). A key's file id carries 80 random bits, so file URLs are unguessable.
+ * (docs/api.md#limits-and-security). A key's file id carries 80 random bits, so file URLs are unguessable.
  */
 export function outputKey(jobId: string, extension: string | null): { key: string; fileId: string } {
   const fileId = newId('file');

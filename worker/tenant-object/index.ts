@@ -83,10 +83,6 @@ export class TenantObject extends DurableObject<Env> {
     return this.sql.exec<{ job_id: string }>('SELECT job_id FROM tasks WHERE id = ?', taskId).toArray()[0]?.job_id ?? null;
   }
 
-  async hasJob(id: string): Promise<boolean> {
-    return this.sql.exec('SELECT 1 FROM jobs WHERE id = ?', id).toArray().length > 0;
-  }
-
   /** Job ids matching the query, one more than the limit so the caller knows whether more exist. */
   async listJobIds(query: JobListQuery): Promise<string[]> {
     const { sql, params } = listJobsSql(query);

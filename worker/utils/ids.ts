@@ -18,11 +18,3 @@ export function newId(prefix: IdPrefix, now = Date.now()): string {
   for (const b of bytes) random += ALPHABET[b % 32];
   return `${prefix}_${time}${random}`;
 }
-
-/** The creation time encoded in an id from {@link newId}. */
-export function idTime(id: string): number {
-  const body = id.slice(id.indexOf('_') + 1, id.indexOf('_') + 11);
-  let t = 0;
-  for (const ch of body) t = t * 32 + ALPHABET.indexOf(ch);
-  return t;
-}

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import {
-  expectedSeconds,
   ffmpegErrorBody,
   ffprobeJson,
   parseTimemark,
@@ -107,14 +106,6 @@ describe('ffprobeJson', () => {
 });
 
 describe('progress helpers', () => {
-  test('expected output seconds account for start and end', () => {
-    expect(expectedSeconds(10)).toBe(10);
-    expect(expectedSeconds(10, 2)).toBe(8);
-    expect(expectedSeconds(10, 2, 5)).toBe(3);
-    expect(expectedSeconds(10, 2, 50)).toBe(8);
-    expect(expectedSeconds(null, 1, 3)).toBe(2);
-  });
-
   test('reads the time= field of ffmpeg progress lines', () => {
     expect(parseTimemark('frame=  10 fps=0.0 q=0.0 size=0kB time=00:01:02.50 bitrate=N/A')).toBe(62.5);
     expect(parseTimemark('time=-00:00:00.02')).toBe(0);

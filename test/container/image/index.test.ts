@@ -3,7 +3,17 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, test } from 'vitest';
-import { cleanupWorkDirs, expectOk, near, pixelAt, runJob, workDir } from '../../support/inspect.ts';
+import {
+  cleanupWorkDirs,
+  expectOk,
+  frameAt,
+  imageDifference,
+  near,
+  pixelAt,
+  runJob,
+  SAME_FRAME_MAX_DIFFERENCE,
+  workDir,
+} from '../../support/inspect.ts';
 import { fixture, type FixtureName } from '../../support/media.ts';
 
 afterAll(cleanupWorkDirs);
@@ -108,12 +118,20 @@ describe('image from video', () => {
     const result = expectOk(await runJob('image', fixture('clip.mp4'), { start: 1, format: 'webp', width: 320 }));
     expect(result.output.info).toMatchObject({ kind: 'image', format: 'webp', width: 320, height: 180 });
     expect(result.notes).toEqual([]);
+    expect(await imageDifference(result.output.path, await frameAt(fixture('clip.mp4'), 1))).toBeLessThan(SAME_FRAME_MAX_DIFFERENCE);
+    // The fixture's picture changes with time, so the same measure rejects a frame from another second.
+    for (const wrong of [0, 1.5]) {
+      expect(await imageDifference(result.output.path, await frameAt(fixture('clip.mp4'), wrong))).toBeGreaterThan(SAME_FRAME_MAX_DIFFERENCE);
+    }
   });
 
   test('clamps a start past the last frame and says which time it used', async () => {
     const result = expectOk(await runJob('image', fixture('clip.mp4'), { start: 9.5 }));
     expect(result.output.info).toMatchObject({ format: 'jpeg', width: 640, height: 360 });
     expect(result.notes[0]).toMatch(/^start 9\.5 s was past the last frame; used 1\.96\d s\.$/);
+    const used = Number(/used ([\d.]+) s/.exec(result.notes[0]!)![1]);
+    expect(await imageDifference(result.output.path, await frameAt(fixture('clip.mp4'), used))).toBeLessThan(SAME_FRAME_MAX_DIFFERENCE);
+    expect(await imageDifference(result.output.path, await frameAt(fixture('clip.mp4'), 0))).toBeGreaterThan(SAME_FRAME_MAX_DIFFERENCE);
   });
 
   test('shows a rotated phone video upright', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from 'vitest';
-import { cleanupWorkDirs, expectOk, runJob } from '../../support/inspect.ts';
+import { childPids, cleanupWorkDirs, expectOk, isRunning, runJob } from '../../support/inspect.ts';
 import { fixture } from '../../support/media.ts';
 
 afterAll(cleanupWorkDirs);
@@ -67,13 +67,22 @@ describe('processMedia progress and cancellation', () => {
 
   test('kills the encode and returns cancelled when the signal aborts', async () => {
     const controller = new AbortController();
-    const result = await runJob('video', fixture('clip-1080p.mov'), { quality: 'very_high' }, {
+    let encoding!: () => void;
+    const started = new Promise<void>((resolve) => (encoding = resolve));
+    const result = runJob('video', fixture('clip-1080p.mov'), { quality: 'very_high' }, {
       signal: controller.signal,
-      onProgress: (stage) => {
-        if (stage === 'encode') controller.abort();
+      // Encode progress above 0 is parsed from ffmpeg's own output, so ffmpeg is running by then.
+      onProgress: (stage, percent) => {
+        if (stage === 'encode' && percent > 0) encoding();
       },
     });
-    expect(result).toMatchObject({ ok: false, error: { kind: 'cancelled' } });
+    await started;
+    const [ffmpeg, ...others] = await childPids('ffmpeg');
+    expect(ffmpeg).toBeDefined();
+    expect(others).toEqual([]);
+    controller.abort();
+    expect(await result).toMatchObject({ ok: false, stage: 'encode', error: { kind: 'cancelled' } });
+    expect(isRunning(ffmpeg!)).toBe(false);
   });
 
   test('does nothing when the signal is already aborted', async () => {

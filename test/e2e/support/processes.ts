@@ -83,9 +83,14 @@ export async function startProcessor(env: Record<string, string> = {}, port?: nu
   };
 }
 
-/** Serves a folder over plain HTTP on loopback: the "user's server" that job inputs come from. */
-export async function serveDirectory(dir: string): Promise<{ url: string; close(): Promise<void> }> {
+/**
+ * Serves a folder over plain HTTP on loopback: the "user's server" that job inputs come from. It
+ * counts requests per path and query, so a test can tell how many runs fetched an input.
+ */
+export async function serveDirectory(dir: string): Promise<{ url: string; requests(path: string): number; close(): Promise<void> }> {
+  const counts = new Map<string, number>();
   const server: Server = createServer(async (req, res) => {
+    counts.set(req.url ?? '/', (counts.get(req.url ?? '/') ?? 0) + 1);
     const name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1));
     const path = resolve(dir, name);
     if (!path.startsWith(resolve(dir))) return void res.writeHead(403).end();
@@ -101,6 +106,7 @@ export async function serveDirectory(dir: string): Promise<{ url: string; close(
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    requests: (path) => counts.get(path) ?? 0,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

@@ -70,6 +70,8 @@ export async function startStack(
     /** The Worker's bindings, for what only the platform does (e.g. a queue redelivering a message). */
     workerEnv: () => harness.getWorker<{ JOB_QUEUE: { send(body: unknown): Promise<void> } }>().getEnv(),
     mediaUrl: (name: string) => `${media.url}/${name}`,
+    /** How many times the media server was asked for `name` (with its query, if any). */
+    mediaRequests: (name: string) => media.requests(`/${name}`),
     api,
     waitForJob,
     async close() {

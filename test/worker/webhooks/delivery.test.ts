@@ -69,7 +69,16 @@ describe('webhooks', () => {
     await processor.hookRespondWith('slow-down', 503);
     const job = await finishedJobWithHook('slow-down');
     const first = await firstDelivery(job.id);
+    // The processor double answers 503 with `Retry-After: 30`.
     expect(first.next_attempt_at - first.created_at).toBeGreaterThanOrEqual(30_000 - 50);
+    const stub = env.JOBS.get(env.JOBS.idFromName(job.id));
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(first.next_attempt_at);
+    // An alarm that runs before that time (alarms can fire early after a retry) sends nothing.
+    await runDurableObjectAlarm(stub);
+    expect(await processor.hooks('slow-down')).toHaveLength(1);
+    expect(await (await api(`/jobs/${job.id}/deliveries`)).json<unknown[]>()).toHaveLength(1);
+    await fireDueWebhooks(job.id);
+    expect(await processor.hooks('slow-down')).toHaveLength(2);
   });
 
   it('redelivers on request with the same webhook-id', async () => {
