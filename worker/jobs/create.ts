@@ -47,9 +47,12 @@ async function resolveOutput(opts: {
 }): Promise<OutputTarget> {
   const { body, jobId } = opts;
   const multiFile = body.kind === 'adaptive_video';
+  const type = multiFile ? 'folder' : 'file';
   if (!body.output) {
-    return { type: 'kiln', key: multiFile ? outputPrefix(jobId) : outputKey(jobId, outputExtension(body.kind, opts.options)).key };
+    const key = multiFile ? outputPrefix(jobId) : outputKey(jobId, outputExtension(body.kind, opts.options)).key;
+    return { type, location: { type: 'kiln', key } };
   }
+  // The API's one sign of a folder: an s3:// output ending in / is a prefix for many files.
   if (multiFile !== body.output.endsWith('/')) {
     const message = multiFile
       ? 'Expected a prefix ending in / for output: adaptive_video writes a playlist and its segments'
@@ -63,7 +66,7 @@ async function resolveOutput(opts: {
       { path: 'output', message: 'An s3:// output needs a connection: create one with POST /connections or pass connection_id' },
     ]);
   }
-  return { type: 's3', connection_id: connection.id, ...s3 };
+  return { type, location: { type: 's3', connection_id: connection.id, ...s3 } };
 }
 
 /**
