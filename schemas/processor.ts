@@ -23,9 +23,10 @@ export const ProcessorTask = z.object({
   kind: JobKind,
   options: z.record(z.string(), z.unknown()),
   input_url: z.url(),
-  output: z.union([
-    z.object({ url: z.url().describe('Presigned PUT URL for the encoded file.') }),
+  output: z.discriminatedUnion('type', [
+    z.object({ type: z.literal('file'), url: z.url().describe('Presigned PUT URL for the encoded file.') }),
     z.object({
+      type: z.literal('folder'),
       files_url: z
         .url()
         .describe('Multi-file outputs (HLS): POST an OutputFilesRequest here, with the callback token, for one PUT URL per file.'),

@@ -74,7 +74,7 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
     reporter.progress('export', 0);
     const folder = dirname(result.output.path);
     const upload =
-      'url' in task.output
+      task.output.type === 'file'
         ? await uploadFile({
             path: result.output.path,
             url: task.output.url,
@@ -97,7 +97,7 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
       attempt: task.attempt,
       output: result.output.info,
       notes: result.notes,
-      ...('files_url' in task.output ? { name: relative(folder, result.output.path) } : {}),
+      ...(task.output.type === 'folder' ? { name: relative(folder, result.output.path) } : {}),
     });
   } catch (err) {
     // Disk full, an unwritable temp root, a bug: the job still hears why, and the processor lives on.

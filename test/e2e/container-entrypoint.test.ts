@@ -77,7 +77,7 @@ describe('a processor with production settings', () => {
           kind: 'video',
           options: {},
           input_url: input,
-          output: { url: 'https://storage.example.com/out' },
+          output: { type: 'file', url: 'https://storage.example.com/out' },
           callback: { url: `http://127.0.0.1:${port}/cb`, token: 'x'.repeat(32) },
         }),
       });

@@ -6,11 +6,10 @@ import { KilnError } from '../../schemas/errors.ts';
 import { issuesFromZod } from '../../schemas/issues.ts';
 import { OutputFilesRequest, ProcessorEvent } from '../../schemas/processor.ts';
 import { readConfig } from '../config/index.ts';
-import { PRESIGN_TTL_S } from '../constants.ts';
 import type { AppEnv } from '../http/app.ts';
 import { ValidationError } from '../http/errors.ts';
-import { connectionBucket, kilnBucket } from '../storage/locations.ts';
-import { presign } from '../storage/presign.ts';
+import { bucketLocation } from '../storage/locations.ts';
+import { presignFolderFiles } from '../storage/outputs.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
 import { verifyCallbackToken } from './token.ts';
 
@@ -50,14 +49,6 @@ export const callbackRoutes = new Hono<AppEnv>()
     const folder = await jobStub(c.env, c.req.param('id')).outputFolder(request.attempt);
     if (!folder) return c.json(STOP, 409);
     const config = readConfig(c.env);
-    const { target } = folder;
-    const base =
-      target.type === 'kiln'
-        ? kilnBucket(config, folder.origin, target.key)
-        : await connectionBucket(config, await tenantStub(c.env, folder.tenant).getConnection(target.connection_id), target);
-    const urls: Record<string, string> = {};
-    for (const name of request.names) {
-      urls[name] = await presign({ ...base, key: `${target.key}${name}`, method: 'PUT', expiresS: PRESIGN_TTL_S });
-    }
-    return c.json({ urls }, 200);
+    const prefix = await bucketLocation({ config, origin: folder.origin, tenant: tenantStub(c.env, folder.tenant), where: folder.prefix });
+    return c.json({ urls: await presignFolderFiles(prefix, request.names) }, 200);
   });

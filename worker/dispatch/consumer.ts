@@ -1,7 +1,8 @@
 import { KilnError } from '../../schemas/errors.ts';
 import { readConfig } from '../config/index.ts';
-import type { ClaimResult } from '../job-object/index.ts';
 import { BUSY_RETRY_BASE_S, BUSY_RETRY_MAX_S } from '../constants.ts';
+import type { ClaimResult } from '../job-object/state.ts';
+import { jobStub, tenantStub } from '../stubs.ts';
 import { QueueMessage } from './message.ts';
 import { type Processor, processorFor } from './processor.ts';
 import { buildProcessorTask } from './task.ts';
@@ -28,7 +29,7 @@ export async function consumeJobs(batch: MessageBatch<unknown>, env: Env, proces
       continue;
     }
     const { job_id, tenant, seq } = parsed.data;
-    const job = env.JOBS.get(env.JOBS.idFromName(job_id));
+    const job = jobStub(env, job_id);
     try {
       const claim = (await job.claim(seq)) as ClaimResult;
       if (claim.action === 'skip') {
@@ -41,7 +42,7 @@ export async function consumeJobs(batch: MessageBatch<unknown>, env: Env, proces
           state: claim.state,
           attempt: claim.attempt,
           config,
-          tenant: env.TENANTS.get(env.TENANTS.idFromName(tenant)),
+          tenant: tenantStub(env, tenant),
         });
       } catch (err) {
         if (!(err instanceof KilnError)) throw err;
@@ -88,7 +89,7 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
       msg.ack();
       continue;
     }
-    const job = env.JOBS.get(env.JOBS.idFromName(parsed.data.job_id));
+    const job = jobStub(env, parsed.data.job_id);
     await job.fail(
       {
         kind: 'processor_busy',

@@ -2,8 +2,8 @@ import type { ProcessorTask } from '../../schemas/processor.ts';
 import { callbackToken } from '../callbacks/token.ts';
 import type { KilnConfig } from '../config/index.ts';
 import { PRESIGN_TTL_S } from '../constants.ts';
-import type { JobState } from '../job-object/state.ts';
-import { connectionBucket, kilnBucket } from '../storage/locations.ts';
+import type { BucketObject, JobState } from '../job-object/state.ts';
+import { bucketLocation } from '../storage/locations.ts';
 import { presign } from '../storage/presign.ts';
 import type { TenantObject } from '../tenant-object/index.ts';
 
@@ -18,26 +18,15 @@ export async function buildProcessorTask(opts: {
   tenant: DurableObjectStub<TenantObject>;
 }): Promise<ProcessorTask> {
   const { state, config } = opts;
-  const { source, target } = state;
-  let inputUrl: string;
-  if (source.type === 'url') inputUrl = source.url;
-  else if (source.type === 'kiln') {
-    inputUrl = await presign({ ...kilnBucket(config, state.origin, source.key), method: 'GET', expiresS: PRESIGN_TTL_S });
-  } else {
-    const loc = await connectionBucket(config, await opts.tenant.getConnection(source.connection_id), source);
-    inputUrl = await presign({ ...loc, method: 'GET', expiresS: PRESIGN_TTL_S });
-  }
-  const callbackUrl = `${state.origin}/internal/jobs/${state.job.id}`;
-  let output: ProcessorTask['output'];
-  if (target.key.endsWith('/')) {
-    output = { files_url: `${callbackUrl}/outputs` };
-  } else {
-    const loc =
-      target.type === 'kiln'
-        ? kilnBucket(config, state.origin, target.key)
-        : await connectionBucket(config, await opts.tenant.getConnection(target.connection_id), target);
-    output = { url: await presign({ ...loc, method: 'PUT', expiresS: PRESIGN_TTL_S }) };
-  }
+  const { source, target, origin } = state;
+  const locate = (where: BucketObject) => bucketLocation({ config, origin, tenant: opts.tenant, where });
+  const inputUrl =
+    source.type === 'url' ? source.url : await presign({ ...(await locate(source)), method: 'GET', expiresS: PRESIGN_TTL_S });
+  const callbackUrl = `${origin}/internal/jobs/${state.job.id}`;
+  const output: ProcessorTask['output'] =
+    target.type === 'folder'
+      ? { type: 'folder', files_url: `${callbackUrl}/outputs` }
+      : { type: 'file', url: await presign({ ...(await locate(target.location)), method: 'PUT', expiresS: PRESIGN_TTL_S }) };
   return {
     job_id: state.job.id,
     attempt: opts.attempt,

@@ -1,49 +1,45 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { ErrorBody } from '../../schemas/errors.ts';
-import type { FileObject, MediaInfo } from '../../schemas/file.ts';
 import type { Job, JobEvent } from '../../schemas/job.ts';
 import type { ProcessorEvent } from '../../schemas/processor.ts';
 import type { Delivery } from '../../schemas/webhook.ts';
 import { readConfig } from '../config/index.ts';
-import { CREATE_RETRY_MS, MAX_RUN_ATTEMPTS, MAX_UNREACHABLE_DISPATCHES, QUEUE_STALL_MS } from '../constants.ts';
 import type { QueueMessage } from '../dispatch/message.ts';
-import { fileIdOfKey, fileUrl } from '../storage/keys.ts';
-import { newId } from '../utils/ids.ts';
-import { deliverWebhook } from '../webhooks/deliver.ts';
-import { nextWebhookAttempt } from '../webhooks/schedule.ts';
+import { outputFile } from '../storage/outputs.ts';
+import { Outbox } from './outbox.ts';
 import {
-  createJobState,
+  type BucketObject,
+  cancelJob,
+  type Change,
+  type ClaimResult,
+  claimRun,
+  createJob,
+  type EventAnswer,
+  failJob,
+  isCurrentRun,
   isTerminal,
   type JobState,
-  markCancelled,
   markFailed,
-  markStarted,
   markSucceeded,
   type NewJob,
-  type OutputTarget,
+  nextCheckAt,
   recordProgress,
-  requeue,
+  refusal,
+  releaseClaim,
+  resendSoon,
+  upgradeStored,
+  watchdog,
 } from './state.ts';
-
-export type ClaimResult =
-  | { action: 'dispatch'; attempt: number; state: JobState }
-  | { action: 'skip'; reason: 'terminal' | 'stale' | 'duplicate' | 'missing' };
-
-interface OutboxRow extends Record<string, SqlStorageValue> {
-  event_id: string;
-  body: string;
-  first_at: number;
-  next_at: number | null;
-  attempts: number;
-  trigger: string;
-}
+import { writeTenantIndex } from './tenant-index.ts';
 
 /**
- * One Durable Object per job: its state, event log and webhook deliveries in SQLite. Every change
- * goes through the functions in ./state.ts; terminal states never change again.
+ * One Durable Object per job: its state, event log and webhook outbox in SQLite. It hosts the
+ * state machine of ./state.ts: each method loads the state, applies one transition, saves it and
+ * carries out what the transition asks for (log, tenant index, webhook, queue message, alarm).
  */
 export class JobObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly outbox: Outbox;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -51,37 +47,47 @@ export class JobObject extends DurableObject<Env> {
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, type TEXT NOT NULL, detail TEXT);
-      CREATE TABLE IF NOT EXISTS outbox (event_id TEXT PRIMARY KEY, body TEXT NOT NULL, first_at INTEGER NOT NULL,
-        next_at INTEGER, attempts INTEGER NOT NULL DEFAULT 0, trigger TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, event_id TEXT NOT NULL, trigger TEXT NOT NULL,
-        attempt INTEGER NOT NULL, status INTEGER, error TEXT, duration_ms INTEGER NOT NULL, created_at INTEGER NOT NULL,
-        next_attempt_at INTEGER);
     `);
+    this.outbox = new Outbox(this.sql);
   }
 
   private load(): JobState | null {
     const row = this.sql.exec<{ doc: string }>('SELECT doc FROM state WHERE id = 1').toArray()[0];
-    return row ? (JSON.parse(row.doc) as JobState) : null;
+    return row ? upgradeStored(JSON.parse(row.doc) as JobState) : null;
   }
 
   private save(state: JobState): void {
     this.sql.exec('INSERT OR REPLACE INTO state (id, doc) VALUES (1, ?)', JSON.stringify(state));
   }
 
-  private log(type: string, detail: unknown = null): void {
+  private log(type: string, detail: unknown): void {
     this.sql.exec('INSERT INTO events (at, type, detail) VALUES (?, ?, ?)', Date.now(), type, JSON.stringify(detail));
+  }
+
+  /**
+   * Saves a transition's result and carries out its change: the log entry, the webhook of a
+   * finished job, the tenant index when the status moved, the queue message, the next alarm.
+   */
+  private async commit(state: JobState, change: Change): Promise<void> {
+    const statusBefore = this.load()?.job.status;
+    this.save(state);
+    this.log(change.log.type, change.log.detail);
+    if (isTerminal(state.job.status) && state.job.webhook_url) this.outbox.add(state.job, Date.now());
+    if (state.job.status !== statusBefore) await this.syncIndex(state);
+    if (change.enqueue) await this.enqueue(state);
+    await this.scheduleAlarm();
   }
 
   /** Stores a new job, indexes it for its tenant and queues it. Creating twice returns the first. */
   async create(n: NewJob): Promise<Job> {
     const existing = this.load();
     if (existing) return existing.job;
-    const state = createJobState(n);
+    const { state, change } = createJob(n);
     this.save(state);
-    this.log('created');
-    await this.scheduleAlarm(state);
+    this.log(change.log.type, change.log.detail);
+    await this.scheduleAlarm();
     const [, sent] = await Promise.all([
-      this.index(state),
+      this.syncIndex(state),
       this.enqueue(state).then(
         () => true,
         (err: unknown) => {
@@ -90,16 +96,14 @@ export class JobObject extends DurableObject<Env> {
         },
       ),
     ]);
-    if (!sent) {
-      // The job is stored, so the caller gets it; the alarm sends it shortly instead. Reload
-      // first: a redelivered message may already have claimed it meanwhile.
-      const fresh = this.load() ?? state;
-      if (fresh.claimedSeq === null) fresh.enqueuedAt = Date.now() - QUEUE_STALL_MS;
-      this.save(fresh);
-      await this.ctx.storage.setAlarm(Date.now() + CREATE_RETRY_MS);
-      return fresh.job;
-    }
-    return state.job;
+    if (sent) return state.job;
+    // The job is stored, so the caller gets it; the alarm sends it shortly instead. Reload
+    // first: a redelivered message may already have claimed it meanwhile.
+    const fresh = this.load() ?? state;
+    resendSoon(fresh, Date.now());
+    this.save(fresh);
+    await this.scheduleAlarm();
+    return fresh.job;
   }
 
   /** The job, if it exists and belongs to `tenant`; another tenant's job looks like no job. */
@@ -117,68 +121,31 @@ export class JobObject extends DurableObject<Env> {
       .map((e) => ({ at: e.at, type: e.type, detail: e.detail === null ? null : (JSON.parse(e.detail) as unknown) }));
   }
 
-  /**
-   * Called by the queue consumer for a message of generation `seq`. Starts a run only for the
-   * current generation and only once, so a message delivered twice starts one encode.
-   */
+  /** Called by the queue consumer for a message of generation `seq`: see {@link claimRun}. */
   async claim(seq: number): Promise<ClaimResult> {
     const state = this.load();
     if (!state) return { action: 'skip', reason: 'missing' };
-    if (isTerminal(state.job.status)) return { action: 'skip', reason: 'terminal' };
-    if (seq !== state.seq) return { action: 'skip', reason: 'stale' };
-    if (state.claimedSeq === seq) return { action: 'skip', reason: 'duplicate' };
-    const now = Date.now();
-    state.claimedSeq = seq;
-    state.attempt += 1;
-    state.heartbeatAt = now;
-    markStarted(state, now);
-    this.save(state);
-    this.log('run_started', { attempt: state.attempt });
-    await this.index(state);
-    await this.scheduleAlarm(state);
+    const claim = claimRun(state, seq, Date.now());
+    if (claim.action === 'skip') return claim;
+    await this.commit(state, claim.change);
     return { action: 'dispatch', attempt: state.attempt, state };
   }
 
-  /**
-   * The processor was busy or could not be reached: give the claim back so the retried message can
-   * start the run. A job that found no processor MAX_UNREACHABLE_DISPATCHES times in a row fails instead,
-   * with the last error, so a container that cannot start is reported rather than retried for ever.
-   */
+  /** The processor was busy or could not be reached: see {@link releaseClaim}. */
   async releaseClaim(attempt: number, outcome: 'busy' | 'unreachable', detail: string): Promise<'retry' | 'failed'> {
     const state = this.load();
-    if (!state || isTerminal(state.job.status) || state.attempt !== attempt) return 'retry';
-    if (outcome === 'unreachable') {
-      state.unreachableDispatches = (state.unreachableDispatches ?? 0) + 1;
-      if (state.unreachableDispatches >= MAX_UNREACHABLE_DISPATCHES) {
-        const error: ErrorBody = {
-          kind: 'processor_unavailable',
-          message: `No processor could be reached in ${state.unreachableDispatches} attempts; the last error was: ${detail}. Check the processor's logs (for Containers: wrangler tail and the dashboard), then submit the job again.`,
-        };
-        markFailed(state, error, null, Date.now());
-        await this.finish(state, 'failed', error);
-        return 'failed';
-      }
-    }
-    // The attempt number is not given back: a dispatch that timed out may still have started, and
-    // its token must not be valid for the next run.
-    state.claimedSeq = null;
-    state.heartbeatAt = null;
-    if (state.lostRuns === 0 && state.job.progress === 0) state.job.status = 'queued';
-    state.enqueuedAt = Date.now();
-    this.save(state);
-    this.log('run_deferred', { attempt, reason: `${outcome}: ${detail.slice(0, 200)}` });
-    await this.index(state);
-    await this.scheduleAlarm(state);
-    return 'retry';
+    if (!state) return 'retry';
+    const release = releaseClaim(state, { attempt, outcome, detail }, Date.now());
+    if (release.change) await this.commit(state, release.change);
+    return release.next;
   }
 
   /** A failure that no retry can fix (or the last retry failed): record it on the job. */
   async fail(error: ErrorBody, seq?: number): Promise<Job | null> {
     const state = this.load();
     if (!state) return null;
-    if (isTerminal(state.job.status) || (seq !== undefined && seq !== state.seq)) return state.job;
-    markFailed(state, error, null, Date.now());
-    await this.finish(state, 'failed', error);
+    const change = failJob(state, error, seq, Date.now());
+    if (change) await this.commit(state, change);
     return state.job;
   }
 
@@ -186,93 +153,43 @@ export class JobObject extends DurableObject<Env> {
   async cancel(tenant: string): Promise<Job | null> {
     const state = this.load();
     if (!state || state.tenant !== tenant) return null;
-    if (isTerminal(state.job.status)) return state.job;
-    markCancelled(state, Date.now());
-    await this.finish(state, 'cancelled');
+    const change = cancelJob(state, Date.now());
+    if (change) await this.commit(state, change);
     return state.job;
   }
 
-  /**
-   * Applies one processor event. Events from another attempt, or after the job ended, are
-   * ignored: duplicate and late callbacks are no-ops. Returns whether the run should continue.
-   */
-  async applyEvent(event: ProcessorEvent): Promise<{ accepted: boolean; cancelled: boolean }> {
+  /** Applies one processor event of the current run; events of any other run get the answer of {@link refusal}. */
+  async applyEvent(event: ProcessorEvent): Promise<EventAnswer> {
     const state = this.load();
-    if (!state) return { accepted: false, cancelled: true };
-    if (isTerminal(state.job.status)) return { accepted: false, cancelled: state.job.status === 'cancelled' };
-    if (event.attempt !== state.attempt || state.claimedSeq === null) return { accepted: false, cancelled: true };
+    if (!isCurrentRun(state, event.attempt)) return refusal(state);
     const now = Date.now();
-    state.heartbeatAt = now;
-    // A processor reached this run: only dispatches that find none in a row count towards failing.
-    state.unreachableDispatches = 0;
     if (event.type === 'progress') {
-      recordProgress(state, event.stage, event.progress, now);
-      if (event.input) {
-        const probe = state.job.tasks[0];
-        if (probe) probe.output = event.input;
-      }
+      recordProgress(state, { stage: event.stage, percent: event.progress, input: event.input }, now);
       this.save(state);
-      return { accepted: true, cancelled: false };
-    }
-    if (event.type === 'succeeded') {
-      markSucceeded(state, this.outputFile(state, event.output, event.name), state.job.tasks[0]?.output, now);
-      await this.finish(state, 'succeeded', event.notes ?? null);
+    } else if (event.type === 'succeeded') {
+      const { origin, target } = state;
+      const output = outputFile({ target, origin, publicBase: readConfig(this.env).publicFilesBaseUrl, info: event.output, name: event.name });
+      await this.commit(state, markSucceeded(state, output, event.notes ?? null, now));
     } else {
-      markFailed(state, event.error, event.stage, now);
-      await this.finish(state, 'failed', event.error);
+      await this.commit(state, markFailed(state, event.error, event.stage, now));
     }
     return { accepted: true, cancelled: false };
   }
 
-  /** The stored output as a File; for a folder output (HLS) `name` is its main file. */
-  private outputFile(state: JobState, info: MediaInfo, name: string | undefined): FileObject {
-    const target = state.target;
-    const key = target.key.endsWith('/') ? `${target.key}${name ?? ''}` : target.key;
-    const url =
-      target.type === 's3'
-        ? `s3://${target.bucket}/${key}`
-        : fileUrl(key, { origin: state.origin, publicBase: readConfig(this.env).publicFilesBaseUrl });
-    const id = (target.type === 'kiln' && fileIdOfKey(key)) || newId('file');
-    return { object: 'file', id, url, ...info };
-  }
-
   /**
    * Where the current run may write the files of a folder output, or null when the caller is not
-   * the current attempt (a late or superseded run).
+   * the current attempt (a late or superseded run) or the output is a single file.
    */
-  async outputFolder(attempt: number): Promise<{ target: OutputTarget; origin: string; tenant: string } | null> {
+  async outputFolder(attempt: number): Promise<{ prefix: BucketObject; origin: string; tenant: string } | null> {
     const state = this.load();
-    if (!state || isTerminal(state.job.status) || state.attempt !== attempt || state.claimedSeq === null) return null;
-    if (!state.target.key.endsWith('/')) return null;
-    return { target: state.target, origin: state.origin, tenant: state.tenant };
-  }
-
-  private async finish(state: JobState, type: string, detail: unknown = null): Promise<void> {
-    this.save(state);
-    this.log(type, detail);
-    if (state.job.webhook_url) {
-      const eventId = `evt_${state.job.id.slice('job_'.length)}_${state.job.status}`;
-      this.sql.exec(
-        `INSERT OR IGNORE INTO outbox (event_id, body, first_at, next_at, attempts, trigger) VALUES (?, ?, ?, ?, 0, 'automatic')`,
-        eventId,
-        JSON.stringify(state.job),
-        Date.now(),
-        Date.now(),
-      );
-    }
-    await this.index(state);
-    await this.scheduleAlarm(state);
+    if (!state || !isCurrentRun(state, attempt) || state.target.type !== 'folder') return null;
+    return { prefix: state.target.location, origin: state.origin, tenant: state.tenant };
   }
 
   /** The webhook attempts of the job, or null if it does not belong to `tenant`. */
   async deliveries(tenant: string): Promise<Delivery[] | null> {
     if (this.load()?.tenant !== tenant) return null;
-    return this.sql
-      .exec<Omit<Delivery, 'object'> & Record<string, SqlStorageValue>>(
-        'SELECT id, event_id, trigger, attempt, status, error, duration_ms, created_at, next_attempt_at FROM deliveries ORDER BY created_at, id',
-      )
-      .toArray()
-      .map((d) => ({ ...d, object: 'delivery' as const }));
+    return this.outbox.deliveries();
   }
 
   /**
@@ -284,150 +201,57 @@ export class JobObject extends DurableObject<Env> {
     if (!state || state.tenant !== tenant) return null;
     if (!state.job.webhook_url) return { scheduled: false, reason: 'The job has no webhook_url.' };
     if (!isTerminal(state.job.status)) return { scheduled: false, reason: 'The job has not finished yet.' };
-    const row = this.sql.exec<OutboxRow>('SELECT * FROM outbox ORDER BY first_at DESC LIMIT 1').toArray()[0];
-    if (!row) return { scheduled: false, reason: 'The job has no webhook event.' };
-    const now = Date.now();
-    this.sql.exec(
-      `UPDATE outbox SET next_at = ?, first_at = ?, attempts = 0, trigger = 'redeliver' WHERE event_id = ?`,
-      now,
-      now,
-      row.event_id,
-    );
-    await this.scheduleAlarm(state);
+    if (!this.outbox.redeliverLatest(Date.now())) return { scheduled: false, reason: 'The job has no webhook event.' };
+    await this.scheduleAlarm();
     return { scheduled: true };
   }
 
-  /** One alarm serves the watchdog, the stalled-queue check and webhook retries. */
+  /** One alarm serves four steps, each due at its own time (see {@link scheduleAlarm}). */
   override async alarm(): Promise<void> {
     const state = this.load();
     if (!state) return;
     const now = Date.now();
-    if (state.indexStale) await this.index(state);
-    await this.watchdog(this.load() ?? state, now);
-    await this.deliverDueWebhooks(now);
-    await this.scheduleAlarm(this.load() ?? state);
+    if (state.indexStale) await this.syncIndex(state);
+    await this.runWatchdog(now);
+    await this.deliverWebhooks(now);
+    await this.scheduleAlarm();
   }
 
-  private async watchdog(state: JobState, now: number): Promise<void> {
-    if (isTerminal(state.job.status)) return;
-    if (state.claimedSeq === null) {
-      if (now - state.enqueuedAt >= QUEUE_STALL_MS) {
-        this.log('queue_resend', { seq: state.seq });
-        state.enqueuedAt = now;
-        this.save(state);
-        await this.index(state);
-        await this.enqueue(state);
-      }
-      return;
-    }
-    if (state.heartbeatAt !== null && now - state.heartbeatAt < readConfig(this.env).heartbeatTimeoutMs) return;
-    const silentFor = Math.round((now - (state.heartbeatAt ?? now)) / 1000);
-    state.lostRuns += 1;
-    if (state.lostRuns >= MAX_RUN_ATTEMPTS) {
-      markFailed(
-        state,
-        {
-          kind: 'timeout',
-          message: `The processor stopped responding ${state.lostRuns} times (last silent for ${silentFor} s). Retry the job; if it keeps failing, the input may be too large for the configured limits.`,
-        },
-        null,
-        now,
-      );
-      await this.finish(state, 'failed', { reason: 'watchdog', lost_runs: state.lostRuns });
-      return;
-    }
-    this.log('run_lost', { attempt: state.attempt, silent_s: silentFor });
-    requeue(state, now);
-    this.save(state);
-    await this.enqueue(state);
-  }
-
-  private async deliverDueWebhooks(now: number): Promise<void> {
+  private async runWatchdog(now: number): Promise<void> {
     const state = this.load();
-    const url = state?.job.webhook_url;
-    if (!state || !url) return;
-    const due = this.sql
-      .exec<OutboxRow>('SELECT * FROM outbox WHERE next_at IS NOT NULL AND next_at <= ?', now)
-      .toArray();
-    for (const row of due) {
-      const result = await deliverWebhook({
-        url,
-        secret: readConfig(this.env).webhookSecret,
-        eventId: row.event_id,
-        body: row.body,
-      });
-      const attempts = row.attempts + 1;
-      const next = result.ok
-        ? null
-        : nextWebhookAttempt({ attempts, firstAt: row.first_at, now: Date.now(), retryAfterMs: result.retryAfterMs });
-      this.sql.exec('UPDATE outbox SET attempts = ?, next_at = ? WHERE event_id = ?', attempts, next, row.event_id);
-      this.sql.exec(
-        `INSERT INTO deliveries (id, event_id, trigger, attempt, status, error, duration_ms, created_at, next_attempt_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        newId('dlv'),
-        row.event_id,
-        row.trigger,
-        attempts,
-        result.status,
-        result.error,
-        result.durationMs,
-        Date.now(),
-        next,
-      );
-      if (!result.ok && next === null) this.log('webhook_gave_up', { event_id: row.event_id, attempts });
-    }
+    if (!state) return;
+    const change = watchdog(state, now, readConfig(this.env).heartbeatTimeoutMs);
+    if (change) await this.commit(state, change);
   }
 
-  private async scheduleAlarm(state: JobState): Promise<void> {
-    const deadlines: number[] = [];
-    if (!isTerminal(state.job.status)) {
-      deadlines.push(
-        state.claimedSeq === null
-          ? state.enqueuedAt + QUEUE_STALL_MS
-          : (state.heartbeatAt ?? Date.now()) + readConfig(this.env).heartbeatTimeoutMs,
-      );
-    }
-    const webhook = this.sql
-      .exec<{ next: number | null }>('SELECT MIN(next_at) AS next FROM outbox WHERE next_at IS NOT NULL')
-      .toArray()[0]?.next;
-    if (webhook !== null && webhook !== undefined) deadlines.push(webhook);
+  private async deliverWebhooks(now: number): Promise<void> {
+    const url = this.load()?.job.webhook_url;
+    if (!url) return;
+    const gaveUp = await this.outbox.deliverDue({ url, secret: readConfig(this.env).webhookSecret, now });
+    for (const event of gaveUp) this.log('webhook_gave_up', event);
+  }
+
+  /** Sets the alarm to the earliest of the job's own checks (watchdog, index retry) and the next webhook attempt. */
+  private async scheduleAlarm(): Promise<void> {
+    const state = this.load();
+    const due = [state && nextCheckAt(state, Date.now(), readConfig(this.env).heartbeatTimeoutMs), this.outbox.nextAttemptAt()];
+    const deadlines = due.filter((at) => at !== null);
     if (deadlines.length === 0) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(Math.min(...deadlines));
   }
 
   /**
-   * Writes the job's summary to its tenant's index. A failure is remembered and retried by the
-   * alarm (see {@link retryIndex}) rather than failing the transition that caused it.
+   * Writes the job's summary to its tenant's index. A failure marks the index stale for the alarm
+   * to retry rather than failing the transition that caused it.
    */
-  private async index(state: JobState): Promise<void> {
-    let stale: boolean;
-    try {
-      await this.writeIndex(state);
-      stale = false;
-    } catch (err) {
-      console.error('tenant index write failed; the alarm retries it', state.job.id, err);
-      stale = true;
-    }
+  private async syncIndex(state: JobState): Promise<void> {
+    const stale = !(await writeTenantIndex(this.env, state.tenant, state.job));
     // Reload: other events may have changed the job while the index call was in flight.
     const fresh = this.load();
     if (!fresh || fresh.indexStale === stale) return;
     fresh.indexStale = stale;
     this.save(fresh);
-    if (stale) {
-      await this.ctx.storage.setAlarm(Math.min((await this.ctx.storage.getAlarm()) ?? Infinity, Date.now() + CREATE_RETRY_MS));
-    }
-  }
-
-  private async writeIndex(state: JobState): Promise<void> {
-    const tenant = this.env.TENANTS.get(this.env.TENANTS.idFromName(state.tenant));
-    await tenant.indexJob({
-      id: state.job.id,
-      kind: state.job.kind,
-      status: state.job.status,
-      input: state.job.input,
-      metadata: state.job.metadata,
-      created_at: state.job.created_at,
-    });
+    if (stale) await this.scheduleAlarm();
   }
 
   private async enqueue(state: JobState): Promise<void> {

@@ -1,18 +1,26 @@
 import type { ErrorBody } from '../../schemas/errors.ts';
-import type { FileObject } from '../../schemas/file.ts';
+import type { FileObject, MediaInfo } from '../../schemas/file.ts';
 import type { Job, JobCreate, Task } from '../../schemas/job.ts';
-import type { TaskStage } from '../../schemas/processor.ts';
+import { TaskStage } from '../../schemas/processor.ts';
+import { CREATE_RETRY_MS, MAX_RUN_ATTEMPTS, MAX_UNREACHABLE_DISPATCHES, QUEUE_STALL_MS } from '../constants.ts';
+
+/**
+ * The job state machine: every transition of a job, as plain functions over plain data. The
+ * JobObject loads the state, applies one of these, saves it and carries out the returned
+ * {@link Change}; terminal states never change again.
+ */
+
+/** An object in a bucket: Kiln's own (keys chosen by Kiln, never from user-supplied names) or a tenant's S3 connection. */
+export type BucketObject = { type: 'kiln'; key: string } | { type: 's3'; connection_id: string; bucket: string; key: string };
 
 /** Where a job reads from, resolved at submit time so dispatch never re-interprets user input. */
-export type InputSource =
-  | { type: 'url'; url: string }
-  | { type: 'kiln'; key: string }
-  | { type: 's3'; connection_id: string; bucket: string; key: string };
+export type InputSource = { type: 'url'; url: string } | BucketObject;
 
-/** Where a job writes to; Kiln-owned keys are chosen by Kiln, never from user-supplied names. */
-export type OutputTarget =
-  | { type: 'kiln'; key: string }
-  | { type: 's3'; connection_id: string; bucket: string; key: string };
+/**
+ * Where a job writes to: one file, or a folder of files (an HLS ladder) whose location's key is
+ * the prefix the files' names are appended to.
+ */
+export type OutputTarget = { type: 'file'; location: BucketObject } | { type: 'folder'; location: BucketObject };
 
 /** Everything the JobObject keeps about one job: the public job plus dispatch bookkeeping. */
 export interface JobState {
@@ -52,19 +60,43 @@ export interface NewJob {
   now: number;
 }
 
-const STAGES: readonly TaskStage[] = ['probe', 'import', 'encode', 'export'];
+/** One entry of the job's event log (GET /jobs/{id}/events). */
+export interface LogEntry {
+  type: string;
+  detail: unknown;
+}
+
+/** What a transition asks of its host besides saving the state. */
+export interface Change {
+  log: LogEntry;
+  /** Send the queue message of the job's current seq. */
+  enqueue?: boolean;
+}
+
+type ClaimSkip = { action: 'skip'; reason: 'terminal' | 'stale' | 'duplicate' | 'missing' };
+
+/** The queue consumer's answer from the JobObject: start the run with this attempt number, or ack the message. */
+export type ClaimResult = { action: 'dispatch'; attempt: number; state: JobState } | ClaimSkip;
+
+/** The callback's answer to a processor event: whether it was applied, and whether the run must stop. */
+export interface EventAnswer {
+  accepted: boolean;
+  cancelled: boolean;
+}
 
 /** Share of overall progress each stage covers, in task order (docs/api.md#the-job-object); sums to 100. */
 const STAGE_WEIGHT: Record<TaskStage, number> = { probe: 5, import: 15, encode: 75, export: 5 };
 
-export { isTerminal } from '../../schemas/job.ts';
+import { isTerminal } from '../../schemas/job.ts';
 
-export function createJobState(n: NewJob): JobState {
-  const taskKinds: Task['kind'][] = ['probe', 'import', n.request.kind, 'export'];
-  const tasks: Task[] = taskKinds.map((kind, i) => ({
+export { isTerminal };
+
+/** A job's tasks, one per stage in TaskStage order (docs/api.md#the-job-object); the encode task has the job's kind. */
+export function createJob(n: NewJob): { state: JobState; change: Change } {
+  const tasks: Task[] = TaskStage.options.map((stage, i) => ({
     id: n.taskIds[i] ?? `task_${i}`,
     object: 'task',
-    kind,
+    kind: stage === 'encode' ? n.request.kind : stage,
     status: 'waiting',
     progress: 0,
     input: null,
@@ -75,7 +107,7 @@ export function createJobState(n: NewJob): JobState {
     finished_at: null,
     updated_at: n.now,
   }));
-  return {
+  const state: JobState = {
     job: {
       id: n.id,
       object: 'job',
@@ -107,6 +139,97 @@ export function createJobState(n: NewJob): JobState {
     heartbeatAt: null,
     enqueuedAt: n.now,
   };
+  return { state, change: { log: { type: 'created', detail: null } } };
+}
+
+/**
+ * A state as stored, in today's shape. Jobs stored before folder outputs had their own variant
+ * kept a bare bucket object whose key ended in `/` for a folder.
+ */
+export function upgradeStored(state: JobState): JobState {
+  const target = state.target as OutputTarget | BucketObject;
+  if (target.type === 'kiln' || target.type === 's3') {
+    state.target = { type: target.key.endsWith('/') ? 'folder' : 'file', location: target };
+  }
+  return state;
+}
+
+/** The job's task for `stage`; a job without one is a broken invariant. */
+export function taskByStage(job: Job, stage: TaskStage): Task {
+  const task = job.tasks[TaskStage.options.indexOf(stage)];
+  if (!task) throw new Error(`job ${job.id} has no task for stage ${stage}`);
+  return task;
+}
+
+/**
+ * The send of the new job's queue message failed: the stalled-queue watchdog re-sends it once
+ * CREATE_RETRY_MS have passed instead of QUEUE_STALL_MS. A message that arrived meanwhile and
+ * claimed the job needs nothing.
+ */
+export function resendSoon(state: JobState, now: number): void {
+  if (state.claimedSeq === null) state.enqueuedAt = now - QUEUE_STALL_MS + CREATE_RETRY_MS;
+}
+
+/**
+ * A queue message of generation `seq` asks to start a run. Only the current generation starts
+ * one, and only once, so a message delivered twice starts one encode.
+ */
+export function claimRun(state: JobState, seq: number, now: number): ClaimSkip | { action: 'dispatch'; change: Change } {
+  if (isTerminal(state.job.status)) return { action: 'skip', reason: 'terminal' };
+  if (seq !== state.seq) return { action: 'skip', reason: 'stale' };
+  if (state.claimedSeq === seq) return { action: 'skip', reason: 'duplicate' };
+  state.claimedSeq = seq;
+  state.attempt += 1;
+  state.heartbeatAt = now;
+  state.job.status = 'processing';
+  state.job.started_at ??= now;
+  state.job.updated_at = now;
+  return { action: 'dispatch', change: { log: { type: 'run_started', detail: { attempt: state.attempt } } } };
+}
+
+/**
+ * The processor was busy or could not be reached: the claim is given back so the retried message
+ * can start the run. A job that found no processor MAX_UNREACHABLE_DISPATCHES times in a row
+ * fails instead, with the last error, so a container that cannot start is reported rather than
+ * retried for ever. A release by an attempt that is no longer current changes nothing.
+ */
+export function releaseClaim(
+  state: JobState,
+  release: { attempt: number; outcome: 'busy' | 'unreachable'; detail: string },
+  now: number,
+): { next: 'retry' | 'failed'; change: Change | null } {
+  const { attempt, outcome, detail } = release;
+  if (isTerminal(state.job.status) || state.attempt !== attempt) return { next: 'retry', change: null };
+  if (outcome === 'unreachable') {
+    state.unreachableDispatches = (state.unreachableDispatches ?? 0) + 1;
+    if (state.unreachableDispatches >= MAX_UNREACHABLE_DISPATCHES) {
+      const error: ErrorBody = {
+        kind: 'processor_unavailable',
+        message: `No processor could be reached in ${state.unreachableDispatches} attempts; the last error was: ${detail}. Check the processor's logs (for Containers: wrangler tail and the dashboard), then submit the job again.`,
+      };
+      return { next: 'failed', change: markFailed(state, error, null, now) };
+    }
+  }
+  // The attempt number is not given back: a dispatch that timed out may still have started, and
+  // its token must not be valid for the next run.
+  state.claimedSeq = null;
+  state.heartbeatAt = null;
+  if (state.lostRuns === 0 && state.job.progress === 0) state.job.status = 'queued';
+  state.enqueuedAt = now;
+  return { next: 'retry', change: { log: { type: 'run_deferred', detail: { attempt, reason: `${outcome}: ${detail.slice(0, 200)}` } } } };
+}
+
+/** Whether `attempt` is the run the job is waiting for: not a late, superseded or cancelled one. */
+export function isCurrentRun(state: JobState | null, attempt: number): state is JobState {
+  return state !== null && !isTerminal(state.job.status) && state.attempt === attempt && state.claimedSeq !== null;
+}
+
+/**
+ * The callback's answer to an event from a run that is not current. Duplicate and late events
+ * after the job succeeded or failed are ignored; any other run is told to stop.
+ */
+export function refusal(state: JobState | null): EventAnswer {
+  return { accepted: false, cancelled: state?.job.status !== 'succeeded' && state?.job.status !== 'failed' };
 }
 
 function completeTask(task: Task, now: number): void {
@@ -117,53 +240,51 @@ function completeTask(task: Task, now: number): void {
   task.updated_at = now;
 }
 
-function taskFor(state: JobState, stage: TaskStage): Task {
-  const task = state.job.tasks[STAGES.indexOf(stage)];
-  if (!task) throw new Error(`job ${state.job.id} has no task for stage ${stage}`);
-  return task;
-}
-
 /**
- * Records stage progress. Progress only moves forward; earlier stages are closed as succeeded
- * when a later one reports, so a lost event never leaves a task open.
+ * Records a progress event of the current run, which is also its heartbeat. Progress only moves
+ * forward; earlier stages are closed as succeeded when a later one reports, so a lost event never
+ * leaves a task open. The probe's result arrives with a progress event once it is known.
  */
-export function recordProgress(state: JobState, stage: TaskStage, percent: number, now: number): void {
-  const index = STAGES.indexOf(stage);
+export function recordProgress(state: JobState, progress: { stage: TaskStage; percent: number; input?: MediaInfo }, now: number): void {
+  const { stage, percent, input } = progress;
+  state.heartbeatAt = now;
+  // A processor reached this run: only dispatches that find none in a row count towards failing.
+  state.unreachableDispatches = 0;
+  const index = TaskStage.options.indexOf(stage);
   state.job.tasks.forEach((task, i) => {
     if (i < index && task.status !== 'succeeded') completeTask(task, now);
   });
-  const task = taskFor(state, stage);
+  const task = taskByStage(state.job, stage);
   if (task.status === 'waiting') {
     task.status = 'processing';
     task.started_at = now;
   }
   task.progress = Math.max(task.progress, Math.min(100, Math.round(percent)));
   task.updated_at = now;
-  const before = STAGES.slice(0, index).reduce((sum, s) => sum + STAGE_WEIGHT[s], 0);
+  const before = TaskStage.options.slice(0, index).reduce((sum, s) => sum + STAGE_WEIGHT[s], 0);
   const overall = Math.floor(before + (STAGE_WEIGHT[stage] * task.progress) / 100);
   state.job.progress = Math.max(state.job.progress, Math.min(99, overall));
   state.job.updated_at = now;
+  if (input) taskByStage(state.job, 'probe').output = input;
 }
 
-export function markStarted(state: JobState, now: number): void {
-  state.job.status = 'processing';
-  state.job.started_at ??= now;
-  state.job.updated_at = now;
-}
-
-export function markSucceeded(state: JobState, output: FileObject, input: unknown, now: number): void {
+/** The run succeeded: every task is done and the output is the job's. `notes` go to the event log. */
+export function markSucceeded(state: JobState, output: FileObject, notes: string[] | null, now: number): Change {
   for (const task of state.job.tasks) completeTask(task, now);
-  taskFor(state, 'probe').output = input ?? null;
-  taskFor(state, 'encode').output = output;
-  taskFor(state, 'export').output = output;
+  taskByStage(state.job, 'encode').output = output;
+  taskByStage(state.job, 'export').output = output;
   state.job.output = output;
   finish(state, 'succeeded', null, now);
   state.job.progress = 100;
+  return { log: { type: 'succeeded', detail: notes } };
 }
 
-/** Fails the job; the task at `stage` fails and the ones after it are cancelled (docs/api.md#the-job-object). */
-export function markFailed(state: JobState, error: ErrorBody, stage: TaskStage | null, now: number): void {
-  const failedAt = stage ? STAGES.indexOf(stage) : state.job.tasks.findIndex((t) => t.status !== 'succeeded');
+/**
+ * Fails the job; the task at `stage` fails and the ones after it are cancelled (docs/api.md#the-job-object).
+ * With no stage, the first unfinished task fails. `detail` replaces the error in the event log.
+ */
+export function markFailed(state: JobState, error: ErrorBody, stage: TaskStage | null, now: number, detail: unknown = error): Change {
+  const failedAt = stage ? TaskStage.options.indexOf(stage) : state.job.tasks.findIndex((t) => t.status !== 'succeeded');
   state.job.tasks.forEach((task, i) => {
     if (task.status === 'succeeded') return;
     // A later stage ran, so this one finished even if its last progress event was lost.
@@ -174,9 +295,21 @@ export function markFailed(state: JobState, error: ErrorBody, stage: TaskStage |
     task.updated_at = now;
   });
   finish(state, 'failed', error, now);
+  return { log: { type: 'failed', detail } };
 }
 
-export function markCancelled(state: JobState, now: number): void {
+/**
+ * A failure no retry can fix, reported from outside a run (dispatch, the dead-letter queue). A
+ * finished job, or a message of an older generation `seq`, changes nothing.
+ */
+export function failJob(state: JobState, error: ErrorBody, seq: number | undefined, now: number): Change | null {
+  if (isTerminal(state.job.status) || (seq !== undefined && seq !== state.seq)) return null;
+  return markFailed(state, error, null, now);
+}
+
+/** Cancels the job; a finished job stays as it is (null). */
+export function cancelJob(state: JobState, now: number): Change | null {
+  if (isTerminal(state.job.status)) return null;
   for (const task of state.job.tasks) {
     if (task.status === 'succeeded') continue;
     task.status = 'cancelled';
@@ -184,6 +317,7 @@ export function markCancelled(state: JobState, now: number): void {
     task.updated_at = now;
   }
   finish(state, 'cancelled', null, now);
+  return { log: { type: 'cancelled', detail: null } };
 }
 
 function finish(state: JobState, status: 'succeeded' | 'failed' | 'cancelled', error: ErrorBody | null, now: number) {
@@ -195,11 +329,47 @@ function finish(state: JobState, status: 'succeeded' | 'failed' | 'cancelled', e
   state.heartbeatAt = null;
 }
 
-/** Puts the job back in the queue for another run: a new seq makes older messages stale. */
-export function requeue(state: JobState, now: number): void {
+/**
+ * The watchdog's verdict at `now`: a queue message unclaimed for QUEUE_STALL_MS is sent again
+ * (in case a send was lost); a run silent for `heartbeatTimeoutMs` is lost and the job goes back
+ * to the queue under a new seq, so older messages are stale; the MAX_RUN_ATTEMPTS-th lost run
+ * fails the job with `timeout`. Null when all is well.
+ */
+export function watchdog(state: JobState, now: number, heartbeatTimeoutMs: number): Change | null {
+  if (isTerminal(state.job.status)) return null;
+  if (state.claimedSeq === null) {
+    if (now - state.enqueuedAt < QUEUE_STALL_MS) return null;
+    state.enqueuedAt = now;
+    return { log: { type: 'queue_resend', detail: { seq: state.seq } }, enqueue: true };
+  }
+  if (state.heartbeatAt !== null && now - state.heartbeatAt < heartbeatTimeoutMs) return null;
+  const silentFor = Math.round((now - (state.heartbeatAt ?? now)) / 1000);
+  state.lostRuns += 1;
+  if (state.lostRuns >= MAX_RUN_ATTEMPTS) {
+    const error: ErrorBody = {
+      kind: 'timeout',
+      message: `The processor stopped responding ${state.lostRuns} times (last silent for ${silentFor} s). Retry the job; if it keeps failing, the input may be too large for the configured limits.`,
+    };
+    return markFailed(state, error, null, now, { reason: 'watchdog', lost_runs: state.lostRuns });
+  }
+  const lost = state.attempt;
   state.seq += 1;
   state.claimedSeq = null;
   state.heartbeatAt = null;
   state.enqueuedAt = now;
   state.job.updated_at = now;
+  return { log: { type: 'run_lost', detail: { attempt: lost, silent_s: silentFor } }, enqueue: true };
+}
+
+/**
+ * When the job next needs its alarm, or null: the watchdog's deadline while it is not finished,
+ * and a retry of a tenant-index write that failed.
+ */
+export function nextCheckAt(state: JobState, now: number, heartbeatTimeoutMs: number): number | null {
+  const deadlines: number[] = [];
+  if (!isTerminal(state.job.status)) {
+    deadlines.push(state.claimedSeq === null ? state.enqueuedAt + QUEUE_STALL_MS : (state.heartbeatAt ?? now) + heartbeatTimeoutMs);
+  }
+  if (state.indexStale) deadlines.push(now + CREATE_RETRY_MS);
+  return deadlines.length ? Math.min(...deadlines) : null;
 }

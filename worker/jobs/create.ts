@@ -38,10 +38,13 @@ async function resolveOutput(opts: {
   const { body, jobId } = opts;
   const format = outputFormat(body.kind, opts.options);
   const multiFile = format !== null && isFolderFormat(body.kind, format);
+  const type = multiFile ? 'folder' : 'file';
   if (!body.output) {
     const extension = format === null ? null : extensionFor(body.kind, format);
-    return { type: 'kiln', key: multiFile ? outputPrefix(jobId) : outputKey(jobId, extension).key };
+    const key = multiFile ? outputPrefix(jobId) : outputKey(jobId, extension).key;
+    return { type, location: { type: 'kiln', key } };
   }
+  // The API's one sign of a folder: an s3:// output ending in / is a prefix for many files.
   if (multiFile !== body.output.endsWith('/')) {
     const message = multiFile
       ? 'Expected a prefix ending in / for output: adaptive_video writes a playlist and its segments'
@@ -55,7 +58,7 @@ async function resolveOutput(opts: {
       { path: 'output', message: 'An s3:// output needs a connection: create one with POST /connections or pass connection_id' },
     ]);
   }
-  return { type: 's3', connection_id: connection.id, ...s3 };
+  return { type, location: { type: 's3', connection_id: connection.id, ...s3 } };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { KilnError } from '../../schemas/errors.ts';
 import type { KilnConfig } from '../config/index.ts';
-import type { InputSource, OutputTarget } from '../job-object/state.ts';
-import type { ConnectionRecord } from '../tenant-object/index.ts';
+import type { BucketObject } from '../job-object/state.ts';
+import type { ConnectionRecord, TenantObject } from '../tenant-object/index.ts';
 import { decryptSecret } from '../utils/crypto.ts';
 import type { S3Location } from './presign.ts';
 
@@ -24,7 +24,7 @@ export function kilnBucket(config: KilnConfig, origin: string, key: string): S3L
 export async function connectionBucket(
   config: KilnConfig,
   connection: ConnectionRecord | null,
-  where: InputSource | OutputTarget,
+  where: BucketObject,
 ): Promise<S3Location> {
   if (where.type !== 's3') throw new Error('connectionBucket needs an s3 location');
   if (!connection) {
@@ -38,4 +38,16 @@ export async function connectionBucket(
     bucket: where.bucket,
     key: where.key,
   };
+}
+
+/** Any bucket object as an S3 location: Kiln's own, or one behind a connection of `tenant`. */
+export async function bucketLocation(opts: {
+  config: KilnConfig;
+  origin: string;
+  tenant: DurableObjectStub<TenantObject>;
+  where: BucketObject;
+}): Promise<S3Location> {
+  const { config, where } = opts;
+  if (where.type === 'kiln') return kilnBucket(config, opts.origin, where.key);
+  return connectionBucket(config, await opts.tenant.getConnection(where.connection_id), where);
 }

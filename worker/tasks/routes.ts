@@ -7,6 +7,7 @@ import { createRouter } from '../http/app.ts';
 import { ValidationError } from '../http/errors.ts';
 import { submitJob } from '../jobs/create.ts';
 import { errorResponses, IdempotencyHeader, json } from '../http/openapi.ts';
+import { taskByStage } from '../job-object/state.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
 import { newId } from '../utils/ids.ts';
 
@@ -115,7 +116,7 @@ export const taskRoutes = createRouter()
       }).catch((err: unknown) => {
         throw err instanceof ValidationError ? renamed(err, callerPath) : err;
       });
-      const encodeTaskId = job.tasks[2]?.id ?? taskId;
+      const encodeTaskId = taskByStage(job, 'encode').id;
       if (!replayed) await tenantStub(c.env, c.get('tenant')).indexTask(encodeTaskId, job.id);
       return c.json(taskView(job, encodeTaskId), replayed ? 200 : 201);
     },

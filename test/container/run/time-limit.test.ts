@@ -41,7 +41,7 @@ async function run(maxProcessingS: number, answer: number): Promise<Extract<Proc
       kind: 'video',
       options: {},
       input_url: inputUrl,
-      output: { url: 'http://127.0.0.1:1/out.mp4' },
+      output: { type: 'file', url: 'http://127.0.0.1:1/out.mp4' },
       callback: { url: 'http://kiln.test/callback', token: 'a-token-of-16-chars' },
     },
     { limits: { ...DEFAULT_LIMITS, maxProcessingS }, allowLoopback: true, tmpRoot: join(tmpdir(), 'kiln-run-test'), fetcher },

@@ -65,7 +65,7 @@ function task(id: string, input: string) {
     kind: 'image',
     options: { width: 64, format: 'webp' },
     input_url: `${base}${input}`,
-    output: { url: `${base}/out/${id}` },
+    output: { type: 'file', url: `${base}/out/${id}` },
     callback: { url: `${base}/callback`, token: 't'.repeat(32) },
   };
 }

@@ -11,7 +11,8 @@ describe('processor callbacks and the job state machine', () => {
     const [task] = await processor.waitForTasks(job.id);
     expect(task).toMatchObject({ job_id: job.id, attempt: 1, kind: 'video', options: { width: 1920, quality: 'high' } });
     expect(task!.input_url).toBe('https://darkroom-app.com/uploads/clip.mov');
-    const output = task!.output as { url: string };
+    const output = task!.output as { type: string; url: string };
+    expect(output.type).toBe('file');
     expect(output.url).toContain('X-Amz-Signature=');
     expect(output.url).toContain(`/kiln-media/outputs/${job.id}/file_`);
     expect(task!.callback.url).toBe(`http://127.0.0.1:8787/internal/jobs/${job.id}/events`);
@@ -102,6 +103,7 @@ describe('multi-file outputs', () => {
   it('signs one PUT per named file inside the job folder for an HLS job', async () => {
     const job = await createJob({ kind: 'adaptive_video', options: { format: 'hls' } });
     const [task] = await processor.waitForTasks(job.id);
+    expect(task!.output).toEqual({ type: 'folder', files_url: `http://127.0.0.1:8787/internal/jobs/${job.id}/outputs` });
     const res = await askForUrls(task!, { attempt: 1, names: ['master.m3u8', '720p/index.m3u8', '720p/seg_000.ts'] });
     expect(res.status).toBe(200);
     const { urls } = await res.json<{ urls: Record<string, string> }>();

@@ -1,29 +1,26 @@
 import { env } from 'cloudflare:workers';
-import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { runDurableObjectAlarm } from 'cloudflare:test';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HEARTBEAT_TIMEOUT_MS, MAX_RUN_ATTEMPTS, QUEUE_STALL_MS } from '../../../worker/constants.ts';
-import type { JobState } from '../../../worker/job-object/state.ts';
+import { jobStub } from '../../../worker/stubs.ts';
 import { api, createJob, processorDouble, report } from '../helpers.ts';
 
 const processor = processorDouble();
 
-/** Rewrites the job's stored state, as time passing would. */
-async function age(jobId: string, change: (s: JobState) => void) {
-  const stub = env.JOBS.get(env.JOBS.idFromName(jobId));
-  await runInDurableObject(stub, (_instance, state) => {
-    const row = state.storage.sql.exec<{ doc: string }>('SELECT doc FROM state').one();
-    const doc = JSON.parse(row.doc) as JobState;
-    change(doc);
-    state.storage.sql.exec('UPDATE state SET doc = ?', JSON.stringify(doc));
-  });
-  return stub;
+/** Moves the clock the Worker reads `ms` forward, as time passing would. */
+function later(ms: number) {
+  vi.setSystemTime(Date.now() + ms);
 }
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe('watchdog', () => {
   it('keeps a run whose heartbeat is fresh', async () => {
     const job = await createJob();
     await processor.waitForTasks(job.id);
-    const stub = env.JOBS.get(env.JOBS.idFromName(job.id));
+    const stub = jobStub(env, job.id);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await processor.tasks(job.id)).toHaveLength(1);
     expect((await api(`/jobs/${job.id}`).then((r) => r.json<{ status: string }>())).status).toBe('processing');
@@ -32,10 +29,8 @@ describe('watchdog', () => {
   it('re-dispatches once when the heartbeat is older than the watchdog, and ignores the lost run', async () => {
     const job = await createJob();
     const [first] = await processor.waitForTasks(job.id);
-    const stub = await age(job.id, (s) => {
-      s.heartbeatAt = Date.now() - HEARTBEAT_TIMEOUT_MS - 1;
-    });
-    await runDurableObjectAlarm(stub);
+    later(HEARTBEAT_TIMEOUT_MS + 1);
+    await runDurableObjectAlarm(jobStub(env, job.id));
     const tasks = await processor.waitForTasks(job.id, 2);
     expect(tasks[1]!.attempt).toBe(2);
     expect(tasks[1]!.callback.token).not.toBe(first!.callback.token);
@@ -50,17 +45,15 @@ describe('watchdog', () => {
     const job = await createJob();
     for (let attempt = 1; attempt <= MAX_RUN_ATTEMPTS; attempt++) {
       await processor.waitForTasks(job.id, attempt);
-      const stub = await age(job.id, (s) => {
-        s.heartbeatAt = Date.now() - HEARTBEAT_TIMEOUT_MS - 1;
-      });
-      await runDurableObjectAlarm(stub);
+      later(HEARTBEAT_TIMEOUT_MS + 1);
+      await runDurableObjectAlarm(jobStub(env, job.id));
     }
     const failed = await (await api(`/jobs/${job.id}`)).json<{ status: string; error: { kind: string; message: string } }>();
     expect(failed.status).toBe('failed');
     expect(failed.error.kind).toBe('timeout');
     expect(failed.error.message).toMatch(/stopped responding 3 times/);
     expect(await processor.tasks(job.id)).toHaveLength(MAX_RUN_ATTEMPTS);
-    const stub = env.JOBS.get(env.JOBS.idFromName(job.id));
+    const stub = jobStub(env, job.id);
     expect(await runDurableObjectAlarm(stub)).toBe(false);
   });
 
@@ -68,11 +61,12 @@ describe('watchdog', () => {
     const job = await createJob();
     await processor.respondWith(job.id, 503);
     await processor.waitForTasks(job.id);
-    const stub = await age(job.id, (s) => {
-      s.claimedSeq = null;
-      s.enqueuedAt = Date.now() - QUEUE_STALL_MS - 1;
+    await vi.waitFor(async () => {
+      const events = await (await api(`/jobs/${job.id}/events`)).json<{ type: string }[]>();
+      if (!events.some((e) => e.type === 'run_deferred')) throw new Error('the busy processor has not been heard yet');
     });
-    await runDurableObjectAlarm(stub);
+    later(QUEUE_STALL_MS + 1);
+    await runDurableObjectAlarm(jobStub(env, job.id));
     const events = await (await api(`/jobs/${job.id}/events`)).json<{ type: string }[]>();
     expect(events.map((e) => e.type)).toContain('queue_resend');
     expect((await api(`/jobs/${job.id}/events`, { key: 'other_tenant_key' })).status).toBe(404);

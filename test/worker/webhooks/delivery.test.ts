@@ -3,6 +3,7 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it, vi } from 'vitest';
 import { WEBHOOK_FIRST_RETRY_MS } from '../../../worker/constants.ts';
+import { jobStub } from '../../../worker/stubs.ts';
 import { api, createJob, OUTPUT_INFO, processorDouble, report } from '../helpers.ts';
 
 const processor = processorDouble();
@@ -24,13 +25,15 @@ function firstDelivery(jobId: string): Promise<Record<string, any>> {
   });
 }
 
-/** Makes every pending webhook attempt due now and fires the alarm, instead of waiting. */
+/** Moves the clock to the next webhook attempt and fires the alarm, instead of waiting. */
 async function fireDueWebhooks(jobId: string) {
-  const stub = env.JOBS.get(env.JOBS.idFromName(jobId));
-  await runInDurableObject(stub, (_i, state) => {
-    state.storage.sql.exec('UPDATE outbox SET next_at = ? WHERE next_at IS NOT NULL', Date.now());
-  });
-  await runDurableObjectAlarm(stub);
+  const deliveries = await (await api(`/jobs/${jobId}/deliveries`)).json<{ next_attempt_at: number | null }[]>();
+  vi.setSystemTime(Math.max(Date.now(), ...deliveries.map((d) => d.next_attempt_at ?? 0)));
+  try {
+    await runDurableObjectAlarm(jobStub(env, jobId));
+  } finally {
+    vi.useRealTimers();
+  }
 }
 
 describe('webhooks', () => {
@@ -71,7 +74,7 @@ describe('webhooks', () => {
     const first = await firstDelivery(job.id);
     // The processor double answers 503 with `Retry-After: 30`.
     expect(first.next_attempt_at - first.created_at).toBeGreaterThanOrEqual(30_000 - 50);
-    const stub = env.JOBS.get(env.JOBS.idFromName(job.id));
+    const stub = jobStub(env, job.id);
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(first.next_attempt_at);
     // An alarm that runs before that time (alarms can fire early after a retry) sends nothing.
     await runDurableObjectAlarm(stub);

@@ -1,0 +1,88 @@
+import { env } from 'cloudflare:workers';
+import { runInDurableObject } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import type { Job } from '../../../schemas/job.ts';
+import { WEBHOOK_FIRST_RETRY_MS, WEBHOOK_RETRY_WINDOW_MS } from '../../../worker/constants.ts';
+import { Outbox } from '../../../worker/job-object/outbox.ts';
+
+const SECRET = 'whsec_a2lsbi1kZXYtd2ViaG9vay1zZWNyZXQ=';
+const HOOK_URL = 'https://hooks.example/kiln';
+const JOB = { id: 'job_0000000000000000000000test', object: 'job', status: 'succeeded' } as Job;
+
+/** Runs `test` on an Outbox over a fresh Durable Object's SQLite. */
+function withOutbox(test: (outbox: Outbox) => Promise<void>): Promise<void> {
+  return runInDurableObject(env.JOBS.get(env.JOBS.newUniqueId()), (_instance, state) => test(new Outbox(state.storage.sql)));
+}
+
+/** A receiver that answers every webhook with `status` and remembers the requests. */
+function receiver(status: number) {
+  const requests: Request[] = [];
+  const fetcher = async (input: RequestInfo | URL, init?: RequestInit) => {
+    requests.push(new Request(input, init));
+    return new Response(null, { status });
+  };
+  return { requests, fetcher: fetcher as typeof fetch };
+}
+
+describe('webhook outbox', () => {
+  it('queues one event per status, due at once, and sends the job as it was when added', async () => {
+    await withOutbox(async (outbox) => {
+      const now = Date.now();
+      outbox.add(JOB, now);
+      outbox.add({ ...JOB, metadata: { changed: 'yes' } }, now + 1);
+      expect(outbox.nextAttemptAt()).toBe(now);
+      const ok = receiver(204);
+      expect(await outbox.deliverDue({ url: HOOK_URL, secret: SECRET, now, fetcher: ok.fetcher })).toEqual([]);
+      expect(ok.requests).toHaveLength(1);
+      expect(ok.requests[0]!.headers.get('webhook-id')).toBe('evt_0000000000000000000000test_succeeded');
+      expect(await ok.requests[0]!.json()).toEqual(JOB);
+      expect(outbox.deliveries()).toMatchObject([{ object: 'delivery', attempt: 1, status: 204, trigger: 'automatic', next_attempt_at: null }]);
+      expect(outbox.nextAttemptAt()).toBeNull();
+    });
+  });
+
+  it('records a failed attempt and schedules the next one within the first retry delay, not before', async () => {
+    await withOutbox(async (outbox) => {
+      const now = Date.now();
+      outbox.add(JOB, now);
+      await outbox.deliverDue({ url: HOOK_URL, secret: SECRET, now, fetcher: receiver(500).fetcher });
+      const [first] = outbox.deliveries();
+      expect(first).toMatchObject({ attempt: 1, status: 500, error: 'The receiver answered HTTP 500.' });
+      expect(first!.next_attempt_at! - first!.created_at).toBeLessThanOrEqual(WEBHOOK_FIRST_RETRY_MS);
+      expect(outbox.nextAttemptAt()).toBe(first!.next_attempt_at);
+      const early = receiver(204);
+      await outbox.deliverDue({ url: HOOK_URL, secret: SECRET, now: first!.next_attempt_at! - 1, fetcher: early.fetcher });
+      expect(early.requests).toHaveLength(0);
+      await outbox.deliverDue({ url: HOOK_URL, secret: SECRET, now: first!.next_attempt_at!, fetcher: early.fetcher });
+      expect(outbox.deliveries().map((d) => [d.attempt, d.status])).toEqual([
+        [1, 500],
+        [2, 204],
+      ]);
+    });
+  });
+
+  it('gives up, and says so, once the retry window is spent', async () => {
+    await withOutbox(async (outbox) => {
+      outbox.add(JOB, Date.now() - WEBHOOK_RETRY_WINDOW_MS);
+      const gaveUp = await outbox.deliverDue({ url: HOOK_URL, secret: SECRET, now: Date.now(), fetcher: receiver(500).fetcher });
+      expect(gaveUp).toEqual([{ event_id: 'evt_0000000000000000000000test_succeeded', attempts: 1 }]);
+      expect(outbox.nextAttemptAt()).toBeNull();
+    });
+  });
+
+  it('redelivers the latest event now, as a redelivery with a fresh count', async () => {
+    await withOutbox(async (outbox) => {
+      expect(outbox.redeliverLatest(Date.now())).toBe(false);
+      const now = Date.now();
+      outbox.add(JOB, now);
+      await outbox.deliverDue({ url: HOOK_URL, secret: SECRET, now, fetcher: receiver(204).fetcher });
+      expect(outbox.redeliverLatest(now + 1)).toBe(true);
+      expect(outbox.nextAttemptAt()).toBe(now + 1);
+      await outbox.deliverDue({ url: HOOK_URL, secret: SECRET, now: now + 1, fetcher: receiver(204).fetcher });
+      expect(outbox.deliveries().map((d) => [d.trigger, d.attempt])).toEqual([
+        ['automatic', 1],
+        ['redeliver', 1],
+      ]);
+    });
+  });
+});

@@ -1,0 +1,115 @@
+import type { Job } from '../../schemas/job.ts';
+import type { Delivery } from '../../schemas/webhook.ts';
+import { newId } from '../utils/ids.ts';
+import { deliverWebhook } from '../webhooks/deliver.ts';
+import { nextWebhookAttempt } from '../webhooks/schedule.ts';
+
+
+interface OutboxRow extends Record<string, SqlStorageValue> {
+  event_id: string;
+  body: string;
+  first_at: number;
+  next_at: number | null;
+  attempts: number;
+  trigger: string;
+}
+
+/** An event whose retries ran out, for the job's event log. */
+export interface GaveUp {
+  event_id: string;
+  attempts: number;
+}
+
+/**
+ * A job's webhook outbox in its Durable Object's SQLite: each event waiting to be sent (`next_at`
+ * set) or done with, and every attempt made. The event's body is fixed when it is added, so a
+ * retry or a redelivery sends the same bytes under the same webhook-id.
+ */
+export class Outbox {
+  private readonly sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.sql = sql;
+    sql.exec(`
+      CREATE TABLE IF NOT EXISTS outbox (event_id TEXT PRIMARY KEY, body TEXT NOT NULL, first_at INTEGER NOT NULL,
+        next_at INTEGER, attempts INTEGER NOT NULL DEFAULT 0, trigger TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, event_id TEXT NOT NULL, trigger TEXT NOT NULL,
+        attempt INTEGER NOT NULL, status INTEGER, error TEXT, duration_ms INTEGER NOT NULL, created_at INTEGER NOT NULL,
+        next_attempt_at INTEGER);
+    `);
+  }
+
+  /** Queues the webhook announcing the job's (terminal) status, due at once; a status is announced once. */
+  add(job: Job, now: number): void {
+    this.sql.exec(
+      `INSERT OR IGNORE INTO outbox (event_id, body, first_at, next_at, attempts, trigger) VALUES (?, ?, ?, ?, 0, 'automatic')`,
+      `evt_${job.id.slice('job_'.length)}_${job.status}`,
+      JSON.stringify(job),
+      now,
+      now,
+    );
+  }
+
+  /** When the next attempt is due, or null when nothing is waiting. */
+  nextAttemptAt(): number | null {
+    return this.sql.exec<{ next: number | null }>('SELECT MIN(next_at) AS next FROM outbox WHERE next_at IS NOT NULL').one().next;
+  }
+
+  /**
+   * Sends every event due at `now` to `url` once, records the attempt and schedules the next one
+   * (nextWebhookAttempt); returns the events that ran out of retries.
+   */
+  async deliverDue(opts: { url: string; secret: string; now: number; fetcher?: typeof fetch }): Promise<GaveUp[]> {
+    const due = this.sql.exec<OutboxRow>('SELECT * FROM outbox WHERE next_at IS NOT NULL AND next_at <= ?', opts.now).toArray();
+    const gaveUp: GaveUp[] = [];
+    for (const row of due) {
+      const result = await deliverWebhook({ url: opts.url, secret: opts.secret, eventId: row.event_id, body: row.body, fetcher: opts.fetcher });
+      const attempts = row.attempts + 1;
+      const next = result.ok
+        ? null
+        : nextWebhookAttempt({ attempts, firstAt: row.first_at, now: Date.now(), retryAfterMs: result.retryAfterMs });
+      this.sql.exec('UPDATE outbox SET attempts = ?, next_at = ? WHERE event_id = ?', attempts, next, row.event_id);
+      this.sql.exec(
+        `INSERT INTO deliveries (id, event_id, trigger, attempt, status, error, duration_ms, created_at, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        newId('dlv'),
+        row.event_id,
+        row.trigger,
+        attempts,
+        result.status,
+        result.error,
+        result.durationMs,
+        Date.now(),
+        next,
+      );
+      if (!result.ok && next === null) gaveUp.push({ event_id: row.event_id, attempts });
+    }
+    return gaveUp;
+  }
+
+  /**
+   * Makes the latest event due again at `now` as a redelivery with a fresh retry window,
+   * whatever happened to earlier attempts; false when there is no event.
+   */
+  redeliverLatest(now: number): boolean {
+    const row = this.sql.exec<OutboxRow>('SELECT * FROM outbox ORDER BY first_at DESC LIMIT 1').toArray()[0];
+    if (!row) return false;
+    this.sql.exec(
+      `UPDATE outbox SET next_at = ?, first_at = ?, attempts = 0, trigger = 'redeliver' WHERE event_id = ?`,
+      now,
+      now,
+      row.event_id,
+    );
+    return true;
+  }
+
+  /** Every attempt so far, oldest first. */
+  deliveries(): Delivery[] {
+    return this.sql
+      .exec<Omit<Delivery, 'object'> & Record<string, SqlStorageValue>>(
+        'SELECT id, event_id, trigger, attempt, status, error, duration_ms, created_at, next_attempt_at FROM deliveries ORDER BY created_at, id',
+      )
+      .toArray()
+      .map((d) => ({ ...d, object: 'delivery' as const }));
+  }
+}
