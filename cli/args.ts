@@ -160,7 +160,7 @@ function dimension(flag: string, raw: string | undefined): number | string | und
  * parseCli(['image', '-i', 'a.png', '-o', 'b.webp', '--width', '640']).options; // { width: 640, format: 'webp' }
  */
 export function parseCli(argv: string[]): ParsedCli {
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {

@@ -26,7 +26,7 @@ async function dispatch(cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome
   const apiKey = cli.apiKey ?? process.env.KILN_API_KEY;
   // Probing needs no service: it always runs here.
   if (apiUrl && !cli.local && cli.command !== 'probe') {
-    if (!apiKey) return { ok: false, error: { kind: 'unauthorized', message: 'Set KILN_API_KEY (or --api_key) to use the API at ' + apiUrl } };
+    if (!apiKey) return { ok: false, error: { kind: 'unauthorized', message: `Set KILN_API_KEY (or --api_key) to use the API at ${apiUrl}` } };
     return runRemote(cli, apiUrl, apiKey, signal);
   }
   return runLocal(cli, signal);

@@ -29,7 +29,7 @@ export async function downloadToFile(opts: {
   onProgress?: (percent: number) => void;
 }): Promise<TransferResult> {
   const start = new URL(opts.url);
-  let response;
+  let response: Awaited<ReturnType<typeof followRedirects>>['response'];
   try {
     ({ response } = await followRedirects(start, { allowLoopback: opts.allowLoopback, signal: opts.signal }));
   } catch (err) {
@@ -68,7 +68,10 @@ export async function downloadToFile(opts: {
       if (bytes > opts.maxBytes) return done(new InputTooLarge());
       if (Number.isFinite(declared) && declared > 0 && opts.onProgress) {
         const percent = Math.floor((bytes / declared) * 100);
-        if (percent !== lastPercent) opts.onProgress((lastPercent = percent));
+        if (percent !== lastPercent) {
+          lastPercent = percent;
+          opts.onProgress(percent);
+        }
       }
       done(null, chunk);
     },

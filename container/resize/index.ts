@@ -69,8 +69,8 @@ export function planResize(
   const round = even ? evenDown : (v: number) => Math.max(1, Math.round(v));
   const sw = source.width;
   const sh = source.height;
-  let w = resolve(request.width, sw);
-  let h = resolve(request.height, sh);
+  const w = resolve(request.width, sw);
+  const h = resolve(request.height, sh);
 
   if (w !== undefined && h !== undefined && request.fit) {
     const W = round(w);

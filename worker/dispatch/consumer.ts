@@ -1,4 +1,5 @@
 import { KilnError } from '../../schemas/errors.ts';
+import type { ProcessorTask } from '../../schemas/processor.ts';
 import { readConfig } from '../config/index.ts';
 import { BUSY_RETRY_BASE_S, BUSY_RETRY_MAX_S } from '../constants.ts';
 import type { ClaimResult } from '../job-object/state.ts';
@@ -8,7 +9,7 @@ import { type Processor, processorFor } from './processor.ts';
 import { buildProcessorTask } from './task.ts';
 
 /** Delay before the n-th redelivery of a message the processor could not take yet. */
-export function busyRetryDelayS(deliveries: number, retryAfterS: number | null): number {
+function busyRetryDelayS(deliveries: number, retryAfterS: number | null): number {
   const backoff = Math.min(BUSY_RETRY_BASE_S * 2 ** Math.max(0, deliveries - 1), BUSY_RETRY_MAX_S);
   return Math.min(Math.max(backoff, retryAfterS ?? 0), BUSY_RETRY_MAX_S);
 }
@@ -36,7 +37,7 @@ export async function consumeJobs(batch: MessageBatch<unknown>, env: Env, proces
         msg.ack();
         continue;
       }
-      let task;
+      let task: ProcessorTask;
       try {
         task = await buildProcessorTask({
           state: claim.state,

@@ -285,15 +285,18 @@ export function markSucceeded(state: JobState, output: FileObject, notes: string
  */
 export function markFailed(state: JobState, error: ErrorBody, stage: TaskStage | null, now: number, detail: unknown = error): Change {
   const failedAt = stage ? TaskStage.options.indexOf(stage) : state.job.tasks.findIndex((t) => t.status !== 'succeeded');
-  state.job.tasks.forEach((task, i) => {
-    if (task.status === 'succeeded') return;
+  for (const [i, task] of state.job.tasks.entries()) {
+    if (task.status === 'succeeded') continue;
     // A later stage ran, so this one finished even if its last progress event was lost.
-    if (i < failedAt) return completeTask(task, now);
+    if (i < failedAt) {
+      completeTask(task, now);
+      continue;
+    }
     task.status = i === failedAt ? 'failed' : 'cancelled';
     task.error = i === failedAt ? error : null;
     task.finished_at = now;
     task.updated_at = now;
-  });
+  }
   finish(state, 'failed', error, now);
   return { log: { type: 'failed', detail } };
 }

@@ -15,7 +15,9 @@ let base = '';
 const events: { type: string; error?: { kind: string } }[] = [];
 /** Inputs held open by `/slow`, answered (404) when a test releases them. */
 const held: (() => void)[] = [];
-const releaseAll = () => held.splice(0).forEach((answer) => answer());
+const releaseAll = () => {
+  for (const answer of held.splice(0)) answer();
+};
 
 beforeAll(async () => {
   const { readFile } = await import('node:fs/promises');

@@ -68,7 +68,10 @@ export function killContainer(id: string): void {
 async function portInUse(port: number): Promise<boolean> {
   return new Promise((r) => {
     const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.once('connect', () => (socket.destroy(), r(true)));
+    socket.once('connect', () => {
+      socket.destroy();
+      r(true);
+    });
     socket.once('error', () => r(false));
   });
 }
