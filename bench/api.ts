@@ -80,12 +80,18 @@ async function waitTerminal(ids: string[], timeoutMs: number) {
   }
   return { statuses, open: open.size };
 }
-await waitTerminal(rows.flatMap((r) => r.ids), FLOOD_TIMEOUT_MS);
+await waitTerminal(
+  rows.flatMap((r) => r.ids),
+  FLOOD_TIMEOUT_MS,
+);
 
 const floodStart = performance.now();
 const flood = await Promise.all(Array.from({ length: FLOOD_JOBS }, () => submit()));
 const accepted = performance.now() - floodStart;
-const outcome = await waitTerminal(flood.map((f) => f.id), FLOOD_TIMEOUT_MS);
+const outcome = await waitTerminal(
+  flood.map((f) => f.id),
+  FLOOD_TIMEOUT_MS,
+);
 const total = (performance.now() - floodStart) / 1000;
 console.log(`\n## ${FLOOD_JOBS} small image jobs at once\n`);
 console.log(`accepted in ${fmt(accepted / 1000, 2)} s; all terminal after ${fmt(total, 1)} s`);

@@ -13,10 +13,10 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import sharp from 'sharp';
-import { DEFAULT_LIMITS } from '../container/limits.ts';
-import { processMedia } from '../container/process/index.ts';
 import { AUDIO_BITRATES } from '../container/audio/quality.ts';
 import { IMAGE_QUALITY_TIERS } from '../container/image/quality.ts';
+import { DEFAULT_LIMITS } from '../container/limits.ts';
+import { processMedia } from '../container/process/index.ts';
 import { VIDEO_QUALITY_TIERS } from '../container/video/quality.ts';
 import type { JobKind, Quality } from '../schemas/options.ts';
 
@@ -76,16 +76,48 @@ async function sources(): Promise<{ video: string; photo: string }> {
     // A zooming Mandelbrot: fine detail and smooth gradients that change every frame, closer to
     // camera footage than flat test patterns. Near-lossless so the source adds little error.
     await run('ffmpeg', [
-      '-v', 'error', '-f', 'lavfi', '-i', `mandelbrot=size=1920x1080:rate=30,trim=duration=${SECONDS}`,
-      '-f', 'lavfi', '-i', `sine=frequency=440:duration=${SECONDS}`,
-      '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '10', '-pix_fmt', 'yuv420p',
-      '-c:a', 'aac', '-b:a', '192k', '-shortest', video,
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      `mandelbrot=size=1920x1080:rate=30,trim=duration=${SECONDS}`,
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=frequency=440:duration=${SECONDS}`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '10',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '192k',
+      '-shortest',
+      video,
     ]);
   }
   if (!existsSync(photo)) {
     // Photo-like detail: a test pattern with grain, written as a high-quality JPEG like a camera's.
     await run('ffmpeg', [
-      '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=4000x3000', '-vf', 'noise=alls=8', '-frames:v', '1', '-q:v', '2', photo,
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=4000x3000',
+      '-vf',
+      'noise=alls=8',
+      '-frames:v',
+      '1',
+      '-q:v',
+      '2',
+      photo,
     ]);
   }
   return { video, photo };
@@ -103,9 +135,32 @@ async function videoBench(video: string): Promise<string[]> {
   const bare = await repeat(
     () =>
       run('ffmpeg', [
-        '-v', 'error', '-y', '-i', video, '-c:v', 'libx264', '-preset', high.h264.preset, '-crf', String(high.h264.crf),
-        '-profile:v', 'high', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', String(AUDIO_BITRATES.high), '-ac', '2', '-ar', '48000',
-        '-movflags', '+faststart', join(WORK, 'bare-high.mp4'),
+        '-v',
+        'error',
+        '-y',
+        '-i',
+        video,
+        '-c:v',
+        'libx264',
+        '-preset',
+        high.h264.preset,
+        '-crf',
+        String(high.h264.crf),
+        '-profile:v',
+        'high',
+        '-pix_fmt',
+        'yuv420p',
+        '-c:a',
+        'aac',
+        '-b:a',
+        String(AUDIO_BITRATES.high),
+        '-ac',
+        '2',
+        '-ar',
+        '48000',
+        '-movflags',
+        '+faststart',
+        join(WORK, 'bare-high.mp4'),
       ]),
     join(WORK, 'bare-high.mp4'),
   );
@@ -128,7 +183,15 @@ async function videoBench(video: string): Promise<string[]> {
     const out = join(WORK, `tier-${tier}.mp4`);
     const sample = await repeat(() => engine('video', video, { quality: tier }, out), out);
     sample.ssim = await ssim(out, video);
-    lines.push(row([`kiln --quality ${tier}`, (sample.ms / 1000).toFixed(2), (sample.bytes / 1024).toFixed(0), sample.ssim.toFixed(4), (sample.bytes / hb.bytes).toFixed(2)]));
+    lines.push(
+      row([
+        `kiln --quality ${tier}`,
+        (sample.ms / 1000).toFixed(2),
+        (sample.bytes / 1024).toFixed(0),
+        sample.ssim.toFixed(4),
+        (sample.bytes / hb.bytes).toFixed(2),
+      ]),
+    );
   }
   return [...lines, ''];
 }
@@ -137,10 +200,26 @@ async function imageBench(photo: string): Promise<string[]> {
   const q = IMAGE_QUALITY_TIERS.medium.webp;
   const lines = [`### Image: 4000×3000 JPEG → 1920 px wide WebP (quality ${q})`, ''];
   const cases: [string, string, () => Promise<unknown>][] = [
-    ['kiln engine', join(WORK, 'img-engine.webp'), () => engine('image', photo, { width: 1920, format: 'webp' }, join(WORK, 'img-engine.webp'))],
-    ['bare sharp', join(WORK, 'img-sharp.webp'), () => sharp(photo).rotate().resize(1920).webp({ quality: q, effort: 4 }).toFile(join(WORK, 'img-sharp.webp'))],
-    ['vipsthumbnail', join(WORK, 'img-vips.webp'), () => run('vipsthumbnail', [photo, '-s', '1920x', '-o', `${join(WORK, 'img-vips.webp')}[Q=${q},strip]`])],
-    ['ImageMagick 6 convert', join(WORK, 'img-im.webp'), () => run('convert-im6.q16', [photo, '-resize', '1920x', '-strip', '-quality', String(q), join(WORK, 'img-im.webp')])],
+    [
+      'kiln engine',
+      join(WORK, 'img-engine.webp'),
+      () => engine('image', photo, { width: 1920, format: 'webp' }, join(WORK, 'img-engine.webp')),
+    ],
+    [
+      'bare sharp',
+      join(WORK, 'img-sharp.webp'),
+      () => sharp(photo).rotate().resize(1920).webp({ quality: q, effort: 4 }).toFile(join(WORK, 'img-sharp.webp')),
+    ],
+    [
+      'vipsthumbnail',
+      join(WORK, 'img-vips.webp'),
+      () => run('vipsthumbnail', [photo, '-s', '1920x', '-o', `${join(WORK, 'img-vips.webp')}[Q=${q},strip]`]),
+    ],
+    [
+      'ImageMagick 6 convert',
+      join(WORK, 'img-im.webp'),
+      () => run('convert-im6.q16', [photo, '-resize', '1920x', '-strip', '-quality', String(q), join(WORK, 'img-im.webp')]),
+    ],
   ];
   const results: [string, Sample][] = [];
   for (const [name, out, fn] of cases) results.push([name, await repeat(fn, out)]);

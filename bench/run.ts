@@ -34,7 +34,10 @@ for (const name of chosen) {
       done(out);
     });
   });
-  report += `\n${output.split('\n').filter((l) => !l.startsWith('[wrangler')).join('\n')}\n`;
+  report += `\n${output
+    .split('\n')
+    .filter((l) => !l.startsWith('[wrangler'))
+    .join('\n')}\n`;
 }
 await mkdir(join(HERE, '.work'), { recursive: true });
 await writeFile(join(HERE, '.work', 'results.md'), report);

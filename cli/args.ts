@@ -3,7 +3,7 @@
  * object the processor validates, inferring `--format` from the `-o` extension.
  */
 import { extname } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { formatForExtension } from '../schemas/formats.ts';
 import type { JobKind } from '../schemas/options.ts';
 

@@ -35,7 +35,11 @@ export async function download(url: string, dir: string, maxBytes: number, signa
     if (declared > maxBytes) {
       return { ok: false, error: { kind: 'input_too_large', message: `The input is ${declared} bytes; the limit is ${maxBytes}.` } };
     }
-    const name = new URL(url).pathname.split('/').pop()?.replace(/[^A-Za-z0-9._-]/g, '_') || 'input';
+    const name =
+      new URL(url).pathname
+        .split('/')
+        .pop()
+        ?.replace(/[^A-Za-z0-9._-]/g, '_') || 'input';
     const path = join(dir, `download-${name}`);
     let received = 0;
     const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);

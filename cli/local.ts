@@ -5,18 +5,16 @@
 import { copyFile, cp, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import { type Limits, limitsFromEnv } from '../container/limits.ts';
+import { probeFile } from '../container/probe/index.ts';
+import { processMedia } from '../container/process/index.ts';
 import type { ErrorBody } from '../schemas/errors.ts';
 import type { MediaInfo } from '../schemas/file.ts';
-import { limitsFromEnv, type Limits } from '../container/limits.ts';
-import { processMedia } from '../container/process/index.ts';
-import { probeFile } from '../container/probe/index.ts';
 import type { ParsedCli } from './args.ts';
 import { download, isUrl } from './download.ts';
 import { progressBar } from './progress.ts';
 
-export type CliOutcome =
-  | { ok: true; json: unknown; lines: string[]; notes: string[] }
-  | { ok: false; error: ErrorBody };
+export type CliOutcome = { ok: true; json: unknown; lines: string[]; notes: string[] } | { ok: false; error: ErrorBody };
 
 /** CLI users type `--width`, not `options.width`. */
 function forCli(error: ErrorBody): ErrorBody {
@@ -102,7 +100,8 @@ export async function runLocal(cli: ParsedCli, signal: AbortSignal): Promise<Cli
     if (!result.ok) return { ok: false, error: forCli(result.error) };
     const written = await copyOutput(kind, result.output.path, cli.output!);
     const extra: string[] = [];
-    if (cli.metadata.length > 0 || cli.webhookUrl || cli.async) extra.push('--metadata, --webhook_url and --async only apply to remote jobs; ignored.');
+    if (cli.metadata.length > 0 || cli.webhookUrl || cli.async)
+      extra.push('--metadata, --webhook_url and --async only apply to remote jobs; ignored.');
     return {
       ok: true,
       json: { ok: true, input: result.input, output: { ...result.output.info, path: resolve(written) }, notes: result.notes },

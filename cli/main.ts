@@ -3,10 +3,11 @@
  * process; remote mode (KILN_API_URL or --api_url set, no --local) talks to a Kiln deployment.
  * Failures print `kind: message` and exit non-zero; never a stack trace.
  */
-import type { ErrorBody } from '../schemas/errors.ts';
+
 import { InvalidLimitError } from '../container/limits.ts';
-import { parseCli, USAGE, UsageError, type ParsedCli } from './args.ts';
-import { runLocal, type CliOutcome } from './local.ts';
+import type { ErrorBody } from '../schemas/errors.ts';
+import { type ParsedCli, parseCli, USAGE, UsageError } from './args.ts';
+import { type CliOutcome, runLocal } from './local.ts';
 import { runRemote } from './remote.ts';
 
 /** Exit codes: 0 done, 1 the job failed, 2 the command line was wrong, 130 interrupted (128 + SIGINT). */
@@ -26,7 +27,8 @@ async function dispatch(cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome
   const apiKey = cli.apiKey ?? process.env.KILN_API_KEY;
   // Probing needs no service: it always runs here.
   if (apiUrl && !cli.local && cli.command !== 'probe') {
-    if (!apiKey) return { ok: false, error: { kind: 'unauthorized', message: `Set KILN_API_KEY (or --api_key) to use the API at ${apiUrl}` } };
+    if (!apiKey)
+      return { ok: false, error: { kind: 'unauthorized', message: `Set KILN_API_KEY (or --api_key) to use the API at ${apiUrl}` } };
     return runRemote(cli, apiUrl, apiKey, signal);
   }
   return runLocal(cli, signal);

@@ -4,15 +4,14 @@
  * downloaded to -o. `kiln jobs` and `kiln connections` manage what lives on the service.
  */
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { mkdir } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ErrorBody } from '../schemas/errors.ts';
-import { isTerminal, type Job } from '../schemas/job.ts';
 import { httpRequest } from '../container/net/http-request.ts';
 import { typeOfExtension } from '../container/probe/mime.ts';
+import type { ErrorBody } from '../schemas/errors.ts';
+import { isTerminal, type Job } from '../schemas/job.ts';
 import { type ApiClient, apiClient } from './api.ts';
 import type { ParsedCli } from './args.ts';
 import type { CliOutcome } from './local.ts';
@@ -31,14 +30,19 @@ export function parseMetadata(pairs: string[]): { ok: true; metadata: Record<str
   const metadata: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) return { ok: false, error: { kind: 'invalid_input', message: `Expected key=value for --metadata but received "${pair}"` } };
+    if (eq <= 0)
+      return { ok: false, error: { kind: 'invalid_input', message: `Expected key=value for --metadata but received "${pair}"` } };
     metadata[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return { ok: true, metadata };
 }
 
 /** Uploads a local file with POST /uploads and a streaming PUT; returns the file id to use as input. */
-async function upload(api: ApiClient, path: string, signal: AbortSignal): Promise<{ ok: true; id: string } | { ok: false; error: ErrorBody }> {
+async function upload(
+  api: ApiClient,
+  path: string,
+  signal: AbortSignal,
+): Promise<{ ok: true; id: string } | { ok: false; error: ErrorBody }> {
   const { size } = await stat(path);
   const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
   const contentType = typeOfExtension(ext) ?? 'application/octet-stream';
@@ -58,7 +62,8 @@ async function upload(api: ApiClient, path: string, signal: AbortSignal): Promis
       signal,
     });
     res.resume();
-    if ((res.statusCode ?? 0) >= 300) return { ok: false, error: { kind: 'output_write_failed', message: `Uploading ${path} failed with HTTP ${res.statusCode}.` } };
+    if ((res.statusCode ?? 0) >= 300)
+      return { ok: false, error: { kind: 'output_write_failed', message: `Uploading ${path} failed with HTTP ${res.statusCode}.` } };
   } catch (err) {
     return { ok: false, error: { kind: 'input_unreachable', message: `Uploading ${path} failed: ${(err as Error).message}` } };
   }
@@ -67,7 +72,8 @@ async function upload(api: ApiClient, path: string, signal: AbortSignal): Promis
 
 async function saveOutput(url: string, target: string, signal: AbortSignal): Promise<ErrorBody | null> {
   const res = await fetch(url, { signal });
-  if (!res.ok || !res.body) return { kind: 'input_unreachable', message: `Downloading the output from ${url} failed with HTTP ${res.status}.` };
+  if (!res.ok || !res.body)
+    return { kind: 'input_unreachable', message: `Downloading the output from ${url} failed with HTTP ${res.status}.` };
   await mkdir(dirname(resolve(target)), { recursive: true });
   await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), createWriteStream(target));
   return null;

@@ -28,7 +28,11 @@ if (read.ok) {
 
 const { port, host } = read.ok ? read.settings : read.listen;
 const server = serve({ fetch: fetchHandler, port, hostname: host }, (info) =>
-  log({ level: 'info', msg: read.ok ? 'processor listening' : 'processor listening, misconfigured: every task is refused', port: info.port }),
+  log({
+    level: 'info',
+    msg: read.ok ? 'processor listening' : 'processor listening, misconfigured: every task is refused',
+    port: info.port,
+  }),
 );
 
 function shutdown(signal: string) {

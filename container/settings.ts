@@ -72,7 +72,7 @@ export function readSettings(
     problems.push(
       secret
         ? `KILN_PROCESSOR_SECRET is shorter than ${MIN_SECRET_LENGTH} characters.`
-        : 'KILN_PROCESSOR_SECRET is not set: it must equal the Worker\'s PROCESSOR_SECRET, which authenticates every task.',
+        : "KILN_PROCESSOR_SECRET is not set: it must equal the Worker's PROCESSOR_SECRET, which authenticates every task.",
     );
   }
   // A misconfigured processor still listens (container/main.ts), so it needs an address.

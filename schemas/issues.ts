@@ -26,10 +26,7 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
 }
 
 function dotted(path: PropertyKey[]): string {
-  return path.reduce<string>(
-    (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
-    '',
-  );
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
 }
 
 function bound(issue: { origin: string; inclusive?: boolean }, op: '>' | '<', limit: unknown): string {

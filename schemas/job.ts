@@ -141,7 +141,9 @@ export const JobEvent = z
     at: z.number().int().describe('Unix milliseconds.'),
     type: z
       .string()
-      .describe('created, run_started, run_deferred (processor busy or unreachable), run_lost (silent processor), queue_resend, succeeded, failed, cancelled, webhook_gave_up.'),
+      .describe(
+        'created, run_started, run_deferred (processor busy or unreachable), run_lost (silent processor), queue_resend, succeeded, failed, cancelled, webhook_gave_up.',
+      ),
     detail: z.unknown().describe('What the event concerns, e.g. `{attempt, reason}`; null when nothing more is known.'),
   })
   .meta({ id: 'JobEvent' });

@@ -16,17 +16,7 @@ export type Quality = z.infer<typeof Quality>;
 export const DEFAULT_QUALITY: Quality = 'medium';
 
 export const Fit = z.enum(['contain', 'cover', 'fill']);
-export const Position = z.enum([
-  'center',
-  'top',
-  'bottom',
-  'left',
-  'right',
-  'top_left',
-  'top_right',
-  'bottom_left',
-  'bottom_right',
-]);
+export const Position = z.enum(['center', 'top', 'bottom', 'left', 'right', 'top_left', 'top_right', 'bottom_left', 'bottom_right']);
 
 const shared = {
   width: dimension.optional().describe('Pixels, or a percentage of the source such as "50%".'),
@@ -43,10 +33,7 @@ const shared = {
   end: seconds.optional().describe('End time in seconds.'),
 };
 
-function endAfterStart<T extends { start?: number | undefined; end?: number | undefined }>(
-  value: T,
-  ctx: z.RefinementCtx,
-) {
+function endAfterStart<T extends { start?: number | undefined; end?: number | undefined }>(value: T, ctx: z.RefinementCtx) {
   if (value.start !== undefined && value.end !== undefined && value.end <= value.start) {
     ctx.addIssue({ code: 'custom', path: ['end'], message: 'Expected end to be greater than start' });
   }

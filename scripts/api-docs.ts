@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { USAGE } from '../cli/args.ts';
 import { ErrorKind } from '../schemas/errors.ts';
 import { JobCreate } from '../schemas/job.ts';
-import { OptionsByKind, type JobKind } from '../schemas/options.ts';
+import { type JobKind, OptionsByKind } from '../schemas/options.ts';
 import { STATUS_BY_KIND } from '../worker/http/errors.ts';
 
 export const API_DOC_PATH = resolve(import.meta.dirname, '..', 'docs', 'api.md');
@@ -38,19 +38,19 @@ interface JsonSchema {
 
 /** Where each error kind shows up, and what it means to the caller. Typed by kind, so a new kind cannot go undocumented. */
 const ERROR_KINDS: Record<ErrorKind, { on: 'request' | 'job' | 'both'; meaning: string }> = {
-  invalid_input: { on: 'both', meaning: 'The request or the job\'s options are invalid; a request\'s `issues` names each field.' },
+  invalid_input: { on: 'both', meaning: "The request or the job's options are invalid; a request's `issues` names each field." },
   unauthorized: { on: 'request', meaning: 'The API key is missing or unknown.' },
-  job_not_found: { on: 'request', meaning: 'No such job for this API key (another tenant\'s job looks the same).' },
+  job_not_found: { on: 'request', meaning: "No such job for this API key (another tenant's job looks the same)." },
   not_found: { on: 'request', meaning: 'No such route, task, upload, connection or file.' },
   idempotency_key_reused: { on: 'request', meaning: 'The `Idempotency-Key` was used in the last 24 h with a different body.' },
   payload_too_large: { on: 'request', meaning: 'The body is over the limit; send large files through `POST /uploads`.' },
   unsupported_media_type: { on: 'request', meaning: 'The body is not `application/json`.' },
   rate_limited: { on: 'request', meaning: 'Too many requests; retry after `Retry-After`. Reserved: not returned yet.' },
-  internal_error: { on: 'request', meaning: 'Something failed on Kiln\'s side; retry the request.' },
+  internal_error: { on: 'request', meaning: "Something failed on Kiln's side; retry the request." },
   input_unreachable: { on: 'job', meaning: 'The input could not be fetched: an HTTP error, a refused address or a missing object.' },
   input_not_media: { on: 'job', meaning: 'The input is not a video, audio or image Kiln can decode, or it is truncated.' },
-  input_too_large: { on: 'job', meaning: 'The input is over the processor\'s byte limit.' },
-  input_too_long: { on: 'job', meaning: 'The input is over the processor\'s duration limit.' },
+  input_too_large: { on: 'job', meaning: "The input is over the processor's byte limit." },
+  input_too_long: { on: 'job', meaning: "The input is over the processor's duration limit." },
   no_video_stream: { on: 'job', meaning: 'The job needs pictures and the input has none.' },
   no_audio_stream: { on: 'job', meaning: 'The job needs sound and the input has none.' },
   too_many_pixels: { on: 'job', meaning: 'A frame or image is over the pixel limit (checked from the header, before decoding).' },
@@ -146,15 +146,12 @@ export function generatedSections(): Record<string, string> {
 export function renderApiDoc(doc: string): string {
   const sections = generatedSections();
   const seen = new Set<string>();
-  const rendered = doc.replace(
-    /<!-- generated:([a-z_-]+) -->\n[\s\S]*?<!-- \/generated:\1 -->/g,
-    (_match, name: string) => {
-      const text = sections[name];
-      if (text === undefined) throw new Error(`docs/api.md has a marker for an unknown section: ${name}`);
-      seen.add(name);
-      return `<!-- generated:${name} -->\n${text}\n<!-- /generated:${name} -->`;
-    },
-  );
+  const rendered = doc.replace(/<!-- generated:([a-z_-]+) -->\n[\s\S]*?<!-- \/generated:\1 -->/g, (_match, name: string) => {
+    const text = sections[name];
+    if (text === undefined) throw new Error(`docs/api.md has a marker for an unknown section: ${name}`);
+    seen.add(name);
+    return `<!-- generated:${name} -->\n${text}\n<!-- /generated:${name} -->`;
+  });
   const unplaced = Object.keys(sections).filter((name) => !seen.has(name));
   if (unplaced.length > 0) throw new Error(`docs/api.md lacks markers for: ${unplaced.join(', ')}`);
   return rendered;

@@ -1,5 +1,5 @@
-import { CONTAINER_DEV_ARGS, prepareDocker } from './docker.ts';
 import { devVarsFile, processGroup } from './dev-stack.ts';
+import { CONTAINER_DEV_ARGS, prepareDocker } from './docker.ts';
 
 /**
  * `npm run dev:containers`: the Worker under `wrangler dev` with the processor as a real

@@ -31,7 +31,10 @@ export function checkDocker(env: NodeJS.ProcessEnv = process.env): DockerCheck {
   // wrangler builds with `docker build --load`, a BuildKit (buildx) flag.
   const buildx = docker(['build', '--load', '--help']);
   if (buildx.status !== 0) {
-    return { ok: false, problem: `${bin} has no buildx plugin, which wrangler needs to build images: install docker-buildx (or Docker Desktop).` };
+    return {
+      ok: false,
+      problem: `${bin} has no buildx plugin, which wrangler needs to build images: install docker-buildx (or Docker Desktop).`,
+    };
   }
   // workerd reaches containers through the default bridge's gateway (GET /networks/bridge); some
   // distributions' dockerd leave it out of the network's IPAM config unless it is set.

@@ -2,7 +2,7 @@
 import type { ErrorBody } from '../../schemas/errors.ts';
 import type { TrimPlan } from '../trim/index.ts';
 import type { EncodeContext } from '../types.ts';
-import { ffmpegErrorBody, type FfmpegRun, runFfmpeg } from './index.ts';
+import { type FfmpegRun, ffmpegErrorBody, runFfmpeg } from './index.ts';
 
 /**
  * @example

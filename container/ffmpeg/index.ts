@@ -3,7 +3,7 @@
  * argument lists and calls `runFfmpeg` / `ffprobeJson`; timeouts, kills, progress and error
  * capture live here only.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import ffmpeg from 'fluent-ffmpeg';
 import { cancelledError, type ErrorBody } from '../../schemas/errors.ts';
 
@@ -217,7 +217,11 @@ export type FfprobeResult = { ok: true; data: FfprobeOutput } | { ok: false; err
  */
 export function ffprobeJson(
   path: string,
-  { timeoutMs = FFPROBE_TIMEOUT_MS, signal, extraArgs = [] }: { timeoutMs?: number; signal?: AbortSignal | undefined; extraArgs?: string[] } = {},
+  {
+    timeoutMs = FFPROBE_TIMEOUT_MS,
+    signal,
+    extraArgs = [],
+  }: { timeoutMs?: number; signal?: AbortSignal | undefined; extraArgs?: string[] } = {},
 ): Promise<FfprobeResult> {
   const error = new FfmpegError('ffprobe failed');
   const argv = ['ffprobe', '-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...extraArgs, '-i', path];

@@ -11,7 +11,7 @@ import type { ImageOptions } from '../../schemas/options.ts';
 import { planResize, type ResizePlan } from '../resize/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
 import { imageQuality } from './quality.ts';
-import { heicToPng, safeSvg, videoFrame, type ImageSource } from './source.ts';
+import { heicToPng, type ImageSource, safeSvg, videoFrame } from './source.ts';
 
 export type ImageFormat = NonNullable<ImageOptions['format']>;
 
@@ -100,11 +100,7 @@ export async function encodeImage(ctx: EncodeContext, options: ImageOptions): Pr
   if ((ctx.details.image?.pages ?? 1) > 1 && ctx.info.duration) notes.push('The input is animated; used its first frame.');
   const format = options.format ?? defaultImageFormat(ctx);
   const quality = imageQuality(options.quality);
-  const { plan, notes: resizeNotes } = planResize(
-    { width: ctx.info.width ?? 1, height: ctx.info.height ?? 1 },
-    options,
-    { even: false },
-  );
+  const { plan, notes: resizeNotes } = planResize({ width: ctx.info.width ?? 1, height: ctx.info.height ?? 1 }, options, { even: false });
   notes.push(...resizeNotes);
   const output = join(ctx.workDir, `output.${extensionFor('image', format)}`);
   ctx.onProgress?.(10);

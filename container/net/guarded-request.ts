@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type http from 'node:http';
 import type { LookupFunction } from 'node:net';
 import { outboundRefusal } from '../../common/address.ts';
-import { httpRequest, type HttpRequestOptions } from './http-request.ts';
+import { type HttpRequestOptions, httpRequest } from './http-request.ts';
 
 /** Redirects followed for one input before giving up (browsers allow 20; inputs rarely need 2). */
 export const MAX_REDIRECTS = 5;

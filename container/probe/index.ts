@@ -7,10 +7,10 @@ import { open, stat } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { cancelledError, type ErrorBody, svgEntityError } from '../../schemas/errors.ts';
 import type { MediaInfo } from '../../schemas/file.ts';
-import { ffprobeJson, type FfprobeOutput, type FfprobeStream } from '../ffmpeg/index.ts';
+import { type FfprobeOutput, type FfprobeStream, ffprobeJson } from '../ffmpeg/index.ts';
 import type { Limits } from '../limits.ts';
 import { containerFormat, imageFormat } from './mime.ts';
-import { SNIFF_BYTES, isoTruncated, sniffImage, type SniffedImage } from './sniff.ts';
+import { isoTruncated, SNIFF_BYTES, type SniffedImage, sniffImage } from './sniff.ts';
 
 /** What the encoders need beyond the public MediaInfo. */
 export interface ProbeDetails {
@@ -235,7 +235,7 @@ function streamRotation(stream: FfprobeStream): number {
 
 function normaliseDegrees(deg: number): number {
   if (!Number.isFinite(deg)) return 0;
-  return ((Math.round(deg / 90) * 90) % 360 + 360) % 360;
+  return (((Math.round(deg / 90) * 90) % 360) + 360) % 360;
 }
 
 /** EXIF orientation 1–8 → the rotation part in clockwise degrees (mirroring is not a rotation). */

@@ -33,7 +33,10 @@ export function sniffImage(head: Buffer): SniffedImage | null {
     if (brands.some((b) => HEIC_BRANDS.has(b))) return 'heic';
     return null;
   }
-  const text = head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  const text = head
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   if (/^<(\?xml|!--|!DOCTYPE svg|svg[\s>])/i.test(text) && /<svg[\s>]/i.test(text)) return 'svg';
   return null;
 }

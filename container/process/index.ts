@@ -4,14 +4,7 @@
  */
 import { cancelledError, type ErrorBody } from '../../schemas/errors.ts';
 import type { MediaInfo } from '../../schemas/file.ts';
-import type {
-  AdaptiveVideoOptions,
-  AnimationOptions,
-  AudioOptions,
-  ImageOptions,
-  JobKind,
-  VideoOptions,
-} from '../../schemas/options.ts';
+import type { AdaptiveVideoOptions, AnimationOptions, AudioOptions, ImageOptions, JobKind, VideoOptions } from '../../schemas/options.ts';
 import { encodeAdaptive } from '../adaptive/index.ts';
 import { encodeAnimation } from '../animation/index.ts';
 import { encodeAudio } from '../audio/index.ts';

@@ -60,11 +60,7 @@ function anchors(position: ResizeRequest['position']): { h: 'start' | 'center' |
  * @example
  * planResize({ width: 1920, height: 1080 }, { width: 640 }, { even: true }).plan; // { mode: 'scale', width: 640, height: 360 }
  */
-export function planResize(
-  source: { width: number; height: number },
-  request: ResizeRequest,
-  { even }: { even: boolean },
-): PlannedResize {
+export function planResize(source: { width: number; height: number }, request: ResizeRequest, { even }: { even: boolean }): PlannedResize {
   const notes: string[] = [];
   const round = even ? evenDown : (v: number) => Math.max(1, Math.round(v));
   const sw = source.width;
@@ -83,8 +79,13 @@ export function planResize(
       const innerHeight = Math.min(H, round(sh * scale));
       return {
         plan: {
-          mode: 'contain', width: W, height: H, innerWidth, innerHeight,
-          x: offset(W - innerWidth, ah), y: offset(H - innerHeight, av),
+          mode: 'contain',
+          width: W,
+          height: H,
+          innerWidth,
+          innerHeight,
+          x: offset(W - innerWidth, ah),
+          y: offset(H - innerHeight, av),
         },
         notes,
       };
@@ -94,8 +95,13 @@ export function planResize(
     const scaledHeight = Math.max(H, Math.ceil(sh * scale));
     return {
       plan: {
-        mode: 'cover', width: W, height: H, scaledWidth, scaledHeight,
-        x: offset(scaledWidth - W, ah), y: offset(scaledHeight - H, av),
+        mode: 'cover',
+        width: W,
+        height: H,
+        scaledWidth,
+        scaledHeight,
+        x: offset(scaledWidth - W, ah),
+        y: offset(scaledHeight - H, av),
       },
       notes,
     };

@@ -36,7 +36,10 @@ export async function uploadFolder(opts: {
   if (res.status === 409) return { ok: false, error: { kind: 'cancelled', message: 'The job no longer needs this run.' } };
   const parsed = OutputFilesResponse.safeParse(await res.json().catch(() => null));
   if (!res.ok || !parsed.success) {
-    return { ok: false, error: { kind: 'output_write_failed', message: `Kiln could not sign the output files (HTTP ${res.status}); retry the job.` } };
+    return {
+      ok: false,
+      error: { kind: 'output_write_failed', message: `Kiln could not sign the output files (HTTP ${res.status}); retry the job.` },
+    };
   }
   const { urls } = parsed.data;
   const queue = [...names];

@@ -41,9 +41,13 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
       type: 'failed',
       attempt: task.attempt,
       stage,
-      error: abort.signal.reason instanceof TimeLimitError
-        ? { kind: 'timeout', message: `Processing took longer than the ${ctx.limits.maxProcessingS} s limit; trim the input or lower the quality.` }
-        : error,
+      error:
+        abort.signal.reason instanceof TimeLimitError
+          ? {
+              kind: 'timeout',
+              message: `Processing took longer than the ${ctx.limits.maxProcessingS} s limit; trim the input or lower the quality.`,
+            }
+          : error,
     });
   try {
     await mkdir(ctx.tmpRoot, { recursive: true });

@@ -20,7 +20,7 @@ export function secretMatches(header: string | undefined, secret: string): boole
   return timingSafeEqual(digest(presented), digest(secret)) && presented.length > 0;
 }
 
-const UNAUTHORIZED = { kind: 'unauthorized', message: 'POST /run needs the Worker\'s PROCESSOR_SECRET as a bearer token.' } as const;
+const UNAUTHORIZED = { kind: 'unauthorized', message: "POST /run needs the Worker's PROCESSOR_SECRET as a bearer token." } as const;
 
 /** A counting semaphore: `acquire` resolves when one of `size` slots is free. */
 function slots(size: number) {
@@ -52,7 +52,13 @@ export function createProcessorApp(opts: ProcessorOptions) {
     .get('/health', async (c) => {
       const v = await versions;
       return c.json(
-        { status: v.ffmpeg === 'missing' ? 'degraded' : 'ok', ...v, active: active.size, concurrency: opts.concurrency, backlog: opts.backlog },
+        {
+          status: v.ffmpeg === 'missing' ? 'degraded' : 'ok',
+          ...v,
+          active: active.size,
+          concurrency: opts.concurrency,
+          backlog: opts.backlog,
+        },
         v.ffmpeg === 'missing' ? 503 : 200,
       );
     })
@@ -72,7 +78,10 @@ export function createProcessorApp(opts: ProcessorOptions) {
       }
       if (active.size >= opts.concurrency + opts.backlog) {
         c.header('Retry-After', String(BUSY_RETRY_AFTER_S));
-        return c.json({ kind: 'processor_busy', message: `All ${opts.concurrency} slots and ${opts.backlog} waiting places are taken; retry later.` }, 503);
+        return c.json(
+          { kind: 'processor_busy', message: `All ${opts.concurrency} slots and ${opts.backlog} waiting places are taken; retry later.` },
+          503,
+        );
       }
       const run = runTask(parsed.data, { ...opts, waitForSlot: running.acquire })
         // runTask reports its own failures; this only keeps a bug from taking every other run down.

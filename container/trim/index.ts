@@ -2,7 +2,14 @@
 import type { ErrorBody } from '../../schemas/errors.ts';
 
 export type TrimPlan =
-  | { ok: true; start: number; end: number | undefined; /** Seconds the output covers, if known. */ seconds: number | null; inputOptions: string[]; notes: string[] }
+  | {
+      ok: true;
+      start: number;
+      end: number | undefined /** Seconds the output covers, if known. */;
+      seconds: number | null;
+      inputOptions: string[];
+      notes: string[];
+    }
   | { ok: false; error: ErrorBody };
 
 /** Formats seconds the way notes and messages show them. */

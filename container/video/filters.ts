@@ -67,8 +67,7 @@ export function videoFilters({ plan, details, background, fps, pixFmt, source }:
   const hdr = isHdr(details);
   if (hdr) filters.push(...toneMapFilters(details));
   const matrix = hdr ? 'bt709' : inputMatrix(details);
-  const scale = (w: number, h: number) =>
-    `scale=${w}:${h}:flags=lanczos:in_color_matrix=${matrix}:out_color_matrix=bt709:out_range=tv`;
+  const scale = (w: number, h: number) => `scale=${w}:${h}:flags=lanczos:in_color_matrix=${matrix}:out_color_matrix=bt709:out_range=tv`;
   // A same-size BT.709 → BT.709 scale is a no-op that costs ~7 % of a 1080p encode (bench/README.md).
   const unchanged = plan.mode === 'scale' && source?.width === plan.width && source.height === plan.height && matrix === 'bt709';
   switch (plan.mode) {

@@ -7,7 +7,16 @@ describe('--format from the -o extension', () => {
     ['image', { 'a.jpg': 'jpeg', 'a.jpeg': 'jpeg', 'a.png': 'png', 'a.webp': 'webp', 'a.avif': 'avif' }],
     [
       'audio',
-      { 'a.mp3': 'mp3', 'a.m4a': 'aac', 'a.aac': 'aac', 'a.ogg': 'ogg', 'a.oga': 'ogg', 'a.opus': 'opus', 'a.wav': 'wav', 'a.flac': 'flac' },
+      {
+        'a.mp3': 'mp3',
+        'a.m4a': 'aac',
+        'a.aac': 'aac',
+        'a.ogg': 'ogg',
+        'a.oga': 'ogg',
+        'a.opus': 'opus',
+        'a.wav': 'wav',
+        'a.flac': 'flac',
+      },
     ],
     ['animation', { 'a.gif': 'gif', 'a.webp': 'webp' }],
   ] as const)('knows every %s extension and alias', (kind, expected) => {

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
@@ -92,7 +91,11 @@ describe('kiln CLI help and usage', () => {
 describe('kiln CLI seed commands', () => {
   test('kiln video -i clip.mov -o clip-hd.mp4 --width 1920 --quality high', async () => {
     const dir = await workDir();
-    const run = await kiln(['video', '-i', fixture('clip-1080p.mov'), '-o', 'clip-hd.mp4', '--width', '1920', '--quality', 'high'], {}, dir);
+    const run = await kiln(
+      ['video', '-i', fixture('clip-1080p.mov'), '-o', 'clip-hd.mp4', '--width', '1920', '--quality', 'high'],
+      {},
+      dir,
+    );
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^wrote clip-hd\.mp4 \(video, mp4, 1920×1080/);
     expect(await videoStream(join(dir, 'clip-hd.mp4'))).toMatchObject({ codec_name: 'h264', profile: 'High', width: 1920, height: 1080 });

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { networkInterfaces } from 'node:os';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseCli } from '../../cli/args.ts';
 import { runRemote } from '../../cli/remote.ts';
@@ -30,11 +30,13 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => (bytes += c.length));
     req.on('end', () => {
       requests.push({ method: req.method ?? '', url: req.url ?? '', bytes, length: req.headers['content-length'] });
-      const reply = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      const reply = (status: number, body: unknown) =>
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       const route = `${req.method} ${req.url}`;
       if (route === 'POST /uploads') reply(201, { file: { id: 'file_1' }, upload_url: `${base}/files/file_1` });
       else if (route === 'PUT /files/file_1') res.writeHead(200).end();
-      else if (route === 'POST /jobs') reply(201, { id: 'job_1', kind: 'image', status: 'queued', progress: 0, input: 'file_1', tasks: [] });
+      else if (route === 'POST /jobs')
+        reply(201, { id: 'job_1', kind: 'image', status: 'queued', progress: 0, input: 'file_1', tasks: [] });
       else reply(404, { kind: 'not_found', message: 'No such route.' });
     });
   });
@@ -46,7 +48,7 @@ afterAll(() => {
 });
 
 describe('kiln CLI remote mode', () => {
-  test('uploads to a self-hosted Kiln on a private address, which is the user\'s choice and not an SSRF target', async () => {
+  test("uploads to a self-hosted Kiln on a private address, which is the user's choice and not an SSRF target", async () => {
     const photo = fixture('photo.png');
     const outcome = await runRemote(parseCli(['image', '-i', photo, '--async']), base, 'kiln_dev_key', new AbortController().signal);
     expect(outcome).toMatchObject({ ok: true, lines: [expect.stringMatching(/^job_1 /)] });

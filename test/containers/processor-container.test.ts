@@ -3,11 +3,11 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Job, JobEvent } from '../../schemas/job.ts';
 import { VIDEO_QUALITY_TIERS } from '../../container/video/quality.ts';
+import type { Job, JobEvent } from '../../schemas/job.ts';
 import { download } from '../support/api-client.ts';
-import { fixture } from '../support/media.ts';
 import { probe, topLevelAtoms, videoStream } from '../support/inspect.ts';
+import { fixture } from '../support/media.ts';
 import {
   type ContainerStack,
   containerMemoryMiB,
@@ -44,7 +44,16 @@ function ffmpeg(args: string[]): void {
 
 function testClip(path: string, seconds: number): void {
   ffmpeg([
-    ...['-f', 'lavfi', '-i', `testsrc2=size=1920x1080:rate=${CLIP_FPS}:duration=${seconds}`, '-f', 'lavfi', '-i', `sine=duration=${seconds}`],
+    ...[
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=1920x1080:rate=${CLIP_FPS}:duration=${seconds}`,
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=duration=${seconds}`,
+    ],
     ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', path],
   ]);
 }
@@ -149,7 +158,11 @@ describe.skipIf(!dockerEnv)('the processor as a Cloudflare Container', () => {
     const output = await download(job.output!.url, media, 'long-out.mp4');
     expect(Number((await probe(output)).format?.duration)).toBeCloseTo(longClipS, 0);
     // Idle now: every instance stops within sleepAfter plus one check of the idle timer.
-    await waitUntil('idle containers to stop', () => (processorContainers().length === 0 ? true : undefined), 3 * SLEEP_AFTER_S * 1000 + 30_000);
+    await waitUntil(
+      'idle containers to stop',
+      () => (processorContainers().length === 0 ? true : undefined),
+      3 * SLEEP_AFTER_S * 1000 + 30_000,
+    );
     console.log(`[containers] no container running ${((Date.now() - job.finished_at!) / 1000).toFixed(1)} s after the job ended`);
   });
 

@@ -75,11 +75,28 @@ describe('kiln CLI against the service', () => {
 
   it('submits with --async --json, metadata and a webhook, then shows the job with kiln jobs', async () => {
     const { stdout } = await kiln([
-      'image', '-i', 'photo.png', '-o', 'thumb.webp', '--width', '320', '--async', '--json',
-      '--metadata', 'user_id=usr_abc123', '--metadata', 'campaign=summer-launch', '--webhook_url', receiver.url(),
+      'image',
+      '-i',
+      'photo.png',
+      '-o',
+      'thumb.webp',
+      '--width',
+      '320',
+      '--async',
+      '--json',
+      '--metadata',
+      'user_id=usr_abc123',
+      '--metadata',
+      'campaign=summer-launch',
+      '--webhook_url',
+      receiver.url(),
     ]);
     const job = JSON.parse(stdout) as Job;
-    expect(job).toMatchObject({ status: 'queued', metadata: { user_id: 'usr_abc123', campaign: 'summer-launch' }, webhook_url: receiver.url() });
+    expect(job).toMatchObject({
+      status: 'queued',
+      metadata: { user_id: 'usr_abc123', campaign: 'summer-launch' },
+      webhook_url: receiver.url(),
+    });
     const done = await stack.waitForJob(job.id);
     expect(done.status).toBe('succeeded');
     const shown = JSON.parse((await kiln(['jobs', job.id, '--json'])).stdout) as Job;
@@ -105,7 +122,19 @@ describe('kiln CLI against the service', () => {
 
   it('adds, lists and deletes connections', async () => {
     const added = JSON.parse(
-      (await kiln(['connections', 'add', '--endpoint', `${stack.base}/cdn-cgi/local/r2/s3`, '--access_key_id', 'id', '--secret_access_key', 's3cr3t', '--json'])).stdout,
+      (
+        await kiln([
+          'connections',
+          'add',
+          '--endpoint',
+          `${stack.base}/cdn-cgi/local/r2/s3`,
+          '--access_key_id',
+          'id',
+          '--secret_access_key',
+          's3cr3t',
+          '--json',
+        ])
+      ).stdout,
     ) as { id: string };
     expect(added.id).toMatch(/^conn_/);
     const listed = (await kiln(['connections', 'list'])).stdout;
@@ -115,7 +144,9 @@ describe('kiln CLI against the service', () => {
   });
 
   it('fails with the kind and message, no stack trace, for a bad option', async () => {
-    const err = await kiln(['video', '-i', 'clip.mov', '-o', 'x.mp4', '--quality', 'ultra']).catch((e: { code: number; stderr: string }) => e);
+    const err = await kiln(['video', '-i', 'clip.mov', '-o', 'x.mp4', '--quality', 'ultra']).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(err).toMatchObject({ code: 2 });
     expect((err as { stderr: string }).stderr).toMatch(/^invalid_input: .*--quality/m);
     expect((err as { stderr: string }).stderr).not.toMatch(/\n\s+at /);

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../schemas/job.ts';
 import { devVars } from '../support/dev-vars.ts';
-import { freePort, startProcessor, type StartedProcess } from './support/processes.ts';
+import { freePort, type StartedProcess, startProcessor } from './support/processes.ts';
 import { startStack } from './support/stack.ts';
 
 /** The environment the Dockerfile gives the processor (its ENV lines), which is all a Container gets. */

@@ -51,7 +51,12 @@ describe('faults the user never sees', () => {
     receiver.setStatus(503);
     const { body } = await stack.api<Job>('/jobs', {
       method: 'POST',
-      json: { input: stack.mediaUrl('photo.png'), kind: 'image', options: { width: 64, format: 'webp' }, webhook_url: receiver.url('/down-then-up') },
+      json: {
+        input: stack.mediaUrl('photo.png'),
+        kind: 'image',
+        options: { width: 64, format: 'webp' },
+        webhook_url: receiver.url('/down-then-up'),
+      },
     });
     await until('a refused delivery', async () => (receiver.received.some((r) => r.body.includes(body.id)) ? true : undefined));
     receiver.setStatus(200);
@@ -107,7 +112,12 @@ describe('faults the user never sees', () => {
       Array.from({ length: 200 }, async (_, i) => {
         const res = await stack.api<Job>('/jobs', {
           method: 'POST',
-          json: { input: stack.mediaUrl('photo.png'), kind: 'image', options: { width: 32 + (i % 8), format: 'webp' }, metadata: { batch: 'flood' } },
+          json: {
+            input: stack.mediaUrl('photo.png'),
+            kind: 'image',
+            options: { width: 32 + (i % 8), format: 'webp' },
+            metadata: { batch: 'flood' },
+          },
         });
         expect(res.status).toBe(201);
         return res.body.id;

@@ -96,7 +96,10 @@ describe('a job through queue → processor → callback → Durable Object', ()
       const path = join(workDir, `${variant.replace('/', '-')}.ts`);
       await writeFile(path, Buffer.from(await bytes.arrayBuffer()));
       const probe = await ffprobe(path);
-      expect(probe.streams?.find((st) => st.codec_type === 'video')).toMatchObject({ codec_name: 'h264', height: Number(variant.split('p')[0]) });
+      expect(probe.streams?.find((st) => st.codec_type === 'video')).toMatchObject({
+        codec_name: 'h264',
+        height: Number(variant.split('p')[0]),
+      });
     }
   });
 });

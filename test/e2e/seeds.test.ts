@@ -7,7 +7,6 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../schemas/job.ts';
 import { devVars } from '../support/dev-vars.ts';
-import { fixture } from '../support/media.ts';
 import {
   audioStream,
   cleanupWorkDirs,
@@ -18,6 +17,7 @@ import {
   topLevelAtoms,
   videoStream,
 } from '../support/inspect.ts';
+import { fixture } from '../support/media.ts';
 import { startReceiver } from './support/receiver.ts';
 import { hasPythonRequests, runSeed } from './support/seeds.ts';
 import { API_KEY, LOCAL_S3, startStack } from './support/stack.ts';
@@ -85,7 +85,8 @@ describe('seed: build a user upload pipeline', () => {
     // thumbnail.json asks for 2 s into a 2 s clip at 30 fps: the last frame, shown from 59/30 s.
     const clip = fixture('clip-1080p.mov');
     expect(await imageDifference(thumbPath, await frameAt(clip, 1.95))).toBeLessThan(SAME_FRAME_MAX_DIFFERENCE);
-    for (const wrong of [0, 1, 1.9]) expect(await imageDifference(thumbPath, await frameAt(clip, wrong))).toBeGreaterThan(SAME_FRAME_MAX_DIFFERENCE);
+    for (const wrong of [0, 1, 1.9])
+      expect(await imageDifference(thumbPath, await frameAt(clip, wrong))).toBeGreaterThan(SAME_FRAME_MAX_DIFFERENCE);
 
     await expectWebMp4(await saved(previewJob!, 'clip-preview.mp4'), 480, 270);
     const hdSize = hdJob!.output!.filesize;
@@ -107,7 +108,11 @@ describe('seed: build a user upload pipeline', () => {
     for (const width of [1920, 320]) {
       const { body } = await stack.api<Job>('/jobs', {
         method: 'POST',
-        json: { input: stack.mediaUrl('photo.png'), kind: 'image', options: { width, format: 'webp', quality: width > 1000 ? 'high' : 'medium' } },
+        json: {
+          input: stack.mediaUrl('photo.png'),
+          kind: 'image',
+          options: { width, format: 'webp', quality: width > 1000 ? 'high' : 'medium' },
+        },
       });
       const path = await saved(await stack.waitForJob(body.id), `photo-${width}.webp`);
       const meta = await sharp(path).metadata();
@@ -125,7 +130,13 @@ describe('seed: attach metadata to jobs', () => {
     expect(created.metadata).toEqual(metadata);
     const hooked = await stack.api<Job>('/jobs', {
       method: 'POST',
-      json: { input: stack.mediaUrl('clip-1080p.mov'), kind: 'video', options: { width: 1280, format: 'mp4' }, metadata, webhook_url: receiver.url() },
+      json: {
+        input: stack.mediaUrl('clip-1080p.mov'),
+        kind: 'video',
+        options: { width: 1280, format: 'mp4' },
+        metadata,
+        webhook_url: receiver.url(),
+      },
     });
     const [done] = await Promise.all([stack.waitForJob(hooked.body.id), stack.waitForJob(created.id)]);
     expect(done.metadata).toEqual(metadata);
@@ -155,7 +166,13 @@ describe('seed: with S3 storage', () => {
     expect(put.status).toBe(200);
     const conn = await stack.api<{ id: string }>('/connections', {
       method: 'POST',
-      json: { endpoint, region: 'auto', access_key_id: LOCAL_S3.accessKeyId, secret_access_key: LOCAL_S3.secretAccessKey, is_default: true },
+      json: {
+        endpoint,
+        region: 'auto',
+        access_key_id: LOCAL_S3.accessKeyId,
+        secret_access_key: LOCAL_S3.secretAccessKey,
+        is_default: true,
+      },
     });
     expect(conn.status).toBe(201);
 

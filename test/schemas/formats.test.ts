@@ -53,7 +53,11 @@ describe('output formats', () => {
   });
 
   test('only HLS is a folder of files', () => {
-    const folders = JobKind.options.flatMap((kind) => formatNames(kind).filter((f) => isFolderFormat(kind, f)).map((f) => `${kind}/${f}`));
+    const folders = JobKind.options.flatMap((kind) =>
+      formatNames(kind)
+        .filter((f) => isFolderFormat(kind, f))
+        .map((f) => `${kind}/${f}`),
+    );
     expect(folders).toEqual(['adaptive_video/hls']);
   });
 

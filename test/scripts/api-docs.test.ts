@@ -8,7 +8,12 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 /** GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces as hyphens. */
 function anchors(markdown: string): Set<string> {
   return new Set(
-    [...markdown.matchAll(/^#+ (.+)$/gm)].map(([, title]) => title!.toLowerCase().replace(/[^a-z0-9 _-]/g, '').replaceAll(' ', '-')),
+    [...markdown.matchAll(/^#+ (.+)$/gm)].map(([, title]) =>
+      title!
+        .toLowerCase()
+        .replace(/[^a-z0-9 _-]/g, '')
+        .replaceAll(' ', '-'),
+    ),
   );
 }
 

@@ -6,7 +6,10 @@ export const API_KEY = 'kiln_dev_key';
 
 /** A client for a running Kiln at `base`, as an app would use it: JSON over HTTP with a key. */
 export function apiClient(base: string, diagnostics: () => string = () => '') {
-  async function api<T = unknown>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<{ status: number; body: T; headers: Headers }> {
+  async function api<T = unknown>(
+    path: string,
+    init: RequestInit & { json?: unknown } = {},
+  ): Promise<{ status: number; body: T; headers: Headers }> {
     const headers = new Headers(init.headers);
     headers.set('authorization', `Bearer ${API_KEY}`);
     let body = init.body;

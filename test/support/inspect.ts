@@ -4,14 +4,14 @@
  * factory for processor runs.
  */
 import { execFile } from 'node:child_process';
-import { open, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { ffprobeJson, type FfprobeOutput, type FfprobeStream } from '../../container/ffmpeg/index.ts';
+import { type FfprobeOutput, type FfprobeStream, ffprobeJson } from '../../container/ffmpeg/index.ts';
 import { DEFAULT_LIMITS, type Limits } from '../../container/limits.ts';
-import { processMedia, type ProcessResult } from '../../container/process/index.ts';
+import { type ProcessResult, processMedia } from '../../container/process/index.ts';
 import type { JobKind } from '../../schemas/options.ts';
 
 const run = promisify(execFile);
@@ -64,7 +64,9 @@ export async function probe(path: string, extraArgs: string[] = []): Promise<Ffp
   return result.data;
 }
 
-export async function videoStream(path: string): Promise<FfprobeStream & { level?: number; sample_aspect_ratio?: string; color_range?: string }> {
+export async function videoStream(
+  path: string,
+): Promise<FfprobeStream & { level?: number; sample_aspect_ratio?: string; color_range?: string }> {
   const data = await probe(path);
   const stream = data.streams?.find((s) => s.codec_type === 'video');
   if (!stream) throw new Error(`no video stream in ${path}`);
@@ -79,7 +81,16 @@ export async function audioStream(path: string): Promise<FfprobeStream | undefin
 /** Number of decoded video frames (ffprobe -count_frames). */
 export async function countFrames(path: string): Promise<number> {
   const { stdout } = await run('ffprobe', [
-    '-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', path,
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-count_frames',
+    '-show_entries',
+    'stream=nb_read_frames',
+    '-of',
+    'csv=p=0',
+    path,
   ]);
   return Number(stdout.trim());
 }
@@ -108,12 +119,14 @@ export async function topLevelAtoms(path: string): Promise<string[]> {
 /** Pids of this process's children running `command` (e.g. the ffmpeg an encode spawned). */
 export async function childPids(command: string): Promise<number[]> {
   const { stdout } = await run('ps', ['-A', '-o', 'pid=,ppid=,comm=']);
-  return stdout
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    // macOS prints the full path in `comm`, Linux the bare name.
-    .filter(([, ppid, comm]) => Number(ppid) === process.pid && comm?.split('/').at(-1) === command)
-    .map(([pid]) => Number(pid));
+  return (
+    stdout
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      // macOS prints the full path in `comm`, Linux the bare name.
+      .filter(([, ppid, comm]) => Number(ppid) === process.pid && comm?.split('/').at(-1) === command)
+      .map(([pid]) => Number(pid))
+  );
 }
 
 /** True while a process with this pid exists; signal 0 checks without sending anything. */
@@ -163,7 +176,12 @@ const CHANGED_SHARE = 0.01;
  * expect(await imageDifference(thumbnail, await frameAt(input, 1))).toBeLessThan(SAME_FRAME_MAX_DIFFERENCE);
  */
 export async function imageDifference(a: string, b: string): Promise<number> {
-  const pixels = (path: string) => sharp(path).removeAlpha().resize({ ...COMPARE_GRID, fit: 'fill' }).raw().toBuffer();
+  const pixels = (path: string) =>
+    sharp(path)
+      .removeAlpha()
+      .resize({ ...COMPARE_GRID, fit: 'fill' })
+      .raw()
+      .toBuffer();
   const [x, y] = await Promise.all([pixels(a), pixels(b)]);
   const cells: number[] = [];
   for (let i = 0; i < x.length; i += 3) {

@@ -9,7 +9,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { FIXTURES, MEDIA_DIR, fixture, type FixtureName } from './media.ts';
+import { FIXTURES, type FixtureName, fixture, MEDIA_DIR } from './media.ts';
 
 const run = promisify(execFile);
 
@@ -18,11 +18,12 @@ const GENERATE_CONCURRENCY = 2;
 
 const ff = (...args: string[]) => run('ffmpeg', ['-hide_banner', '-v', 'error', '-y', ...args]);
 const lavfiVideo = (size: string, seconds: number, rate = 30) => [
-  '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}:duration=${seconds}`,
+  '-f',
+  'lavfi',
+  '-i',
+  `testsrc2=size=${size}:rate=${rate}:duration=${seconds}`,
 ];
-const lavfiAudio = (seconds: number, rate = 48000) => [
-  '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${rate}:duration=${seconds}`,
-];
+const lavfiAudio = (seconds: number, rate = 48000) => ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${rate}:duration=${seconds}`];
 const x264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
 const aac = ['-c:a', 'aac', '-b:a', '96k', '-ac', '2'];
 
@@ -42,14 +43,22 @@ function storedCoord(n: number, x: number, y: number): [number, number] {
   const W = ORIENT_W;
   const H = ORIENT_H;
   switch (n) {
-    case 2: return [W - 1 - x, y];
-    case 3: return [W - 1 - x, H - 1 - y];
-    case 4: return [x, H - 1 - y];
-    case 5: return [y, x];
-    case 6: return [y, W - 1 - x];
-    case 7: return [H - 1 - y, W - 1 - x];
-    case 8: return [H - 1 - y, x];
-    default: return [x, y];
+    case 2:
+      return [W - 1 - x, y];
+    case 3:
+      return [W - 1 - x, H - 1 - y];
+    case 4:
+      return [x, H - 1 - y];
+    case 5:
+      return [y, x];
+    case 6:
+      return [y, W - 1 - x];
+    case 7:
+      return [H - 1 - y, W - 1 - x];
+    case 8:
+      return [H - 1 - y, x];
+    default:
+      return [x, y];
   }
 }
 async function orientedJpeg(n: number, out: string) {
@@ -116,33 +125,109 @@ const GENERATORS: Record<FixtureName, Generator> = {
     await rm(src, { force: true });
   },
   'hevc10.mp4': (out) =>
-    ff(...lavfiVideo('320x180', 1), '-c:v', 'libx265', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p10le',
-      '-x265-params', 'log-level=error', '-tag:v', 'hvc1', '-f', 'mp4', out),
+    ff(
+      ...lavfiVideo('320x180', 1),
+      '-c:v',
+      'libx265',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p10le',
+      '-x265-params',
+      'log-level=error',
+      '-tag:v',
+      'hvc1',
+      '-f',
+      'mp4',
+      out,
+    ),
   'h264-444.mp4': (out) =>
     ff(...lavfiVideo('320x180', 1), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv444p', '-f', 'mp4', out),
   'odd.mkv': (out) =>
-    ff(...lavfiVideo('320x240', 1), '-vf', 'scale=321:241', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv444p', '-f', 'matroska', out),
+    ff(
+      ...lavfiVideo('320x240', 1),
+      '-vf',
+      'scale=321:241',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv444p',
+      '-f',
+      'matroska',
+      out,
+    ),
   'vfr.mp4': (out) =>
-    ff(...lavfiVideo('320x180', 2), ...lavfiAudio(2), '-vf', "select='if(lt(n\\,30)\\,1\\,not(mod(n\\,3)))'",
-      '-fps_mode', 'vfr', ...x264, ...aac, '-f', 'mp4', out),
+    ff(
+      ...lavfiVideo('320x180', 2),
+      ...lavfiAudio(2),
+      '-vf',
+      "select='if(lt(n\\,30)\\,1\\,not(mod(n\\,3)))'",
+      '-fps_mode',
+      'vfr',
+      ...x264,
+      ...aac,
+      '-f',
+      'mp4',
+      out,
+    ),
   'no-audio.mp4': (out) => ff(...lavfiVideo('640x360', 1), ...x264, '-f', 'mp4', out),
   'hdr-pq.mp4': (out) =>
-    ff(...lavfiVideo('320x180', 1), '-c:v', 'libx265', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p10le',
-      '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc',
-      '-x265-params', 'log-level=error:hdr10=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc',
-      '-tag:v', 'hvc1', '-f', 'mp4', out),
+    ff(
+      ...lavfiVideo('320x180', 1),
+      '-c:v',
+      'libx265',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p10le',
+      '-color_primaries',
+      'bt2020',
+      '-color_trc',
+      'smpte2084',
+      '-colorspace',
+      'bt2020nc',
+      '-x265-params',
+      'log-level=error:hdr10=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc',
+      '-tag:v',
+      'hvc1',
+      '-f',
+      'mp4',
+      out,
+    ),
   'hdr-hlg.mp4': (out) =>
-    ff(...lavfiVideo('320x180', 1), '-c:v', 'libx265', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p10le',
-      '-color_primaries', 'bt2020', '-color_trc', 'arib-std-b67', '-colorspace', 'bt2020nc',
-      '-x265-params', 'log-level=error:colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc',
-      '-tag:v', 'hvc1', '-f', 'mp4', out),
+    ff(
+      ...lavfiVideo('320x180', 1),
+      '-c:v',
+      'libx265',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p10le',
+      '-color_primaries',
+      'bt2020',
+      '-color_trc',
+      'arib-std-b67',
+      '-colorspace',
+      'bt2020nc',
+      '-x265-params',
+      'log-level=error:colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc',
+      '-tag:v',
+      'hvc1',
+      '-f',
+      'mp4',
+      out,
+    ),
   'tone.wav': (out) => ff(...lavfiAudio(2, 44100), '-ac', '1', '-c:a', 'pcm_s16le', '-f', 'wav', out),
   'alpha.png': (out) => {
     const raw = Buffer.alloc(200 * 100 * 4);
     for (let y = 0; y < 100; y++) {
       for (let x = 0; x < 200; x++) raw.set([0, 128, 255, x < 100 ? 0 : 255], (y * 200 + x) * 4);
     }
-    return sharp(raw, { raw: { width: 200, height: 100, channels: 4 } }).png().toFile(out);
+    return sharp(raw, { raw: { width: 200, height: 100, channels: 4 } })
+      .png()
+      .toFile(out);
   },
   '16bit.png': (out) =>
     sharp({ create: { width: 64, height: 48, channels: 3, background: '#8040c0' } })

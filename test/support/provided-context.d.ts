@@ -7,4 +7,5 @@ declare module 'vitest' {
     dockerEnv: Record<string, string> | null;
   }
 }
+
 export {};

@@ -49,7 +49,10 @@ export function readConfig(env: Env): KilnConfig {
     if (!env[name]) throw new KilnError('internal_error', `The secret ${name} is not configured; see README "Deploy".`);
   }
   if (env.PROCESSOR_SECRET.length < MIN_SECRET_LENGTH) {
-    throw new KilnError('internal_error', `The secret PROCESSOR_SECRET is shorter than ${MIN_SECRET_LENGTH} characters; see README "Deploy".`);
+    throw new KilnError(
+      'internal_error',
+      `The secret PROCESSOR_SECRET is shorter than ${MIN_SECRET_LENGTH} characters; see README "Deploy".`,
+    );
   }
   return {
     apiKeys: parseApiKeys(env.API_KEYS),

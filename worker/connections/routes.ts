@@ -2,10 +2,10 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { KilnError } from '../../schemas/errors.ts';
 import { readConfig } from '../config/index.ts';
 import { createRouter } from '../http/app.ts';
-import { checkOutboundUrl } from '../net/outbound.ts';
 import { errorResponses, json } from '../http/openapi.ts';
-import type { ConnectionRecord } from '../tenant-object/index.ts';
+import { checkOutboundUrl } from '../net/outbound.ts';
 import { tenantStub } from '../stubs.ts';
+import type { ConnectionRecord } from '../tenant-object/index.ts';
 import { encryptSecret } from '../utils/crypto.ts';
 import { newId } from '../utils/ids.ts';
 
@@ -31,7 +31,12 @@ const Connection = z
   })
   .openapi('Connection');
 
-const ConnectionIdParam = z.object({ id: z.string().startsWith('conn_').openapi({ param: { name: 'id', in: 'path' } }) });
+const ConnectionIdParam = z.object({
+  id: z
+    .string()
+    .startsWith('conn_')
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
 
 function view(c: ConnectionRecord): z.infer<typeof Connection> {
   return {

@@ -1,5 +1,5 @@
-import { Container } from '@cloudflare/containers';
 import type { DurableObject } from 'cloudflare:workers';
+import { Container } from '@cloudflare/containers';
 import {
   CONTAINER_HEALTH_TIMEOUT_MS,
   CONTAINER_SLEEP_AFTER,
@@ -35,7 +35,9 @@ export function containerSleepAfter(raw: string | undefined): string {
   const m = /^(\d+)([smh])$/.exec(raw);
   const seconds = m ? Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'] : 0;
   if (seconds >= MIN_CONTAINER_SLEEP_AFTER_S) return raw;
-  console.error(`CONTAINER_SLEEP_AFTER "${raw}" is not a time of ${MIN_CONTAINER_SLEEP_AFTER_S}s or more like "20s", "10m" or "1h"; using ${CONTAINER_SLEEP_AFTER}.`);
+  console.error(
+    `CONTAINER_SLEEP_AFTER "${raw}" is not a time of ${MIN_CONTAINER_SLEEP_AFTER_S}s or more like "20s", "10m" or "1h"; using ${CONTAINER_SLEEP_AFTER}.`,
+  );
   return CONTAINER_SLEEP_AFTER;
 }
 

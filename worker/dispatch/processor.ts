@@ -68,7 +68,8 @@ export function httpProcessor(url: string, secret: string): Processor {
       // Retried like an unreachable processor: during a rotation one side is updated first.
       return {
         outcome: 'unreachable',
-        detail: "the processor at PROCESSOR_URL refused the Worker's PROCESSOR_SECRET; give the processor the same value as KILN_PROCESSOR_SECRET",
+        detail:
+          "the processor at PROCESSOR_URL refused the Worker's PROCESSOR_SECRET; give the processor the same value as KILN_PROCESSOR_SECRET",
       };
     },
   };
@@ -77,7 +78,8 @@ export function httpProcessor(url: string, secret: string): Processor {
 /** What the instances said to one offer, folded into the answer the queue consumer acts on. */
 function fold(results: DispatchResult[]): DispatchResult {
   const busy = results.filter((r) => r.outcome === 'busy');
-  if (busy.length > 0) return { outcome: 'busy', retryAfterS: Math.max(0, ...busy.map((r) => r.retryAfterS ?? 0)) || null, detail: busy[0]!.detail };
+  if (busy.length > 0)
+    return { outcome: 'busy', retryAfterS: Math.max(0, ...busy.map((r) => r.retryAfterS ?? 0)) || null, detail: busy[0]!.detail };
   return results.at(-1) ?? { outcome: 'unreachable', detail: 'no container instance could be tried' };
 }
 
@@ -103,7 +105,11 @@ export function containerProcessor(
         const sent = await send((target, init) => stub.fetch(target, init), 'http://container', config.processorSecret, task);
         if (sent.outcome === 'unauthorized') {
           await stub.restartIfIdle().catch((err: unknown) => console.error('could not restart a container with an old secret', err));
-          results.push({ outcome: 'busy', retryAfterS: null, detail: 'a container with an outdated PROCESSOR_SECRET (restarted once idle)' });
+          results.push({
+            outcome: 'busy',
+            retryAfterS: null,
+            detail: 'a container with an outdated PROCESSOR_SECRET (restarted once idle)',
+          });
           continue;
         }
         if (sent.outcome === 'accepted' || sent.outcome === 'rejected' || sent.outcome === 'unavailable') return sent;
@@ -115,5 +121,7 @@ export function containerProcessor(
 }
 
 export function processorFor(env: Env, config: KilnConfig): Processor {
-  return config.processorUrl ? httpProcessor(config.processorUrl, config.processorSecret) : containerProcessor(env.PROCESSOR_CONTAINER, config);
+  return config.processorUrl
+    ? httpProcessor(config.processorUrl, config.processorSecret)
+    : containerProcessor(env.PROCESSOR_CONTAINER, config);
 }

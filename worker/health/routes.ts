@@ -17,7 +17,10 @@ export const healthRoutes = new Hono<AppEnv>().get('/health', async (c) => {
   try {
     const res = await fetch(new URL('/health', processorUrl), { signal: AbortSignal.timeout(PROCESSOR_HEALTH_TIMEOUT_MS) });
     const processor = (await res.json()) as Record<string, unknown>;
-    return c.json({ status: res.ok ? 'ok' : 'degraded', worker: { status: 'ok' }, processor: { ...processor, via: 'url' } }, res.ok ? 200 : 503);
+    return c.json(
+      { status: res.ok ? 'ok' : 'degraded', worker: { status: 'ok' }, processor: { ...processor, via: 'url' } },
+      res.ok ? 200 : 503,
+    );
   } catch (err) {
     return c.json(
       {

@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { AuthVariables } from '../auth/index.ts';
 import { issuesFromZod } from '../../schemas/issues.ts';
+import type { AuthVariables } from '../auth/index.ts';
 import { ValidationError } from './errors.ts';
 
 export type AppEnv = { Bindings: Env; Variables: AuthVariables };

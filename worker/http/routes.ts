@@ -1,3 +1,4 @@
+import { KilnError } from '../../schemas/errors.ts';
 import { apiKeyAuth } from '../auth/index.ts';
 import { callbackRoutes } from '../callbacks/routes.ts';
 import { connectionRoutes } from '../connections/routes.ts';
@@ -9,7 +10,6 @@ import { uploadRoutes } from '../uploads/routes.ts';
 import { deliveryRoutes } from '../webhooks/routes.ts';
 import { createRouter } from './app.ts';
 import { errorResponse } from './errors.ts';
-import { KilnError } from '../../schemas/errors.ts';
 
 /** The whole HTTP surface: public routes first, then everything behind an API key. */
 export function createApp() {

@@ -9,9 +9,9 @@ import { outputFile } from '../storage/outputs.ts';
 import { Outbox } from './outbox.ts';
 import {
   type BucketObject,
-  cancelJob,
   type Change,
   type ClaimResult,
+  cancelJob,
   claimRun,
   createJob,
   type EventAnswer,
@@ -168,7 +168,13 @@ export class JobObject extends DurableObject<Env> {
       this.save(state);
     } else if (event.type === 'succeeded') {
       const { origin, target } = state;
-      const output = outputFile({ target, origin, publicBase: readConfig(this.env).publicFilesBaseUrl, info: event.output, name: event.name });
+      const output = outputFile({
+        target,
+        origin,
+        publicBase: readConfig(this.env).publicFilesBaseUrl,
+        info: event.output,
+        name: event.name,
+      });
       await this.commit(state, markSucceeded(state, output, event.notes ?? null, now));
     } else {
       await this.commit(state, markFailed(state, event.error, event.stage, now));

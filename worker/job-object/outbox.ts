@@ -4,7 +4,6 @@ import { newId } from '../utils/ids.ts';
 import { deliverWebhook } from '../webhooks/deliver.ts';
 import { nextWebhookAttempt } from '../webhooks/schedule.ts';
 
-
 interface OutboxRow extends Record<string, SqlStorageValue> {
   event_id: string;
   body: string;
@@ -63,7 +62,13 @@ export class Outbox {
     const due = this.sql.exec<OutboxRow>('SELECT * FROM outbox WHERE next_at IS NOT NULL AND next_at <= ?', opts.now).toArray();
     const gaveUp: GaveUp[] = [];
     for (const row of due) {
-      const result = await deliverWebhook({ url: opts.url, secret: opts.secret, eventId: row.event_id, body: row.body, fetcher: opts.fetcher });
+      const result = await deliverWebhook({
+        url: opts.url,
+        secret: opts.secret,
+        eventId: row.event_id,
+        body: row.body,
+        fetcher: opts.fetcher,
+      });
       const attempts = row.attempts + 1;
       const next = result.ok
         ? null

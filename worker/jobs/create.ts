@@ -5,11 +5,11 @@ import { OptionsByKind } from '../../schemas/options.ts';
 import { readConfig } from '../config/index.ts';
 import { ValidationError } from '../http/errors.ts';
 import type { OutputTarget } from '../job-object/state.ts';
+import { checkOutboundUrl } from '../net/outbound.ts';
 import { outputKey, outputPrefix } from '../storage/keys.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
 import { sha256Hex } from '../utils/crypto.ts';
 import { newId } from '../utils/ids.ts';
-import { checkOutboundUrl } from '../net/outbound.ts';
 import { parseS3Url, resolveInput } from './input.ts';
 
 /** The format of a job's output when it is known before the input is probed (image: not until then). */

@@ -1,9 +1,9 @@
 import type { KilnConfig } from '../config/index.ts';
+import { invalidField } from '../http/errors.ts';
 import type { InputSource } from '../job-object/state.ts';
+import { checkOutboundUrl } from '../net/outbound.ts';
 import { parseFileUrl } from '../storage/keys.ts';
 import type { TenantObject } from '../tenant-object/index.ts';
-import { invalidField } from '../http/errors.ts';
-import { checkOutboundUrl } from '../net/outbound.ts';
 
 /** Parses `s3://bucket/key` into its parts. */
 export function parseS3Url(raw: string): { bucket: string; key: string } | null {

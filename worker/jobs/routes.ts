@@ -3,9 +3,9 @@ import { ErrorBody, jobNotFoundError } from '../../schemas/errors.ts';
 import { Job, JobCreate, JobEvent } from '../../schemas/job.ts';
 import { createRouter } from '../http/app.ts';
 import { ValidationError } from '../http/errors.ts';
+import { errorResponses, IdempotencyHeader, json } from '../http/openapi.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
 import { submitJob } from './create.ts';
-import { errorResponses, IdempotencyHeader, json } from '../http/openapi.ts';
 import { JobIdParam, ListJobsQuery } from './schemas.ts';
 
 const createJob = createRoute({

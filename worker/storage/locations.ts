@@ -21,11 +21,7 @@ export function kilnBucket(config: KilnConfig, origin: string, key: string): S3L
 }
 
 /** A tenant's S3 connection as an S3 location; the secret is decrypted only here. */
-export async function connectionBucket(
-  config: KilnConfig,
-  connection: ConnectionRecord | null,
-  where: BucketObject,
-): Promise<S3Location> {
+export async function connectionBucket(config: KilnConfig, connection: ConnectionRecord | null, where: BucketObject): Promise<S3Location> {
   if (where.type !== 's3') throw new Error('connectionBucket needs an s3 location');
   if (!connection) {
     throw new KilnError('invalid_input', `The connection ${where.connection_id} no longer exists; create it again with POST /connections.`);

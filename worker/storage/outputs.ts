@@ -26,7 +26,8 @@ export function outputFile(opts: {
 }): FileObject {
   const { location } = opts.target;
   const key = outputFileKey(opts.target, opts.name);
-  const url = location.type === 's3' ? `s3://${location.bucket}/${key}` : fileUrl(key, { origin: opts.origin, publicBase: opts.publicBase });
+  const url =
+    location.type === 's3' ? `s3://${location.bucket}/${key}` : fileUrl(key, { origin: opts.origin, publicBase: opts.publicBase });
   const id = (location.type === 'kiln' && fileIdOfKey(key)) || newId('file');
   return { object: 'file', id, url, ...opts.info };
 }

@@ -5,9 +5,9 @@ import { type Job, JobCreate, StandaloneTask } from '../../schemas/job.ts';
 import { JobKind } from '../../schemas/options.ts';
 import { createRouter } from '../http/app.ts';
 import { ValidationError } from '../http/errors.ts';
-import { submitJob } from '../jobs/create.ts';
 import { errorResponses, IdempotencyHeader, json } from '../http/openapi.ts';
 import { taskByStage } from '../job-object/state.ts';
+import { submitJob } from '../jobs/create.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
 import { newId } from '../utils/ids.ts';
 
@@ -36,7 +36,8 @@ function toJobCreate(raw: Record<string, unknown>): { body: JobCreate; callerPat
     issues.push({ path: 'kind', message: `Standalone ${raw.kind} tasks are not supported yet; use one of ${JobKind.options.join(', ')}` });
   }
   const inputs = (['input', 'url', 'file_id'] as const).filter((k) => raw[k] !== undefined);
-  if (inputs.length > 1) issues.push({ path: inputs[1]!, message: `Expected one of input, url and file_id but received ${inputs.join(' and ')}` });
+  if (inputs.length > 1)
+    issues.push({ path: inputs[1]!, message: `Expected one of input, url and file_id but received ${inputs.join(' and ')}` });
   const flat = Object.keys(raw).filter((k) => !TOP_LEVEL.has(k));
   if (flat.length && raw.options !== undefined) {
     issues.push({ path: flat[0]!, message: 'Expected options either under "options" or at the top level, not both' });
@@ -87,7 +88,12 @@ function taskView(job: Job, taskId: string): StandaloneTask {
   };
 }
 
-const TaskIdParam = z.object({ id: z.string().startsWith('task_').openapi({ param: { name: 'id', in: 'path' } }) });
+const TaskIdParam = z.object({
+  id: z
+    .string()
+    .startsWith('task_')
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
 
 export const taskRoutes = createRouter()
   .openapi(

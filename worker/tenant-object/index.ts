@@ -6,10 +6,7 @@ import { type JobListQuery, listJobsSql } from './list.ts';
 /** What the tenant index keeps per job: enough to filter and page without waking job objects. */
 export type JobSummary = Pick<Job, 'id' | 'kind' | 'status' | 'input' | 'metadata' | 'created_at'>;
 
-export type IdempotencyClaim =
-  | { outcome: 'new' }
-  | { outcome: 'replay'; job_id: string }
-  | { outcome: 'conflict' };
+export type IdempotencyClaim = { outcome: 'new' } | { outcome: 'replay'; job_id: string } | { outcome: 'conflict' };
 
 export interface ConnectionRecord {
   id: string;

@@ -42,7 +42,14 @@ const putFile = createRoute({
   method: 'put',
   path: '/files/{id}',
   summary: 'Upload a small file (up to 100 MiB) through the API',
-  request: { params: z.object({ id: z.string().startsWith('file_').openapi({ param: { name: 'id', in: 'path' } }) }) },
+  request: {
+    params: z.object({
+      id: z
+        .string()
+        .startsWith('file_')
+        .openapi({ param: { name: 'id', in: 'path' } }),
+    }),
+  },
   responses: { 200: json(UploadedFile, 'The stored file.'), ...errorResponses },
 });
 

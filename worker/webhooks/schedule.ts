@@ -1,9 +1,4 @@
-import {
-  WEBHOOK_FIRST_RETRY_MS,
-  WEBHOOK_MAX_BACKOFF_MS,
-  WEBHOOK_MAX_RETRY_AFTER_MS,
-  WEBHOOK_RETRY_WINDOW_MS,
-} from '../constants.ts';
+import { WEBHOOK_FIRST_RETRY_MS, WEBHOOK_MAX_BACKOFF_MS, WEBHOOK_MAX_RETRY_AFTER_MS, WEBHOOK_RETRY_WINDOW_MS } from '../constants.ts';
 
 /**
  * When to try a webhook again after `attempts` failures, or null once the retry window is spent.

@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { hlsLadder } from '../../../container/adaptive/index.ts';
@@ -10,7 +10,10 @@ afterAll(cleanupWorkDirs);
 describe('hlsLadder', () => {
   test('offers every rung no taller than the source', () => {
     expect(hlsLadder(1920, 1080).map((r) => `${r.name} ${r.width}x${r.height}`)).toEqual([
-      '1080p 1920x1080', '720p 1280x720', '480p 852x480', '360p 640x360',
+      '1080p 1920x1080',
+      '720p 1280x720',
+      '480p 852x480',
+      '360p 640x360',
     ]);
   });
 

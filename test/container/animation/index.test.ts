@@ -30,7 +30,8 @@ describe('animation', () => {
 
   test('requires end', async () => {
     expect(await runJob('animation', fixture('clip.mp4'), {})).toMatchObject({
-      ok: false, error: { kind: 'invalid_input', message: expect.stringMatching(/options\.end/) },
+      ok: false,
+      error: { kind: 'invalid_input', message: expect.stringMatching(/options\.end/) },
     });
   });
 

@@ -47,7 +47,9 @@ describe('audio', () => {
 
   test('reports no_audio_stream for a silent video', async () => {
     expect(await runJob('audio', fixture('no-audio.mp4'), {})).toMatchObject({
-      ok: false, stage: 'encode', error: { kind: 'no_audio_stream' },
+      ok: false,
+      stage: 'encode',
+      error: { kind: 'no_audio_stream' },
     });
   });
 

@@ -1,11 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import {
-  ffmpegErrorBody,
-  ffprobeJson,
-  parseTimemark,
-  runFfmpeg,
-} from '../../../container/ffmpeg/index.ts';
+import { ffmpegErrorBody, ffprobeJson, parseTimemark, runFfmpeg } from '../../../container/ffmpeg/index.ts';
 import { cleanupWorkDirs, workDir } from '../../support/inspect.ts';
 import { fixture } from '../../support/media.ts';
 

@@ -1,5 +1,5 @@
-import { createServer } from 'node:http';
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -14,7 +14,7 @@ import {
   SAME_FRAME_MAX_DIFFERENCE,
   workDir,
 } from '../../support/inspect.ts';
-import { fixture, type FixtureName } from '../../support/media.ts';
+import { type FixtureName, fixture } from '../../support/media.ts';
 
 afterAll(cleanupWorkDirs);
 
@@ -94,14 +94,18 @@ describe('image formats and sizes', () => {
   });
 
   test('fit cover crops to the exact box', async () => {
-    const result = expectOk(await runJob('image', fixture('orient-1.jpg'), { width: 20, height: 20, fit: 'cover', position: 'top_left', format: 'png' }));
+    const result = expectOk(
+      await runJob('image', fixture('orient-1.jpg'), { width: 20, height: 20, fit: 'cover', position: 'top_left', format: 'png' }),
+    );
     expect([result.output.info.width, result.output.info.height]).toEqual([20, 20]);
     expect(near(await pixelAt(result.output.path, 3, 3), RED)).toBe(true);
     expect(near(await pixelAt(result.output.path, 17, 3), GREEN)).toBe(true);
   });
 
   test('fit contain pads jpeg with the background colour', async () => {
-    const result = expectOk(await runJob('image', fixture('orient-1.jpg'), { width: 60, height: 60, fit: 'contain', background: '#00ff00' }));
+    const result = expectOk(
+      await runJob('image', fixture('orient-1.jpg'), { width: 60, height: 60, fit: 'contain', background: '#00ff00' }),
+    );
     expect([result.output.info.width, result.output.info.height]).toEqual([60, 60]);
     expect(near(await pixelAt(result.output.path, 30, 2), GREEN)).toBe(true);
   });
@@ -121,7 +125,9 @@ describe('image from video', () => {
     expect(await imageDifference(result.output.path, await frameAt(fixture('clip.mp4'), 1))).toBeLessThan(SAME_FRAME_MAX_DIFFERENCE);
     // The fixture's picture changes with time, so the same measure rejects a frame from another second.
     for (const wrong of [0, 1.5]) {
-      expect(await imageDifference(result.output.path, await frameAt(fixture('clip.mp4'), wrong))).toBeGreaterThan(SAME_FRAME_MAX_DIFFERENCE);
+      expect(await imageDifference(result.output.path, await frameAt(fixture('clip.mp4'), wrong))).toBeGreaterThan(
+        SAME_FRAME_MAX_DIFFERENCE,
+      );
     }
   });
 
@@ -184,7 +190,13 @@ describe('image safety', () => {
 
   test('refuses SVG entity declarations', async () => {
     const svg = join(await workDir(), 'xxe.svg');
-    await writeFile(svg, `<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text>&x;</text></svg>`);
-    expect(await runJob('image', svg, {})).toMatchObject({ ok: false, error: { kind: 'invalid_input', message: expect.stringMatching(/ENTITY/) } });
+    await writeFile(
+      svg,
+      `<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text>&x;</text></svg>`,
+    );
+    expect(await runJob('image', svg, {})).toMatchObject({
+      ok: false,
+      error: { kind: 'invalid_input', message: expect.stringMatching(/ENTITY/) },
+    });
   });
 });

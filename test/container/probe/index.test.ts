@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_LIMITS } from '../../../container/limits.ts';
 import { probeFile } from '../../../container/probe/index.ts';
-import { fixture, type FixtureName } from '../../support/media.ts';
+import { type FixtureName, fixture } from '../../support/media.ts';
 
 const probe = (name: FixtureName, limits = DEFAULT_LIMITS) => probeFile(fixture(name), limits);
 
@@ -11,8 +11,15 @@ describe('probeFile on video', () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.info).toMatchObject({
-      kind: 'video', format: 'mp4', type: 'video/mp4', width: 640, height: 360, fps: 30,
-      codecs: { video: 'h264', audio: 'aac' }, has_audio: true, rotation: 0,
+      kind: 'video',
+      format: 'mp4',
+      type: 'video/mp4',
+      width: 640,
+      height: 360,
+      fps: 30,
+      codecs: { video: 'h264', audio: 'aac' },
+      has_audio: true,
+      rotation: 0,
     });
     expect(result.info.duration).toBeCloseTo(2, 1);
     expect(result.info.filesize).toBeGreaterThan(0);
@@ -32,7 +39,13 @@ describe('probeFile on video', () => {
     const wav = await probe('tone.wav');
     expect(hevc.ok && hevc.info.codecs.video).toBe('hevc');
     expect(mkv.ok && [mkv.info.format, mkv.info.type, mkv.info.width, mkv.info.height]).toEqual(['mkv', 'video/x-matroska', 321, 241]);
-    expect(wav.ok && wav.info).toMatchObject({ kind: 'audio', format: 'wav', width: null, has_audio: true, codecs: { audio: 'pcm_s16le' } });
+    expect(wav.ok && wav.info).toMatchObject({
+      kind: 'audio',
+      format: 'wav',
+      width: null,
+      has_audio: true,
+      codecs: { audio: 'pcm_s16le' },
+    });
   });
 
   test('keeps HDR transfer details for the encoders', async () => {
@@ -63,11 +76,17 @@ describe('probeFile on images', () => {
 
 describe('probeFile refuses bad inputs', () => {
   test('an empty file is not media', async () => {
-    expect(await probe('empty.mp4')).toMatchObject({ ok: false, error: { kind: 'input_not_media', message: expect.stringMatching(/empty/) } });
+    expect(await probe('empty.mp4')).toMatchObject({
+      ok: false,
+      error: { kind: 'input_not_media', message: expect.stringMatching(/empty/) },
+    });
   });
 
   test('a truncated mp4 is not media, even though its header is intact', async () => {
-    expect(await probe('truncated.mp4')).toMatchObject({ ok: false, error: { kind: 'input_not_media', message: expect.stringMatching(/truncated/) } });
+    expect(await probe('truncated.mp4')).toMatchObject({
+      ok: false,
+      error: { kind: 'input_not_media', message: expect.stringMatching(/truncated/) },
+    });
   });
 
   test('a text file named .mp4 is not media', async () => {

@@ -5,9 +5,20 @@ import { mimeFor } from '../../../schemas/formats.ts';
 describe('MIME types of inputs and outputs', () => {
   test("types every extension the CLI's own upload table knew exactly as that table did", () => {
     const before = {
-      mov: 'video/quicktime', mp4: 'video/mp4', m4v: 'video/mp4', webm: 'video/webm', mkv: 'video/x-matroska',
-      png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', heic: 'image/heic', webp: 'image/webp', gif: 'image/gif',
-      mp3: 'audio/mpeg', wav: 'audio/wav', m4a: 'audio/mp4',
+      mov: 'video/quicktime',
+      mp4: 'video/mp4',
+      m4v: 'video/mp4',
+      webm: 'video/webm',
+      mkv: 'video/x-matroska',
+      png: 'image/png',
+      jpg: 'image/jpeg',
+      jpeg: 'image/jpeg',
+      heic: 'image/heic',
+      webp: 'image/webp',
+      gif: 'image/gif',
+      mp3: 'audio/mpeg',
+      wav: 'audio/wav',
+      m4a: 'audio/mp4',
     };
     for (const [extension, type] of Object.entries(before)) expect(typeOfExtension(extension), extension).toBe(type);
   });
@@ -18,7 +29,10 @@ describe('MIME types of inputs and outputs', () => {
   });
 
   test('reports each output container with the type of the output table', () => {
-    expect(containerFormat('mov,mp4,m4a,3gp,3g2,mj2', 'isom', { video: 'h264', audio: 'aac' })).toEqual({ format: 'mp4', type: mimeFor('video', 'mp4') });
+    expect(containerFormat('mov,mp4,m4a,3gp,3g2,mj2', 'isom', { video: 'h264', audio: 'aac' })).toEqual({
+      format: 'mp4',
+      type: mimeFor('video', 'mp4'),
+    });
     expect(containerFormat('mov,mp4,m4a,3gp,3g2,mj2', 'qt  ', { video: 'h264' })).toEqual({ format: 'mov', type: mimeFor('video', 'mov') });
     expect(containerFormat('mov,mp4,m4a,3gp,3g2,mj2', 'M4A ', { audio: 'aac' })).toEqual({ format: 'm4a', type: mimeFor('audio', 'aac') });
     expect(containerFormat('matroska,webm', undefined, { video: 'vp9', audio: 'opus' })).toEqual({ format: 'webm', type: 'video/webm' });
@@ -28,7 +42,10 @@ describe('MIME types of inputs and outputs', () => {
   });
 
   test('names formats Kiln only reads', () => {
-    expect(containerFormat('matroska,webm', undefined, { video: 'h264', audio: 'aac' })).toEqual({ format: 'mkv', type: 'video/x-matroska' });
+    expect(containerFormat('matroska,webm', undefined, { video: 'h264', audio: 'aac' })).toEqual({
+      format: 'mkv',
+      type: 'video/x-matroska',
+    });
     expect(containerFormat('matroska,webm', undefined, { audio: 'aac' })).toEqual({ format: 'mka', type: 'audio/x-matroska' });
     expect(containerFormat('matroska,webm', undefined, { audio: 'opus' })).toEqual({ format: 'webm', type: 'audio/webm' });
     expect(containerFormat('ogg', undefined, { video: 'theora' })).toEqual({ format: 'ogv', type: 'video/ogg' });

@@ -43,10 +43,14 @@ describe('processMedia bad inputs', () => {
 
   test('an input over the limits fails at probe', async () => {
     expect(await runJob('video', fixture('clip.mp4'), {}, { limits: { maxInputBytes: 10_000 } })).toMatchObject({
-      ok: false, stage: 'probe', error: { kind: 'input_too_large' },
+      ok: false,
+      stage: 'probe',
+      error: { kind: 'input_too_large' },
     });
     expect(await runJob('video', fixture('clip.mp4'), {}, { limits: { maxDurationS: 1 } })).toMatchObject({
-      ok: false, stage: 'probe', error: { kind: 'input_too_long' },
+      ok: false,
+      stage: 'probe',
+      error: { kind: 'input_too_long' },
     });
   });
 
@@ -69,13 +73,18 @@ describe('processMedia progress and cancellation', () => {
     const controller = new AbortController();
     let encoding!: () => void;
     const started = new Promise<void>((resolve) => (encoding = resolve));
-    const result = runJob('video', fixture('clip-1080p.mov'), { quality: 'very_high' }, {
-      signal: controller.signal,
-      // Encode progress above 0 is parsed from ffmpeg's own output, so ffmpeg is running by then.
-      onProgress: (stage, percent) => {
-        if (stage === 'encode' && percent > 0) encoding();
+    const result = runJob(
+      'video',
+      fixture('clip-1080p.mov'),
+      { quality: 'very_high' },
+      {
+        signal: controller.signal,
+        // Encode progress above 0 is parsed from ffmpeg's own output, so ffmpeg is running by then.
+        onProgress: (stage, percent) => {
+          if (stage === 'encode' && percent > 0) encoding();
+        },
       },
-    });
+    );
     await started;
     const [ffmpeg, ...others] = await childPids('ffmpeg');
     expect(ffmpeg).toBeDefined();
@@ -87,7 +96,9 @@ describe('processMedia progress and cancellation', () => {
 
   test('does nothing when the signal is already aborted', async () => {
     expect(await runJob('video', fixture('clip.mp4'), {}, { signal: AbortSignal.abort() })).toMatchObject({
-      ok: false, stage: 'probe', error: { kind: 'cancelled' },
+      ok: false,
+      stage: 'probe',
+      error: { kind: 'cancelled' },
     });
   });
 });

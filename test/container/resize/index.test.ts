@@ -34,7 +34,13 @@ describe('planResize', () => {
 
   test('contain pads to the exact box at the chosen position', () => {
     expect(planResize(hd, { width: 640, height: 640, fit: 'contain' }, { even: true }).plan).toEqual({
-      mode: 'contain', width: 640, height: 640, innerWidth: 640, innerHeight: 360, x: 0, y: 140,
+      mode: 'contain',
+      width: 640,
+      height: 640,
+      innerWidth: 640,
+      innerHeight: 360,
+      x: 0,
+      y: 140,
     });
     const top = planResize(hd, { width: 640, height: 640, fit: 'contain', position: 'top' }, { even: true }).plan;
     expect(top).toMatchObject({ x: 0, y: 0 });
@@ -42,13 +48,21 @@ describe('planResize', () => {
 
   test('cover crops to the exact box at the chosen position', () => {
     expect(planResize(hd, { width: 640, height: 640, fit: 'cover', position: 'right' }, { even: true }).plan).toEqual({
-      mode: 'cover', width: 640, height: 640, scaledWidth: 1138, scaledHeight: 640, x: 498, y: 0,
+      mode: 'cover',
+      width: 640,
+      height: 640,
+      scaledWidth: 1138,
+      scaledHeight: 640,
+      x: 498,
+      y: 0,
     });
   });
 
   test('fit with both dimensions may upscale', () => {
     expect(planResize({ width: 320, height: 180 }, { width: 1280, height: 720, fit: 'fill' }, { even: true }).plan).toEqual({
-      mode: 'fill', width: 1280, height: 720,
+      mode: 'fill',
+      width: 1280,
+      height: 720,
     });
   });
 });

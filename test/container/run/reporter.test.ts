@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createReporter } from '../../../container/run/reporter.ts';
 import type { MediaInfo } from '../../../schemas/file.ts';
 import type { ProcessorEvent } from '../../../schemas/processor.ts';
-import { createReporter } from '../../../container/run/reporter.ts';
 
 const INPUT = { kind: 'video', format: 'mov', width: 1920, height: 1080 } as unknown as MediaInfo;
 
@@ -21,7 +21,13 @@ function slowFirstAnswer() {
 describe('the run reporter', () => {
   it('delivers the probe result before success although its own send was skipped by a POST in flight', async () => {
     const worker = slowFirstAnswer();
-    const reporter = createReporter({ url: 'http://worker/cb', token: 't', attempt: 1, abort: new AbortController(), fetcher: worker.fetcher });
+    const reporter = createReporter({
+      url: 'http://worker/cb',
+      token: 't',
+      attempt: 1,
+      abort: new AbortController(),
+      fetcher: worker.fetcher,
+    });
     reporter.progress('import', 100);
     reporter.progress('probe', 100, INPUT);
     reporter.progress('encode', 40);
@@ -37,7 +43,13 @@ describe('the run reporter', () => {
   it('stops repeating the probe result once the Worker has acknowledged it', async () => {
     const worker = slowFirstAnswer();
     worker.release();
-    const reporter = createReporter({ url: 'http://worker/cb', token: 't', attempt: 1, abort: new AbortController(), fetcher: worker.fetcher });
+    const reporter = createReporter({
+      url: 'http://worker/cb',
+      token: 't',
+      attempt: 1,
+      abort: new AbortController(),
+      fetcher: worker.fetcher,
+    });
     reporter.progress('probe', 100, INPUT);
     await new Promise((r) => setTimeout(r, 10));
     reporter.progress('encode', 10);

@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { ProcessorEvent } from '../../../schemas/processor.ts';
 import { DEFAULT_LIMITS } from '../../../container/limits.ts';
 import { runTask } from '../../../container/run/index.ts';
+import type { ProcessorEvent } from '../../../schemas/processor.ts';
 
 /** An input server that sends headers and a few bytes, then nothing: the run waits until something aborts it. */
 let server: Server;

@@ -1,6 +1,6 @@
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -49,7 +49,15 @@ afterAll(() => {
 const SECRET = 'test-processor-secret-0123456789';
 
 function processor(opts: Partial<ProcessorOptions> = {}) {
-  return createProcessorApp({ concurrency: 1, backlog: 0, limits: DEFAULT_LIMITS, allowLoopback: true, tmpRoot: tmpdir(), secret: SECRET, ...opts });
+  return createProcessorApp({
+    concurrency: 1,
+    backlog: 0,
+    limits: DEFAULT_LIMITS,
+    allowLoopback: true,
+    tmpRoot: tmpdir(),
+    secret: SECRET,
+    ...opts,
+  });
 }
 
 /** POST /run as the Worker sends it: JSON with the shared secret as bearer token. */
@@ -147,22 +155,39 @@ describe('processor service', () => {
   it('reports ffmpeg and sharp versions on /health', async () => {
     const { app } = processor({ concurrency: 2, backlog: 16 });
     const health = await (await app.request('/health')).json();
-    expect(health).toMatchObject({ status: 'ok', ffmpeg: expect.stringMatching(/^\d/), sharp: expect.stringMatching(/^\d/), concurrency: 2, backlog: 16 });
+    expect(health).toMatchObject({
+      status: 'ok',
+      ffmpeg: expect.stringMatching(/^\d/),
+      sharp: expect.stringMatching(/^\d/),
+      concurrency: 2,
+      backlog: 16,
+    });
   });
 });
 
 describe('processor settings', () => {
   it('reads the Dockerfile defaults when only the secret is set', () => {
     const read = readSettings({ KILN_PROCESSOR_SECRET: SECRET });
-    expect(read).toMatchObject({ ok: true, settings: { port: 8080, concurrency: 2, backlog: 16, allowLoopback: false, secret: SECRET, limits: DEFAULT_LIMITS } });
+    expect(read).toMatchObject({
+      ok: true,
+      settings: { port: 8080, concurrency: 2, backlog: 16, allowLoopback: false, secret: SECRET, limits: DEFAULT_LIMITS },
+    });
   });
 
   it('names every bad variable at once', () => {
-    const read = readSettings({ KILN_CONCURRENCY: '0', KILN_BACKLOG: 'many', KILN_MAX_INPUT_BYTES: 'lots', KILN_PROCESSOR_SECRET: 'short', PORT: '9000' });
+    const read = readSettings({
+      KILN_CONCURRENCY: '0',
+      KILN_BACKLOG: 'many',
+      KILN_MAX_INPUT_BYTES: 'lots',
+      KILN_PROCESSOR_SECRET: 'short',
+      PORT: '9000',
+    });
     expect(read.ok).toBe(false);
     if (read.ok) return;
     expect(read.listen.port).toBe(9000);
-    expect(read.problems.join('\n')).toMatch(/KILN_CONCURRENCY[\s\S]*KILN_BACKLOG[\s\S]*KILN_MAX_INPUT_BYTES[\s\S]*KILN_PROCESSOR_SECRET is shorter/);
+    expect(read.problems.join('\n')).toMatch(
+      /KILN_CONCURRENCY[\s\S]*KILN_BACKLOG[\s\S]*KILN_MAX_INPUT_BYTES[\s\S]*KILN_PROCESSOR_SECRET is shorter/,
+    );
   });
 
   it('refuses a port outside 1–65535, which would crash the listener', () => {
@@ -180,7 +205,10 @@ describe('processor settings', () => {
     const app = createMisconfiguredApp(['KILN_BACKLOG must be an integer ≥ 0, but is "many".']);
     const res = await app.request('/run', { method: 'POST', body: '{}' });
     expect(res.status).toBe(500);
-    expect(await res.json()).toEqual({ kind: 'processor_unavailable', message: expect.stringContaining('KILN_BACKLOG must be an integer') });
+    expect(await res.json()).toEqual({
+      kind: 'processor_unavailable',
+      message: expect.stringContaining('KILN_BACKLOG must be an integer'),
+    });
     const health = await app.request('/health');
     expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({ status: 'misconfigured', problems: [expect.stringContaining('KILN_BACKLOG')] });

@@ -34,8 +34,14 @@ describe('video to web-ready mp4', () => {
     const v = await videoStream(path);
     const a = await audioStream(path);
     expect(v).toMatchObject({
-      codec_name: 'h264', profile: 'High', pix_fmt: 'yuv420p', width: 320, height: 180,
-      color_primaries: 'bt709', color_transfer: 'bt709', color_space: 'bt709',
+      codec_name: 'h264',
+      profile: 'High',
+      pix_fmt: 'yuv420p',
+      width: 320,
+      height: 180,
+      color_primaries: 'bt709',
+      color_transfer: 'bt709',
+      color_space: 'bt709',
     });
     expect(v.avg_frame_rate).toBe(v.r_frame_rate);
     expect(v.level).toBe(30);
@@ -78,7 +84,10 @@ describe('video to web-ready mp4', () => {
     for (const name of ['hdr-pq.mp4', 'hdr-hlg.mp4'] as const) {
       const result = expectOk(await runJob('video', fixture(name), {}));
       expect(await videoStream(result.output.path)).toMatchObject({
-        pix_fmt: 'yuv420p', color_transfer: 'bt709', color_primaries: 'bt709', color_space: 'bt709',
+        pix_fmt: 'yuv420p',
+        color_transfer: 'bt709',
+        color_primaries: 'bt709',
+        color_space: 'bt709',
       });
     }
   });
@@ -116,11 +125,17 @@ describe('video to web-ready mp4', () => {
 
   test('refuses a start past the end of the input', async () => {
     const result = await runJob('video', fixture('clip.mp4'), { start: 10 });
-    expect(result).toMatchObject({ ok: false, stage: 'encode', error: { kind: 'invalid_input', message: expect.stringMatching(/start 10 s/) } });
+    expect(result).toMatchObject({
+      ok: false,
+      stage: 'encode',
+      error: { kind: 'invalid_input', message: expect.stringMatching(/start 10 s/) },
+    });
   });
 
   test('pads to the exact box with the background colour for fit contain', async () => {
-    const result = expectOk(await runJob('video', fixture('no-audio.mp4'), { width: 320, height: 320, fit: 'contain', background: '#ff0000' }));
+    const result = expectOk(
+      await runJob('video', fixture('no-audio.mp4'), { width: 320, height: 320, fit: 'contain', background: '#ff0000' }),
+    );
     expect([result.output.info.width, result.output.info.height]).toEqual([320, 320]);
     expect(near(await pixelAt(await firstFrame(result.output.path), 160, 5), [255, 0, 0], 60)).toBe(true);
   });

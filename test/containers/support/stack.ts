@@ -95,7 +95,10 @@ export async function startContainerStack(opts: { vars: Record<string, string>; 
   if (await portInUse(WORKER_PORT)) {
     throw new Error(`Port ${WORKER_PORT} is in use: the container tier needs it (stop npm run dev / dev:containers first).`);
   }
-  const toml = (await readFile(join(ROOT, 'wrangler.toml'), 'utf8')).replace(/^max_instances = \d+$/m, `max_instances = ${opts.maxInstances}`);
+  const toml = (await readFile(join(ROOT, 'wrangler.toml'), 'utf8')).replace(
+    /^max_instances = \d+$/m,
+    `max_instances = ${opts.maxInstances}`,
+  );
   const configPath = join(ROOT, 'wrangler.containers-test.generated.toml');
   await writeFile(configPath, toml);
   const persist = await mkdtemp(join(tmpdir(), 'kiln-containers-'));

@@ -1,11 +1,11 @@
-import { env } from 'cloudflare:workers';
 import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import type { ProcessorTask } from '../../../schemas/processor.ts';
+import { BUSY_RETRY_BASE_S, BUSY_RETRY_MAX_S, HEARTBEAT_TIMEOUT_MS, MAX_UNREACHABLE_DISPATCHES } from '../../../worker/constants.ts';
 import { consumeDeadLetters, consumeJobs } from '../../../worker/dispatch/consumer.ts';
 import { type DispatchResult, httpProcessor, type Processor } from '../../../worker/dispatch/processor.ts';
 import type { JobState } from '../../../worker/job-object/state.ts';
-import { BUSY_RETRY_BASE_S, BUSY_RETRY_MAX_S, HEARTBEAT_TIMEOUT_MS, MAX_UNREACHABLE_DISPATCHES } from '../../../worker/constants.ts';
 import { jobStub } from '../../../worker/stubs.ts';
 import { api, createJob, processorDouble, report } from '../helpers.ts';
 
@@ -103,7 +103,7 @@ describe('queue consumer', () => {
     expect(job.error.kind).toBe('processing_failed');
   });
 
-  it('fails the job at once with the processor\'s own words when it is misconfigured', async () => {
+  it("fails the job at once with the processor's own words when it is misconfigured", async () => {
     const { id, message } = await queuedJob();
     const said = 'The processor is misconfigured: KILN_MAX_INPUT_BYTES must be a positive number.';
     const result = await consume(message, answering({ outcome: 'unavailable', message: said }));
@@ -137,7 +137,10 @@ describe('queue consumer', () => {
     const result = await consume(message, httpProcessor(inject('processorDoubleUrl'), 'not-the-processor-secret-at-all'));
     expect(result.retryMessages).toMatchObject([{ msgId: 'msg-1' }]);
     const events = await (await api(`/jobs/${id}/events`)).json<{ type: string; detail: { reason: string } }[]>();
-    expect(events.at(-1)).toMatchObject({ type: 'run_deferred', detail: { reason: expect.stringMatching(/PROCESSOR_SECRET[\s\S]*KILN_PROCESSOR_SECRET/) } });
+    expect(events.at(-1)).toMatchObject({
+      type: 'run_deferred',
+      detail: { reason: expect.stringMatching(/PROCESSOR_SECRET[\s\S]*KILN_PROCESSOR_SECRET/) },
+    });
   });
 
   it('counts only unreachable dispatches in a row: a run that reports resets the count', async () => {

@@ -23,7 +23,7 @@ describe('the processor container environment', () => {
 });
 
 describe('CONTAINER_SLEEP_AFTER', () => {
-  it('takes the library\'s syntax and falls back to the default on anything else, which would break every instance', () => {
+  it("takes the library's syntax and falls back to the default on anything else, which would break every instance", () => {
     expect(containerSleepAfter('20s')).toBe('20s');
     expect(containerSleepAfter('1h')).toBe('1h');
     expect(containerSleepAfter('')).toBe(CONTAINER_SLEEP_AFTER);

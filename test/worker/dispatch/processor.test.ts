@@ -64,7 +64,11 @@ describe('offering a task to container instances', () => {
 
   it('stops at an answer that holds for every instance: a misconfiguration', async () => {
     const said = { kind: 'processor_unavailable', message: 'The processor is misconfigured: KILN_BACKLOG …' };
-    const { namespace, offered } = instances([{ status: 500, body: said }, { status: 500, body: said }, { status: 500, body: said }]);
+    const { namespace, offered } = instances([
+      { status: 500, body: said },
+      { status: 500, body: said },
+      { status: 500, body: said },
+    ]);
     const result = await containerProcessor(namespace, { containerInstances: 3, processorSecret: SECRET }).dispatch(TASK);
     expect(result).toEqual({ outcome: 'unavailable', message: said.message });
     expect(offered).toHaveLength(1);

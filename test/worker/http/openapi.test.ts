@@ -5,7 +5,11 @@ describe('GET /openapi.json', () => {
   it('documents every public route from the zod schemas, as OpenAPI 3.1', async () => {
     const res = await api('/openapi.json', { key: null });
     expect(res.status).toBe(200);
-    const doc = await res.json<{ openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, any> } }>();
+    const doc = await res.json<{
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, any> };
+    }>();
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/connections',

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { exports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
 import type { ProcessorTask } from '../../../schemas/processor.ts';
 import { api, createJob, OUTPUT_INFO, processorDouble, report, VIDEO_JOB } from '../helpers.ts';
 
@@ -96,7 +96,11 @@ describe('multi-file outputs', () => {
   async function askForUrls(task: ProcessorTask, body: unknown, token = task.callback.token) {
     const url = (task.output as { files_url: string }).files_url;
     return exports.default.fetch(
-      new Request(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      new Request(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
     );
   }
 
@@ -111,7 +115,11 @@ describe('multi-file outputs', () => {
     const folder = new URL(urls['master.m3u8']!).pathname.replace(/master\.m3u8$/, '');
     expect(folder).toMatch(new RegExp(`/kiln-media/outputs/${job.id}/file_[0-9a-z]+/$`));
     expect(new URL(urls['720p/seg_000.ts']!).pathname).toBe(`${folder}720p/seg_000.ts`);
-    await report(task!, { type: 'succeeded', output: { ...OUTPUT_INFO, format: 'hls', type: 'application/vnd.apple.mpegurl' }, name: 'master.m3u8' });
+    await report(task!, {
+      type: 'succeeded',
+      output: { ...OUTPUT_INFO, format: 'hls', type: 'application/vnd.apple.mpegurl' },
+      name: 'master.m3u8',
+    });
     const done = await (await api(`/jobs/${job.id}`)).json<{ output: { url: string; id: string } }>();
     const key = folder.slice(folder.indexOf('/outputs/') + 1);
     expect(done.output.url).toBe(`http://127.0.0.1:8787/files/${key}master.m3u8`);

@@ -1,5 +1,5 @@
-import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Job } from '../../../schemas/job.ts';
 import { WEBHOOK_FIRST_RETRY_MS, WEBHOOK_RETRY_WINDOW_MS } from '../../../worker/constants.ts';
@@ -36,7 +36,9 @@ describe('webhook outbox', () => {
       expect(ok.requests).toHaveLength(1);
       expect(ok.requests[0]!.headers.get('webhook-id')).toBe('evt_0000000000000000000000test_succeeded');
       expect(await ok.requests[0]!.json()).toEqual(JOB);
-      expect(outbox.deliveries()).toMatchObject([{ object: 'delivery', attempt: 1, status: 204, trigger: 'automatic', next_attempt_at: null }]);
+      expect(outbox.deliveries()).toMatchObject([
+        { object: 'delivery', attempt: 1, status: 204, trigger: 'automatic', next_attempt_at: null },
+      ]);
       expect(outbox.nextAttemptAt()).toBeNull();
     });
   });

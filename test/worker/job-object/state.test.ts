@@ -80,8 +80,14 @@ describe('a new job', () => {
 describe('stored states', () => {
   it('reads an output of a job stored before folder outputs had their own variant', () => {
     const legacy = (key: string) => ({ ...queuedJob(), target: { type: 'kiln', key } }) as unknown as JobState;
-    expect(upgradeStored(legacy('outputs/job_1/file_1/')).target).toEqual({ type: 'folder', location: { type: 'kiln', key: 'outputs/job_1/file_1/' } });
-    expect(upgradeStored(legacy('outputs/job_1/file_1.mp4')).target).toEqual({ type: 'file', location: { type: 'kiln', key: 'outputs/job_1/file_1.mp4' } });
+    expect(upgradeStored(legacy('outputs/job_1/file_1/')).target).toEqual({
+      type: 'folder',
+      location: { type: 'kiln', key: 'outputs/job_1/file_1/' },
+    });
+    expect(upgradeStored(legacy('outputs/job_1/file_1.mp4')).target).toEqual({
+      type: 'file',
+      location: { type: 'kiln', key: 'outputs/job_1/file_1.mp4' },
+    });
     const current = queuedJob();
     expect(upgradeStored(structuredClone(current))).toEqual(current);
   });
@@ -243,7 +249,14 @@ describe('watchdog verdict', () => {
     const now = T0 + HEARTBEAT_TIMEOUT_MS;
     const change = watchdog(state, now, HEARTBEAT_TIMEOUT_MS);
     expect(change).toEqual({ log: { type: 'run_lost', detail: { attempt: 1, silent_s: HEARTBEAT_TIMEOUT_MS / 1000 } }, enqueue: true });
-    expect(state).toMatchObject({ seq: 2, claimedSeq: null, heartbeatAt: null, lostRuns: 1, enqueuedAt: now, job: { status: 'processing' } });
+    expect(state).toMatchObject({
+      seq: 2,
+      claimedSeq: null,
+      heartbeatAt: null,
+      lostRuns: 1,
+      enqueuedAt: now,
+      job: { status: 'processing' },
+    });
     expect(isCurrentRun(state, 1)).toBe(false);
     expect(claimRun(state, 1, now)).toEqual({ action: 'skip', reason: 'stale' });
   });
@@ -265,7 +278,10 @@ describe('watchdog verdict', () => {
   it('re-sends the queue message of a job that sat unclaimed past the stall limit', () => {
     const state = queuedJob();
     expect(watchdog(state, T0 + QUEUE_STALL_MS - 1, HEARTBEAT_TIMEOUT_MS)).toBeNull();
-    expect(watchdog(state, T0 + QUEUE_STALL_MS, HEARTBEAT_TIMEOUT_MS)).toEqual({ log: { type: 'queue_resend', detail: { seq: 1 } }, enqueue: true });
+    expect(watchdog(state, T0 + QUEUE_STALL_MS, HEARTBEAT_TIMEOUT_MS)).toEqual({
+      log: { type: 'queue_resend', detail: { seq: 1 } },
+      enqueue: true,
+    });
     expect(state.enqueuedAt).toBe(T0 + QUEUE_STALL_MS);
   });
 

@@ -1,5 +1,5 @@
-import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HEARTBEAT_TIMEOUT_MS, MAX_RUN_ATTEMPTS, QUEUE_STALL_MS } from '../../../worker/constants.ts';
 import { jobStub } from '../../../worker/stubs.ts';

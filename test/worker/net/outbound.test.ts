@@ -19,7 +19,11 @@ describe('checkOutboundUrl', () => {
   it.each([
     ['not a url', { allowLoopback: true }, 'Expected a URL for webhook_url but received "not a url"'],
     ['ftp://example.com/x', { allowLoopback: true }, 'Expected an https:// URL for webhook_url but received the scheme ftp:'],
-    ['http://10.0.0.5/hook', { allowLoopback: true }, 'webhook_url points at a private, link-local or reserved address, which Kiln never contacts'],
+    [
+      'http://10.0.0.5/hook',
+      { allowLoopback: true },
+      'webhook_url points at a private, link-local or reserved address, which Kiln never contacts',
+    ],
     ['http://127.0.0.1/hook', { allowLoopback: false }, 'webhook_url points at a loopback address, which is only allowed in development'],
     ['http://example.com/hook', { allowLoopback: true, httpsOnly: true }, 'Expected an https:// URL for webhook_url'],
   ])('refuses %s, naming the field', (raw, opts, message) => {

@@ -28,7 +28,14 @@ describe('output files', () => {
   });
 
   it('of a folder get one presigned PUT each, inside its prefix', async () => {
-    const prefix = { endpoint: 'https://s3.example', region: 'auto', accessKeyId: 'k', secretAccessKey: 's', bucket: 'media', key: 'hls/clip/' };
+    const prefix = {
+      endpoint: 'https://s3.example',
+      region: 'auto',
+      accessKeyId: 'k',
+      secretAccessKey: 's',
+      bucket: 'media',
+      key: 'hls/clip/',
+    };
     const urls = await presignFolderFiles(prefix, ['master.m3u8', '720p/seg_000.ts']);
     expect(Object.keys(urls)).toEqual(['master.m3u8', '720p/seg_000.ts']);
     expect(new URL(urls['720p/seg_000.ts']!).pathname).toBe('/media/hls/clip/720p/seg_000.ts');

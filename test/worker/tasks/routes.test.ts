@@ -30,8 +30,13 @@ describe('POST /tasks (Ittybit-style standalone tasks)', () => {
   });
 
   it('accepts options nested under options, and file_id as the input', async () => {
-    const upload = await (await api('/uploads', { method: 'POST', json: { filename: 'p.png', content_type: 'image/png' } })).json<{ file: { id: string } }>();
-    const res = await api('/tasks', { method: 'POST', json: { kind: 'image', file_id: upload.file.id, options: { width: 320, format: 'webp' } } });
+    const upload = await (await api('/uploads', { method: 'POST', json: { filename: 'p.png', content_type: 'image/png' } })).json<{
+      file: { id: string };
+    }>();
+    const res = await api('/tasks', {
+      method: 'POST',
+      json: { kind: 'image', file_id: upload.file.id, options: { width: 320, format: 'webp' } },
+    });
     expect(res.status).toBe(201);
     expect(await res.json()).toMatchObject({ kind: 'image', input: upload.file.id, options: { width: 320, format: 'webp' } });
   });
@@ -53,7 +58,9 @@ describe('POST /tasks (Ittybit-style standalone tasks)', () => {
   });
 
   it("answers 404 for another tenant's task", async () => {
-    const task = await (await api('/tasks', { method: 'POST', json: { kind: 'audio', url: 'https://e.com/a.mp3' } })).json<{ id: string }>();
+    const task = await (await api('/tasks', { method: 'POST', json: { kind: 'audio', url: 'https://e.com/a.mp3' } })).json<{
+      id: string;
+    }>();
     expect((await api(`/tasks/${task.id}`)).status).toBe(200);
     expect((await api(`/tasks/${task.id}`, { key: 'other_tenant_key' })).status).toBe(404);
   });
