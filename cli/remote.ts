@@ -10,8 +10,10 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { httpRequest } from '../container/net/http-request.ts';
 import { typeOfExtension } from '../container/probe/mime.ts';
+import type { Connection } from '../schemas/connection.ts';
 import type { ErrorBody } from '../schemas/errors.ts';
 import { isTerminal, type Job } from '../schemas/job.ts';
+import type { Upload } from '../schemas/upload.ts';
 import { type ApiClient, apiClient } from './api.ts';
 import type { ParsedCli } from './args.ts';
 import type { CliOutcome } from './local.ts';
@@ -46,7 +48,7 @@ async function upload(
   const { size } = await stat(path);
   const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
   const contentType = typeOfExtension(ext) ?? 'application/octet-stream';
-  const created = await api.call<{ file: { id: string }; upload_url: string }>('POST', '/uploads', {
+  const created = await api.call<Upload>('POST', '/uploads', {
     filename: basename(path),
     content_type: contentType,
     size,
@@ -150,7 +152,6 @@ async function runJobs(api: ApiClient, cli: ParsedCli): Promise<CliOutcome> {
 
 async function runConnections(api: ApiClient, cli: ParsedCli): Promise<CliOutcome> {
   const [action = 'list', id] = cli.args;
-  type Connection = { id: string; endpoint: string; region: string; access_key_id: string; is_default: boolean };
   const line = (c: Connection) => `${c.id}  ${c.endpoint}  ${c.region}  ${c.access_key_id}${c.is_default ? '  (default)' : ''}`;
   if (action === 'list') {
     const res = await api.call<Connection[]>('GET', '/connections');

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { Connection, ConnectionCreate } from '../../schemas/connection.ts';
 import { KilnError } from '../../schemas/errors.ts';
 import { readConfig } from '../config/index.ts';
 import { createRouter } from '../http/app.ts';
@@ -8,28 +9,6 @@ import { tenantStub } from '../stubs.ts';
 import type { ConnectionRecord } from '../tenant-object/index.ts';
 import { encryptSecret } from '../utils/crypto.ts';
 import { newId } from '../utils/ids.ts';
-
-const ConnectionCreate = z
-  .strictObject({
-    endpoint: z.url().describe('S3-compatible endpoint, e.g. https://<account>.r2.cloudflarestorage.com'),
-    region: z.string().min(1).max(64).default('auto'),
-    access_key_id: z.string().min(1).max(256),
-    secret_access_key: z.string().min(1).max(256).describe('Stored encrypted; never returned.'),
-    is_default: z.boolean().default(false),
-  })
-  .openapi('ConnectionCreate');
-
-const Connection = z
-  .object({
-    id: z.string(),
-    object: z.literal('connection'),
-    endpoint: z.string(),
-    region: z.string(),
-    access_key_id: z.string(),
-    is_default: z.boolean(),
-    created_at: z.number().int(),
-  })
-  .openapi('Connection');
 
 const ConnectionIdParam = z.object({
   id: z

@@ -1,14 +1,8 @@
+import type { z } from '@hono/zod-openapi';
+import type { ListJobsQuery } from '../jobs/schemas.ts';
+
 /** Filters and cursor of GET /jobs, turned into one indexed query over the tenant's job index. */
-export interface JobListQuery {
-  kind?: string | undefined;
-  status?: string | undefined;
-  input?: string | undefined;
-  metadata: Record<string, string>;
-  limit: number;
-  after?: string | undefined;
-  before?: string | undefined;
-  order: 'asc' | 'desc';
-}
+export type JobListQuery = z.output<typeof ListJobsQuery> & { metadata: Record<string, string> };
 
 /**
  * Builds the SQL for a page. Ids sort by creation time, so `after`/`before` are id comparisons

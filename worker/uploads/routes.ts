@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { KilnError } from '../../schemas/errors.ts';
 import { UploadedFile } from '../../schemas/file.ts';
+import { Upload, UploadCreate } from '../../schemas/upload.ts';
 import { readConfig } from '../config/index.ts';
 import { DIRECT_PUT_MAX_BYTES, UPLOAD_URL_TTL_S } from '../constants.ts';
 import { createRouter } from '../http/app.ts';
@@ -13,22 +14,6 @@ import { newId } from '../utils/ids.ts';
 
 /** S3's limit for one PUT; larger files need multipart, which direct uploads do not offer yet. */
 const SINGLE_PUT_MAX_BYTES = 5 * 1024 ** 3;
-
-const UploadCreate = z
-  .strictObject({
-    filename: z.string().min(1).max(255).describe('Kept for your reference; never used as a storage path.'),
-    content_type: z.string().min(3).max(255).default('application/octet-stream'),
-    size: z.number().int().min(0).optional().describe('Bytes; checked against the 5 GiB single-PUT limit.'),
-  })
-  .openapi('UploadCreate');
-
-const Upload = z
-  .object({
-    file: UploadedFile,
-    upload_url: z.string().describe('PUT the raw bytes here (presigned, straight to storage).'),
-    expires_at: z.number().int(),
-  })
-  .openapi('Upload');
 
 const createUpload = createRoute({
   method: 'post',
