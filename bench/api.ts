@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { isTerminal, type Job } from '../schemas/job.ts';
 import { startStack } from '../test/e2e/support/stack.ts';
 import { MEDIA_DIR } from '../test/support/media.ts';
 import { fmt, percentile } from './stats.ts';
@@ -70,8 +71,8 @@ async function waitTerminal(ids: string[], timeoutMs: number) {
   const statuses: Record<string, number> = {};
   while (open.size > 0 && Date.now() < deadline) {
     for (const id of [...open].slice(0, 200)) {
-      const { body } = await stack.api<{ status: string }>(`/jobs/${id}`);
-      if (['succeeded', 'failed', 'cancelled'].includes(body.status)) {
+      const { body } = await stack.api<Job>(`/jobs/${id}`);
+      if (isTerminal(body.status)) {
         open.delete(id);
         statuses[body.status] = (statuses[body.status] ?? 0) + 1;
       }

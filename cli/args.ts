@@ -4,7 +4,7 @@
  */
 import { extname } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { formatForExtension } from '../schemas/formats.ts';
+import { formatForExtension, writesFolder } from '../schemas/formats.ts';
 import type { JobKind } from '../schemas/options.ts';
 
 export type Command = JobKind | 'probe' | 'jobs' | 'connections';
@@ -195,7 +195,7 @@ export function parseCli(argv: string[]): ParsedCli {
   };
   for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key];
   const encodes = command !== undefined && command !== null && command !== 'probe' && command !== 'jobs' && command !== 'connections';
-  if (encodes && options.format === undefined && values.output && command !== 'adaptive_video') {
+  if (encodes && options.format === undefined && values.output && !writesFolder(command)) {
     const inferred = formatFromOutput(command, values.output);
     if (inferred) options.format = inferred;
     else if (!values.output.startsWith('s3://')) {

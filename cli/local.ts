@@ -2,6 +2,7 @@
  * Local mode: runs a job on this machine with the processor's own engine (ffmpeg, sharp), with
  * no server and no key (docs/api.md#cli).
  */
+
 import { copyFile, cp, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
@@ -10,6 +11,8 @@ import { probeFile } from '../container/probe/index.ts';
 import { processMedia } from '../container/process/index.ts';
 import type { ErrorBody } from '../schemas/errors.ts';
 import type { MediaInfo } from '../schemas/file.ts';
+import { PLAYLIST_EXTENSION, writesFolder } from '../schemas/formats.ts';
+import type { JobKind } from '../schemas/options.ts';
 import type { ParsedCli } from './args.ts';
 import { download, isUrl } from './download.ts';
 import { progressBar } from './progress.ts';
@@ -38,10 +41,10 @@ export function describe(info: MediaInfo): string {
   return parts.join(', ');
 }
 
-async function copyOutput(kind: string, produced: string, target: string): Promise<string> {
-  if (kind === 'adaptive_video') {
-    // HLS is a directory: -o names the directory, or the master playlist inside it.
-    const isPlaylist = extname(target).toLowerCase() === '.m3u8';
+async function copyOutput(kind: JobKind, produced: string, target: string): Promise<string> {
+  if (writesFolder(kind)) {
+    // A folder output: -o names the folder, or the master playlist inside it.
+    const isPlaylist = extname(target).toLowerCase() === `.${PLAYLIST_EXTENSION}`;
     const dir = isPlaylist ? dirname(target) : target;
     await mkdir(dir, { recursive: true });
     await cp(dirname(produced), dir, { recursive: true });

@@ -12,6 +12,7 @@ import { httpRequest } from '../container/net/http-request.ts';
 import { typeOfExtension } from '../container/probe/mime.ts';
 import type { Connection } from '../schemas/connection.ts';
 import type { ErrorBody } from '../schemas/errors.ts';
+import { PLAYLIST_EXTENSION, writesFolder } from '../schemas/formats.ts';
 import { isTerminal, type Job } from '../schemas/job.ts';
 import type { Upload } from '../schemas/upload.ts';
 import { type ApiClient, apiClient } from './api.ts';
@@ -86,7 +87,7 @@ async function saveOutput(url: string, target: string, signal: AbortSignal): Pro
  * name, keeping their relative paths under `dir`. Only URIs under the master's folder are followed.
  */
 async function saveHls(masterUrl: string, target: string, signal: AbortSignal): Promise<ErrorBody | null> {
-  const isPlaylist = target.toLowerCase().endsWith('.m3u8');
+  const isPlaylist = target.toLowerCase().endsWith(`.${PLAYLIST_EXTENSION}`);
   const dir = isPlaylist ? dirname(target) : target;
   const root = new URL('.', masterUrl).toString();
   const pending = [masterUrl];
@@ -98,7 +99,7 @@ async function saveHls(masterUrl: string, target: string, signal: AbortSignal): 
     const local = url === masterUrl && isPlaylist ? target : resolve(dir, relativePath);
     const error = await saveOutput(url, local, signal);
     if (error) return error;
-    if (url.endsWith('.m3u8')) {
+    if (url.endsWith(`.${PLAYLIST_EXTENSION}`)) {
       const text = await readFile(local, 'utf8');
       for (const line of text.split('\n')) {
         const uri = line.trim();
@@ -218,10 +219,9 @@ export async function runRemote(cli: ParsedCli, apiUrl: string, apiKey: string, 
   }
   const lines = [`${done.id} succeeded: ${describe(done.output)}`];
   if (cli.output && !toS3) {
-    const error =
-      kind === 'adaptive_video'
-        ? await saveHls(done.output.url, cli.output, signal)
-        : await saveOutput(done.output.url, cli.output, signal);
+    const error = writesFolder(kind)
+      ? await saveHls(done.output.url, cli.output, signal)
+      : await saveOutput(done.output.url, cli.output, signal);
     if (error) return { ok: false, error };
     lines.push(`wrote ${cli.output}`);
   } else lines.push(done.output.url);

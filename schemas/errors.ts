@@ -76,6 +76,9 @@ export class KilnError extends Error {
 export const cancelledError = (): ErrorBody => ({ kind: 'cancelled', message: 'The job was cancelled.' });
 
 /** The user interrupted the CLI (Ctrl-C) while it waited on the network. */
+/** The Worker answered 409: the job was cancelled, finished or moved to a newer run. */
+export const runNotWantedError = (): ErrorBody => ({ kind: 'cancelled', message: 'The job no longer needs this run.' });
+
 export const interruptedError = (): ErrorBody => ({ kind: 'cancelled', message: 'Cancelled.' });
 
 /** An SVG declares XML entities, which is how SVG/XML bombs and XXE file reads start; no web SVG needs them. */

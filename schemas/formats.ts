@@ -124,6 +124,21 @@ export function isFolderFormat(kind: JobKind, format: string): boolean {
 }
 
 /**
+ * Whether a job of `kind` writes a folder with `format`, or with the kind's default when it names none.
+ *
+ * @example
+ * writesFolder('adaptive_video'); // true
+ * writesFolder('image', 'webp'); // false
+ */
+export function writesFolder(kind: JobKind, format?: string | null): boolean {
+  const chosen = format ?? defaultFormat(kind);
+  return chosen !== null && isFolderFormat(kind, chosen);
+}
+
+/** File extension of the playlist that names a folder output's other files (HLS's master playlist). */
+export const PLAYLIST_EXTENSION = OUTPUT_FORMATS.adaptive_video.hls.extension;
+
+/**
  * The format an output file extension (without the dot, lower case) names for a kind.
  *
  * @example

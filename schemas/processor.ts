@@ -23,15 +23,20 @@ export const ProcessorTask = z.object({
   kind: JobKind,
   options: z.record(z.string(), z.unknown()),
   input_url: z.url(),
-  output: z.discriminatedUnion('type', [
-    z.object({ type: z.literal('file'), url: z.url().describe('Presigned PUT URL for the encoded file.') }),
-    z.object({
-      type: z.literal('folder'),
-      files_url: z
-        .url()
-        .describe('Multi-file outputs (HLS): POST an OutputFilesRequest here, with the callback token, for one PUT URL per file.'),
-    }),
-  ]),
+  // A Worker older than the `type` field sends `{url}` or `{files_url}` alone (a rolling deploy, or
+  // a self-hosted processor upgraded first): infer it, so those tasks still run.
+  output: z.preprocess(
+    (o) => (o && typeof o === 'object' && !('type' in o) ? { ...o, type: 'files_url' in o ? 'folder' : 'file' } : o),
+    z.discriminatedUnion('type', [
+      z.object({ type: z.literal('file'), url: z.url().describe('Presigned PUT URL for the encoded file.') }),
+      z.object({
+        type: z.literal('folder'),
+        files_url: z
+          .url()
+          .describe('Multi-file outputs (HLS): POST an OutputFilesRequest here, with the callback token, for one PUT URL per file.'),
+      }),
+    ]),
+  ),
   callback: z.object({ url: z.url(), token: z.string().min(16) }),
 });
 export type ProcessorTask = z.infer<typeof ProcessorTask>;

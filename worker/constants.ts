@@ -20,6 +20,14 @@ export const QUEUE_STALL_MS = 10 * 60_000;
 export const CREATE_RETRY_MS = 5_000;
 
 /**
+ * Longest wait between retries of a tenant-index write that failed. Until one lands, GET /jobs
+ * lists the job with an old status, so retries never stop; they back off (the wait roughly
+ * doubles with the time since the job last changed) so a tenant object that is down for long is
+ * not hit by every one of its jobs every 5 s.
+ */
+export const INDEX_RETRY_MAX_MS = 10 * 60_000;
+
+/**
  * An idle container (no active run) stops after this; the next job cold-starts one in seconds.
  * Runs report outward, so a long encode gets no inbound requests: ProcessorContainer asks the
  * processor before stopping instead of trusting this timer. `CONTAINER_SLEEP_AFTER` overrides it.

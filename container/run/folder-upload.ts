@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import type { ErrorBody } from '../../schemas/errors.ts';
+import { type ErrorBody, runNotWantedError } from '../../schemas/errors.ts';
 import { folderFileType } from '../../schemas/formats.ts';
 import { OutputFilesResponse } from '../../schemas/processor.ts';
 import { uploadFile } from '../net/transfer.ts';
@@ -33,7 +33,7 @@ export async function uploadFolder(opts: {
     body: JSON.stringify({ attempt: opts.attempt, names }),
     signal: AbortSignal.any([opts.signal, AbortSignal.timeout(CALLBACK_TIMEOUT_MS)]),
   });
-  if (res.status === 409) return { ok: false, error: { kind: 'cancelled', message: 'The job no longer needs this run.' } };
+  if (res.status === 409) return { ok: false, error: runNotWantedError() };
   const parsed = OutputFilesResponse.safeParse(await res.json().catch(() => null));
   if (!res.ok || !parsed.success) {
     return {

@@ -1,3 +1,4 @@
+import { runNotWantedError } from '../../schemas/errors.ts';
 import type { MediaInfo } from '../../schemas/file.ts';
 import type { ProcessorEvent, TaskStage } from '../../schemas/processor.ts';
 
@@ -7,7 +8,7 @@ export const HEARTBEAT_INTERVAL_MS = 5_000;
 export const PROGRESS_MIN_INTERVAL_MS = 1_000;
 /** How long one callback may take before it counts as failed. */
 export const CALLBACK_TIMEOUT_MS = 10_000;
-/** Attempts for the final result; spaced out over about two minutes so a Worker blip loses nothing. */
+/** Attempts for the final result; waits doubling from 0.5 s add up to about a minute, so a Worker blip loses nothing. */
 export const FINAL_REPORT_ATTEMPTS = 8;
 export const FINAL_REPORT_RETRY_BASE_MS = 500;
 
@@ -46,12 +47,28 @@ export function createReporter(opts: {
         signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
       });
       await res.body?.cancel();
-      if (res.ok && event.type === 'progress' && event.input === unacknowledgedInput) unacknowledgedInput = undefined;
-      if (res.status === 409) opts.abort.abort(new Error('The job no longer needs this run.'));
+      if (res.ok && event.type === 'progress' && event.input && event.input === unacknowledgedInput) acknowledgeInput();
+      if (res.status === 409) opts.abort.abort(new Error(runNotWantedError().message));
       return res.status;
     } catch {
       return null;
     }
+  }
+
+  function acknowledgeInput(): void {
+    unacknowledgedInput = undefined;
+    const { input: _sent, ...rest } = last;
+    last = rest;
+  }
+
+  /** POSTs an event until the Worker answers below 500 (or attempts run out); the status, or null. */
+  async function postUntilAnswered(event: ProcessorEvent): Promise<number | null> {
+    for (let attempt = 1; attempt <= FINAL_REPORT_ATTEMPTS; attempt++) {
+      const status = await post(event);
+      if (status !== null && status < 500) return status;
+      if (attempt < FINAL_REPORT_ATTEMPTS) await new Promise((r) => setTimeout(r, FINAL_REPORT_RETRY_BASE_MS * 2 ** (attempt - 1)));
+    }
+    return null;
   }
 
   function send(): void {
@@ -81,13 +98,10 @@ export function createReporter(opts: {
     },
     async finish(event) {
       clearInterval(heartbeat);
-      if (unacknowledgedInput) await post(last);
-      for (let attempt = 1; attempt <= FINAL_REPORT_ATTEMPTS; attempt++) {
-        const status = await post(event);
-        if (status !== null && status < 500) return status >= 200 && status < 300;
-        await new Promise((r) => setTimeout(r, FINAL_REPORT_RETRY_BASE_MS * 2 ** (attempt - 1)));
-      }
-      return false;
+      // The probe's result first: the Worker ignores progress once the terminal event is recorded.
+      if (unacknowledgedInput && (await postUntilAnswered(last)) === 409) return false;
+      const status = await postUntilAnswered(event);
+      return status !== null && status >= 200 && status < 300;
     },
   };
 }

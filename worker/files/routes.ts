@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { KilnError } from '../../schemas/errors.ts';
+import { mimeFor } from '../../schemas/formats.ts';
 import type { AppEnv } from '../http/app.ts';
 
 /** Outputs and uploads are immutable under their keys, so caches may keep them for a year. */
@@ -22,7 +23,8 @@ export const fileRoutes = new Hono<AppEnv>().on(['GET', 'HEAD'], '/files/:key{(o
   // Uploads carry whatever type their uploader claimed: never let one run as a page on this origin.
   headers.set('x-content-type-options', 'nosniff');
   headers.set('content-security-policy', "sandbox; default-src 'none'");
-  if (!/^(image|video|audio)\/|^application\/vnd\.apple\.mpegurl$/.test(headers.get('content-type') ?? '')) {
+  const type = headers.get('content-type') ?? '';
+  if (!/^(image|video|audio)\//.test(type) && type !== mimeFor('adaptive_video', 'hls')) {
     headers.set('content-disposition', 'attachment');
   }
   if (!('body' in object)) return new Response(null, { status: 304, headers });

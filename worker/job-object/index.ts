@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { ErrorBody } from '../../schemas/errors.ts';
-import type { Job, JobEvent } from '../../schemas/job.ts';
+import { isTerminal, type Job, type JobEvent } from '../../schemas/job.ts';
 import type { ProcessorEvent } from '../../schemas/processor.ts';
 import type { Delivery } from '../../schemas/webhook.ts';
 import { readConfig } from '../config/index.ts';
@@ -17,7 +17,6 @@ import {
   type EventAnswer,
   failJob,
   isCurrentRun,
-  isTerminal,
   type JobState,
   markFailed,
   markSucceeded,
@@ -251,9 +250,12 @@ export class JobObject extends DurableObject<Env> {
    * to retry rather than failing the transition that caused it.
    */
   private async syncIndex(state: JobState): Promise<void> {
-    const stale = !(await writeTenantIndex(this.env, state.tenant, state.job));
-    // Reload: other events may have changed the job while the index call was in flight.
+    const written = await writeTenantIndex(this.env, state.tenant, state.job);
+    // Reload: other events may have changed the job while the index call was in flight. A write
+    // of a status that is no longer current leaves the index stale whatever it answered: it may
+    // have landed after the write of the newer status.
     const fresh = this.load();
+    const stale = !written || fresh?.job.status !== state.job.status;
     if (!fresh || fresh.indexStale === stale) return;
     fresh.indexStale = stale;
     this.save(fresh);

@@ -1,8 +1,8 @@
 import type { ErrorBody } from '../../schemas/errors.ts';
 import type { FileObject, MediaInfo } from '../../schemas/file.ts';
-import type { Job, JobCreate, Task } from '../../schemas/job.ts';
+import { isTerminal, type Job, type JobCreate, type Task, type TerminalStatus } from '../../schemas/job.ts';
 import { TaskStage } from '../../schemas/processor.ts';
-import { CREATE_RETRY_MS, MAX_RUN_ATTEMPTS, MAX_UNREACHABLE_DISPATCHES, QUEUE_STALL_MS } from '../constants.ts';
+import { CREATE_RETRY_MS, INDEX_RETRY_MAX_MS, MAX_RUN_ATTEMPTS, MAX_UNREACHABLE_DISPATCHES, QUEUE_STALL_MS } from '../constants.ts';
 
 /**
  * The job state machine: every transition of a job, as plain functions over plain data. The
@@ -86,10 +86,6 @@ export interface EventAnswer {
 
 /** Share of overall progress each stage covers, in task order (docs/api.md#the-job-object); sums to 100. */
 const STAGE_WEIGHT: Record<TaskStage, number> = { probe: 5, import: 15, encode: 75, export: 5 };
-
-import { isTerminal } from '../../schemas/job.ts';
-
-export { isTerminal };
 
 /** A job's tasks, one per stage in TaskStage order (docs/api.md#the-job-object); the encode task has the job's kind. */
 export function createJob(n: NewJob): { state: JobState; change: Change } {
@@ -323,7 +319,7 @@ export function cancelJob(state: JobState, now: number): Change | null {
   return { log: { type: 'cancelled', detail: null } };
 }
 
-function finish(state: JobState, status: 'succeeded' | 'failed' | 'cancelled', error: ErrorBody | null, now: number) {
+function finish(state: JobState, status: TerminalStatus, error: ErrorBody | null, now: number) {
   state.job.status = status;
   state.job.error = error;
   state.job.finished_at = now;
@@ -373,6 +369,6 @@ export function nextCheckAt(state: JobState, now: number, heartbeatTimeoutMs: nu
   if (!isTerminal(state.job.status)) {
     deadlines.push(state.claimedSeq === null ? state.enqueuedAt + QUEUE_STALL_MS : (state.heartbeatAt ?? now) + heartbeatTimeoutMs);
   }
-  if (state.indexStale) deadlines.push(now + CREATE_RETRY_MS);
+  if (state.indexStale) deadlines.push(now + Math.min(INDEX_RETRY_MAX_MS, Math.max(CREATE_RETRY_MS, now - state.job.updated_at)));
   return deadlines.length ? Math.min(...deadlines) : null;
 }

@@ -2,6 +2,7 @@ import { KilnError } from '../../schemas/errors.ts';
 import { defaultFormat, extensionFor, isFolderFormat } from '../../schemas/formats.ts';
 import type { Job, JobCreate } from '../../schemas/job.ts';
 import { OptionsByKind } from '../../schemas/options.ts';
+import { TaskStage } from '../../schemas/processor.ts';
 import { readConfig } from '../config/index.ts';
 import { ValidationError } from '../http/errors.ts';
 import type { OutputTarget } from '../job-object/state.ts';
@@ -110,7 +111,7 @@ export async function submitJob(opts: {
       options,
       source,
       target,
-      taskIds: opts.taskIds ?? Array.from({ length: 4 }, () => newId('task')),
+      taskIds: opts.taskIds ?? TaskStage.options.map(() => newId('task')),
       now: Date.now(),
     });
     return { job, replayed: false };

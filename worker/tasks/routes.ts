@@ -3,6 +3,7 @@ import { ErrorBody, KilnError } from '../../schemas/errors.ts';
 import { issuesFromZod } from '../../schemas/issues.ts';
 import { type Job, JobCreate, StandaloneTask } from '../../schemas/job.ts';
 import { JobKind } from '../../schemas/options.ts';
+import { TaskStage } from '../../schemas/processor.ts';
 import { createRouter } from '../http/app.ts';
 import { ValidationError } from '../http/errors.ts';
 import { errorResponses, IdempotencyHeader, json } from '../http/openapi.ts';
@@ -118,7 +119,7 @@ export const taskRoutes = createRouter()
         origin: new URL(c.req.url).origin,
         body,
         idempotencyKey: c.req.valid('header')['idempotency-key'],
-        taskIds: [newId('task'), newId('task'), taskId, newId('task')],
+        taskIds: TaskStage.options.map((stage) => (stage === 'encode' ? taskId : newId('task'))),
       }).catch((err: unknown) => {
         throw err instanceof ValidationError ? renamed(err, callerPath) : err;
       });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createReporter } from '../../../container/run/reporter.ts';
 import type { MediaInfo } from '../../../schemas/file.ts';
 import type { ProcessorEvent } from '../../../schemas/processor.ts';
@@ -56,5 +56,27 @@ describe('the run reporter', () => {
     await reporter.finish({ type: 'succeeded', attempt: 1, output: INPUT });
 
     expect(worker.received.map((e) => e.type === 'progress' && Boolean(e.input))).toEqual([true, false, false]);
+  });
+
+  it('retries the probe result at the end of a run until the Worker answers, before the terminal event', async () => {
+    const received: ProcessorEvent[] = [];
+    let failures = 2;
+    const fetcher = (async (_url: string, init: RequestInit) => {
+      const event = JSON.parse(String(init.body)) as ProcessorEvent;
+      received.push(event);
+      if (event.type === 'progress' && failures-- > 0) return new Response(null, { status: 503 });
+      return new Response(null, { status: 200 });
+    }) as typeof fetch;
+    const reporter = createReporter({ url: 'http://worker/cb', token: 't', attempt: 1, abort: new AbortController(), fetcher });
+    reporter.progress('probe', 100, INPUT);
+    await vi.waitFor(() => expect(received).toHaveLength(1));
+    expect(await reporter.finish({ type: 'succeeded', attempt: 1, output: INPUT })).toBe(true);
+
+    expect(received.map((e) => (e.type === 'progress' ? `progress${e.input ? '+input' : ''}` : e.type))).toEqual([
+      'progress+input',
+      'progress+input',
+      'progress+input',
+      'succeeded',
+    ]);
   });
 });

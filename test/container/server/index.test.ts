@@ -91,6 +91,15 @@ describe('processor service', () => {
     expect(await readdir(tmpRoot)).toEqual([]);
   });
 
+  it('runs a task in the shape a Worker older than the output type sends', async () => {
+    const { app, active } = processor({ concurrency: 1, backlog: 0 });
+    const old = task('older', '/photo.png');
+    const res = await run(app, { ...old, output: { url: old.output.url } });
+    expect(res.status).toBe(202);
+    await vi.waitFor(() => expect(active.size).toBe(0), { timeout: 20_000 });
+    expect(events.at(-1)).toMatchObject({ type: 'succeeded' });
+  });
+
   it('reports a run whose temp folder cannot be made as failed, and keeps serving', async () => {
     const tmpRoot = join(fixture('photo.png'), 'not-a-folder');
     const { app, active } = processor({ concurrency: 1, backlog: 0, tmpRoot });

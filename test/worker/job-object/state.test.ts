@@ -3,6 +3,7 @@ import type { FileObject } from '../../../schemas/file.ts';
 import {
   CREATE_RETRY_MS,
   HEARTBEAT_TIMEOUT_MS,
+  INDEX_RETRY_MAX_MS,
   MAX_RUN_ATTEMPTS,
   MAX_UNREACHABLE_DISPATCHES,
   QUEUE_STALL_MS,
@@ -311,5 +312,13 @@ describe('next check', () => {
     markSucceeded(state, OUTPUT, null, T0);
     state.indexStale = true;
     expect(nextCheckAt(state, T0 + 1, HEARTBEAT_TIMEOUT_MS)).toBe(T0 + 1 + CREATE_RETRY_MS);
+  });
+
+  it('backs off retries of a stale tenant index as the failure lasts, up to INDEX_RETRY_MAX_MS', () => {
+    const state = runningJob();
+    markSucceeded(state, OUTPUT, null, T0);
+    state.indexStale = true;
+    expect(nextCheckAt(state, T0 + 60_000, HEARTBEAT_TIMEOUT_MS)).toBe(T0 + 120_000);
+    expect(nextCheckAt(state, T0 + 24 * 3_600_000, HEARTBEAT_TIMEOUT_MS)).toBe(T0 + 24 * 3_600_000 + INDEX_RETRY_MAX_MS);
   });
 });

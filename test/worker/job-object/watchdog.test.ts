@@ -24,6 +24,10 @@ describe('watchdog', () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await processor.tasks(job.id)).toHaveLength(1);
     expect((await api(`/jobs/${job.id}`).then((r) => r.json<{ status: string }>())).status).toBe('processing');
+    // A lost-run verdict would re-queue the run; its re-dispatch arrives later, but the log is immediate.
+    const events = await api(`/jobs/${job.id}/events`).then((r) => r.json<{ type: string }[]>());
+    expect(events.map((e) => e.type)).not.toContain('run_lost');
+    expect(events.map((e) => e.type)).toContain('run_started');
   });
 
   it('re-dispatches once when the heartbeat is older than the watchdog, and ignores the lost run', async () => {
