@@ -1,6 +1,7 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 import { devVars } from './test/support/dev-vars.ts';
+import { ContainersFirstSequencer } from './test/support/sequencer.ts';
 
 /**
  * Four tiers (README "Tests"): `worker` runs inside workerd with the real Durable Object, queue
@@ -12,9 +13,11 @@ import { devVars } from './test/support/dev-vars.ts';
 export default defineConfig({
   test: {
     reporters: ['default', './test/support/summary-reporter.ts'],
-    // Two files at a time even on two cores (vitest's default there is one) for the worker and
-    // container tiers; e2e and containers files (fileParallelism: false) run one by one after them.
+    // Two files at a time even on two cores (vitest's default there is one): the containers tier's
+    // one file first, beside the worker and container tiers; then e2e files (fileParallelism:
+    // false) one by one, as each starts a whole stack.
     maxWorkers: 2,
+    sequence: { sequencer: ContainersFirstSequencer },
     projects: [
       {
         plugins: [
@@ -67,7 +70,7 @@ export default defineConfig({
         },
       },
       {
-        // One file at a time: both need port 8787 and write the same generated wrangler config.
+        // One file: its stacks need port 8787 and write the same generated wrangler config.
         test: {
           name: 'containers',
           include: ['test/containers/**/*.test.ts'],
@@ -75,7 +78,6 @@ export default defineConfig({
           globalSetup: ['test/support/tools-setup.ts', 'test/support/media-setup.ts', 'test/support/containers-setup.ts'],
           testTimeout: 10 * 60_000,
           hookTimeout: 15 * 60_000,
-          fileParallelism: false,
         },
       },
     ],

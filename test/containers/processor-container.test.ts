@@ -69,26 +69,6 @@ function calibratedClipSeconds(): number {
   return Math.min(300, Math.max(10, Math.ceil((TARGET_RUN_S * framesPerS) / CLIP_FPS)));
 }
 
-beforeAll(async () => {
-  media = await mkdtemp(join(tmpdir(), 'kiln-containers-media-'));
-  longClipS = calibratedClipSeconds();
-  testClip(join(media, 'long.mp4'), longClipS);
-  stack = await startContainerStack({
-    maxInstances: INSTANCES,
-    vars: {
-      CONTAINER_SLEEP_AFTER: `${SLEEP_AFTER_S}s`,
-      HEARTBEAT_TIMEOUT_S: String(HEARTBEAT_TIMEOUT_S),
-      KILN_CONCURRENCY: '1',
-      KILN_BACKLOG: '0',
-    },
-  });
-  console.log(`[containers] wrangler dev with the image ready in ${(stack.startupMs / 1000).toFixed(1)} s; long clip ${longClipS} s`);
-}, 15 * 60_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
-
 async function submit(body: Record<string, unknown>): Promise<string> {
   const { status, body: job } = await stack.api<Job>('/jobs', { method: 'POST', json: body });
   expect(status).toBe(201);
@@ -110,6 +90,26 @@ async function waitUntil<T>(what: string, check: () => Promise<T | undefined> | 
 }
 
 describe.skipIf(!dockerEnv)('the processor as a Cloudflare Container', () => {
+  beforeAll(async () => {
+    media = await mkdtemp(join(tmpdir(), 'kiln-containers-media-'));
+    longClipS = calibratedClipSeconds();
+    testClip(join(media, 'long.mp4'), longClipS);
+    stack = await startContainerStack({
+      maxInstances: INSTANCES,
+      vars: {
+        CONTAINER_SLEEP_AFTER: `${SLEEP_AFTER_S}s`,
+        HEARTBEAT_TIMEOUT_S: String(HEARTBEAT_TIMEOUT_S),
+        KILN_CONCURRENCY: '1',
+        KILN_BACKLOG: '0',
+      },
+    });
+    console.log(`[containers] wrangler dev with the image ready in ${(stack.startupMs / 1000).toFixed(1)} s; long clip ${longClipS} s`);
+  }, 15 * 60_000);
+
+  afterAll(async () => {
+    await stack?.close();
+  });
+
   it('turns an uploaded phone clip into an upright faststart MP4, in a container built from the Dockerfile', async () => {
     const health = await (await fetch(`${stack.base}/health`)).json();
     expect(health).toMatchObject({ processor: { via: 'container' } });
@@ -200,5 +200,36 @@ describe.skipIf(!dockerEnv)('the processor as a Cloudflare Container', () => {
     expect(jobs.map((j) => j.output?.width)).toEqual(ids.map((_, i) => 200 + i));
     const deferred = (await Promise.all(ids.map(events))).flat().filter((e) => e.type === 'run_deferred');
     expect(deferred.some((e) => JSON.stringify(e.detail).includes('busy'))).toBe(true);
+  });
+});
+
+/**
+ * A deploy mistake: a `KILN_*` var the processor cannot use. The container starts, but every task
+ * is refused with the processor's own explanation, so the job fails at once naming the variable
+ * instead of retrying for minutes or failing with an exit code. Its own stack, after the one above
+ * has stopped: both need port 8787.
+ */
+describe.skipIf(!dockerEnv)('a misconfigured processor container', () => {
+  let misconfigured: ContainerStack;
+
+  beforeAll(async () => {
+    misconfigured = await startContainerStack({ maxInstances: 1, vars: { KILN_MAX_INPUT_BYTES: 'lots' } });
+  }, 15 * 60_000);
+
+  afterAll(async () => {
+    await misconfigured?.close();
+  });
+
+  it('fails the job at once with an error that names the setting to fix', async () => {
+    const file = await misconfigured.upload(fixture('photo.png'), 'image/png');
+    const { body } = await misconfigured.api<Job>('/jobs', {
+      method: 'POST',
+      json: { input: file, kind: 'image', options: { width: 100 } },
+    });
+    const job = await misconfigured.waitForJob(body.id, 180_000);
+    expect(job.status).toBe('failed');
+    expect(job.error).toEqual({ kind: 'processor_unavailable', message: expect.stringContaining('KILN_MAX_INPUT_BYTES') });
+    const history = (await misconfigured.api<JobEvent[]>(`/jobs/${body.id}/events`)).body;
+    expect(history.filter((e) => e.type === 'run_started')).toHaveLength(1);
   });
 });
