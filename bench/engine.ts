@@ -75,49 +75,19 @@ async function sources(): Promise<{ video: string; photo: string }> {
   if (!existsSync(video)) {
     // A zooming Mandelbrot: fine detail and smooth gradients that change every frame, closer to
     // camera footage than flat test patterns. Near-lossless so the source adds little error.
+    // biome-ignore format: ffmpeg arguments read as flag/value pairs
     await run('ffmpeg', [
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      `mandelbrot=size=1920x1080:rate=30,trim=duration=${SECONDS}`,
-      '-f',
-      'lavfi',
-      '-i',
-      `sine=frequency=440:duration=${SECONDS}`,
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-crf',
-      '10',
-      '-pix_fmt',
-      'yuv420p',
-      '-c:a',
-      'aac',
-      '-b:a',
-      '192k',
-      '-shortest',
-      video,
+      '-v', 'error', '-f', 'lavfi', '-i', `mandelbrot=size=1920x1080:rate=30,trim=duration=${SECONDS}`,
+      '-f', 'lavfi', '-i', `sine=frequency=440:duration=${SECONDS}`,
+      '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '10', '-pix_fmt', 'yuv420p',
+      '-c:a', 'aac', '-b:a', '192k', '-shortest', video,
     ]);
   }
   if (!existsSync(photo)) {
     // Photo-like detail: a test pattern with grain, written as a high-quality JPEG like a camera's.
+    // biome-ignore format: ffmpeg arguments read as flag/value pairs
     await run('ffmpeg', [
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=4000x3000',
-      '-vf',
-      'noise=alls=8',
-      '-frames:v',
-      '1',
-      '-q:v',
-      '2',
-      photo,
+      '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=4000x3000', '-vf', 'noise=alls=8', '-frames:v', '1', '-q:v', '2', photo,
     ]);
   }
   return { video, photo };
@@ -132,35 +102,13 @@ async function videoBench(video: string): Promise<string[]> {
   // 1. Engine overhead: same encoder settings as --quality high, without Kiln's probe and filters.
   const high = VIDEO_QUALITY_TIERS.high;
   const eng = await repeat(() => engine('video', video, { quality: 'high' }, join(WORK, 'engine-high.mp4')), join(WORK, 'engine-high.mp4'));
+  // biome-ignore format: ffmpeg arguments read as flag/value pairs
   const bare = await repeat(
     () =>
       run('ffmpeg', [
-        '-v',
-        'error',
-        '-y',
-        '-i',
-        video,
-        '-c:v',
-        'libx264',
-        '-preset',
-        high.h264.preset,
-        '-crf',
-        String(high.h264.crf),
-        '-profile:v',
-        'high',
-        '-pix_fmt',
-        'yuv420p',
-        '-c:a',
-        'aac',
-        '-b:a',
-        String(AUDIO_BITRATES.high),
-        '-ac',
-        '2',
-        '-ar',
-        '48000',
-        '-movflags',
-        '+faststart',
-        join(WORK, 'bare-high.mp4'),
+        '-v', 'error', '-y', '-i', video, '-c:v', 'libx264', '-preset', high.h264.preset, '-crf', String(high.h264.crf),
+        '-profile:v', 'high', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', String(AUDIO_BITRATES.high), '-ac', '2', '-ar', '48000',
+        '-movflags', '+faststart', join(WORK, 'bare-high.mp4'),
       ]),
     join(WORK, 'bare-high.mp4'),
   );

@@ -21,20 +21,10 @@ await mkdir(WORK, { recursive: true });
 const big = join(WORK, 'big-1gb.mkv');
 if (!existsSync(big)) {
   // Uncompressed 640×360 video: ~1.04 GB for 100 s, quick to write and cheap to decode.
+  // biome-ignore format: ffmpeg arguments read as flag/value pairs
   await run('ffmpeg', [
-    '-v',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=640x360:rate=30',
-    '-t',
-    '100',
-    '-c:v',
-    'rawvideo',
-    '-pix_fmt',
-    'yuv420p',
-    big,
+    '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-t', '100',
+    '-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', big,
   ]);
 }
 const { size } = await stat(big);

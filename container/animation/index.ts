@@ -42,6 +42,7 @@ export async function encodeAnimation(ctx: EncodeContext, options: AnimationOpti
       : options;
   const { plan, notes } = planResize({ width: info.width, height: info.height }, request, { even: false });
   const base = videoFilters({ plan, details, background: options.background, fps }).join(',');
+  // biome-ignore format: ffmpeg arguments read as flag/value pairs
   const outputOptions =
     format === 'gif'
       ? [
@@ -49,26 +50,12 @@ export async function encodeAnimation(ctx: EncodeContext, options: AnimationOpti
           // One palette for the whole clip, dithered with an ordered (bayer) pattern that
           // compresses far better than error diffusion; only changed rectangles are re-encoded.
           `${base},split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5:diff_mode=rectangle`,
-          '-loop',
-          '0',
-          '-f',
-          'gif',
+          '-loop', '0', '-f', 'gif',
         ]
       : [
-          '-vf',
-          `${base},format=yuva420p`,
-          '-c:v',
-          'libwebp_anim',
-          '-lossless',
-          '0',
-          '-quality',
-          String(animatedWebpQuality(options.quality)),
-          '-compression_level',
-          '4',
-          '-loop',
-          '0',
-          '-f',
-          'webp',
+          '-vf', `${base},format=yuva420p`,
+          '-c:v', 'libwebp_anim', '-lossless', '0', '-quality', String(animatedWebpQuality(options.quality)),
+          '-compression_level', '4', '-loop', '0', '-f', 'webp',
         ];
   const output = join(ctx.workDir, `output.${extensionFor('animation', format)}`);
   const ran = await encodeTrimmed(ctx, trim, {

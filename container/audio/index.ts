@@ -63,22 +63,13 @@ export async function encodeAudio(ctx: EncodeContext, options: AudioOptions): Pr
   const output = join(ctx.workDir, `output.${extensionFor('audio', format)}`);
   const ran = await encodeTrimmed(ctx, trim, {
     output,
+    // biome-ignore format: ffmpeg arguments read as flag/value pairs
     outputOptions: [
-      '-map',
-      '0:a:0',
-      '-vn',
-      '-sn',
-      '-dn',
+      '-map', '0:a:0', '-vn', '-sn', '-dn',
       ...target.codec,
       ...(target.lossless ? [] : ['-b:a', String(bitrate)]),
-      '-ar',
-      String(sampleRate),
-      '-ac',
-      String(channels),
-      '-map_metadata',
-      '-1',
-      '-map_chapters',
-      '-1',
+      '-ar', String(sampleRate), '-ac', String(channels),
+      '-map_metadata', '-1', '-map_chapters', '-1',
       ...target.muxer,
     ],
   });

@@ -39,43 +39,22 @@ function videoCodecArgs(codec: Codec, tier: VideoQualityTier, bitrate: number | 
     case 'h264':
       return ['-c:v', 'libx264', '-preset', tier.h264.preset, '-crf', String(tier.h264.crf), '-profile:v', 'high', ...cap];
     case 'h265':
+      // biome-ignore format: ffmpeg arguments read as flag/value pairs
       return [
-        '-c:v',
-        'libx265',
-        '-preset',
-        tier.h265.preset,
-        '-crf',
-        String(tier.h265.crf),
-        '-tag:v',
-        'hvc1',
-        '-x265-params',
-        'log-level=error',
-        ...cap,
+        '-c:v', 'libx265', '-preset', tier.h265.preset, '-crf', String(tier.h265.crf), '-tag:v', 'hvc1',
+        '-x265-params', 'log-level=error', ...cap,
       ];
     case 'vp9':
       // Constrained quality: -b:v is the ceiling when a cap is asked for, 0 means pure CRF.
+      // biome-ignore format: ffmpeg arguments read as flag/value pairs
       return [
-        '-c:v',
-        'libvpx-vp9',
-        '-crf',
-        String(tier.vp9.crf),
-        '-b:v',
-        String(bitrate ?? 0),
-        '-deadline',
-        'good',
-        '-cpu-used',
-        String(tier.vp9.cpuUsed),
-        '-row-mt',
-        '1',
+        '-c:v', 'libvpx-vp9', '-crf', String(tier.vp9.crf), '-b:v', String(bitrate ?? 0), '-deadline', 'good',
+        '-cpu-used', String(tier.vp9.cpuUsed), '-row-mt', '1',
       ];
     case 'av1':
+      // biome-ignore format: ffmpeg arguments read as flag/value pairs
       return [
-        '-c:v',
-        'libsvtav1',
-        '-preset',
-        String(tier.av1.preset),
-        '-crf',
-        String(tier.av1.crf),
+        '-c:v', 'libsvtav1', '-preset', String(tier.av1.preset), '-crf', String(tier.av1.crf),
         ...(bitrate ? ['-svtav1-params', `mbr=${Math.round(bitrate / 1000)}`] : []),
       ];
   }
@@ -114,41 +93,25 @@ export async function encodeVideo(ctx: EncodeContext, options: VideoOptions): Pr
     source: { width: info.width, height: info.height },
   });
 
+  // biome-ignore format: ffmpeg arguments read as flag/value pairs
   const outputOptions = [
-    '-map',
-    '0:v:0',
+    '-map', '0:v:0',
     ...(withAudio ? ['-map', '0:a:0'] : ['-an']),
-    '-vf',
-    filters.join(','),
-    '-fps_mode',
-    'cfr',
+    '-vf', filters.join(','),
+    '-fps_mode', 'cfr',
     ...videoCodecArgs(codec, tier, options.bitrate),
-    '-pix_fmt',
-    'yuv420p',
+    '-pix_fmt', 'yuv420p',
     ...(codec === 'h264' ? ['-level:v', h264Level(plan.width, plan.height, Math.min(60, rationalValue(fps)))] : []),
-    '-color_primaries',
-    'bt709',
-    '-color_trc',
-    'bt709',
-    '-colorspace',
-    'bt709',
-    '-color_range',
-    'tv',
+    '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709', '-color_range', 'tv',
     ...(withAudio
       ? format === 'webm'
         ? ['-c:a', 'libopus', '-b:a', audioBps, '-ac', '2', '-ar', '48000']
         : ['-c:a', 'aac', '-profile:a', 'aac_low', '-b:a', audioBps, '-ac', '2', '-ar', '48000']
       : []),
     // Strip container metadata (GPS and device tags in phone videos) and any rotation flag.
-    '-map_metadata',
-    '-1',
-    '-map_chapters',
-    '-1',
-    '-metadata:s:v:0',
-    'rotate=0',
+    '-map_metadata', '-1', '-map_chapters', '-1', '-metadata:s:v:0', 'rotate=0',
     ...(format === 'webm' ? ['-f', 'webm'] : ['-movflags', '+faststart', '-f', format]),
-    '-max_muxing_queue_size',
-    '4096',
+    '-max_muxing_queue_size', '4096',
   ];
   if (info.has_audio && options.mute) notes.push('Audio removed (mute).');
   const output = join(ctx.workDir, `output.${extensionFor('video', format)}`);

@@ -44,16 +44,11 @@ function ffmpeg(args: string[]): void {
 }
 
 function testClip(path: string, seconds: number): void {
+  // biome-ignore format: ffmpeg arguments read as flag/value pairs
   ffmpeg([
     ...[
-      '-f',
-      'lavfi',
-      '-i',
-      `testsrc2=size=1920x1080:rate=${CLIP_FPS}:duration=${seconds}`,
-      '-f',
-      'lavfi',
-      '-i',
-      `sine=duration=${seconds}`,
+      '-f', 'lavfi', '-i', `testsrc2=size=1920x1080:rate=${CLIP_FPS}:duration=${seconds}`,
+      '-f', 'lavfi', '-i', `sine=duration=${seconds}`,
     ],
     ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', path],
   ]);

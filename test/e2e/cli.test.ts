@@ -74,22 +74,10 @@ describe('kiln CLI against the service', () => {
   });
 
   it('submits with --async --json, metadata and a webhook, then shows the job with kiln jobs', async () => {
+    // biome-ignore format: kiln CLI arguments read as flag/value pairs
     const { stdout } = await kiln([
-      'image',
-      '-i',
-      'photo.png',
-      '-o',
-      'thumb.webp',
-      '--width',
-      '320',
-      '--async',
-      '--json',
-      '--metadata',
-      'user_id=usr_abc123',
-      '--metadata',
-      'campaign=summer-launch',
-      '--webhook_url',
-      receiver.url(),
+      'image', '-i', 'photo.png', '-o', 'thumb.webp', '--width', '320', '--async', '--json',
+      '--metadata', 'user_id=usr_abc123', '--metadata', 'campaign=summer-launch', '--webhook_url', receiver.url(),
     ]);
     const job = JSON.parse(stdout) as Job;
     expect(job).toMatchObject({
@@ -121,20 +109,12 @@ describe('kiln CLI against the service', () => {
   });
 
   it('adds, lists and deletes connections', async () => {
+    // biome-ignore format: kiln CLI arguments read as flag/value pairs
     const added = JSON.parse(
-      (
-        await kiln([
-          'connections',
-          'add',
-          '--endpoint',
-          `${stack.base}/cdn-cgi/local/r2/s3`,
-          '--access_key_id',
-          'id',
-          '--secret_access_key',
-          's3cr3t',
-          '--json',
-        ])
-      ).stdout,
+      (await kiln([
+        'connections', 'add', '--endpoint', `${stack.base}/cdn-cgi/local/r2/s3`,
+        '--access_key_id', 'id', '--secret_access_key', 's3cr3t', '--json',
+      ])).stdout,
     ) as { id: string };
     expect(added.id).toMatch(/^conn_/);
     const listed = (await kiln(['connections', 'list'])).stdout;

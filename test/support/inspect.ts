@@ -80,17 +80,9 @@ export async function audioStream(path: string): Promise<FfprobeStream | undefin
 
 /** Number of decoded video frames (ffprobe -count_frames). */
 export async function countFrames(path: string): Promise<number> {
+  // biome-ignore format: ffprobe arguments read as flag/value pairs
   const { stdout } = await run('ffprobe', [
-    '-v',
-    'error',
-    '-select_streams',
-    'v:0',
-    '-count_frames',
-    '-show_entries',
-    'stream=nb_read_frames',
-    '-of',
-    'csv=p=0',
-    path,
+    '-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', path,
   ]);
   return Number(stdout.trim());
 }

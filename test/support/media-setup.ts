@@ -17,11 +17,9 @@ const run = promisify(execFile);
 const GENERATE_CONCURRENCY = 2;
 
 const ff = (...args: string[]) => run('ffmpeg', ['-hide_banner', '-v', 'error', '-y', ...args]);
+// biome-ignore format: ffmpeg arguments read as flag/value pairs
 const lavfiVideo = (size: string, seconds: number, rate = 30) => [
-  '-f',
-  'lavfi',
-  '-i',
-  `testsrc2=size=${size}:rate=${rate}:duration=${seconds}`,
+  '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}:duration=${seconds}`,
 ];
 const lavfiAudio = (seconds: number, rate = 48000) => ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${rate}:duration=${seconds}`];
 const x264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
@@ -124,100 +122,42 @@ const GENERATORS: Record<FixtureName, Generator> = {
     await ff('-i', src, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', '-f', 'mov', out);
     await rm(src, { force: true });
   },
+  // biome-ignore format: ffmpeg arguments read as flag/value pairs
   'hevc10.mp4': (out) =>
     ff(
-      ...lavfiVideo('320x180', 1),
-      '-c:v',
-      'libx265',
-      '-preset',
-      'ultrafast',
-      '-pix_fmt',
-      'yuv420p10le',
-      '-x265-params',
-      'log-level=error',
-      '-tag:v',
-      'hvc1',
-      '-f',
-      'mp4',
-      out,
+      ...lavfiVideo('320x180', 1), '-c:v', 'libx265', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p10le',
+      '-x265-params', 'log-level=error', '-tag:v', 'hvc1', '-f', 'mp4', out,
     ),
   'h264-444.mp4': (out) =>
     ff(...lavfiVideo('320x180', 1), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv444p', '-f', 'mp4', out),
+  // biome-ignore format: ffmpeg arguments read as flag/value pairs
   'odd.mkv': (out) =>
     ff(
-      ...lavfiVideo('320x240', 1),
-      '-vf',
-      'scale=321:241',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-pix_fmt',
-      'yuv444p',
-      '-f',
-      'matroska',
-      out,
+      ...lavfiVideo('320x240', 1), '-vf', 'scale=321:241',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv444p', '-f', 'matroska', out,
     ),
+  // biome-ignore format: ffmpeg arguments read as flag/value pairs
   'vfr.mp4': (out) =>
     ff(
-      ...lavfiVideo('320x180', 2),
-      ...lavfiAudio(2),
-      '-vf',
-      "select='if(lt(n\\,30)\\,1\\,not(mod(n\\,3)))'",
-      '-fps_mode',
-      'vfr',
-      ...x264,
-      ...aac,
-      '-f',
-      'mp4',
-      out,
+      ...lavfiVideo('320x180', 2), ...lavfiAudio(2), '-vf', "select='if(lt(n\\,30)\\,1\\,not(mod(n\\,3)))'",
+      '-fps_mode', 'vfr', ...x264, ...aac, '-f', 'mp4', out,
     ),
   'no-audio.mp4': (out) => ff(...lavfiVideo('640x360', 1), ...x264, '-f', 'mp4', out),
+  // biome-ignore format: ffmpeg arguments read as flag/value pairs
   'hdr-pq.mp4': (out) =>
     ff(
-      ...lavfiVideo('320x180', 1),
-      '-c:v',
-      'libx265',
-      '-preset',
-      'ultrafast',
-      '-pix_fmt',
-      'yuv420p10le',
-      '-color_primaries',
-      'bt2020',
-      '-color_trc',
-      'smpte2084',
-      '-colorspace',
-      'bt2020nc',
-      '-x265-params',
-      'log-level=error:hdr10=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc',
-      '-tag:v',
-      'hvc1',
-      '-f',
-      'mp4',
-      out,
+      ...lavfiVideo('320x180', 1), '-c:v', 'libx265', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p10le',
+      '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc',
+      '-x265-params', 'log-level=error:hdr10=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc',
+      '-tag:v', 'hvc1', '-f', 'mp4', out,
     ),
+  // biome-ignore format: ffmpeg arguments read as flag/value pairs
   'hdr-hlg.mp4': (out) =>
     ff(
-      ...lavfiVideo('320x180', 1),
-      '-c:v',
-      'libx265',
-      '-preset',
-      'ultrafast',
-      '-pix_fmt',
-      'yuv420p10le',
-      '-color_primaries',
-      'bt2020',
-      '-color_trc',
-      'arib-std-b67',
-      '-colorspace',
-      'bt2020nc',
-      '-x265-params',
-      'log-level=error:colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc',
-      '-tag:v',
-      'hvc1',
-      '-f',
-      'mp4',
-      out,
+      ...lavfiVideo('320x180', 1), '-c:v', 'libx265', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p10le',
+      '-color_primaries', 'bt2020', '-color_trc', 'arib-std-b67', '-colorspace', 'bt2020nc',
+      '-x265-params', 'log-level=error:colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc',
+      '-tag:v', 'hvc1', '-f', 'mp4', out,
     ),
   'tone.wav': (out) => ff(...lavfiAudio(2, 44100), '-ac', '1', '-c:a', 'pcm_s16le', '-f', 'wav', out),
   'alpha.png': (out) => {
