@@ -10,12 +10,16 @@ import { ContainersFirstSequencer } from './test/support/sequencer.ts';
  * `containers` runs `wrangler dev` with the Dockerfile as a real Cloudflare Container (when a
  * Docker engine is available).
  */
+/** Drills with a 6 s watchdog: they run alone, after every other file, so a busy machine cannot fake a lost run. */
+const E2E_FAULTS = 'test/e2e/faults.test.ts';
+
 export default defineConfig({
   test: {
     reporters: ['default', './test/support/summary-reporter.ts'],
-    // Two files at a time even on two cores (vitest's default there is one): the containers tier's
-    // one file first, beside the worker and container tiers; then e2e files (fileParallelism:
-    // false) one by one, as each starts a whole stack.
+    // Two files at a time even on two cores (vitest's default there is one). The containers tier's
+    // one long file starts first; the worker, container and e2e files share the other slot (e2e
+    // files take turns through a lock, as each starts a whole stack). The fault drills, whose
+    // watchdog is 6 s, run last and alone.
     maxWorkers: 2,
     sequence: { sequencer: ContainersFirstSequencer },
     projects: [
@@ -62,6 +66,18 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          exclude: [E2E_FAULTS],
+          environment: 'node',
+          globalSetup: ['test/support/tools-setup.ts', 'test/support/media-setup.ts'],
+          testTimeout: 120_000,
+          // Starting a stack may first wait for another e2e file's turn (test/e2e/support/lock.ts).
+          hookTimeout: 5 * 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e-faults',
+          include: [E2E_FAULTS],
           environment: 'node',
           globalSetup: ['test/support/tools-setup.ts', 'test/support/media-setup.ts'],
           testTimeout: 120_000,

@@ -3,6 +3,7 @@ import { createTestHarness } from 'wrangler';
 import { apiClient } from '../../support/api-client.ts';
 import { devVars } from '../../support/dev-vars.ts';
 import { MEDIA_DIR } from '../../support/media.ts';
+import { acquireE2eLock } from './lock.ts';
 import { serveDirectory, startProcessor } from './processes.ts';
 
 export { API_KEY } from '../../support/api-client.ts';
@@ -35,6 +36,7 @@ async function configWithBuckets(buckets: string[]): Promise<string> {
 export async function startStack(
   opts: { processorEnv?: Record<string, string>; extraBuckets?: string[]; vars?: Record<string, string> } = {},
 ) {
+  const lock = await acquireE2eLock();
   let processor = await startProcessor(opts.processorEnv);
   const media = await serveDirectory(MEDIA_DIR);
   const harness = createTestHarness({
@@ -51,6 +53,7 @@ export async function startStack(
     ({ url } = await harness.listen());
   } catch (err) {
     await Promise.allSettled([processor.stop(), media.close(), harness.close()]);
+    await lock.release();
     throw err;
   }
   const base = url.toString().replace(/\/$/, '');
@@ -78,6 +81,7 @@ export async function startStack(
       await harness.close();
       await processor.stop();
       await media.close();
+      await lock.release();
     },
   };
 }
