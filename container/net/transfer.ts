@@ -33,6 +33,8 @@ export async function downloadToFile(opts: {
   try {
     ({ response } = await followRedirects(start, { allowLoopback: opts.allowLoopback, signal: opts.signal }));
   } catch (err) {
+    // Aborted before the response arrived: the job was cancelled, the address is not to blame.
+    if (opts.signal?.aborted) return { ok: false, error: cancelledError() };
     const blocked = err instanceof BlockedAddressError;
     return {
       ok: false,

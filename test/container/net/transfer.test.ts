@@ -2,13 +2,15 @@ import { readFile, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { downloadToFile, uploadFile } from '../../../container/net/transfer.ts';
 import { workDir } from '../../support/inspect.ts';
 
 let server: Server;
 let base = '';
 const puts: { headers: Record<string, unknown>; bytes: number }[] = [];
+/** Requests the server has not answered yet, answered when the test is done with them. */
+const heldRequests: (() => void)[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -17,6 +19,10 @@ beforeAll(async () => {
     if (url === '/redirect-private') return void res.writeHead(302, { location: 'http://10.0.0.1/secret' }).end();
     if (url === '/redirect-metadata') return void res.writeHead(301, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
     if (url === '/redirect-ok') return void res.writeHead(302, { location: '/file' }).end();
+    if (url === '/no-headers-yet') {
+      heldRequests.push(() => res.writeHead(404).end());
+      return;
+    }
     if (url === '/endless') {
       res.writeHead(200);
       const chunk = Buffer.alloc(64 * 1024);
@@ -38,7 +44,10 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => {
+  for (const answer of heldRequests.splice(0)) answer();
+  return new Promise<void>((r) => server.close(() => r()));
+});
 
 describe('downloadToFile', () => {
   it('streams the input to disk, following a redirect on the same host', async () => {
@@ -63,6 +72,20 @@ describe('downloadToFile', () => {
     const path = join(await workDir(), 'big');
     const result = await downloadToFile({ url: `${base}/endless`, path, maxBytes: 1024 * 1024, allowLoopback: true });
     expect(result).toMatchObject({ ok: false, error: { kind: 'input_too_large' } });
+  });
+
+  it('reports a cancel that lands before the response headers as cancelled, not as an unreachable input', async () => {
+    const abort = new AbortController();
+    const pending = downloadToFile({
+      url: `${base}/no-headers-yet`,
+      path: join(await workDir(), 'x'),
+      maxBytes: 100,
+      allowLoopback: true,
+      signal: abort.signal,
+    });
+    await vi.waitFor(() => expect(heldRequests).toHaveLength(1));
+    abort.abort();
+    expect(await pending).toEqual({ ok: false, error: { kind: 'cancelled', message: 'The job was cancelled.' } });
   });
 
   it('says which status a missing input answered', async () => {
