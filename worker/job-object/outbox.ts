@@ -108,11 +108,11 @@ export class Outbox {
     return true;
   }
 
-  /** Every attempt so far, oldest first. */
+  /** Every attempt so far, oldest first: in the order they were recorded (two can share a millisecond). */
   deliveries(): Delivery[] {
     return this.sql
       .exec<Omit<Delivery, 'object'> & Record<string, SqlStorageValue>>(
-        'SELECT id, event_id, trigger, attempt, status, error, duration_ms, created_at, next_attempt_at FROM deliveries ORDER BY created_at, id',
+        'SELECT id, event_id, trigger, attempt, status, error, duration_ms, created_at, next_attempt_at FROM deliveries ORDER BY rowid',
       )
       .toArray()
       .map((d) => ({ ...d, object: 'delivery' as const }));
