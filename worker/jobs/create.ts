@@ -1,5 +1,5 @@
 import { KilnError } from '../../schemas/errors.ts';
-import { defaultFormat, extensionFor, isFolderFormat } from '../../schemas/formats.ts';
+import { defaultFormat, extensionFor, writesFolder } from '../../schemas/formats.ts';
 import type { Job, JobCreate } from '../../schemas/job.ts';
 import { OptionsByKind } from '../../schemas/options.ts';
 import { TaskStage } from '../../schemas/processor.ts';
@@ -38,7 +38,7 @@ async function resolveOutput(opts: {
 }): Promise<OutputTarget> {
   const { body, jobId } = opts;
   const format = outputFormat(body.kind, opts.options);
-  const multiFile = format !== null && isFolderFormat(body.kind, format);
+  const multiFile = writesFolder(body.kind, format);
   const type = multiFile ? 'folder' : 'file';
   if (!body.output) {
     const extension = format === null ? null : extensionFor(body.kind, format);

@@ -18,16 +18,15 @@ function slowFirstAnswer() {
   return { received, release, fetcher };
 }
 
+/** A reporter for attempt 1 that posts through `fetcher`. */
+function reporterOver(fetcher: typeof fetch) {
+  return createReporter({ url: 'http://worker/cb', token: 't', attempt: 1, abort: new AbortController(), fetcher });
+}
+
 describe('the run reporter', () => {
   it('delivers the probe result before success although its own send was skipped by a POST in flight', async () => {
     const worker = slowFirstAnswer();
-    const reporter = createReporter({
-      url: 'http://worker/cb',
-      token: 't',
-      attempt: 1,
-      abort: new AbortController(),
-      fetcher: worker.fetcher,
-    });
+    const reporter = reporterOver(worker.fetcher);
     reporter.progress('import', 100);
     reporter.progress('probe', 100, INPUT);
     reporter.progress('encode', 40);
@@ -43,13 +42,7 @@ describe('the run reporter', () => {
   it('stops repeating the probe result once the Worker has acknowledged it', async () => {
     const worker = slowFirstAnswer();
     worker.release();
-    const reporter = createReporter({
-      url: 'http://worker/cb',
-      token: 't',
-      attempt: 1,
-      abort: new AbortController(),
-      fetcher: worker.fetcher,
-    });
+    const reporter = reporterOver(worker.fetcher);
     reporter.progress('probe', 100, INPUT);
     await new Promise((r) => setTimeout(r, 10));
     reporter.progress('encode', 10);
@@ -67,7 +60,7 @@ describe('the run reporter', () => {
       if (event.type === 'progress' && failures-- > 0) return new Response(null, { status: 503 });
       return new Response(null, { status: 200 });
     }) as typeof fetch;
-    const reporter = createReporter({ url: 'http://worker/cb', token: 't', attempt: 1, abort: new AbortController(), fetcher });
+    const reporter = reporterOver(fetcher);
     reporter.progress('probe', 100, INPUT);
     await vi.waitFor(() => expect(received).toHaveLength(1));
     expect(await reporter.finish({ type: 'succeeded', attempt: 1, output: INPUT })).toBe(true);
