@@ -1,7 +1,7 @@
 import { createMiddleware } from 'hono/factory';
 import { bearerToken } from '../../common/bearer.ts';
 import { KilnError } from '../../schemas/errors.ts';
-import { readConfig } from '../config/index.ts';
+import { bareKeyTenant, readConfig } from '../config/index.ts';
 import { secretsEqual } from '../utils/crypto.ts';
 
 export interface AuthVariables {
@@ -20,12 +20,12 @@ export function apiKeyAuth() {
     const token = bearerToken(c.req.header('authorization'));
     if (!token) throw new KilnError('unauthorized', 'Send your API key as "Authorization: Bearer <key>".');
     const presented = token.trim();
-    let tenant: string | undefined;
-    for (const [key, owner] of readConfig(c.env).apiKeys) {
-      if ((await secretsEqual(presented, key)) && tenant === undefined) tenant = owner;
+    let matched: { key: string; tenant: string | null } | undefined;
+    for (const [key, tenant] of readConfig(c.env).apiKeys) {
+      if ((await secretsEqual(presented, key)) && matched === undefined) matched = { key, tenant };
     }
-    if (tenant === undefined) throw new KilnError('unauthorized', 'The API key is not valid.');
-    c.set('tenant', tenant);
+    if (matched === undefined) throw new KilnError('unauthorized', 'The API key is not valid.');
+    c.set('tenant', matched.tenant ?? (await bareKeyTenant(matched.key)));
     await next();
   });
 }

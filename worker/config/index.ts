@@ -7,8 +7,8 @@ import { HEARTBEAT_TIMEOUT_MS } from '../constants.ts';
  * README "Deploy"; development values come from .dev.vars (see .dev.vars.example).
  */
 export interface KilnConfig {
-  /** API key → tenant id. */
-  apiKeys: Map<string, string>;
+  /** API key → tenant id, or null for a bare key: its own tenant, named by {@link bareKeyTenant}. */
+  apiKeys: Map<string, string | null>;
   webhookSecret: string;
   callbackSecret: string;
   allowLoopback: boolean;
@@ -27,21 +27,41 @@ export interface KilnConfig {
 /** The bucket name in wrangler.toml; presigned URLs address the bucket by name. */
 const DEFAULT_BUCKET = 'kiln-media';
 
+/** A tenant name in `API_KEYS`: it names Durable Objects and storage prefixes. */
+const TENANT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
 /**
- * Parses `API_KEYS`: comma-separated `tenant:key` pairs (a bare key is its own tenant "default").
+ * Parses `API_KEYS`: comma-separated entries, each `tenant:key` (the key may itself contain `:`)
+ * or a bare `key`, which is a tenant of its own. A malformed value throws, naming the entry by its
+ * position and never echoing a key, so a typo cannot silently merge tenants or drop a key.
  *
- * @example parseApiKeys('acme:sk_1,beta:sk_2') // Map { 'sk_1' => 'acme', 'sk_2' => 'beta' }
+ * @example parseApiKeys('acme:sk_1,sk_2') // Map { 'sk_1' => 'acme', 'sk_2' => null }
  */
-export function parseApiKeys(raw: string | undefined): Map<string, string> {
-  const keys = new Map<string, string>();
-  for (const entry of (raw ?? '').split(',')) {
-    const trimmed = entry.trim();
-    if (!trimmed) continue;
-    const colon = trimmed.indexOf(':');
-    const [tenant, key] = colon === -1 ? ['default', trimmed] : [trimmed.slice(0, colon), trimmed.slice(colon + 1)];
-    if (key) keys.set(key, tenant);
-  }
+export function parseApiKeys(raw: string | undefined): Map<string, string | null> {
+  const keys = new Map<string, string | null>();
+  const entries = (raw ?? '').split(',').map((e) => e.trim());
+  const problem = (i: number, what: string) =>
+    new KilnError('internal_error', `API_KEYS entry ${i + 1} of ${entries.length} ${what}; see README "Deploy".`);
+  entries.forEach((entry, i) => {
+    if (!entry) throw problem(i, 'is empty (a stray comma?)');
+    const colon = entry.indexOf(':');
+    const tenant = colon === -1 ? null : entry.slice(0, colon);
+    const key = colon === -1 ? entry : entry.slice(colon + 1);
+    if (tenant !== null && !TENANT_NAME.test(tenant)) throw problem(i, 'has a tenant name that is not 1–64 letters, digits, _ or -');
+    if (!key) throw problem(i, `has no key after "${tenant}:"`);
+    if (keys.has(key)) throw problem(i, 'repeats a key given earlier');
+    keys.set(key, tenant);
+  });
   return keys;
+}
+
+/**
+ * The tenant of a bare key in `API_KEYS`: a name derived from the key, so it is stable across
+ * deploys and distinct per key, without the key itself ending up in object names or logs.
+ */
+export async function bareKeyTenant(key: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key)));
+  return `key-${[...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
 export function readConfig(env: Env): KilnConfig {
