@@ -16,3 +16,19 @@ export const Delivery = z
   })
   .meta({ id: 'Delivery' });
 export type Delivery = z.infer<typeof Delivery>;
+
+/** The calling tenant's webhook signing secret, as GET /webhooks/secret and its rotation return it. */
+export const WebhookSecret = z
+  .object({
+    object: z.literal('webhook_secret'),
+    secret: z
+      .string()
+      .describe('The `whsec_…` secret that signs your webhooks; verify them with the `standardwebhooks` package.'),
+    previous_expires_at: z
+      .number()
+      .int()
+      .nullable()
+      .describe('After a rotation: when the previous secret stops signing (ms since the epoch); until then both sign. Else null.'),
+  })
+  .meta({ id: 'WebhookSecret' });
+export type WebhookSecret = z.infer<typeof WebhookSecret>;

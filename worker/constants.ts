@@ -84,3 +84,9 @@ export const WEBHOOK_MAX_BACKOFF_MS = 2 * 60 * 60_000;
 export const WEBHOOK_RETRY_WINDOW_MS = 25 * 60 * 60_000;
 /** A receiver's Retry-After is honoured up to this long. */
 export const WEBHOOK_MAX_RETRY_AFTER_MS = 6 * 60 * 60_000;
+/**
+ * After a rotation the previous webhook secret keeps signing (next to the new one) this long: as
+ * long as the retry window, so every retry of an event first sent before the rotation still
+ * carries a signature made with the secret its receiver had then.
+ */
+export const WEBHOOK_SECRET_OVERLAP_MS = WEBHOOK_RETRY_WINDOW_MS;

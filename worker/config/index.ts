@@ -9,7 +9,8 @@ import { HEARTBEAT_TIMEOUT_MS } from '../constants.ts';
 export interface KilnConfig {
   /** API key → tenant id, or null for a bare key: its own tenant, named by {@link bareKeyTenant}. */
   apiKeys: Map<string, string | null>;
-  webhookSecret: string;
+  /** The tenant whose initial webhook secret is WEBHOOK_SECRET (README "Deploy"), or null. */
+  webhookPin: { tenant: string; secret: string } | null;
   callbackSecret: string;
   allowLoopback: boolean;
   processorUrl: string | undefined;
@@ -64,8 +65,25 @@ export async function bareKeyTenant(key: string): Promise<string> {
   return `key-${[...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
+/** A Standard Webhooks secret: `whsec_` and base64. */
+const WHSEC = /^whsec_(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Reads `WEBHOOK_SECRET_TENANT` and `WEBHOOK_SECRET`: the named tenant starts with WEBHOOK_SECRET
+ * as its webhook secret instead of a random one. Throws, never echoing the secret, when the pair
+ * is incomplete or malformed, so a typo cannot leave that tenant's receivers failing every webhook.
+ */
+export function parseWebhookPin(tenant: string | undefined, secret: string | undefined): KilnConfig['webhookPin'] {
+  if (!tenant) return null;
+  const problem = (what: string) => new KilnError('internal_error', `${what}; see README "Deploy".`);
+  if (!TENANT_NAME.test(tenant)) throw problem('WEBHOOK_SECRET_TENANT is not a tenant name (1–64 letters, digits, _ or -)');
+  if (!secret) throw problem(`WEBHOOK_SECRET_TENANT names ${tenant} but the secret WEBHOOK_SECRET is not configured`);
+  if (!WHSEC.test(secret) || secret === 'whsec_') throw problem('The secret WEBHOOK_SECRET is not "whsec_" followed by base64');
+  return { tenant, secret };
+}
+
 export function readConfig(env: Env): KilnConfig {
-  for (const name of ['API_KEYS', 'WEBHOOK_SECRET', 'CALLBACK_SECRET', 'CONNECTION_ENCRYPTION_KEY', 'PROCESSOR_SECRET'] as const) {
+  for (const name of ['API_KEYS', 'CALLBACK_SECRET', 'CONNECTION_ENCRYPTION_KEY', 'PROCESSOR_SECRET'] as const) {
     if (!env[name]) throw new KilnError('internal_error', `The secret ${name} is not configured; see README "Deploy".`);
   }
   if (env.PROCESSOR_SECRET.length < MIN_SECRET_LENGTH) {
@@ -76,7 +94,7 @@ export function readConfig(env: Env): KilnConfig {
   }
   return {
     apiKeys: parseApiKeys(env.API_KEYS),
-    webhookSecret: env.WEBHOOK_SECRET,
+    webhookPin: parseWebhookPin(env.WEBHOOK_SECRET_TENANT, env.WEBHOOK_SECRET),
     callbackSecret: env.CALLBACK_SECRET,
     allowLoopback: env.ALLOW_LOOPBACK === 'true',
     processorUrl: env.PROCESSOR_URL || undefined,

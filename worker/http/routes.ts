@@ -7,7 +7,7 @@ import { healthRoutes } from '../health/routes.ts';
 import { jobsRoutes } from '../jobs/routes.ts';
 import { taskRoutes } from '../tasks/routes.ts';
 import { uploadRoutes } from '../uploads/routes.ts';
-import { deliveryRoutes } from '../webhooks/routes.ts';
+import { deliveryRoutes, webhookSecretRoutes } from '../webhooks/routes.ts';
 import { createRouter } from './app.ts';
 import { errorResponse } from './errors.ts';
 
@@ -27,11 +27,14 @@ export function createApp() {
     security: [{ bearer: [] }],
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
-  for (const path of ['/jobs', '/jobs/*', '/tasks', '/tasks/*', '/uploads', '/connections', '/connections/*']) app.use(path, apiKeyAuth());
+  for (const path of ['/jobs', '/jobs/*', '/tasks', '/tasks/*', '/uploads', '/connections', '/connections/*', '/webhooks/*']) {
+    app.use(path, apiKeyAuth());
+  }
   app.on('PUT', '/files/:id{file_[^/]+}', apiKeyAuth());
   app.route('/', jobsRoutes);
   app.route('/', taskRoutes);
   app.route('/', deliveryRoutes);
+  app.route('/', webhookSecretRoutes);
   app.route('/', uploadRoutes);
   app.route('/', connectionRoutes);
   return app;

@@ -6,6 +6,7 @@ import type { Delivery } from '../../schemas/webhook.ts';
 import { readConfig } from '../config/index.ts';
 import type { QueueMessage } from '../dispatch/message.ts';
 import { outputFile } from '../storage/outputs.ts';
+import { signingSecrets } from '../webhooks/secrets.ts';
 import { Outbox } from './outbox.ts';
 import {
   type BucketObject,
@@ -230,9 +231,10 @@ export class JobObject extends DurableObject<Env> {
   }
 
   private async deliverWebhooks(now: number): Promise<void> {
-    const url = this.load()?.job.webhook_url;
-    if (!url) return;
-    const gaveUp = await this.outbox.deliverDue({ url, secret: readConfig(this.env).webhookSecret, now });
+    const state = this.load();
+    const url = state?.job.webhook_url;
+    if (!state || !url) return;
+    const gaveUp = await this.outbox.deliverDue({ url, secrets: () => signingSecrets(this.env, state.tenant), now });
     for (const event of gaveUp) this.log('webhook_gave_up', event);
   }
 

@@ -1,7 +1,7 @@
 import type { Job } from '../../schemas/job.ts';
 import type { Delivery } from '../../schemas/webhook.ts';
 import { newId } from '../utils/ids.ts';
-import { deliverWebhook } from '../webhooks/deliver.ts';
+import { deliverWebhook, type WebhookAttempt } from '../webhooks/deliver.ts';
 import { nextWebhookAttempt } from '../webhooks/schedule.ts';
 
 interface OutboxRow extends Record<string, SqlStorageValue> {
@@ -12,6 +12,14 @@ interface OutboxRow extends Record<string, SqlStorageValue> {
   attempts: number;
   trigger: string;
 }
+
+/** The attempt recorded when the tenant's signing secrets could not be loaded: nothing was sent. */
+const UNSIGNED: Omit<WebhookAttempt, 'durationMs'> = {
+  ok: false,
+  status: null,
+  error: 'Kiln could not load the signing secret, so nothing was sent; the webhook is retried.',
+  retryAfterMs: null,
+};
 
 /** An event whose retries ran out, for the job's event log. */
 export interface GaveUp {
@@ -56,19 +64,28 @@ export class Outbox {
 
   /**
    * Sends every event due at `now` to `url` once, records the attempt and schedules the next one
-   * (nextWebhookAttempt); returns the events that ran out of retries.
+   * (nextWebhookAttempt); returns the events that ran out of retries. `secrets` is asked only when
+   * something is due, so each attempt is signed with the secrets valid when it is sent; if it
+   * fails, the due events count a failed attempt and are retried like any other.
    */
-  async deliverDue(opts: { url: string; secret: string; now: number; fetcher?: typeof fetch }): Promise<GaveUp[]> {
+  async deliverDue(opts: {
+    url: string;
+    secrets: () => Promise<readonly string[]>;
+    now: number;
+    fetcher?: typeof fetch;
+  }): Promise<GaveUp[]> {
+    const firstDue = this.nextAttemptAt();
+    if (firstDue === null || firstDue > opts.now) return [];
+    const secrets = await opts.secrets().catch((err: unknown) => {
+      console.error('webhook secrets could not be loaded; the attempt is recorded as failed and retried', err);
+      return null;
+    });
     const due = this.sql.exec<OutboxRow>('SELECT * FROM outbox WHERE next_at IS NOT NULL AND next_at <= ?', opts.now).toArray();
     const gaveUp: GaveUp[] = [];
     for (const row of due) {
-      const result = await deliverWebhook({
-        url: opts.url,
-        secret: opts.secret,
-        eventId: row.event_id,
-        body: row.body,
-        fetcher: opts.fetcher,
-      });
+      const result: WebhookAttempt = secrets
+        ? await deliverWebhook({ url: opts.url, secrets, eventId: row.event_id, body: row.body, fetcher: opts.fetcher })
+        : { ...UNSIGNED, durationMs: 0 };
       const attempts = row.attempts + 1;
       const next = result.ok
         ? null

@@ -2,6 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Job } from '../../schemas/job.ts';
 import { IDEMPOTENCY_TTL_MS } from '../constants.ts';
 import { type JobListQuery, listJobsSql } from './list.ts';
+import { type WebhookSecrets, WebhookSecretStore } from './webhook-secrets.ts';
 
 /** What the tenant index keeps per job: enough to filter and page without waking job objects. */
 export type JobSummary = Pick<Job, 'id' | 'kind' | 'status' | 'input' | 'metadata' | 'created_at'>;
@@ -29,10 +30,11 @@ export interface UploadRecord {
 
 /**
  * One Durable Object per tenant: the job index (for GET /jobs filters and pagination),
- * idempotency keys, S3 connections and uploaded files. Single-threaded, so claims are atomic.
+ * idempotency keys, S3 connections, uploaded files and webhook signing secrets. Single-threaded, so claims are atomic.
  */
 export class TenantObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly webhookSecretStore: WebhookSecretStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -54,6 +56,7 @@ export class TenantObject extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS uploads (id TEXT PRIMARY KEY, key TEXT NOT NULL, filename TEXT NOT NULL,
         content_type TEXT NOT NULL, size INTEGER, created_at INTEGER NOT NULL);
     `);
+    this.webhookSecretStore = new WebhookSecretStore(this.sql);
   }
 
   async indexJob(job: JobSummary): Promise<void> {
@@ -155,5 +158,14 @@ export class TenantObject extends DurableObject<Env> {
   async getUpload(id: string): Promise<UploadRecord | null> {
     const row = this.sql.exec<Record<string, SqlStorageValue>>('SELECT * FROM uploads WHERE id = ?', id).toArray()[0];
     return row ? (row as unknown as UploadRecord) : null;
+  }
+
+  /** The secrets that sign this tenant's webhooks now; `pinned` is its configured initial secret, if any. */
+  async webhookSecrets(pinned: string | null): Promise<WebhookSecrets> {
+    return this.webhookSecretStore.secrets(pinned, Date.now());
+  }
+
+  async rotateWebhookSecret(pinned: string | null): Promise<WebhookSecrets> {
+    return this.webhookSecretStore.rotate(pinned, Date.now());
   }
 }

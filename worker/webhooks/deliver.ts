@@ -11,12 +11,13 @@ export interface WebhookAttempt {
 }
 
 /**
- * POSTs one signed webhook and reports what happened as a value; never throws for a receiver's
- * failure. Redirects are not followed: a receiver must answer at the URL it registered.
+ * POSTs one webhook signed with each of `secrets` and reports what happened as a value; never
+ * throws for a receiver's failure. Redirects are not followed: a receiver must answer at the URL
+ * it registered.
  */
 export async function deliverWebhook(opts: {
   url: string;
-  secret: string;
+  secrets: readonly string[];
   eventId: string;
   body: string;
   fetcher?: typeof fetch;
@@ -24,7 +25,7 @@ export async function deliverWebhook(opts: {
 }): Promise<WebhookAttempt> {
   const now = opts.now ?? Date.now;
   const started = now();
-  const headers = await signWebhook(opts.secret, opts.eventId, Math.floor(started / 1000), opts.body);
+  const headers = await signWebhook(opts.secrets, opts.eventId, Math.floor(started / 1000), opts.body);
   try {
     const res = await (opts.fetcher ?? fetch)(opts.url, {
       method: 'POST',

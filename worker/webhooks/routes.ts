@@ -1,10 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { jobNotFoundError, KilnError } from '../../schemas/errors.ts';
-import { Delivery } from '../../schemas/webhook.ts';
+import { Delivery, WebhookSecret } from '../../schemas/webhook.ts';
+import { readConfig } from '../config/index.ts';
+import { WEBHOOK_SECRET_OVERLAP_MS } from '../constants.ts';
 import { createRouter } from '../http/app.ts';
 import { errorResponses, json } from '../http/openapi.ts';
 import { JobIdParam } from '../jobs/schemas.ts';
-import { jobStub } from '../stubs.ts';
+import { jobStub, tenantStub } from '../stubs.ts';
+import type { WebhookSecrets } from '../tenant-object/webhook-secrets.ts';
+import { pinnedSecret } from './secrets.ts';
 
 const listDeliveries = createRoute({
   method: 'get',
@@ -38,4 +42,34 @@ export const deliveryRoutes = createRouter()
     if (!result) throw jobNotFoundError(id);
     if (!result.scheduled) throw new KilnError('invalid_input', result.reason ?? 'Nothing to redeliver.');
     return c.json({ scheduled: true as const }, 202);
+  });
+
+const getSecret = createRoute({
+  method: 'get',
+  path: '/webhooks/secret',
+  summary: "Your webhook signing secret (each API key's tenant has its own)",
+  responses: { 200: json(WebhookSecret, 'The current secret.'), ...errorResponses },
+});
+
+const rotateSecret = createRoute({
+  method: 'post',
+  path: '/webhooks/secret/rotate',
+  summary: `Replace your webhook signing secret; the old one keeps signing, next to the new one, for ${WEBHOOK_SECRET_OVERLAP_MS / 3_600_000} h`,
+  responses: { 200: json(WebhookSecret, 'The new secret.'), ...errorResponses },
+});
+
+function secretView(s: WebhookSecrets): WebhookSecret {
+  return { object: 'webhook_secret', secret: s.current, previous_expires_at: s.previous?.retires_at ?? null };
+}
+
+export const webhookSecretRoutes = createRouter()
+  .openapi(getSecret, async (c) => {
+    const tenant = c.get('tenant');
+    const secrets = await tenantStub(c.env, tenant).webhookSecrets(pinnedSecret(readConfig(c.env), tenant));
+    return c.json(secretView(secrets), 200);
+  })
+  .openapi(rotateSecret, async (c) => {
+    const tenant = c.get('tenant');
+    const secrets = await tenantStub(c.env, tenant).rotateWebhookSecret(pinnedSecret(readConfig(c.env), tenant));
+    return c.json(secretView(secrets), 200);
   });

@@ -24,6 +24,8 @@ describe('GET /openapi.json', () => {
       '/tasks',
       '/tasks/{id}',
       '/uploads',
+      '/webhooks/secret',
+      '/webhooks/secret/rotate',
     ]);
     expect(Object.keys(doc.paths['/jobs']!).sort()).toEqual(['get', 'post']);
     expect(doc.components.schemas.Job.properties.status.enum).toEqual(['queued', 'processing', 'succeeded', 'failed', 'cancelled']);

@@ -32,7 +32,7 @@ describe('webhook outbox', () => {
       outbox.add({ ...JOB, metadata: { changed: 'yes' } }, now + 1);
       expect(outbox.nextAttemptAt()).toBe(now);
       const ok = receiver(204);
-      expect(await outbox.deliverDue({ url: HOOK_URL, secret: SECRET, now, fetcher: ok.fetcher })).toEqual([]);
+      expect(await outbox.deliverDue({ url: HOOK_URL, secrets: async () => [SECRET], now, fetcher: ok.fetcher })).toEqual([]);
       expect(ok.requests).toHaveLength(1);
       expect(ok.requests[0]!.headers.get('webhook-id')).toBe('evt_0000000000000000000000test_succeeded');
       expect(await ok.requests[0]!.json()).toEqual(JOB);
@@ -47,15 +47,15 @@ describe('webhook outbox', () => {
     await withOutbox(async (outbox) => {
       const now = Date.now();
       outbox.add(JOB, now);
-      await outbox.deliverDue({ url: HOOK_URL, secret: SECRET, now, fetcher: receiver(500).fetcher });
+      await outbox.deliverDue({ url: HOOK_URL, secrets: async () => [SECRET], now, fetcher: receiver(500).fetcher });
       const [first] = outbox.deliveries();
       expect(first).toMatchObject({ attempt: 1, status: 500, error: 'The receiver answered HTTP 500.' });
       expect(first!.next_attempt_at! - first!.created_at).toBeLessThanOrEqual(WEBHOOK_FIRST_RETRY_MS);
       expect(outbox.nextAttemptAt()).toBe(first!.next_attempt_at);
       const early = receiver(204);
-      await outbox.deliverDue({ url: HOOK_URL, secret: SECRET, now: first!.next_attempt_at! - 1, fetcher: early.fetcher });
+      await outbox.deliverDue({ url: HOOK_URL, secrets: async () => [SECRET], now: first!.next_attempt_at! - 1, fetcher: early.fetcher });
       expect(early.requests).toHaveLength(0);
-      await outbox.deliverDue({ url: HOOK_URL, secret: SECRET, now: first!.next_attempt_at!, fetcher: early.fetcher });
+      await outbox.deliverDue({ url: HOOK_URL, secrets: async () => [SECRET], now: first!.next_attempt_at!, fetcher: early.fetcher });
       expect(outbox.deliveries().map((d) => [d.attempt, d.status])).toEqual([
         [1, 500],
         [2, 204],
@@ -66,7 +66,7 @@ describe('webhook outbox', () => {
   it('gives up, and says so, once the retry window is spent', async () => {
     await withOutbox(async (outbox) => {
       outbox.add(JOB, Date.now() - WEBHOOK_RETRY_WINDOW_MS);
-      const gaveUp = await outbox.deliverDue({ url: HOOK_URL, secret: SECRET, now: Date.now(), fetcher: receiver(500).fetcher });
+      const gaveUp = await outbox.deliverDue({ url: HOOK_URL, secrets: async () => [SECRET], now: Date.now(), fetcher: receiver(500).fetcher });
       expect(gaveUp).toEqual([{ event_id: 'evt_0000000000000000000000test_succeeded', attempts: 1 }]);
       expect(outbox.nextAttemptAt()).toBeNull();
     });
@@ -77,10 +77,10 @@ describe('webhook outbox', () => {
       expect(outbox.redeliverLatest(Date.now())).toBe(false);
       const now = Date.now();
       outbox.add(JOB, now);
-      await outbox.deliverDue({ url: HOOK_URL, secret: SECRET, now, fetcher: receiver(204).fetcher });
+      await outbox.deliverDue({ url: HOOK_URL, secrets: async () => [SECRET], now, fetcher: receiver(204).fetcher });
       expect(outbox.redeliverLatest(now + 1)).toBe(true);
       expect(outbox.nextAttemptAt()).toBe(now + 1);
-      await outbox.deliverDue({ url: HOOK_URL, secret: SECRET, now: now + 1, fetcher: receiver(204).fetcher });
+      await outbox.deliverDue({ url: HOOK_URL, secrets: async () => [SECRET], now: now + 1, fetcher: receiver(204).fetcher });
       expect(outbox.deliveries().map((d) => [d.trigger, d.attempt])).toEqual([
         ['automatic', 1],
         ['redeliver', 1],
