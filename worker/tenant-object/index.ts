@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Job } from '../../schemas/job.ts';
 import { IDEMPOTENCY_TTL_MS } from '../constants.ts';
 import { type JobListQuery, listJobsSql } from './list.ts';
-import { type WebhookSecrets, WebhookSecretStore } from './webhook-secrets.ts';
+import { WebhookSecretStore, type WebhookSecrets } from './webhook-secrets.ts';
 
 /** What the tenant index keeps per job: enough to filter and page without waking job objects. */
 export type JobSummary = Pick<Job, 'id' | 'kind' | 'status' | 'input' | 'metadata' | 'created_at'>;

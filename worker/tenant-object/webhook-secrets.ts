@@ -28,7 +28,9 @@ export class WebhookSecretStore {
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
-    sql.exec('CREATE TABLE IF NOT EXISTS webhook_secrets (seq INTEGER PRIMARY KEY AUTOINCREMENT, secret TEXT NOT NULL, retires_at INTEGER)');
+    sql.exec(
+      'CREATE TABLE IF NOT EXISTS webhook_secrets (seq INTEGER PRIMARY KEY AUTOINCREMENT, secret TEXT NOT NULL, retires_at INTEGER)',
+    );
   }
 
   /** The secrets that sign at `now`; creates the first one if the tenant has none and none is pinned. */

@@ -1,6 +1,7 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { describe, expect, it, vi } from 'vitest';
 import type { Job } from '../../../schemas/job.ts';
 import { WEBHOOK_FIRST_RETRY_MS, WEBHOOK_RETRY_WINDOW_MS } from '../../../worker/constants.ts';
 import { Outbox } from '../../../worker/job-object/outbox.ts';
@@ -66,7 +67,12 @@ describe('webhook outbox', () => {
   it('gives up, and says so, once the retry window is spent', async () => {
     await withOutbox(async (outbox) => {
       outbox.add(JOB, Date.now() - WEBHOOK_RETRY_WINDOW_MS);
-      const gaveUp = await outbox.deliverDue({ url: HOOK_URL, secrets: async () => [SECRET], now: Date.now(), fetcher: receiver(500).fetcher });
+      const gaveUp = await outbox.deliverDue({
+        url: HOOK_URL,
+        secrets: async () => [SECRET],
+        now: Date.now(),
+        fetcher: receiver(500).fetcher,
+      });
       expect(gaveUp).toEqual([{ event_id: 'evt_0000000000000000000000test_succeeded', attempts: 1 }]);
       expect(outbox.nextAttemptAt()).toBeNull();
     });
@@ -85,6 +91,62 @@ describe('webhook outbox', () => {
         ['automatic', 1],
         ['redeliver', 1],
       ]);
+    });
+  });
+
+  it('signs each attempt with the secrets valid when it is sent, one signature per secret', async () => {
+    await withOutbox(async (outbox) => {
+      const now = Date.now();
+      const next = 'whsec_bmV3LXNlY3JldC1hZnRlci1yb3RhdGlvbg==';
+      let secrets = [SECRET];
+      outbox.add(JOB, now);
+      const failing = receiver(500);
+      await outbox.deliverDue({ url: HOOK_URL, secrets: async () => secrets, now, fetcher: failing.fetcher });
+      secrets = [next, SECRET];
+      const ok = receiver(204);
+      await outbox.deliverDue({ url: HOOK_URL, secrets: async () => secrets, now: outbox.nextAttemptAt()!, fetcher: ok.fetcher });
+      const [retry] = ok.requests;
+      const headers = Object.fromEntries(retry!.headers);
+      const body = await retry!.text();
+      expect(headers['webhook-signature']!.split(' ')).toHaveLength(2);
+      for (const secret of [SECRET, next]) expect(new Webhook(secret).verify(body, headers)).toEqual(JOB);
+      expect(Object.fromEntries(failing.requests[0]!.headers)['webhook-signature']!.split(' ')).toHaveLength(1);
+    });
+  });
+
+  it('asks for the secrets only when something is due', async () => {
+    await withOutbox(async (outbox) => {
+      const secrets = vi.fn(async () => [SECRET]);
+      await outbox.deliverDue({ url: HOOK_URL, secrets, now: Date.now(), fetcher: receiver(204).fetcher });
+      outbox.add(JOB, Date.now() + 60_000);
+      await outbox.deliverDue({ url: HOOK_URL, secrets, now: Date.now(), fetcher: receiver(204).fetcher });
+      expect(secrets).not.toHaveBeenCalled();
+    });
+  });
+
+  it('records an attempt that could not load the secrets as failed, sends nothing unsigned, and retries it', async () => {
+    await withOutbox(async (outbox) => {
+      const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+      const now = Date.now();
+      outbox.add(JOB, now);
+      const unsent = receiver(204);
+      const gaveUp = await outbox.deliverDue({
+        url: HOOK_URL,
+        secrets: () => Promise.reject(new Error('tenant object unavailable')),
+        now,
+        fetcher: unsent.fetcher,
+      });
+      logged.mockRestore();
+      expect(gaveUp).toEqual([]);
+      expect(unsent.requests).toHaveLength(0);
+      const [attempt] = outbox.deliveries();
+      expect(attempt).toMatchObject({
+        attempt: 1,
+        status: null,
+        error: 'Kiln could not load the signing secret, so nothing was sent; the webhook is retried.',
+      });
+      expect(attempt!.next_attempt_at! - attempt!.created_at).toBeLessThanOrEqual(WEBHOOK_FIRST_RETRY_MS);
+      expect(outbox.nextAttemptAt()).toBe(attempt!.next_attempt_at);
     });
   });
 });
