@@ -21,9 +21,7 @@ export type Delivery = z.infer<typeof Delivery>;
 export const WebhookSecret = z
   .object({
     object: z.literal('webhook_secret'),
-    secret: z
-      .string()
-      .describe('The `whsec_…` secret that signs your webhooks; verify them with the `standardwebhooks` package.'),
+    secret: z.string().describe('The `whsec_…` secret that signs your webhooks; verify them with the `standardwebhooks` package.'),
     previous_expires_at: z
       .number()
       .int()

@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
-import { bareKeyTenant, parseApiKeys } from '../../../worker/config/index.ts';
+import { bareKeyTenant, parseApiKeys, parseWebhookPin } from '../../../worker/config/index.ts';
 import worker from '../../../worker/index.ts';
 import { VIDEO_JOB } from '../helpers.ts';
 
@@ -74,5 +74,32 @@ describe('bare API keys', () => {
     expect(res.status).toBe(500);
     expect(logged.mock.calls.flat().join(' ')).toContain('API_KEYS entry 2 of 3 is empty');
     logged.mockRestore();
+  });
+});
+
+describe('WEBHOOK_SECRET_TENANT', () => {
+  const SECRET = 'whsec_c2stcGlubmVkLXNlY3JldC0wMDAx';
+
+  it('pins the named tenant to WEBHOOK_SECRET, and nobody when empty', () => {
+    expect(parseWebhookPin('acme', SECRET)).toEqual({ tenant: 'acme', secret: SECRET });
+    expect(parseWebhookPin('', SECRET)).toBeNull();
+    expect(parseWebhookPin(undefined, undefined)).toBeNull();
+  });
+
+  it.each([
+    ['acme', undefined, 'WEBHOOK_SECRET_TENANT names acme but the secret WEBHOOK_SECRET is not configured'],
+    ['acme', 'sk-pinned-secret-0001', 'The secret WEBHOOK_SECRET is not "whsec_" followed by base64'],
+    ['acme', 'whsec_', 'The secret WEBHOOK_SECRET is not "whsec_" followed by base64'],
+    ['acme', 'whsec_not base64!', 'The secret WEBHOOK_SECRET is not "whsec_" followed by base64'],
+    ['my tenant', SECRET, 'WEBHOOK_SECRET_TENANT is not a tenant name (1–64 letters, digits, _ or -)'],
+  ])('refuses tenant %j with secret %j, never echoing the secret', (tenant, secret, sentence) => {
+    let message = '';
+    try {
+      parseWebhookPin(tenant, secret);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toBe(`${sentence}; see README "Deploy".`);
+    if (secret && secret !== 'whsec_') expect(message).not.toContain(secret);
   });
 });
