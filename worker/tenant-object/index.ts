@@ -30,7 +30,8 @@ export interface UploadRecord {
 
 /**
  * One Durable Object per tenant: the job index (for GET /jobs filters and pagination),
- * idempotency keys, S3 connections, uploaded files and webhook signing secrets. Single-threaded, so claims are atomic.
+ * idempotency keys, S3 connections, uploaded files and webhook signing secrets.
+ * Single-threaded, so claims are atomic.
  */
 export class TenantObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;

@@ -1,5 +1,4 @@
-import type { KilnConfig } from '../config/index.ts';
-import { readConfig } from '../config/index.ts';
+import { type KilnConfig, readConfig } from '../config/index.ts';
 import { tenantStub } from '../stubs.ts';
 
 /** The initial secret configuration pins for `tenant` (WEBHOOK_SECRET_TENANT), or null. */
