@@ -1,6 +1,8 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { Job } from '../../schemas/job.ts';
+import { isTerminal, type Job } from '../../schemas/job.ts';
 import { IDEMPOTENCY_TTL_MS } from '../constants.ts';
+import { jobStub } from '../stubs.ts';
+import { type RateBucketName, RateBuckets, RunSlots, type TokenTake } from './limits.ts';
 import { type JobListQuery, listJobsSql } from './list.ts';
 
 /** What the tenant index keeps per job: enough to filter and page without waking job objects. */
@@ -29,10 +31,13 @@ export interface UploadRecord {
 
 /**
  * One Durable Object per tenant: the job index (for GET /jobs filters and pagination),
- * idempotency keys, S3 connections and uploaded files. Single-threaded, so claims are atomic.
+ * idempotency keys, S3 connections and uploaded files, and its limits (request rates, run slots).
+ * Single-threaded, so claims are atomic.
  */
 export class TenantObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly rateBuckets: RateBuckets;
+  private readonly runSlots: RunSlots;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -54,9 +59,13 @@ export class TenantObject extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS uploads (id TEXT PRIMARY KEY, key TEXT NOT NULL, filename TEXT NOT NULL,
         content_type TEXT NOT NULL, size INTEGER, created_at INTEGER NOT NULL);
     `);
+    this.rateBuckets = new RateBuckets(this.sql);
+    this.runSlots = new RunSlots(this.sql);
   }
 
   async indexJob(job: JobSummary): Promise<void> {
+    // The index write of a finished job is retried until it lands, so it is where a run slot is surely given back.
+    if (isTerminal(job.status)) this.runSlots.release(job.id);
     this.sql.exec(
       `INSERT INTO jobs (id, kind, status, input, created_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET status = excluded.status`,
@@ -155,5 +164,19 @@ export class TenantObject extends DurableObject<Env> {
   async getUpload(id: string): Promise<UploadRecord | null> {
     const row = this.sql.exec<Record<string, SqlStorageValue>>('SELECT * FROM uploads WHERE id = ?', id).toArray()[0];
     return row ? (row as unknown as UploadRecord) : null;
+  }
+
+  /** One request of the tenant against its `name` rate (docs/behaviour.md#limits). */
+  async takeToken(name: RateBucketName, perMinute: number): Promise<TokenTake> {
+    return this.rateBuckets.take(name, perMinute, Date.now());
+  }
+
+  /** Takes one of the tenant's `limit` run slots for the job, or says the tenant is at its limit: see {@link RunSlots}. */
+  async acquireRunSlot(jobId: string, limit: number): Promise<boolean> {
+    return this.runSlots.acquire(jobId, limit, Date.now(), (id) => jobStub(this.env, id).hasCurrentRun());
+  }
+
+  async releaseRunSlot(jobId: string): Promise<void> {
+    this.runSlots.release(jobId);
   }
 }
