@@ -23,7 +23,9 @@ export function takeToken(bucket: Bucket | null, perMinute: number, now: number)
   const elapsedMs = bucket ? Math.max(0, now - bucket.updatedAt) : 0;
   const tokens = bucket ? Math.min(perMinute, bucket.tokens + elapsedMs * refillPerMs) : perMinute;
   if (tokens >= 1) return { bucket: { tokens: tokens - 1, updatedAt: now }, result: { allowed: true } };
-  const retryAfterS = Math.max(1, Math.ceil((1 - tokens) / refillPerMs / 1000));
+  // Whole milliseconds first, so float error cannot add a second to an exact wait.
+  const waitMs = Math.round((1 - tokens) / refillPerMs);
+  const retryAfterS = Math.max(1, Math.ceil(waitMs / 1000));
   return { bucket: { tokens, updatedAt: now }, result: { allowed: false, retryAfterS } };
 }
 
