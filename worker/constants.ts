@@ -86,7 +86,7 @@ export const WEBHOOK_RETRY_WINDOW_MS = 25 * 60 * 60_000;
 export const WEBHOOK_MAX_RETRY_AFTER_MS = 6 * 60 * 60_000;
 
 /**
- * Per-tenant request rates (docs/behaviour.md#limits): a token bucket per tenant in its
+ * Per-tenant request rates (docs/behaviour.md#limits-per-tenant): a token bucket per tenant in its
  * TenantObject, refilled at this many per minute and holding at most as many, so a tenant that was
  * idle may send a minute's worth at once. `RATE_LIMIT_JOBS_PER_MINUTE` counts POST /jobs and
  * POST /tasks; `RATE_LIMIT_UPLOADS_PER_MINUTE` counts POST /uploads and PUT /files/{id}. 600 is

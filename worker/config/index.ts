@@ -27,7 +27,7 @@ export interface KilnConfig {
   connectionKey: string;
   /** Silence after which a run counts as lost (constants.ts HEARTBEAT_TIMEOUT_MS). */
   heartbeatTimeoutMs: number;
-  /** Per-tenant limits (constants.ts, docs/behaviour.md#limits). */
+  /** Per-tenant limits (constants.ts, docs/behaviour.md#limits-per-tenant). */
   limits: { jobsPerMinute: number; uploadsPerMinute: number; maxConcurrentJobs: number };
 }
 

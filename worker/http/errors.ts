@@ -29,7 +29,7 @@ export class ValidationError extends KilnError {
   }
 }
 
-/** A request over one of the tenant's rates; answered 429 with `Retry-After` (docs/behaviour.md#limits). */
+/** A request over one of the tenant's rates; answered 429 with `Retry-After` (docs/behaviour.md#limits-per-tenant). */
 export class RateLimitedError extends KilnError {
   readonly retryAfterS: number;
   constructor(message: string, retryAfterS: number) {

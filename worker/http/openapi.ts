@@ -19,7 +19,7 @@ export const errorResponses = {
   404: json(ErrorBody, 'No such job for this API key.'),
 } as const;
 
-/** The answer of a route that counts against one of the tenant's rates (docs/behaviour.md#limits). */
+/** The answer of a route that counts against one of the tenant's rates (docs/behaviour.md#limits-per-tenant). */
 export const rateLimitedResponse = {
   429: {
     ...json(ErrorBody, "Over the tenant's rate (`rate_limited`); retry after `Retry-After` seconds."),

@@ -12,7 +12,7 @@ const RATES = {
 } as const satisfies Record<RateBucketName, { what: string; variable: string; limit: keyof KilnConfig['limits'] }>;
 
 /**
- * Holds the caller's tenant to one of its rates (docs/behaviour.md#limits): beyond it the request
+ * Holds the caller's tenant to one of its rates (docs/behaviour.md#limits-per-tenant): beyond it the request
  * is refused with `429 rate_limited` and `Retry-After` before any work is done. Goes after
  * {@link apiKeyAuth}, which names the tenant. Each tenant has its own count, so one tenant's burst
  * never slows another.

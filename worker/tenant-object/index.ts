@@ -166,7 +166,7 @@ export class TenantObject extends DurableObject<Env> {
     return row ? (row as unknown as UploadRecord) : null;
   }
 
-  /** One request of the tenant against its `name` rate (docs/behaviour.md#limits). */
+  /** One request of the tenant against its `name` rate (docs/behaviour.md#limits-per-tenant). */
   async takeToken(name: RateBucketName, perMinute: number): Promise<TokenTake> {
     return this.rateBuckets.take(name, perMinute, Date.now());
   }

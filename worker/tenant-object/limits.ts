@@ -1,6 +1,6 @@
 import { RUN_SLOT_RECHECK_MS } from '../constants.ts';
 
-/** The request rates a tenant is held to (docs/behaviour.md#limits): job creation and uploads. */
+/** The request rates a tenant is held to (docs/behaviour.md#limits-per-tenant): job creation and uploads. */
 export type RateBucketName = 'jobs' | 'uploads';
 
 export type TokenTake = { allowed: true } | { allowed: false; retryAfterS: number };
