@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
-import { bareKeyTenant, parseApiKeys } from '../../../worker/config/index.ts';
+import { bareKeyTenant, parseApiKeys, readConfig } from '../../../worker/config/index.ts';
 import worker from '../../../worker/index.ts';
 import { VIDEO_JOB } from '../helpers.ts';
 
@@ -73,6 +73,29 @@ describe('bare API keys', () => {
     const res = await call('dev:kiln_dev_key,,', 'kiln_dev_key', '/jobs');
     expect(res.status).toBe(500);
     expect(logged.mock.calls.flat().join(' ')).toContain('API_KEYS entry 2 of 3 is empty');
+    logged.mockRestore();
+  });
+});
+
+describe('per-tenant limits', () => {
+  it('default to the documented values and follow their vars', () => {
+    expect(
+      readConfig({ ...env, RATE_LIMIT_JOBS_PER_MINUTE: '', RATE_LIMIT_UPLOADS_PER_MINUTE: '', TENANT_MAX_CONCURRENT_JOBS: '' }).limits,
+    ).toEqual({
+      jobsPerMinute: 600,
+      uploadsPerMinute: 600,
+      maxConcurrentJobs: 20,
+    });
+    expect(readConfig({ ...env, RATE_LIMIT_JOBS_PER_MINUTE: '30', TENANT_MAX_CONCURRENT_JOBS: '2' }).limits).toMatchObject({
+      jobsPerMinute: 30,
+      maxConcurrentJobs: 2,
+    });
+  });
+
+  it('falls back to the default for a value that is not a whole number of 1 or more, and logs it', () => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    expect(readConfig({ ...env, TENANT_MAX_CONCURRENT_JOBS: '0.5' }).limits.maxConcurrentJobs).toBe(20);
+    expect(logged).toHaveBeenCalledWith('TENANT_MAX_CONCURRENT_JOBS "0.5" is not a whole number of 1 or more; using 20.');
     logged.mockRestore();
   });
 });
