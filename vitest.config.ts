@@ -13,6 +13,11 @@ import { ContainersFirstSequencer } from './test/support/sequencer.ts';
  */
 /** Drills with a 6 s watchdog: they run alone, after every other file, so a busy machine cannot fake a lost run. */
 const E2E_FAULTS = 'test/e2e/faults.test.ts';
+/**
+ * Worker tests of the per-tenant limits, run in a Worker of their own (project `worker-limits`)
+ * configured with limits low enough to reach: no other test's jobs count against them there.
+ */
+const WORKER_LIMITS = 'test/worker/**/*.limits.test.ts';
 
 export default defineConfig({
   test: {
@@ -41,10 +46,36 @@ export default defineConfig({
         test: {
           name: 'worker',
           include: ['test/worker/**/*.test.ts'],
+          exclude: [WORKER_LIMITS],
           globalSetup: ['test/support/processor-double.ts'],
           // Above the helpers' 15 s wait for a queue delivery: a file's first job waits for a cold
           // Durable Object and the queue batch while the container tier encodes on the same cores.
           testTimeout: 20_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                ...devVars(),
+                // Two tenants per test file, so the files' counts never meet.
+                API_KEYS: 'dev:kiln_dev_key,other:other_tenant_key,burst:burst_tenant_key,calm:calm_tenant_key',
+                PROCESSOR_URL: inject('processorDoubleUrl'),
+                RATE_LIMIT_JOBS_PER_MINUTE: '3',
+                RATE_LIMIT_UPLOADS_PER_MINUTE: '2',
+                TENANT_MAX_CONCURRENT_JOBS: '1',
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'worker-limits',
+          include: [WORKER_LIMITS],
+          globalSetup: ['test/support/processor-double.ts'],
+          // A job waiting for a run slot looks again after 2, 4, 8… s (SLOT_WAIT_BASE_S).
+          testTimeout: 90_000,
         },
       },
       {

@@ -45,7 +45,10 @@ const ERROR_KINDS: Record<ErrorKind, { on: 'request' | 'job' | 'both'; meaning: 
   idempotency_key_reused: { on: 'request', meaning: 'The `Idempotency-Key` was used in the last 24 h with a different body.' },
   payload_too_large: { on: 'request', meaning: 'The body is over the limit; send large files through `POST /uploads`.' },
   unsupported_media_type: { on: 'request', meaning: 'The body is not `application/json`.' },
-  rate_limited: { on: 'request', meaning: 'Too many requests; retry after `Retry-After`. Reserved: not returned yet.' },
+  rate_limited: {
+    on: 'request',
+    meaning: "Over the tenant's rate for creating jobs and tasks, or for uploads; retry after `Retry-After` seconds.",
+  },
   internal_error: { on: 'request', meaning: "Something failed on Kiln's side; retry the request." },
   input_unreachable: { on: 'job', meaning: 'The input could not be fetched: an HTTP error, a refused address or a missing object.' },
   input_not_media: { on: 'job', meaning: 'The input is not a video, audio or image Kiln can decode, or it is truncated.' },

@@ -90,3 +90,35 @@ export const WEBHOOK_MAX_RETRY_AFTER_MS = 6 * 60 * 60_000;
  * carries a signature made with the secret its receiver had then.
  */
 export const WEBHOOK_SECRET_OVERLAP_MS = WEBHOOK_RETRY_WINDOW_MS;
+
+/**
+ * Per-tenant request rates (docs/behaviour.md#limits-per-tenant): a token bucket per tenant in its
+ * TenantObject, refilled at this many per minute and holding at most as many, so a tenant that was
+ * idle may send a minute's worth at once. `RATE_LIMIT_JOBS_PER_MINUTE` counts POST /jobs and
+ * POST /tasks; `RATE_LIMIT_UPLOADS_PER_MINUTE` counts POST /uploads and PUT /files/{id}. 600 is
+ * ten a second, well above what the end-to-end and chaos runs submit.
+ */
+export const RATE_LIMIT_JOBS_PER_MINUTE = 600;
+export const RATE_LIMIT_UPLOADS_PER_MINUTE = 600;
+
+/**
+ * Runs of one tenant in progress at once (`TENANT_MAX_CONCURRENT_JOBS`); the rest stay queued, so
+ * one tenant's backlog cannot take every processor slot. 20 is more than one processor instance
+ * holds (KILN_CONCURRENCY + KILN_BACKLOG = 18), so a lone tenant still fills one.
+ */
+export const TENANT_MAX_CONCURRENT_JOBS = 20;
+
+/**
+ * A run slot is asked about again (does its job still have a run?) once it is this old, and only
+ * when the tenant is at its limit: a slot whose release was lost frees itself this long after it
+ * was taken or last confirmed, or once its run is found lost by the watchdog.
+ */
+export const RUN_SLOT_RECHECK_MS = 60_000;
+
+/**
+ * A job waiting for one of its tenant's run slots looks again after this delay, doubling per wait
+ * up to the cap. Waiting is not a failure: each wait is a fresh queue message, so it never uses
+ * the queue's retries (max_retries) or the job's run attempts.
+ */
+export const SLOT_WAIT_BASE_S = 2;
+export const SLOT_WAIT_MAX_S = 60;

@@ -1,6 +1,11 @@
 import { KilnError } from '../../schemas/errors.ts';
 import { MIN_SECRET_LENGTH } from '../../schemas/processor.ts';
-import { HEARTBEAT_TIMEOUT_MS } from '../constants.ts';
+import {
+  HEARTBEAT_TIMEOUT_MS,
+  RATE_LIMIT_JOBS_PER_MINUTE,
+  RATE_LIMIT_UPLOADS_PER_MINUTE,
+  TENANT_MAX_CONCURRENT_JOBS,
+} from '../constants.ts';
 
 /**
  * The Worker's configuration, read from bindings once per request. Secrets are documented in
@@ -23,6 +28,20 @@ export interface KilnConfig {
   connectionKey: string;
   /** Silence after which a run counts as lost (constants.ts HEARTBEAT_TIMEOUT_MS). */
   heartbeatTimeoutMs: number;
+  /** Per-tenant limits (constants.ts, docs/behaviour.md#limits-per-tenant). */
+  limits: { jobsPerMinute: number; uploadsPerMinute: number; maxConcurrentJobs: number };
+}
+
+/**
+ * A limit var: a positive whole number, or the default when unset. A malformed value also gets
+ * the default, with a log line naming it, rather than failing every request over a tuning knob.
+ */
+function limitVar(name: string, raw: string | undefined, fallback: number): number {
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (Number.isInteger(value) && value >= 1) return value;
+  console.error(`${name} "${raw}" is not a whole number of 1 or more; using ${fallback}.`);
+  return fallback;
 }
 
 /** The bucket name in wrangler.toml; presigned URLs address the bucket by name. */
@@ -109,5 +128,10 @@ export function readConfig(env: Env): KilnConfig {
     publicFilesBaseUrl: env.PUBLIC_FILES_BASE_URL || undefined,
     connectionKey: env.CONNECTION_ENCRYPTION_KEY,
     heartbeatTimeoutMs: Number(env.HEARTBEAT_TIMEOUT_S) > 0 ? Number(env.HEARTBEAT_TIMEOUT_S) * 1000 : HEARTBEAT_TIMEOUT_MS,
+    limits: {
+      jobsPerMinute: limitVar('RATE_LIMIT_JOBS_PER_MINUTE', env.RATE_LIMIT_JOBS_PER_MINUTE, RATE_LIMIT_JOBS_PER_MINUTE),
+      uploadsPerMinute: limitVar('RATE_LIMIT_UPLOADS_PER_MINUTE', env.RATE_LIMIT_UPLOADS_PER_MINUTE, RATE_LIMIT_UPLOADS_PER_MINUTE),
+      maxConcurrentJobs: limitVar('TENANT_MAX_CONCURRENT_JOBS', env.TENANT_MAX_CONCURRENT_JOBS, TENANT_MAX_CONCURRENT_JOBS),
+    },
   };
 }

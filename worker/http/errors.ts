@@ -29,6 +29,16 @@ export class ValidationError extends KilnError {
   }
 }
 
+/** A request over one of the tenant's rates; answered 429 with `Retry-After` (docs/behaviour.md#limits-per-tenant). */
+export class RateLimitedError extends KilnError {
+  readonly retryAfterS: number;
+  constructor(message: string, retryAfterS: number) {
+    super('rate_limited', message);
+    this.name = 'RateLimitedError';
+    this.retryAfterS = retryAfterS;
+  }
+}
+
 /**
  * A validation failure of one field.
  *
@@ -48,6 +58,7 @@ export function errorResponse(err: unknown, c: Context): Response {
     const kind = err.status === 413 ? 'payload_too_large' : err.status === 415 ? 'unsupported_media_type' : 'invalid_input';
     return c.json({ kind, message: `${err.message}; send a valid JSON body with Content-Type: application/json.` }, err.status);
   }
+  if (err instanceof RateLimitedError) c.header('Retry-After', String(err.retryAfterS));
   if (err instanceof KilnError) {
     const status = STATUS_BY_KIND[err.kind] ?? 500;
     if (status === 500) console.error('kiln error', err.kind, err.message, err.cause);

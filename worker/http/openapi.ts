@@ -19,6 +19,14 @@ export const errorResponses = {
   404: json(ErrorBody, 'No such job for this API key.'),
 } as const;
 
+/** The answer of a route that counts against one of the tenant's rates (docs/behaviour.md#limits-per-tenant). */
+export const rateLimitedResponse = {
+  429: {
+    ...json(ErrorBody, "Over the tenant's rate (`rate_limited`); retry after `Retry-After` seconds."),
+    headers: { 'Retry-After': { schema: { type: 'integer' as const }, description: 'Seconds until the request may succeed.' } },
+  },
+} as const;
+
 /** The optional `Idempotency-Key` header of the routes that create jobs. */
 export const IdempotencyHeader = z.object({
   'idempotency-key': z

@@ -5,6 +5,7 @@ import { connectionRoutes } from '../connections/routes.ts';
 import { fileRoutes } from '../files/routes.ts';
 import { healthRoutes } from '../health/routes.ts';
 import { jobsRoutes } from '../jobs/routes.ts';
+import { rateLimit } from '../limits/index.ts';
 import { taskRoutes } from '../tasks/routes.ts';
 import { uploadRoutes } from '../uploads/routes.ts';
 import { deliveryRoutes, webhookSecretRoutes } from '../webhooks/routes.ts';
@@ -31,6 +32,11 @@ export function createApp() {
     app.use(path, apiKeyAuth());
   }
   app.on('PUT', '/files/:id{file_[^/]+}', apiKeyAuth());
+  // Only what creates work or stores bytes is rate limited; reads are cheap DO lookups that
+  // clients poll, and a limit there would only break status polling during a burst.
+  app.on('POST', ['/jobs', '/tasks'], rateLimit('jobs'));
+  app.on('POST', '/uploads', rateLimit('uploads'));
+  app.on('PUT', '/files/:id{file_[^/]+}', rateLimit('uploads'));
   app.route('/', jobsRoutes);
   app.route('/', taskRoutes);
   app.route('/', deliveryRoutes);

@@ -28,6 +28,7 @@ import {
   releaseClaim,
   resendSoon,
   upgradeStored,
+  waitForSlot,
   watchdog,
 } from './state.ts';
 import { writeTenantIndex } from './tenant-index.ts';
@@ -129,6 +130,30 @@ export class JobObject extends DurableObject<Env> {
     if (claim.action === 'skip') return claim;
     await this.commit(state, claim.change);
     return { action: 'dispatch', attempt: state.attempt, state };
+  }
+
+  /**
+   * The tenant had no free run slot for the message of generation `seq`: see {@link waitForSlot}.
+   * The first wait in a row goes to the event log, so GET /jobs/{id}/events says why the job is queued.
+   */
+  async waitForSlot(seq: number, limit: number): Promise<'wait' | 'skip'> {
+    const state = this.load();
+    if (!state || waitForSlot(state, seq, Date.now()).action === 'skip') return 'skip';
+    this.save(state);
+    const last = this.sql.exec<{ type: string }>('SELECT type FROM events ORDER BY seq DESC LIMIT 1').toArray()[0];
+    if (last?.type !== 'run_waiting') {
+      this.log('run_waiting', {
+        reason: `${limit} of this tenant's jobs are processing (TENANT_MAX_CONCURRENT_JOBS); this one starts when one of them ends`,
+      });
+    }
+    await this.scheduleAlarm();
+    return 'wait';
+  }
+
+  /** Whether a run of the job is in progress, which is what its tenant's run slot is held for. */
+  async hasCurrentRun(): Promise<boolean> {
+    const state = this.load();
+    return state !== null && !isTerminal(state.job.status) && state.claimedSeq !== null;
   }
 
   /** The processor was busy or could not be reached: see {@link releaseClaim}. */

@@ -166,14 +166,34 @@ export function resendSoon(state: JobState, now: number): void {
   if (state.claimedSeq === null) state.enqueuedAt = now - QUEUE_STALL_MS + CREATE_RETRY_MS;
 }
 
+/** Why a message of generation `seq` must not start a run, or null when it may. */
+function claimSkip(state: JobState, seq: number): ClaimSkip | null {
+  if (isTerminal(state.job.status)) return { action: 'skip', reason: 'terminal' };
+  if (seq !== state.seq) return { action: 'skip', reason: 'stale' };
+  if (state.claimedSeq === seq) return { action: 'skip', reason: 'duplicate' };
+  return null;
+}
+
+/**
+ * The message of generation `seq` found every run slot of its tenant taken
+ * (TENANT_MAX_CONCURRENT_JOBS): the job stays as it is and the message comes back later. The wait
+ * counts as a fresh enqueue, so the stalled-queue watchdog does not send a second message
+ * meanwhile. A message that could not start a run anyway is skipped.
+ */
+export function waitForSlot(state: JobState, seq: number, now: number): ClaimSkip | { action: 'wait' } {
+  const skip = claimSkip(state, seq);
+  if (skip) return skip;
+  state.enqueuedAt = now;
+  return { action: 'wait' };
+}
+
 /**
  * A queue message of generation `seq` asks to start a run. Only the current generation starts
  * one, and only once, so a message delivered twice starts one encode.
  */
 export function claimRun(state: JobState, seq: number, now: number): ClaimSkip | { action: 'dispatch'; change: Change } {
-  if (isTerminal(state.job.status)) return { action: 'skip', reason: 'terminal' };
-  if (seq !== state.seq) return { action: 'skip', reason: 'stale' };
-  if (state.claimedSeq === seq) return { action: 'skip', reason: 'duplicate' };
+  const skip = claimSkip(state, seq);
+  if (skip) return skip;
   state.claimedSeq = seq;
   state.attempt += 1;
   state.heartbeatAt = now;

@@ -3,7 +3,7 @@ import { ErrorBody, jobNotFoundError } from '../../schemas/errors.ts';
 import { Job, JobCreate, JobEvent } from '../../schemas/job.ts';
 import { createRouter } from '../http/app.ts';
 import { ValidationError } from '../http/errors.ts';
-import { errorResponses, IdempotencyHeader, json } from '../http/openapi.ts';
+import { errorResponses, IdempotencyHeader, json, rateLimitedResponse } from '../http/openapi.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
 import { submitJob } from './create.ts';
 import { JobIdParam, ListJobsQuery } from './schemas.ts';
@@ -18,6 +18,7 @@ const createJob = createRoute({
     200: json(Job, 'Replay: the job first created with this Idempotency-Key.'),
     409: json(ErrorBody, 'The Idempotency-Key was used with a different body.'),
     ...errorResponses,
+    ...rateLimitedResponse,
   },
 });
 

@@ -6,7 +6,7 @@ import { JobKind } from '../../schemas/options.ts';
 import { TaskStage } from '../../schemas/processor.ts';
 import { createRouter } from '../http/app.ts';
 import { ValidationError } from '../http/errors.ts';
-import { errorResponses, IdempotencyHeader, json } from '../http/openapi.ts';
+import { errorResponses, IdempotencyHeader, json, rateLimitedResponse } from '../http/openapi.ts';
 import { taskByStage } from '../job-object/state.ts';
 import { submitJob } from '../jobs/create.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
@@ -108,6 +108,7 @@ export const taskRoutes = createRouter()
         200: json(StandaloneTask, 'Replay: the task first created with this Idempotency-Key.'),
         409: json(ErrorBody, 'The Idempotency-Key was used with a different body.'),
         ...errorResponses,
+        ...rateLimitedResponse,
       },
     }),
     async (c) => {

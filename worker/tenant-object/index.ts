@@ -1,6 +1,8 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { Job } from '../../schemas/job.ts';
+import { isTerminal, type Job } from '../../schemas/job.ts';
 import { IDEMPOTENCY_TTL_MS } from '../constants.ts';
+import { jobStub } from '../stubs.ts';
+import { type RateBucketName, RateBuckets, RunSlots, type TokenTake } from './limits.ts';
 import { type JobListQuery, listJobsSql } from './list.ts';
 import { WebhookSecretStore, type WebhookSecrets } from './webhook-secrets.ts';
 
@@ -30,12 +32,15 @@ export interface UploadRecord {
 
 /**
  * One Durable Object per tenant: the job index (for GET /jobs filters and pagination),
- * idempotency keys, S3 connections, uploaded files and webhook signing secrets.
+ * idempotency keys, S3 connections, uploaded files, webhook signing secrets and its limits
+ * (request rates, run slots).
  * Single-threaded, so claims are atomic.
  */
 export class TenantObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly webhookSecretStore: WebhookSecretStore;
+  private readonly rateBuckets: RateBuckets;
+  private readonly runSlots: RunSlots;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -58,9 +63,13 @@ export class TenantObject extends DurableObject<Env> {
         content_type TEXT NOT NULL, size INTEGER, created_at INTEGER NOT NULL);
     `);
     this.webhookSecretStore = new WebhookSecretStore(this.sql);
+    this.rateBuckets = new RateBuckets(this.sql);
+    this.runSlots = new RunSlots(this.sql);
   }
 
   async indexJob(job: JobSummary): Promise<void> {
+    // The index write of a finished job is retried until it lands, so it is where a run slot is surely given back.
+    if (isTerminal(job.status)) this.runSlots.release(job.id);
     this.sql.exec(
       `INSERT INTO jobs (id, kind, status, input, created_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET status = excluded.status`,
@@ -168,5 +177,19 @@ export class TenantObject extends DurableObject<Env> {
 
   async rotateWebhookSecret(pinned: string | null): Promise<WebhookSecrets> {
     return this.webhookSecretStore.rotate(pinned, Date.now());
+  }
+
+  /** One request of the tenant against its `name` rate (docs/behaviour.md#limits-per-tenant). */
+  async takeToken(name: RateBucketName, perMinute: number): Promise<TokenTake> {
+    return this.rateBuckets.take(name, perMinute, Date.now());
+  }
+
+  /** Takes one of the tenant's `limit` run slots for the job, or says the tenant is at its limit: see {@link RunSlots}. */
+  async acquireRunSlot(jobId: string, limit: number): Promise<boolean> {
+    return this.runSlots.acquire(jobId, limit, Date.now(), (id) => jobStub(this.env, id).hasCurrentRun());
+  }
+
+  async releaseRunSlot(jobId: string): Promise<void> {
+    this.runSlots.release(jobId);
   }
 }

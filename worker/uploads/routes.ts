@@ -5,7 +5,7 @@ import { Upload, UploadCreate } from '../../schemas/upload.ts';
 import { readConfig } from '../config/index.ts';
 import { DIRECT_PUT_MAX_BYTES, UPLOAD_URL_TTL_S } from '../constants.ts';
 import { createRouter } from '../http/app.ts';
-import { errorResponses, json } from '../http/openapi.ts';
+import { errorResponses, json, rateLimitedResponse } from '../http/openapi.ts';
 import { fileUrl, uploadKey } from '../storage/keys.ts';
 import { kilnBucket } from '../storage/locations.ts';
 import { presign } from '../storage/presign.ts';
@@ -20,7 +20,11 @@ const createUpload = createRoute({
   path: '/uploads',
   summary: 'Get a presigned URL to upload a file straight to storage',
   request: { body: { content: { 'application/json': { schema: UploadCreate } }, required: true } },
-  responses: { 201: json(Upload, 'PUT the file to upload_url, then use file.id as a job input.'), ...errorResponses },
+  responses: {
+    201: json(Upload, 'PUT the file to upload_url, then use file.id as a job input.'),
+    ...errorResponses,
+    ...rateLimitedResponse,
+  },
 });
 
 const putFile = createRoute({
@@ -35,7 +39,7 @@ const putFile = createRoute({
         .openapi({ param: { name: 'id', in: 'path' } }),
     }),
   },
-  responses: { 200: json(UploadedFile, 'The stored file.'), ...errorResponses },
+  responses: { 200: json(UploadedFile, 'The stored file.'), ...errorResponses, ...rateLimitedResponse },
 });
 
 export const uploadRoutes = createRouter()

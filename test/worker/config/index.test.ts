@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
-import { bareKeyTenant, parseApiKeys, parseWebhookPin } from '../../../worker/config/index.ts';
+import { bareKeyTenant, parseApiKeys, parseWebhookPin, readConfig } from '../../../worker/config/index.ts';
 import worker from '../../../worker/index.ts';
 import { VIDEO_JOB } from '../helpers.ts';
 
@@ -101,5 +101,28 @@ describe('WEBHOOK_SECRET_TENANT', () => {
     }
     expect(message).toBe(`${sentence}; see README "Deploy".`);
     if (secret && secret !== 'whsec_') expect(message).not.toContain(secret);
+  });
+});
+
+describe('per-tenant limits', () => {
+  it('default to the documented values and follow their vars', () => {
+    expect(
+      readConfig({ ...env, RATE_LIMIT_JOBS_PER_MINUTE: '', RATE_LIMIT_UPLOADS_PER_MINUTE: '', TENANT_MAX_CONCURRENT_JOBS: '' }).limits,
+    ).toEqual({
+      jobsPerMinute: 600,
+      uploadsPerMinute: 600,
+      maxConcurrentJobs: 20,
+    });
+    expect(readConfig({ ...env, RATE_LIMIT_JOBS_PER_MINUTE: '30', TENANT_MAX_CONCURRENT_JOBS: '2' }).limits).toMatchObject({
+      jobsPerMinute: 30,
+      maxConcurrentJobs: 2,
+    });
+  });
+
+  it('falls back to the default for a value that is not a whole number of 1 or more, and logs it', () => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    expect(readConfig({ ...env, TENANT_MAX_CONCURRENT_JOBS: '0.5' }).limits.maxConcurrentJobs).toBe(20);
+    expect(logged).toHaveBeenCalledWith('TENANT_MAX_CONCURRENT_JOBS "0.5" is not a whole number of 1 or more; using 20.');
+    logged.mockRestore();
   });
 });

@@ -2,11 +2,19 @@ import { createExecutionContext, createMessageBatch, getQueueResult, runDurableO
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import type { ProcessorTask } from '../../../schemas/processor.ts';
-import { BUSY_RETRY_BASE_S, BUSY_RETRY_MAX_S, HEARTBEAT_TIMEOUT_MS, MAX_UNREACHABLE_DISPATCHES } from '../../../worker/constants.ts';
+import {
+  BUSY_RETRY_BASE_S,
+  BUSY_RETRY_MAX_S,
+  HEARTBEAT_TIMEOUT_MS,
+  MAX_UNREACHABLE_DISPATCHES,
+  SLOT_WAIT_BASE_S,
+  SLOT_WAIT_MAX_S,
+  TENANT_MAX_CONCURRENT_JOBS,
+} from '../../../worker/constants.ts';
 import { consumeDeadLetters, consumeJobs } from '../../../worker/dispatch/consumer.ts';
 import { type DispatchResult, httpProcessor, type Processor } from '../../../worker/dispatch/processor.ts';
 import type { JobState } from '../../../worker/job-object/state.ts';
-import { jobStub } from '../../../worker/stubs.ts';
+import { jobStub, tenantStub } from '../../../worker/stubs.ts';
 import { api, createJob, processorDouble, report } from '../helpers.ts';
 
 /** A processor that answers every dispatch with `result` and remembers the tasks. */
@@ -176,6 +184,46 @@ describe('queue consumer', () => {
     expect(stale.explicitAcks).toEqual(['msg-1']);
     expect(malformed.explicitAcks).toEqual(['msg-1']);
     expect(processor.tasks).toHaveLength(0);
+  });
+
+  it("keeps a job over its tenant's run slots queued and looks again with a fresh message, never a retry that could dead-letter it", async () => {
+    const { id, message } = await queuedJob();
+    // A tenant of its own whose slots other jobs hold, as on a tenant with a backlog.
+    const tenant = `full-${id}`;
+    for (let i = 0; i < TENANT_MAX_CONCURRENT_JOBS; i++)
+      await tenantStub(env, tenant).acquireRunSlot(`job_other${i}`, TENANT_MAX_CONCURRENT_JOBS);
+    const sent = vi.spyOn(env.JOB_QUEUE, 'send');
+    const processor = answering({ outcome: 'accepted' });
+    // The 11th delivery: retried once more, the queue (max_retries = 10) would dead-letter it.
+    const first = await consume({ ...message, tenant }, processor, 11);
+    expect(first.explicitAcks).toEqual(['msg-1']);
+    expect(first.retryMessages).toEqual([]);
+    const later = await consume({ ...message, tenant, slot_waits: 8 }, processor);
+    expect(later.explicitAcks).toEqual(['msg-1']);
+    expect(processor.tasks).toHaveLength(0);
+    expect(sent.mock.calls).toEqual([
+      [{ ...message, tenant, slot_waits: 1 }, { delaySeconds: SLOT_WAIT_BASE_S }],
+      [{ ...message, tenant, slot_waits: 9 }, { delaySeconds: SLOT_WAIT_MAX_S }],
+    ]);
+    sent.mockRestore();
+    expect((await (await api(`/jobs/${id}`)).json<{ status: string }>()).status).toBe('queued');
+    const events = await (await api(`/jobs/${id}/events`)).json<{ type: string; detail: { reason?: string } }[]>();
+    expect(events.filter((e) => e.type === 'run_waiting')).toEqual([
+      {
+        at: expect.any(Number),
+        type: 'run_waiting',
+        detail: {
+          reason: `${TENANT_MAX_CONCURRENT_JOBS} of this tenant's jobs are processing (TENANT_MAX_CONCURRENT_JOBS); this one starts when one of them ends`,
+        },
+      },
+    ]);
+  });
+
+  it('gives the run slot back when the processor cannot take the run', async () => {
+    const { message } = await queuedJob();
+    const tenant = `busy-${message.job_id}`;
+    await consume({ ...message, tenant }, answering({ outcome: 'busy', retryAfterS: null, detail: 'full' }));
+    expect(await tenantStub(env, tenant).acquireRunSlot('job_next', 1)).toBe(true);
   });
 
   it('fails the job with a reason when its message reaches the dead-letter queue', async () => {

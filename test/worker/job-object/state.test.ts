@@ -25,6 +25,7 @@ import {
   resendSoon,
   taskByStage,
   upgradeStored,
+  waitForSlot,
   watchdog,
 } from '../../../worker/job-object/state.ts';
 import { OUTPUT_INFO } from '../helpers.ts';
@@ -109,6 +110,23 @@ describe('claim', () => {
     cancelJob(state, T0);
     expect(claimRun(state, 1, T0)).toEqual({ action: 'skip', reason: 'terminal' });
     expect(state.attempt).toBe(1);
+  });
+});
+
+describe('waiting for a run slot of the tenant', () => {
+  it('leaves the job queued and its run count alone, and keeps the stalled-queue watchdog from re-sending meanwhile', () => {
+    const state = queuedJob();
+    expect(waitForSlot(state, 1, T0 + QUEUE_STALL_MS - 1)).toEqual({ action: 'wait' });
+    expect(state).toMatchObject({ claimedSeq: null, attempt: 0, enqueuedAt: T0 + QUEUE_STALL_MS - 1, job: { status: 'queued' } });
+    expect(watchdog(state, T0 + QUEUE_STALL_MS, HEARTBEAT_TIMEOUT_MS)).toBeNull();
+  });
+
+  it('tells a message that could not start a run anyway to go', () => {
+    const state = runningJob();
+    expect(waitForSlot(state, 1, T0)).toEqual({ action: 'skip', reason: 'duplicate' });
+    expect(waitForSlot(state, 2, T0)).toEqual({ action: 'skip', reason: 'stale' });
+    cancelJob(state, T0);
+    expect(waitForSlot(state, 1, T0)).toEqual({ action: 'skip', reason: 'terminal' });
   });
 });
 
