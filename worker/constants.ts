@@ -84,3 +84,15 @@ export const WEBHOOK_MAX_BACKOFF_MS = 2 * 60 * 60_000;
 export const WEBHOOK_RETRY_WINDOW_MS = 25 * 60 * 60_000;
 /** A receiver's Retry-After is honoured up to this long. */
 export const WEBHOOK_MAX_RETRY_AFTER_MS = 6 * 60 * 60_000;
+
+/**
+ * Largest JSON body the API reads (POST /jobs, /tasks, /uploads, /connections…), counted while it
+ * streams in, before any parsing. The largest valid job (32 metadata values of 2,048 characters
+ * and three 4,096-character URLs, every character written as a `\u` escape) is about 470 KiB.
+ */
+export const API_BODY_MAX_BYTES = 512 * 1024;
+/**
+ * Largest body a processor callback may send, read only after its token checks out. The largest
+ * valid one names MAX_OUTPUT_FILES files of 200 characters: about 3.9 MiB.
+ */
+export const CALLBACK_BODY_MAX_BYTES = 4 * 1024 * 1024;
