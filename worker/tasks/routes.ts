@@ -125,7 +125,8 @@ export const taskRoutes = createRouter()
         throw err instanceof ValidationError ? renamed(err, callerPath) : err;
       });
       const encodeTaskId = taskByStage(job, 'encode').id;
-      if (!replayed) await tenantStub(c.env, c.get('tenant')).indexTask(encodeTaskId, job.id);
+      // Also on a replay: the request that created the job may have died before indexing its task.
+      await tenantStub(c.env, c.get('tenant')).indexTask(encodeTaskId, job.id);
       return c.json(taskView(job, encodeTaskId), replayed ? 200 : 201);
     },
   )
