@@ -83,8 +83,29 @@ async function saveOutput(url: string, target: string, signal: AbortSignal): Pro
 }
 
 /**
+ * The local relative path for `relative`, a path the server's playlists named under the output's
+ * folder: each of its parts must be a plain file name once percent-decoded, or null. A decoded
+ * `..%2F` or `%5C`, a NUL, a drive (`C:`) or an empty part could otherwise write outside -o.
+ */
+function plainRelativePath(relative: string): string | null {
+  const parts: string[] = [];
+  for (const encoded of relative.split('/')) {
+    let name: string;
+    try {
+      name = decodeURIComponent(encoded);
+    } catch {
+      return null;
+    }
+    if (name === '' || name === '.' || name === '..' || /[/\\\0:]/.test(name)) return null;
+    parts.push(name);
+  }
+  return parts.join('/');
+}
+
+/**
  * Downloads an HLS output: the master playlist, every playlist it names and every segment those
- * name, keeping their relative paths under `dir`. Only URIs under the master's folder are followed.
+ * name, keeping their relative paths under `dir`. Only URIs under the master's folder are followed,
+ * and only names that are plain file names (see {@link plainRelativePath}).
  */
 async function saveHls(masterUrl: string, target: string, signal: AbortSignal): Promise<ErrorBody | null> {
   const isPlaylist = target.toLowerCase().endsWith(`.${PLAYLIST_EXTENSION}`);
@@ -95,7 +116,14 @@ async function saveHls(masterUrl: string, target: string, signal: AbortSignal): 
   for (let url = pending.shift(); url; url = pending.shift()) {
     if (seen.has(url) || !url.startsWith(root)) continue;
     seen.add(url);
-    const relativePath = decodeURIComponent(url.slice(root.length).split('?')[0] ?? '');
+    const named = url.slice(root.length).split(/[?#]/)[0] ?? '';
+    const relativePath = plainRelativePath(named);
+    if (relativePath === null) {
+      return {
+        kind: 'output_write_failed',
+        message: `The server's playlist names "${named}", which is not a plain file name once decoded (it has /, \\, .., NUL, a drive or an empty part); refused, so that nothing is written outside ${dir}.`,
+      };
+    }
     const local = url === masterUrl && isPlaylist ? target : resolve(dir, relativePath);
     const error = await saveOutput(url, local, signal);
     if (error) return error;

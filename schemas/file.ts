@@ -3,17 +3,21 @@ import { z } from 'zod';
 /** What Kiln knows about a media file: the probe result, plus id and URL once stored (docs/api.md#the-job-object). */
 export const MediaKind = z.enum(['video', 'image', 'audio']);
 
+/** Longest format, MIME type or codec name the processor may report: ffprobe's longest (`mov,mp4,m4a,3gp,3g2,mj2`) is 23. */
+export const MEDIA_NAME_MAX_CHARS = 256;
+const mediaName = z.string().max(MEDIA_NAME_MAX_CHARS);
+
 export const MediaInfo = z.object({
   kind: MediaKind,
-  format: z.string().describe('Container or image format, e.g. mp4, webp.'),
-  type: z.string().describe('MIME type.'),
+  format: mediaName.describe('Container or image format, e.g. mp4, webp.'),
+  type: mediaName.describe('MIME type.'),
   width: z.number().int().nullable().describe('Width as displayed (rotation applied).'),
   height: z.number().int().nullable().describe('Height as displayed (rotation applied).'),
   duration: z.number().nullable().describe('Seconds.'),
   fps: z.number().nullable(),
   bitrate: z.number().int().nullable().describe('Bits per second.'),
   filesize: z.number().int(),
-  codecs: z.object({ video: z.string().optional(), audio: z.string().optional() }),
+  codecs: z.object({ video: mediaName.optional(), audio: mediaName.optional() }),
   has_audio: z.boolean(),
   rotation: z.number().int().describe('Rotation the source asked players to apply; 0 for outputs.'),
 });

@@ -6,6 +6,12 @@ import { JobKind, OptionsByKind } from './options.ts';
 /** Job request and representation (docs/api.md#jobs): one source for validation, types and OpenAPI. */
 
 export const METADATA_MAX_KEYS = 32;
+/** Longest URL a request may name (input, output, webhook_url): above any real one, far below a body that could exhaust the Worker. */
+export const URL_MAX_CHARS = 4096;
+/** Longest id a request may name (`conn_…`, `job_…`): ids Kiln mints are 31 characters. */
+export const ID_MAX_CHARS = 64;
+/** Longest field name a request may use (option names are at most 10 characters). */
+export const NAME_MAX_CHARS = 64;
 export const METADATA_VALUE_MAX_CHARS = 2048;
 
 export const Metadata = z
@@ -21,22 +27,23 @@ export const Metadata = z
 const inputUrl = z
   .string()
   .min(1)
-  .max(4096)
+  .max(URL_MAX_CHARS)
   .describe('https:// or http:// URL, s3://bucket/key (via a connection), or a Kiln file id/URL.');
 
 export const JobCreate = z
   .strictObject({
     input: inputUrl,
     kind: JobKind,
-    options: z.record(z.string(), z.unknown()).optional().describe('Per kind; see the *Options schemas.'),
+    options: z.record(z.string().max(NAME_MAX_CHARS), z.unknown()).optional().describe('Per kind; see the *Options schemas.'),
     output: z
       .string()
+      .max(URL_MAX_CHARS)
       .regex(/^s3:\/\/[^/]+\/.+/, 'Expected s3://bucket/key')
       .optional()
       .describe('Where to write the result; omitted → Kiln storage.'),
-    connection_id: z.string().startsWith('conn_').optional(),
+    connection_id: z.string().max(ID_MAX_CHARS).startsWith('conn_').optional(),
     metadata: Metadata.optional(),
-    webhook_url: z.url().optional(),
+    webhook_url: z.url().max(URL_MAX_CHARS).optional(),
   })
   .superRefine((job, ctx) => {
     const parsed = OptionsByKind[job.kind].safeParse(job.options ?? {});
@@ -96,7 +103,7 @@ export const Job = z
     kind: JobKind,
     status: JobStatus,
     input: z.string(),
-    options: z.record(z.string(), z.unknown()),
+    options: z.record(z.string().max(NAME_MAX_CHARS), z.unknown()),
     output: FileObject.nullable(),
     metadata: z.record(z.string(), z.string()),
     webhook_url: z.string().nullable(),

@@ -6,7 +6,12 @@ import { defaultFormat, formatNames } from './formats.ts';
  * name; the processor re-validates with the same schemas before it touches ffmpeg or sharp.
  */
 
-const percent = z.string().regex(/^(100|[1-9]?\d(\.\d+)?)%$/, 'Expected a percentage such as "50%"');
+/** "12.5%" is plenty; the bound keeps a huge digit string from reaching the regex and the error message. */
+const PERCENT_MAX_CHARS = 16;
+const percent = z
+  .string()
+  .max(PERCENT_MAX_CHARS)
+  .regex(/^(100|[1-9]?\d(\.\d+)?)%$/, 'Expected a percentage such as "50%"');
 const dimension = z.union([z.number().int().min(1).max(16_384), percent]);
 const seconds = z.number().min(0).max(86_400);
 
@@ -25,6 +30,7 @@ const shared = {
   position: Position.optional().describe('Anchor for cover/contain (default center).'),
   background: z
     .string()
+    .max(7)
     .regex(/^#[0-9a-fA-F]{6}$/, 'Expected a colour such as "#000000"')
     .optional()
     .describe('Padding colour for fit=contain.'),

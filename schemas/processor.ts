@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorBody } from './errors.ts';
 import { MediaInfo } from './file.ts';
+import { ID_MAX_CHARS, NAME_MAX_CHARS } from './job.ts';
 import { JobKind } from './options.ts';
 
 /**
@@ -11,33 +12,51 @@ import { JobKind } from './options.ts';
 /** Shortest PROCESSOR_SECRET (KILN_PROCESSOR_SECRET in the processor) either side accepts: shorter ones are guessable. */
 export const MIN_SECRET_LENGTH = 16;
 
+/** Longest URL in a task: an input or output of URL_MAX_CHARS plus its presigned query string, with room to spare. */
+export const TASK_URL_MAX_CHARS = 16_384;
+const taskUrl = z.url().max(TASK_URL_MAX_CHARS);
+
+/** Longest callback token: the Worker mints 64 hex digits. */
+export const CALLBACK_TOKEN_MAX_CHARS = 256;
+
+/**
+ * Longest text the processor may report (an error message, a note): its messages quote at most a
+ * few hundred characters of ffmpeg or sharp output, so a longer one is a bug, not a user's problem.
+ */
+export const REPORT_TEXT_MAX_CHARS = 16_384;
+/** Most notes one run may report; a run adds one or two. */
+export const MAX_REPORT_NOTES = 64;
+
 /**
  * A job id as worker/utils/ids.ts mints it. The processor names its temp folder after it, so
  * nothing but these characters may reach the filesystem.
  */
-export const ProcessorJobId = z.string().regex(/^job_[0-9a-z]{26}$/, 'Expected a job id such as job_01jd…');
+export const ProcessorJobId = z
+  .string()
+  .max(ID_MAX_CHARS)
+  .regex(/^job_[0-9a-z]{26}$/, 'Expected a job id such as job_01jd…');
 
 export const ProcessorTask = z.object({
   job_id: ProcessorJobId,
   attempt: z.number().int().min(1),
   kind: JobKind,
-  options: z.record(z.string(), z.unknown()),
-  input_url: z.url(),
+  options: z.record(z.string().max(NAME_MAX_CHARS), z.unknown()),
+  input_url: taskUrl,
   // A Worker older than the `type` field sends `{url}` or `{files_url}` alone (a rolling deploy, or
   // a self-hosted processor upgraded first): infer it, so those tasks still run.
   output: z.preprocess(
     (o) => (o && typeof o === 'object' && !('type' in o) ? { ...o, type: 'files_url' in o ? 'folder' : 'file' } : o),
     z.discriminatedUnion('type', [
-      z.object({ type: z.literal('file'), url: z.url().describe('Presigned PUT URL for the encoded file.') }),
+      z.object({ type: z.literal('file'), url: taskUrl.describe('Presigned PUT URL for the encoded file.') }),
       z.object({
         type: z.literal('folder'),
-        files_url: z
-          .url()
-          .describe('Multi-file outputs (HLS): POST an OutputFilesRequest here, with the callback token, for one PUT URL per file.'),
+        files_url: taskUrl.describe(
+          'Multi-file outputs (HLS): POST an OutputFilesRequest here, with the callback token, for one PUT URL per file.',
+        ),
       }),
     ]),
   ),
-  callback: z.object({ url: z.url(), token: z.string().min(16) }),
+  callback: z.object({ url: taskUrl, token: z.string().min(16).max(CALLBACK_TOKEN_MAX_CHARS) }),
 });
 export type ProcessorTask = z.infer<typeof ProcessorTask>;
 
@@ -75,13 +94,17 @@ export const ProcessorEvent = z.discriminatedUnion('type', [
     attempt: z.number().int(),
     output: MediaInfo,
     name: OutputFileName.optional().describe('Multi-file outputs: the main file (the master playlist) among the uploaded files.'),
-    notes: z.array(z.string()).optional().describe('Adjustments the user should know about, e.g. a clamped start.'),
+    notes: z
+      .array(z.string().max(REPORT_TEXT_MAX_CHARS))
+      .max(MAX_REPORT_NOTES)
+      .optional()
+      .describe('Adjustments the user should know about, e.g. a clamped start.'),
   }),
   z.object({
     type: z.literal('failed'),
     attempt: z.number().int(),
     stage: TaskStage,
-    error: ErrorBody,
+    error: ErrorBody.extend({ message: ErrorBody.shape.message.max(REPORT_TEXT_MAX_CHARS) }),
   }),
 ]);
 export type ProcessorEvent = z.infer<typeof ProcessorEvent>;

@@ -97,8 +97,8 @@ function accepts(s: JsonSchema): string {
       }
       return 'object';
     case 'string': {
-      if (s.format === 'uri') return 'URL';
       const length = range(s.minLength, s.maxLength, ' chars');
+      if (s.format === 'uri') return ['URL', length ? `(${length})` : ''].filter(Boolean).join(' ');
       const parts = ['string', s.pattern ? `matching \`${s.pattern}\`` : '', length ? `(${length})` : ''];
       return parts.filter(Boolean).join(' ');
     }

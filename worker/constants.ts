@@ -122,3 +122,15 @@ export const RUN_SLOT_RECHECK_MS = 60_000;
  */
 export const SLOT_WAIT_BASE_S = 2;
 export const SLOT_WAIT_MAX_S = 60;
+
+/**
+ * Largest JSON body the API reads (POST /jobs, /tasks, /uploads, /connections…), counted while it
+ * streams in, before any parsing. The largest valid job (32 metadata values of 2,048 characters
+ * and three 4,096-character URLs, every character written as a `\u` escape) is about 470 KiB.
+ */
+export const API_BODY_MAX_BYTES = 512 * 1024;
+/**
+ * Largest body a processor callback may send, read only after its token checks out. The largest
+ * valid one names MAX_OUTPUT_FILES files of 200 characters: about 3.9 MiB.
+ */
+export const CALLBACK_BODY_MAX_BYTES = 4 * 1024 * 1024;

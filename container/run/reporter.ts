@@ -1,6 +1,6 @@
 import { runNotWantedError } from '../../schemas/errors.ts';
 import type { MediaInfo } from '../../schemas/file.ts';
-import type { ProcessorEvent, TaskStage } from '../../schemas/processor.ts';
+import { MAX_REPORT_NOTES, type ProcessorEvent, REPORT_TEXT_MAX_CHARS, type TaskStage } from '../../schemas/processor.ts';
 
 /** The Worker's watchdog waits 60 s (worker/constants.ts HEARTBEAT_TIMEOUT_MS); beat well inside that. */
 export const HEARTBEAT_INTERVAL_MS = 5_000;
@@ -11,6 +11,13 @@ export const CALLBACK_TIMEOUT_MS = 10_000;
 /** Attempts for the final result; waits doubling from 0.5 s add up to about a minute, so a Worker blip loses nothing. */
 export const FINAL_REPORT_ATTEMPTS = 8;
 export const FINAL_REPORT_RETRY_BASE_MS = 500;
+
+/** The terminal event cut to the Worker's limits: a longer text would be refused, and the run with it. */
+function withinLimits(event: Extract<ProcessorEvent, { type: 'succeeded' | 'failed' }>): typeof event {
+  if (event.type === 'failed') return { ...event, error: { ...event.error, message: event.error.message.slice(0, REPORT_TEXT_MAX_CHARS) } };
+  if (!event.notes) return event;
+  return { ...event, notes: event.notes.slice(0, MAX_REPORT_NOTES).map((note) => note.slice(0, REPORT_TEXT_MAX_CHARS)) };
+}
 
 export interface Reporter {
   progress(stage: TaskStage, percent: number, input?: MediaInfo): void;
@@ -100,7 +107,7 @@ export function createReporter(opts: {
       clearInterval(heartbeat);
       // The probe's result first: the Worker ignores progress once the terminal event is recorded.
       if (unacknowledgedInput && (await postUntilAnswered(last)) === 409) return false;
-      const status = await postUntilAnswered(event);
+      const status = await postUntilAnswered(withinLimits(event));
       return status !== null && status >= 200 && status < 300;
     },
   };

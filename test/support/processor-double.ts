@@ -12,6 +12,8 @@ import { devVars } from './dev-vars.ts';
  * Control: `PUT /_status/{job_id}` with a status code (default 202); `GET /_tasks/{job_id}`.
  * It also plays a webhook receiver: `POST /_hook/{name}` records the request and answers the
  * status set by `PUT /_hook_status/{name}` (default 200); `GET /_hooks/{name}` lists them.
+ * `PUT /_hook_hold/{name}` makes it record requests but keep them waiting for their answer until
+ * `POST /_hook_release/{name}` (a slow receiver, without timing anything).
  */
 let server: Server;
 
@@ -20,6 +22,7 @@ export default async function setup(project: TestProject) {
   const statuses = new Map<string, number>();
   const hooks = new Map<string, { headers: Record<string, string>; body: string; status: number }[]>();
   const hookStatuses = new Map<string, number>();
+  const heldHooks = new Map<string, (() => void)[]>();
   server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
@@ -42,7 +45,17 @@ export default async function setup(project: TestProject) {
         const status = hookStatuses.get(id) ?? 200;
         const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
         hooks.set(id, [...(hooks.get(id) ?? []), { headers, body, status }]);
-        res.writeHead(status, status === 503 ? { 'retry-after': '30' } : {}).end();
+        const answer = () => res.writeHead(status, status === 503 ? { 'retry-after': '30' } : {}).end();
+        const held = heldHooks.get(id);
+        if (held) held.push(answer);
+        else answer();
+      } else if (req.method === 'PUT' && route === '_hook_hold') {
+        heldHooks.set(id, []);
+        res.writeHead(204).end();
+      } else if (req.method === 'POST' && route === '_hook_release') {
+        for (const answer of heldHooks.get(id) ?? []) answer();
+        heldHooks.delete(id);
+        res.writeHead(204).end();
       } else if (req.method === 'PUT' && route === '_hook_status') {
         hookStatuses.set(id, Number(body));
         res.writeHead(204).end();

@@ -40,6 +40,13 @@ export function processorDouble() {
     async hookRespondWith(name: string, status: number) {
       await fetch(`${base}/_hook_status/${name}`, { method: 'PUT', body: String(status) });
     },
+    /** Keeps the receiver's answers waiting until {@link releaseHooks}: an attempt stays in flight. */
+    async holdHooks(name: string) {
+      await fetch(`${base}/_hook_hold/${name}`, { method: 'PUT' });
+    },
+    async releaseHooks(name: string) {
+      await fetch(`${base}/_hook_release/${name}`, { method: 'POST' });
+    },
     async hooks(name: string): Promise<{ headers: Record<string, string>; body: string; status: number }[]> {
       return (await fetch(`${base}/_hooks/${name}`)).json();
     },

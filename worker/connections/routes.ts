@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { Connection, ConnectionCreate } from '../../schemas/connection.ts';
 import { KilnError } from '../../schemas/errors.ts';
+import { ID_MAX_CHARS } from '../../schemas/job.ts';
 import { readConfig } from '../config/index.ts';
 import { createRouter } from '../http/app.ts';
 import { errorResponses, json } from '../http/openapi.ts';
@@ -13,6 +14,7 @@ import { newId } from '../utils/ids.ts';
 const ConnectionIdParam = z.object({
   id: z
     .string()
+    .max(ID_MAX_CHARS)
     .startsWith('conn_')
     .openapi({ param: { name: 'id', in: 'path' } }),
 });

@@ -22,10 +22,10 @@ export async function buildProcessorTask(opts: {
   const locate = (where: BucketObject) => bucketLocation({ config, origin, tenant: opts.tenant, where });
   const inputUrl =
     source.type === 'url' ? source.url : await presign({ ...(await locate(source)), method: 'GET', expiresS: PRESIGN_TTL_S });
-  const callbackUrl = `${origin}/internal/jobs/${state.job.id}`;
+  const callbackUrl = (route: 'events' | 'outputs') => `${origin}/internal/jobs/${state.job.id}/${route}?attempt=${opts.attempt}`;
   const output: ProcessorTask['output'] =
     target.type === 'folder'
-      ? { type: 'folder', files_url: `${callbackUrl}/outputs` }
+      ? { type: 'folder', files_url: callbackUrl('outputs') }
       : { type: 'file', url: await presign({ ...(await locate(target.location)), method: 'PUT', expiresS: PRESIGN_TTL_S }) };
   return {
     job_id: state.job.id,
@@ -35,7 +35,7 @@ export async function buildProcessorTask(opts: {
     input_url: inputUrl,
     output,
     callback: {
-      url: `${callbackUrl}/events`,
+      url: callbackUrl('events'),
       token: await callbackToken(config.callbackSecret, state.job.id, opts.attempt),
     },
   };

@@ -2,6 +2,7 @@ import { KilnError } from '../../schemas/errors.ts';
 import { apiKeyAuth } from '../auth/index.ts';
 import { callbackRoutes } from '../callbacks/routes.ts';
 import { connectionRoutes } from '../connections/routes.ts';
+import { API_BODY_MAX_BYTES } from '../constants.ts';
 import { fileRoutes } from '../files/routes.ts';
 import { healthRoutes } from '../health/routes.ts';
 import { jobsRoutes } from '../jobs/routes.ts';
@@ -10,6 +11,7 @@ import { taskRoutes } from '../tasks/routes.ts';
 import { uploadRoutes } from '../uploads/routes.ts';
 import { deliveryRoutes, webhookSecretRoutes } from '../webhooks/routes.ts';
 import { createRouter } from './app.ts';
+import { jsonBodyLimit } from './body-limit.ts';
 import { errorResponse } from './errors.ts';
 
 /** The whole HTTP surface: public routes first, then everything behind an API key. */
@@ -37,6 +39,8 @@ export function createApp() {
   app.on('POST', ['/jobs', '/tasks'], rateLimit('jobs'));
   app.on('POST', '/uploads', rateLimit('uploads'));
   app.on('PUT', '/files/:id{file_[^/]+}', rateLimit('uploads'));
+  // After the callbacks, which read up to CALLBACK_BODY_MAX_BYTES once their token checks out.
+  app.on('POST', '*', jsonBodyLimit(API_BODY_MAX_BYTES));
   app.route('/', jobsRoutes);
   app.route('/', taskRoutes);
   app.route('/', deliveryRoutes);

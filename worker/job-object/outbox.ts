@@ -11,6 +11,7 @@ interface OutboxRow extends Record<string, SqlStorageValue> {
   next_at: number | null;
   attempts: number;
   trigger: string;
+  generation: number;
 }
 
 /** The attempt recorded when the tenant's signing secrets could not be loaded: nothing was sent. */
@@ -44,6 +45,9 @@ export class Outbox {
         attempt INTEGER NOT NULL, status INTEGER, error TEXT, duration_ms INTEGER NOT NULL, created_at INTEGER NOT NULL,
         next_attempt_at INTEGER);
     `);
+    // Outboxes created before redeliveries were counted lack the column.
+    const columns = sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('outbox')`).toArray();
+    if (!columns.some((c) => c.name === 'generation')) sql.exec('ALTER TABLE outbox ADD COLUMN generation INTEGER NOT NULL DEFAULT 0');
   }
 
   /** Queues the webhook announcing the job's (terminal) status, due at once; a status is announced once. */
@@ -66,7 +70,9 @@ export class Outbox {
    * Sends every event due at `now` to `url` once, records the attempt and schedules the next one
    * (nextWebhookAttempt); returns the events that ran out of retries. `secrets` is asked only when
    * something is due, so each attempt is signed with the secrets valid when it is sent; if it
-   * fails, the due events count a failed attempt and are retried like any other.
+   * fails, the due events count a failed attempt and are retried like any other. An event
+   * redelivered while its attempt was in flight keeps the redelivery's schedule: the attempt is
+   * recorded, but its outcome does not settle an event that was asked for again.
    */
   async deliverDue(opts: {
     url: string;
@@ -87,10 +93,20 @@ export class Outbox {
         ? await deliverWebhook({ url: opts.url, secrets, eventId: row.event_id, body: row.body, fetcher: opts.fetcher })
         : { ...UNSIGNED, durationMs: 0 };
       const attempts = row.attempts + 1;
-      const next = result.ok
+      const scheduled = result.ok
         ? null
         : nextWebhookAttempt({ attempts, firstAt: row.first_at, now: Date.now(), retryAfterMs: result.retryAfterMs });
-      this.sql.exec('UPDATE outbox SET attempts = ?, next_at = ? WHERE event_id = ?', attempts, next, row.event_id);
+      const settled =
+        this.sql.exec(
+          'UPDATE outbox SET attempts = ?, next_at = ? WHERE event_id = ? AND generation = ?',
+          attempts,
+          scheduled,
+          row.event_id,
+          row.generation,
+        ).rowsWritten > 0;
+      const next = settled
+        ? scheduled
+        : this.sql.exec<{ next_at: number | null }>('SELECT next_at FROM outbox WHERE event_id = ?', row.event_id).one().next_at;
       this.sql.exec(
         `INSERT INTO deliveries (id, event_id, trigger, attempt, status, error, duration_ms, created_at, next_attempt_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -104,7 +120,7 @@ export class Outbox {
         Date.now(),
         next,
       );
-      if (!result.ok && next === null) gaveUp.push({ event_id: row.event_id, attempts });
+      if (!result.ok && next === null && settled) gaveUp.push({ event_id: row.event_id, attempts });
     }
     return gaveUp;
   }
@@ -117,7 +133,7 @@ export class Outbox {
     const row = this.sql.exec<OutboxRow>('SELECT * FROM outbox ORDER BY first_at DESC LIMIT 1').toArray()[0];
     if (!row) return false;
     this.sql.exec(
-      `UPDATE outbox SET next_at = ?, first_at = ?, attempts = 0, trigger = 'redeliver' WHERE event_id = ?`,
+      `UPDATE outbox SET next_at = ?, first_at = ?, attempts = 0, trigger = 'redeliver', generation = generation + 1 WHERE event_id = ?`,
       now,
       now,
       row.event_id,

@@ -30,6 +30,11 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** What an Idempotency-Key remembers of the request: the same body in any key order hashes alike. */
+export function requestHash(body: JobCreate): Promise<string> {
+  return sha256Hex(canonical(body));
+}
+
 async function resolveOutput(opts: {
   body: JobCreate;
   jobId: string;
@@ -65,6 +70,11 @@ async function resolveOutput(opts: {
 /**
  * Checks a validated job request against the world (input, output, webhook, idempotency),
  * stores it in its JobObject and queues it. `replayed` is true when an Idempotency-Key matched.
+ *
+ * An Idempotency-Key names its job id before the job exists, and is never given back: a request
+ * that finds the key claimed but its job missing (the first request died, or its create failed
+ * after all) creates that same job id, which JobObject.create does once, so however the first
+ * request failed, retries end in exactly one job.
  */
 export async function submitJob(opts: {
   env: Env;
@@ -82,10 +92,11 @@ export async function submitJob(opts: {
     checkOutboundUrl(body.webhook_url, 'webhook_url', { allowLoopback: config.allowLoopback, httpsOnly: true });
   }
   const source = await resolveInput({ input: body.input, connectionId: body.connection_id, config, origin, tenant });
-  const jobId = newId('job');
-  const target = await resolveOutput({ body, jobId, options, tenant });
+  let jobId = newId('job');
+  let target = await resolveOutput({ body, jobId, options, tenant });
+  let replayed = false;
   if (opts.idempotencyKey) {
-    const claim = await tenant.claimIdempotencyKey(opts.idempotencyKey, await sha256Hex(canonical(body)), jobId);
+    const claim = await tenant.claimIdempotencyKey(opts.idempotencyKey, await requestHash(body), jobId);
     if (claim.outcome === 'conflict') {
       throw new KilnError(
         'idempotency_key_reused',
@@ -95,28 +106,21 @@ export async function submitJob(opts: {
     if (claim.outcome === 'replay') {
       const original = await jobStub(env, claim.job_id).get(opts.tenant);
       if (original) return { job: original, replayed: true };
-      // The first request with this key is still being stored: never create a second job for it.
-      throw new KilnError(
-        'idempotency_key_reused',
-        'The first request with this Idempotency-Key is still in progress; retry in a moment to get its job.',
-      );
+      jobId = claim.job_id;
+      target = await resolveOutput({ body, jobId, options, tenant });
+      replayed = true;
     }
   }
-  try {
-    const job = await jobStub(env, jobId).create({
-      id: jobId,
-      tenant: opts.tenant,
-      origin,
-      request: body,
-      options,
-      source,
-      target,
-      taskIds: opts.taskIds ?? TaskStage.options.map(() => newId('task')),
-      now: Date.now(),
-    });
-    return { job, replayed: false };
-  } catch (err) {
-    if (opts.idempotencyKey) await tenant.releaseIdempotencyKey(opts.idempotencyKey, jobId);
-    throw err;
-  }
+  const job = await jobStub(env, jobId).create({
+    id: jobId,
+    tenant: opts.tenant,
+    origin,
+    request: body,
+    options,
+    source,
+    target,
+    taskIds: opts.taskIds ?? TaskStage.options.map(() => newId('task')),
+    now: Date.now(),
+  });
+  return { job, replayed };
 }

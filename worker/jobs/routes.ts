@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ErrorBody, jobNotFoundError } from '../../schemas/errors.ts';
-import { Job, JobCreate, JobEvent } from '../../schemas/job.ts';
+import { Job, JobCreate, JobEvent, METADATA_VALUE_MAX_CHARS } from '../../schemas/job.ts';
 import { createRouter } from '../http/app.ts';
 import { ValidationError } from '../http/errors.ts';
 import { errorResponses, IdempotencyHeader, json, rateLimitedResponse } from '../http/openapi.ts';
@@ -61,6 +61,11 @@ function metadataFilters(url: URL): Record<string, string> {
   const unknown: string[] = [];
   for (const [name, value] of url.searchParams) {
     const m = /^metadata\[([A-Za-z0-9_]{1,32})\]$/.exec(name);
+    if (m?.[1] && value.length > METADATA_VALUE_MAX_CHARS) {
+      throw new ValidationError([
+        { path: `query.${name}`, message: `Expected a string of length <= ${METADATA_VALUE_MAX_CHARS} for query.${name}` },
+      ]);
+    }
     if (m?.[1]) filters[m[1]] = value;
     else if (!LIST_QUERY_KEYS.has(name)) unknown.push(name);
   }

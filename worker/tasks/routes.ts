@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ErrorBody, KilnError } from '../../schemas/errors.ts';
 import { issuesFromZod } from '../../schemas/issues.ts';
-import { type Job, JobCreate, StandaloneTask } from '../../schemas/job.ts';
+import { ID_MAX_CHARS, type Job, JobCreate, NAME_MAX_CHARS, StandaloneTask, URL_MAX_CHARS } from '../../schemas/job.ts';
 import { JobKind } from '../../schemas/options.ts';
 import { TaskStage } from '../../schemas/processor.ts';
 import { createRouter } from '../http/app.ts';
@@ -22,10 +22,10 @@ const UNSUPPORTED_KINDS = new Set(['probe', 'import', 'export']);
 
 const TaskCreate = z
   .object({
-    kind: z.string().openapi({ description: 'video, image, audio, animation or adaptive_video' }),
-    input: z.string().optional(),
-    url: z.string().optional().openapi({ description: 'Alias of input.' }),
-    file_id: z.string().optional().openapi({ description: 'Alias of input for an uploaded file.' }),
+    kind: z.string().max(NAME_MAX_CHARS).openapi({ description: 'video, image, audio, animation or adaptive_video' }),
+    input: z.string().max(URL_MAX_CHARS).optional(),
+    url: z.string().max(URL_MAX_CHARS).optional().openapi({ description: 'Alias of input.' }),
+    file_id: z.string().max(URL_MAX_CHARS).optional().openapi({ description: 'Alias of input for an uploaded file.' }),
   })
   .catchall(z.unknown())
   .openapi('TaskCreate', { description: 'Job fields, with options under `options` or at the top level.' });
@@ -92,6 +92,7 @@ function taskView(job: Job, taskId: string): StandaloneTask {
 const TaskIdParam = z.object({
   id: z
     .string()
+    .max(ID_MAX_CHARS)
     .startsWith('task_')
     .openapi({ param: { name: 'id', in: 'path' } }),
 });
@@ -125,7 +126,8 @@ export const taskRoutes = createRouter()
         throw err instanceof ValidationError ? renamed(err, callerPath) : err;
       });
       const encodeTaskId = taskByStage(job, 'encode').id;
-      if (!replayed) await tenantStub(c.env, c.get('tenant')).indexTask(encodeTaskId, job.id);
+      // Also on a replay: the request that created the job may have died before indexing its task.
+      await tenantStub(c.env, c.get('tenant')).indexTask(encodeTaskId, job.id);
       return c.json(taskView(job, encodeTaskId), replayed ? 200 : 201);
     },
   )

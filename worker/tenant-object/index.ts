@@ -103,8 +103,9 @@ export class TenantObject extends DurableObject<Env> {
   }
 
   /**
-   * Reserves an idempotency key for a new job, or tells the caller which job already owns it.
-   * Keys expire after IDEMPOTENCY_TTL_MS.
+   * Reserves an idempotency key for a new job, or tells the caller which job already owns it
+   * (which may not exist yet: see submitJob). Keys expire after IDEMPOTENCY_TTL_MS and are never
+   * released earlier.
    */
   async claimIdempotencyKey(key: string, bodyHash: string, jobId: string): Promise<IdempotencyClaim> {
     const now = Date.now();
@@ -115,10 +116,6 @@ export class TenantObject extends DurableObject<Env> {
     if (row) return row.body_hash === bodyHash ? { outcome: 'replay', job_id: row.job_id } : { outcome: 'conflict' };
     this.sql.exec('INSERT INTO idempotency (key, body_hash, job_id, created_at) VALUES (?, ?, ?, ?)', key, bodyHash, jobId, now);
     return { outcome: 'new' };
-  }
-
-  async releaseIdempotencyKey(key: string, jobId: string): Promise<void> {
-    this.sql.exec('DELETE FROM idempotency WHERE key = ? AND job_id = ?', key, jobId);
   }
 
   async addConnection(c: ConnectionRecord): Promise<void> {

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { KilnError } from '../../schemas/errors.ts';
 import { UploadedFile } from '../../schemas/file.ts';
+import { ID_MAX_CHARS } from '../../schemas/job.ts';
 import { Upload, UploadCreate } from '../../schemas/upload.ts';
 import { readConfig } from '../config/index.ts';
 import { DIRECT_PUT_MAX_BYTES, UPLOAD_URL_TTL_S } from '../constants.ts';
@@ -35,6 +36,7 @@ const putFile = createRoute({
     params: z.object({
       id: z
         .string()
+        .max(ID_MAX_CHARS)
         .startsWith('file_')
         .openapi({ param: { name: 'id', in: 'path' } }),
     }),

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createReporter } from '../../../container/run/reporter.ts';
 import type { MediaInfo } from '../../../schemas/file.ts';
-import type { ProcessorEvent } from '../../../schemas/processor.ts';
+import { ProcessorEvent, REPORT_TEXT_MAX_CHARS } from '../../../schemas/processor.ts';
 
 const INPUT = { kind: 'video', format: 'mov', width: 1920, height: 1080 } as unknown as MediaInfo;
 
@@ -71,5 +71,19 @@ describe('the run reporter', () => {
       'progress+input',
       'succeeded',
     ]);
+  });
+
+  it("cuts a terminal event's texts to what the Worker accepts, so an overlong message does not lose the result", async () => {
+    const received: unknown[] = [];
+    const fetcher = (async (_url: string, init: RequestInit) => {
+      received.push(JSON.parse(String(init.body)));
+      return new Response(null, { status: 200 });
+    }) as typeof fetch;
+    const reporter = reporterOver(fetcher);
+    const message = 'x'.repeat(REPORT_TEXT_MAX_CHARS + 1000);
+    await reporter.finish({ type: 'failed', attempt: 1, stage: 'encode', error: { kind: 'processing_failed', message } });
+    const failed = received.at(-1) as { error: { message: string } };
+    expect(failed.error.message).toBe(message.slice(0, REPORT_TEXT_MAX_CHARS));
+    expect(ProcessorEvent.safeParse(failed).success).toBe(true);
   });
 });

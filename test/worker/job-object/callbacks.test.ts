@@ -15,7 +15,7 @@ describe('processor callbacks and the job state machine', () => {
     expect(output.type).toBe('file');
     expect(output.url).toContain('X-Amz-Signature=');
     expect(output.url).toContain(`/kiln-media/outputs/${job.id}/file_`);
-    expect(task!.callback.url).toBe(`http://127.0.0.1:8787/internal/jobs/${job.id}/events`);
+    expect(task!.callback.url).toBe(`http://127.0.0.1:8787/internal/jobs/${job.id}/events?attempt=1`);
     const current = await (await api(`/jobs/${job.id}`)).json<{ status: string; started_at: number }>();
     expect(current.status).toBe('processing');
     expect(current.started_at).toBeGreaterThan(0);
@@ -107,7 +107,7 @@ describe('multi-file outputs', () => {
   it('signs one PUT per named file inside the job folder for an HLS job', async () => {
     const job = await createJob({ kind: 'adaptive_video', options: { format: 'hls' } });
     const [task] = await processor.waitForTasks(job.id);
-    expect(task!.output).toEqual({ type: 'folder', files_url: `http://127.0.0.1:8787/internal/jobs/${job.id}/outputs` });
+    expect(task!.output).toEqual({ type: 'folder', files_url: `http://127.0.0.1:8787/internal/jobs/${job.id}/outputs?attempt=1` });
     const res = await askForUrls(task!, { attempt: 1, names: ['master.m3u8', '720p/index.m3u8', '720p/seg_000.ts'] });
     expect(res.status).toBe(200);
     const { urls } = await res.json<{ urls: Record<string, string> }>();

@@ -149,4 +149,38 @@ describe('webhook outbox', () => {
       expect(outbox.nextAttemptAt()).toBe(attempt!.next_attempt_at);
     });
   });
+
+  it('keeps a redelivery asked for while an attempt is in flight, whatever that attempt answers', async () => {
+    await withOutbox(async (outbox) => {
+      const now = Date.now();
+      outbox.add(JOB, now);
+      const redeliverMidAttempt = (async () => {
+        expect(outbox.redeliverLatest(now + 1)).toBe(true);
+        return new Response(null, { status: 204 });
+      }) as unknown as typeof fetch;
+      await outbox.deliverDue({ url: HOOK_URL, secrets: async () => [SECRET], now, fetcher: redeliverMidAttempt });
+      expect(outbox.nextAttemptAt()).toBe(now + 1);
+      await outbox.deliverDue({ url: HOOK_URL, secrets: async () => [SECRET], now: now + 1, fetcher: receiver(204).fetcher });
+      expect(outbox.deliveries().map((d) => [d.trigger, d.attempt, d.status])).toEqual([
+        ['automatic', 1, 204],
+        ['redeliver', 1, 204],
+      ]);
+      expect(outbox.nextAttemptAt()).toBeNull();
+    });
+  });
+
+  it('opens an outbox stored before redeliveries were counted, and redelivers from it', async () => {
+    await runInDurableObject(env.JOBS.get(env.JOBS.newUniqueId()), async (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec('DROP TABLE outbox');
+      sql.exec(`CREATE TABLE outbox (event_id TEXT PRIMARY KEY, body TEXT NOT NULL, first_at INTEGER NOT NULL,
+        next_at INTEGER, attempts INTEGER NOT NULL DEFAULT 0, trigger TEXT NOT NULL)`);
+      sql.exec(`INSERT INTO outbox VALUES ('evt_old_succeeded', '{}', 1, NULL, 1, 'automatic')`);
+      const outbox = new Outbox(sql);
+      const now = Date.now();
+      expect(outbox.redeliverLatest(now)).toBe(true);
+      await outbox.deliverDue({ url: HOOK_URL, secrets: async () => [SECRET], now, fetcher: receiver(204).fetcher });
+      expect(outbox.deliveries().map((d) => [d.event_id, d.trigger])).toEqual([['evt_old_succeeded', 'redeliver']]);
+    });
+  });
 });

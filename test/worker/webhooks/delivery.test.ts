@@ -100,6 +100,28 @@ describe('webhooks', () => {
     expect(deliveries.map((d) => d.trigger)).toEqual(['automatic', 'redeliver']);
   });
 
+  it('sends a redelivery requested while an attempt is in flight, and records it', async () => {
+    await processor.holdHooks('slow');
+    const job = await finishedJobWithHook('slow');
+    await vi.waitFor(async () => {
+      if ((await processor.hooks('slow')).length < 1) throw new Error('no attempt in flight yet');
+    });
+    expect((await api(`/jobs/${job.id}/deliveries/redeliver`, { method: 'POST' })).status).toBe(202);
+    await processor.releaseHooks('slow');
+    await vi.waitFor(async () => {
+      if ((await processor.hooks('slow')).length < 2) throw new Error('no redelivery yet');
+    });
+    const deliveries = await vi.waitFor(async () => {
+      const all = await (await api(`/jobs/${job.id}/deliveries`)).json<{ trigger: string; status: number }[]>();
+      if (all.length < 2) throw new Error('redelivery not recorded yet');
+      return all;
+    });
+    expect(deliveries.map((d) => [d.trigger, d.status])).toEqual([
+      ['automatic', 200],
+      ['redeliver', 200],
+    ]);
+  });
+
   it('refuses to redeliver for a job without a webhook_url', async () => {
     const job = await createJob();
     const res = await api(`/jobs/${job.id}/deliveries/redeliver`, { method: 'POST' });
