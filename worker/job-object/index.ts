@@ -130,8 +130,8 @@ export class JobObject extends DurableObject<Env> {
     return { action: 'dispatch', attempt: state.attempt, state };
   }
 
-  /** The processor was busy or could not be reached: see {@link releaseClaim}. */
-  async releaseClaim(attempt: number, outcome: 'busy' | 'unreachable', detail: string): Promise<'retry' | 'failed'> {
+  /** The run could not start yet: see {@link releaseClaim}. */
+  async releaseClaim(attempt: number, outcome: 'busy' | 'unreachable' | 'error', detail: string): Promise<'retry' | 'failed'> {
     const state = this.load();
     if (!state) return 'retry';
     const release = releaseClaim(state, { attempt, outcome, detail }, Date.now());
