@@ -55,6 +55,7 @@ export async function buildProcessorTask(opts: {
       url: `${callbackUrl}/events`,
       token: await callbackToken(config.callbackSecret, state.job.id, opts.attempt),
     },
+    refresh_url: `${callbackUrl}/urls`,
   };
 }
 

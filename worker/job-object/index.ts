@@ -191,6 +191,12 @@ export class JobObject extends DurableObject<Env> {
     return { prefix: state.target.location, origin: state.origin, tenant: state.tenant };
   }
 
+  /** The job's state while `attempt` is its current run, to mint that run's URLs again; null for any other run. */
+  async currentRun(attempt: number): Promise<JobState | null> {
+    const state = this.load();
+    return isCurrentRun(state, attempt) ? state : null;
+  }
+
   /** The webhook attempts of the job, or null if it does not belong to `tenant`. */
   async deliveries(tenant: string): Promise<Delivery[] | null> {
     if (this.load()?.tenant !== tenant) return null;
