@@ -17,7 +17,7 @@ const R2_ENDPOINT_HINT = 'set it in wrangler.toml [vars] to https://<ACCOUNT_ID>
  * and a production ALLOW_LOOPBACK left on by mistake must not send files to a path that only
  * wrangler serves.
  */
-export function isLocalDevelopment(config: KilnConfig, origin: string): boolean {
+function isLocalDevelopment(config: KilnConfig, origin: string): boolean {
   return config.allowLoopback && classifyHost(new URL(origin).hostname) === 'loopback';
 }
 
