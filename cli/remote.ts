@@ -64,9 +64,15 @@ async function upload(
       body: createReadStream(path),
       signal,
     });
-    res.resume();
-    if ((res.statusCode ?? 0) >= 300)
-      return { ok: false, error: { kind: 'output_write_failed', message: `Uploading ${path} failed with HTTP ${res.statusCode}.` } };
+    let answer = '';
+    for await (const chunk of res) if (answer.length < 4_096) answer += String(chunk);
+    if ((res.statusCode ?? 0) >= 300) {
+      // The upload URL is signed with the declared Content-Type; storage names a mismatch only by this code.
+      const hint = answer.includes('<Code>SignatureDoesNotMatch</Code>')
+        ? ` Storage refused the signature: the upload URL accepts only Content-Type: ${contentType}, as declared to POST /uploads.`
+        : '';
+      return { ok: false, error: { kind: 'output_write_failed', message: `Uploading ${path} failed with HTTP ${res.statusCode}.${hint}` } };
+    }
   } catch (err) {
     return { ok: false, error: { kind: 'input_unreachable', message: `Uploading ${path} failed: ${(err as Error).message}` } };
   }

@@ -4,6 +4,7 @@
  * risky choice (memory, disk and CPU are what these protect).
  */
 import { KilnError } from '../schemas/errors.ts';
+import { PRESIGNED_URL_TTL_S } from '../schemas/processor.ts';
 
 /** 4 GiB: the largest upload a Cloudflare Container's disk comfortably holds twice (input + output). */
 export const DEFAULT_MAX_INPUT_BYTES = 4 * 1024 ** 3;
@@ -15,6 +16,11 @@ export const DEFAULT_MAX_IMAGE_PIXELS = 100_000_000;
 export const DEFAULT_MAX_VIDEO_PIXELS = 7680 * 4320;
 /** 1 h: the wall-clock budget for one encode before ffmpeg is killed as hung. */
 export const DEFAULT_MAX_PROCESSING_S = 60 * 60;
+/**
+ * 5 h: the largest KILN_MAX_PROCESSING_S. A run must end while the presigned URLs minted at its
+ * start are valid (PRESIGNED_URL_TTL_S, 6 h); the hour left covers dispatch and clock drift.
+ */
+export const MAX_PROCESSING_S_CAP = PRESIGNED_URL_TTL_S - 60 * 60;
 
 export interface Limits {
   /** Largest input file, in bytes. */
@@ -55,6 +61,11 @@ function positive(env: Record<string, string | undefined>, name: string, fallbac
   return value;
 }
 
+function atMost(value: number, max: number, name: string, why: string): number {
+  if (value > max) throw new InvalidLimitError(`Expected at most ${max} for ${name} (${why}) but received "${value}"`);
+  return value;
+}
+
 /**
  * Reads the limits from environment variables, falling back to the defaults above.
  * `KILN_MAX_PIXELS` caps still images; `KILN_MAX_VIDEO_PIXELS` caps video frames.
@@ -69,6 +80,11 @@ export function limitsFromEnv(env: Record<string, string | undefined>): Limits {
     maxDurationS: positive(env, 'KILN_MAX_DURATION_S', DEFAULT_MAX_DURATION_S),
     maxImagePixels: positive(env, 'KILN_MAX_PIXELS', DEFAULT_MAX_IMAGE_PIXELS),
     maxVideoPixels: positive(env, 'KILN_MAX_VIDEO_PIXELS', DEFAULT_MAX_VIDEO_PIXELS),
-    maxProcessingS: positive(env, 'KILN_MAX_PROCESSING_S', DEFAULT_MAX_PROCESSING_S),
+    maxProcessingS: atMost(
+      positive(env, 'KILN_MAX_PROCESSING_S', DEFAULT_MAX_PROCESSING_S),
+      MAX_PROCESSING_S_CAP,
+      'KILN_MAX_PROCESSING_S',
+      'presigned URLs expire after that',
+    ),
   };
 }

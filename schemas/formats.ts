@@ -169,3 +169,15 @@ export function typeForExtension(extension: string): string | undefined {
 export function folderFileType(extension: string): string | undefined {
   return FOLDER_FILE_TYPES[extension];
 }
+
+/**
+ * The Content-Type a file of a folder output is stored with, by its name: the Worker signs its
+ * upload URL with it and the processor must send exactly it.
+ *
+ * @example
+ * folderFileTypeOf('720p/seg_001.ts'); // 'video/mp2t'
+ */
+export function folderFileTypeOf(name: string): string {
+  const dot = name.lastIndexOf('.');
+  return (dot > name.lastIndexOf('/') && folderFileType(name.slice(dot + 1))) || 'application/octet-stream';
+}

@@ -28,6 +28,14 @@ export const REPORT_TEXT_MAX_CHARS = 16_384;
 export const MAX_REPORT_NOTES = 64;
 
 /**
+ * Lifetime of the presigned URLs the Worker hands the processor, in seconds. The processor's
+ * longest run fits inside it (container/limits.ts caps KILN_MAX_PROCESSING_S below it), and a run
+ * that waited for a slot asks for fresh URLs at its start (`refresh_url`), so no URL expires
+ * during a run however long the task waited.
+ */
+export const PRESIGNED_URL_TTL_S = 6 * 60 * 60;
+
+/**
  * A job id as worker/utils/ids.ts mints it. The processor names its temp folder after it, so
  * nothing but these characters may reach the filesystem.
  */
@@ -57,8 +65,18 @@ export const ProcessorTask = z.object({
     ]),
   ),
   callback: z.object({ url: taskUrl, token: z.string().min(16).max(CALLBACK_TOKEN_MAX_CHARS) }),
+  // Optional: a Worker older than it does not send it, and its tasks run with the URLs they carry.
+  refresh_url: taskUrl
+    .optional()
+    .describe('A run that waited for a slot POSTs a FreshUrlsRequest here, with the callback token, for new input_url and output.'),
 });
 export type ProcessorTask = z.infer<typeof ProcessorTask>;
+
+export const FreshUrlsRequest = z.object({ attempt: z.number().int().min(1) });
+
+/** The URLs of a run, minted again when it leaves the processor's backlog. */
+export const FreshUrls = ProcessorTask.pick({ input_url: true, output: true });
+export type FreshUrls = z.infer<typeof FreshUrls>;
 
 /** A file name inside a multi-file output: relative, no `..`, no leading slash, plain characters. */
 export const OutputFileName = z

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { type ErrorBody, runNotWantedError } from '../../schemas/errors.ts';
-import { folderFileType } from '../../schemas/formats.ts';
+import { folderFileTypeOf } from '../../schemas/formats.ts';
 import { OutputFilesResponse } from '../../schemas/processor.ts';
 import { uploadFile } from '../net/transfer.ts';
 import { CALLBACK_TIMEOUT_MS } from './reporter.ts';
@@ -55,7 +55,7 @@ export async function uploadFolder(opts: {
         const result = await uploadFile({
           path: join(opts.dir, name),
           url,
-          contentType: folderFileType(extname(name).slice(1)) ?? 'application/octet-stream',
+          contentType: folderFileTypeOf(name),
           allowLoopback: opts.allowLoopback,
           signal: opts.signal,
         });

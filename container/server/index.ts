@@ -22,19 +22,21 @@ export function secretMatches(header: string | undefined, secret: string): boole
 
 const UNAUTHORIZED = { kind: 'unauthorized', message: "POST /run needs the Worker's PROCESSOR_SECRET as a bearer token." } as const;
 
-/** A counting semaphore: `acquire` resolves when one of `size` slots is free. */
+/** A counting semaphore: `acquire` resolves when one of `size` slots is free, saying whether it had to wait. */
 function slots(size: number) {
   let free = size;
   const waiting: (() => void)[] = [];
   return {
-    async acquire(): Promise<() => void> {
-      if (free > 0) free--;
-      else await new Promise<void>((resolve) => waiting.push(resolve));
-      return () => {
+    async acquire(): Promise<{ release: () => void; waited: boolean }> {
+      const waited = free === 0;
+      if (waited) await new Promise<void>((resolve) => waiting.push(resolve));
+      else free--;
+      const release = () => {
         const next = waiting.shift();
         if (next) next();
         else free++;
       };
+      return { release, waited };
     },
   };
 }

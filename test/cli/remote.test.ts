@@ -22,7 +22,9 @@ function privateAddress(): string {
 
 let server: Server;
 let base = '';
-const requests: { method: string; url: string; bytes: number; length: string | undefined }[] = [];
+const requests: { method: string; url: string; bytes: number; length: string | undefined; type: string | undefined }[] = [];
+/** What storage answers the PUT: 200, or S3's answer to a Content-Type other than the signed one. */
+let putRefused = false;
 
 beforeAll(async () => {
   const host = privateAddress();
@@ -30,11 +32,19 @@ beforeAll(async () => {
     let bytes = 0;
     req.on('data', (c: Buffer) => (bytes += c.length));
     req.on('end', () => {
-      requests.push({ method: req.method ?? '', url: req.url ?? '', bytes, length: req.headers['content-length'] });
+      requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        bytes,
+        length: req.headers['content-length'],
+        type: req.headers['content-type'],
+      });
       const reply = (status: number, body: unknown) =>
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       const route = `${req.method} ${req.url}`;
       if (route === 'POST /uploads') reply(201, { file: { id: 'file_1' }, upload_url: `${base}/files/file_1` });
+      else if (route === 'PUT /files/file_1' && putRefused)
+        res.writeHead(403).end('<?xml version="1.0"?><Error><Code>SignatureDoesNotMatch</Code><Message>…</Message></Error>');
       else if (route === 'PUT /files/file_1') res.writeHead(200).end();
       else if (route === 'POST /jobs')
         reply(201, { id: 'job_1', kind: 'image', status: 'queued', progress: 0, input: 'file_1', tasks: [] });
@@ -55,7 +65,27 @@ describe('kiln CLI remote mode', () => {
     expect(outcome).toMatchObject({ ok: true, lines: [expect.stringMatching(/^job_1 /)] });
     const { size } = await stat(photo);
     expect(requests.map((r) => `${r.method} ${r.url}`)).toEqual(['POST /uploads', 'PUT /files/file_1', 'POST /jobs']);
-    expect(requests[1]).toMatchObject({ bytes: size, length: String(size) });
+    expect(requests[1]).toMatchObject({ bytes: size, length: String(size), type: 'image/png' });
+  });
+
+  test('says which Content-Type the upload URL accepts when storage refuses the signature', async () => {
+    putRefused = true;
+    const outcome = await runRemote(
+      parseCli(['image', '-i', fixture('photo.png'), '--async']),
+      base,
+      'kiln_dev_key',
+      new AbortController().signal,
+    );
+    putRefused = false;
+    expect(outcome).toMatchObject({
+      ok: false,
+      error: {
+        kind: 'output_write_failed',
+        message: expect.stringMatching(
+          /failed with HTTP 403\. Storage refused the signature: the upload URL accepts only Content-Type: image\/png, as declared to POST \/uploads\.$/,
+        ),
+      },
+    });
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_LIMITS, InvalidLimitError, limitsFromEnv } from '../../container/limits.ts';
+import { DEFAULT_LIMITS, InvalidLimitError, limitsFromEnv, MAX_PROCESSING_S_CAP } from '../../container/limits.ts';
+import { PRESIGNED_URL_TTL_S } from '../../schemas/processor.ts';
 
 describe('limitsFromEnv', () => {
   test('uses safe defaults when nothing is configured', () => {
@@ -31,5 +32,14 @@ describe('limitsFromEnv', () => {
     );
     expect(() => limitsFromEnv({ KILN_MAX_DURATION_S: '0' })).toThrow(/KILN_MAX_DURATION_S/);
     expect(() => limitsFromEnv({ KILN_MAX_PIXELS: '-1' })).toThrow(InvalidLimitError);
+  });
+
+  test('keeps the longest run inside the lifetime of the presigned URLs minted at its start', () => {
+    expect(DEFAULT_LIMITS.maxProcessingS).toBeLessThanOrEqual(MAX_PROCESSING_S_CAP);
+    expect(MAX_PROCESSING_S_CAP).toBeLessThan(PRESIGNED_URL_TTL_S);
+    expect(limitsFromEnv({ KILN_MAX_PROCESSING_S: String(MAX_PROCESSING_S_CAP) }).maxProcessingS).toBe(MAX_PROCESSING_S_CAP);
+    expect(() => limitsFromEnv({ KILN_MAX_PROCESSING_S: String(PRESIGNED_URL_TTL_S) })).toThrow(
+      `Expected at most ${MAX_PROCESSING_S_CAP} for KILN_MAX_PROCESSING_S (presigned URLs expire after that) but received "${PRESIGNED_URL_TTL_S}"`,
+    );
   });
 });

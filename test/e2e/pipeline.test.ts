@@ -1,9 +1,10 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { download } from '../support/api-client.ts';
 import { probe as ffprobe, topLevelAtoms } from '../support/inspect.ts';
+import { fixture } from '../support/media.ts';
 import { startStack } from './support/stack.ts';
 
 let stack: Awaited<ReturnType<typeof startStack>>;
@@ -101,5 +102,31 @@ describe('a job through queue → processor → callback → Durable Object', ()
         height: Number(variant.split('p')[0]),
       });
     }
+  });
+});
+
+describe('direct uploads through the local R2 S3 endpoint', () => {
+  it('accept only the Content-Type the upload URL was signed with, and store that type', async () => {
+    const created = await stack.api<{ file: { url: string }; upload_url: string }>('/uploads', {
+      method: 'POST',
+      json: { filename: 'photo.png', content_type: 'image/png' },
+    });
+    expect(created.status).toBe(201);
+    const html = await fetch(created.body.upload_url, {
+      method: 'PUT',
+      body: '<script>alert(document.domain)</script>',
+      headers: { 'content-type': 'text/html' },
+    });
+    expect(html.status).toBe(403);
+    expect(await html.text()).toContain('SignatureDoesNotMatch');
+    const png = await fetch(created.body.upload_url, {
+      method: 'PUT',
+      body: await readFile(fixture('photo.png')),
+      headers: { 'content-type': 'image/png' },
+    });
+    expect(png.status).toBe(200);
+    const served = await fetch(created.body.file.url);
+    expect(served.status).toBe(200);
+    expect(served.headers.get('content-type')).toBe('image/png');
   });
 });

@@ -3,6 +3,7 @@ import {
   defaultFormat,
   extensionFor,
   folderFileType,
+  folderFileTypeOf,
   formatForExtension,
   formatNames,
   isFolderFormat,
@@ -85,5 +86,8 @@ describe('output formats', () => {
     expect(folderFileType('m3u8')).toBe('application/vnd.apple.mpegurl');
     expect(folderFileType('ts')).toBe('video/mp2t');
     expect(folderFileType('mov')).toBeUndefined();
+    expect(folderFileTypeOf('720p/seg_001.ts')).toBe('video/mp2t');
+    expect(folderFileTypeOf('master.m3u8')).toBe('application/vnd.apple.mpegurl');
+    expect(folderFileTypeOf('720p.d/readme')).toBe('application/octet-stream');
   });
 });

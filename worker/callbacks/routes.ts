@@ -5,12 +5,14 @@ import type { z } from 'zod';
 import { bearerToken } from '../../common/bearer.ts';
 import { KilnError } from '../../schemas/errors.ts';
 import { issuesFromZod } from '../../schemas/issues.ts';
-import { OutputFilesRequest, ProcessorEvent } from '../../schemas/processor.ts';
+import { FreshUrlsRequest, OutputFilesRequest, ProcessorEvent } from '../../schemas/processor.ts';
 import { readConfig } from '../config/index.ts';
 import { CALLBACK_BODY_MAX_BYTES } from '../constants.ts';
+import { buildProcessorTask } from '../dispatch/task.ts';
 import type { AppEnv } from '../http/app.ts';
 import { jsonBodyLimit } from '../http/body-limit.ts';
 import { ValidationError } from '../http/errors.ts';
+import type { JobState } from '../job-object/state.ts';
 import { bucketLocation } from '../storage/locations.ts';
 import { presignFolderFiles } from '../storage/outputs.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
@@ -75,4 +77,16 @@ export const callbackRoutes = new Hono<CallbackEnv>()
     const config = readConfig(c.env);
     const prefix = await bucketLocation({ config, origin: folder.origin, tenant: tenantStub(c.env, folder.tenant), where: folder.prefix });
     return c.json({ urls: await presignFolderFiles(prefix, request.names) }, 200);
+  })
+  /**
+   * A run that waited in the processor's backlog gets its URLs minted again as it starts, so they
+   * live PRESIGN_TTL_S from then, however long the wait.
+   */
+  .post('/internal/jobs/:id/urls', async (c) => {
+    const request = await parsed(c, FreshUrlsRequest);
+    const state = (await jobStub(c.env, c.req.param('id')).currentRun(request.attempt)) as JobState | null;
+    if (!state) return c.json(STOP, 409);
+    const config = readConfig(c.env);
+    const task = await buildProcessorTask({ state, attempt: request.attempt, config, tenant: tenantStub(c.env, state.tenant) });
+    return c.json({ input_url: task.input_url, output: task.output }, 200);
   });

@@ -6,6 +6,7 @@ import {
   RATE_LIMIT_UPLOADS_PER_MINUTE,
   TENANT_MAX_CONCURRENT_JOBS,
 } from '../constants.ts';
+import { sealingKeyBytes } from '../utils/crypto.ts';
 
 /**
  * The Worker's configuration, read from bindings once per request. Secrets are documented in
@@ -25,7 +26,11 @@ export interface KilnConfig {
   containerInstances: number;
   r2: { accessKeyId: string; secretAccessKey: string; endpoint: string | undefined; bucket: string };
   publicFilesBaseUrl: string | undefined;
-  connectionKey: string;
+  /**
+   * Keys sealing connection secrets (base64, 32 bytes each): CONNECTION_ENCRYPTION_KEY seals, the
+   * comma-separated CONNECTION_ENCRYPTION_KEYS_PREVIOUS still open what they sealed (README "Deploy").
+   */
+  connectionKeys: { current: string; previous: string[] };
   /** Silence after which a run counts as lost (constants.ts HEARTBEAT_TIMEOUT_MS). */
   heartbeatTimeoutMs: number;
   /** Per-tenant limits (constants.ts, docs/behaviour.md#limits-per-tenant). */
@@ -101,6 +106,24 @@ export function parseWebhookPin(tenant: string | undefined, secret: string | und
   return { tenant, secret };
 }
 
+/**
+ * The connection sealing keys, each checked to be 32 bytes of base64 so a bad paste fails every
+ * request with the variable's name instead of failing jobs one by one.
+ */
+function connectionKeys(current: string, previous: string | undefined): KilnConfig['connectionKeys'] {
+  const bad = (what: string) =>
+    new KilnError('internal_error', `${what} is not 32 bytes of base64 (openssl rand -base64 32); see README "Deploy".`);
+  if (!sealingKeyBytes(current)) throw bad('The secret CONNECTION_ENCRYPTION_KEY');
+  const older = (previous ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  older.forEach((key, i) => {
+    if (!sealingKeyBytes(key)) throw bad(`Entry ${i + 1} of CONNECTION_ENCRYPTION_KEYS_PREVIOUS`);
+  });
+  return { current, previous: older };
+}
+
 export function readConfig(env: Env): KilnConfig {
   for (const name of ['API_KEYS', 'CALLBACK_SECRET', 'CONNECTION_ENCRYPTION_KEY', 'PROCESSOR_SECRET'] as const) {
     if (!env[name]) throw new KilnError('internal_error', `The secret ${name} is not configured; see README "Deploy".`);
@@ -126,7 +149,11 @@ export function readConfig(env: Env): KilnConfig {
       bucket: env.R2_BUCKET_NAME || DEFAULT_BUCKET,
     },
     publicFilesBaseUrl: env.PUBLIC_FILES_BASE_URL || undefined,
-    connectionKey: env.CONNECTION_ENCRYPTION_KEY,
+    // An optional secret, so wrangler's generated Env does not declare it.
+    connectionKeys: connectionKeys(
+      env.CONNECTION_ENCRYPTION_KEY,
+      (env as { CONNECTION_ENCRYPTION_KEYS_PREVIOUS?: string }).CONNECTION_ENCRYPTION_KEYS_PREVIOUS,
+    ),
     heartbeatTimeoutMs: Number(env.HEARTBEAT_TIMEOUT_S) > 0 ? Number(env.HEARTBEAT_TIMEOUT_S) * 1000 : HEARTBEAT_TIMEOUT_MS,
     limits: {
       jobsPerMinute: limitVar('RATE_LIMIT_JOBS_PER_MINUTE', env.RATE_LIMIT_JOBS_PER_MINUTE, RATE_LIMIT_JOBS_PER_MINUTE),

@@ -8,7 +8,7 @@ import { errorResponses, json } from '../http/openapi.ts';
 import { checkOutboundUrl } from '../net/outbound.ts';
 import { tenantStub } from '../stubs.ts';
 import type { ConnectionRecord } from '../tenant-object/index.ts';
-import { encryptSecret } from '../utils/crypto.ts';
+import { encryptSecret, importSealingKeys } from '../utils/crypto.ts';
 import { newId } from '../utils/ids.ts';
 
 const ConnectionIdParam = z.object({
@@ -51,7 +51,7 @@ export const connectionRoutes = createRouter()
         endpoint: body.endpoint.replace(/\/$/, ''),
         region: body.region,
         access_key_id: body.access_key_id,
-        secret_sealed: await encryptSecret(config.connectionKey, body.secret_access_key),
+        secret_sealed: await encryptSecret(await importSealingKeys(config.connectionKeys), body.secret_access_key),
         is_default: body.is_default || isFirst,
         created_at: Date.now(),
       };

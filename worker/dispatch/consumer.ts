@@ -1,4 +1,3 @@
-import { KilnError } from '../../schemas/errors.ts';
 import type { ProcessorTask } from '../../schemas/processor.ts';
 import { readConfig } from '../config/index.ts';
 import { BUSY_RETRY_BASE_S, BUSY_RETRY_MAX_S, SLOT_WAIT_BASE_S, SLOT_WAIT_MAX_S } from '../constants.ts';
@@ -6,7 +5,7 @@ import type { ClaimResult } from '../job-object/state.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
 import { QueueMessage } from './message.ts';
 import { type Processor, processorFor } from './processor.ts';
-import { buildProcessorTask } from './task.ts';
+import { buildProcessorTask, preparationFailure } from './task.ts';
 
 /** Delay before the n-th redelivery of a message the processor could not take yet. */
 function busyRetryDelayS(deliveries: number, retryAfterS: number | null): number {
@@ -77,10 +76,17 @@ export async function consumeJobs(batch: MessageBatch<unknown>, env: Env, proces
           tenant: tenantObject,
         });
       } catch (err) {
-        if (!(err instanceof KilnError)) throw err;
-        await job.fail(err.toJSON());
-        await endRun();
-        msg.ack();
+        // The claim is held: a plain msg.retry would be skipped as a duplicate.
+        const failure = preparationFailure(err);
+        if ('retry' in failure) {
+          await job.releaseClaim(claim.attempt, 'error', failure.retry.slice(0, 300));
+          await endRun();
+          msg.retry({ delaySeconds: busyRetryDelayS(msg.attempts, null) });
+        } else {
+          await job.fail(failure.fail);
+          await endRun();
+          msg.ack();
+        }
         continue;
       }
       const result = await proc.dispatch(task);

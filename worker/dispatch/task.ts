@@ -1,11 +1,20 @@
+import { type ErrorBody, KilnError } from '../../schemas/errors.ts';
+import { mimeFor } from '../../schemas/formats.ts';
 import type { ProcessorTask } from '../../schemas/processor.ts';
 import { callbackToken } from '../callbacks/token.ts';
 import type { KilnConfig } from '../config/index.ts';
 import { PRESIGN_TTL_S } from '../constants.ts';
 import type { BucketObject, JobState } from '../job-object/state.ts';
+import { outputFormat } from '../jobs/create.ts';
 import { bucketLocation } from '../storage/locations.ts';
 import { presign } from '../storage/presign.ts';
 import type { TenantObject } from '../tenant-object/index.ts';
+
+/** The MIME type the processor stores a single-file output with, or null until the input decides (image without a format). */
+function outputType(state: JobState): string | null {
+  const format = outputFormat(state.job.kind, state.job.options);
+  return format === null ? null : mimeFor(state.job.kind, format);
+}
 
 /**
  * Builds what the processor needs for one run: a URL to read, a presigned URL to write and a
@@ -22,11 +31,19 @@ export async function buildProcessorTask(opts: {
   const locate = (where: BucketObject) => bucketLocation({ config, origin, tenant: opts.tenant, where });
   const inputUrl =
     source.type === 'url' ? source.url : await presign({ ...(await locate(source)), method: 'GET', expiresS: PRESIGN_TTL_S });
-  const callbackUrl = (route: 'events' | 'outputs') => `${origin}/internal/jobs/${state.job.id}/${route}?attempt=${opts.attempt}`;
+  const callbackUrl = (route: 'events' | 'outputs' | 'urls') => `${origin}/internal/jobs/${state.job.id}/${route}?attempt=${opts.attempt}`;
   const output: ProcessorTask['output'] =
     target.type === 'folder'
       ? { type: 'folder', files_url: callbackUrl('outputs') }
-      : { type: 'file', url: await presign({ ...(await locate(target.location)), method: 'PUT', expiresS: PRESIGN_TTL_S }) };
+      : {
+          type: 'file',
+          url: await presign({
+            ...(await locate(target.location)),
+            method: 'PUT',
+            contentType: outputType(state),
+            expiresS: PRESIGN_TTL_S,
+          }),
+        };
   return {
     job_id: state.job.id,
     attempt: opts.attempt,
@@ -37,6 +54,24 @@ export async function buildProcessorTask(opts: {
     callback: {
       url: callbackUrl('events'),
       token: await callbackToken(config.callbackSecret, state.job.id, opts.attempt),
+    },
+    refresh_url: callbackUrl('urls'),
+  };
+}
+
+/**
+ * What to do about an error from {@link buildProcessorTask}. A Durable Object call that failed
+ * transiently (the platform marks it `retryable`) is worth another delivery; anything else (a
+ * connection that no key opens, a malformed endpoint) fails the same way every time, so the job
+ * fails now, saying why, instead of waiting for the watchdog.
+ */
+export function preparationFailure(err: unknown): { retry: string } | { fail: ErrorBody } {
+  if (err instanceof KilnError) return { fail: err.toJSON() };
+  if (err instanceof Error && (err as Error & { retryable?: unknown }).retryable === true) return { retry: err.message };
+  return {
+    fail: {
+      kind: 'internal_error',
+      message: `Kiln could not prepare the run (${String(err).slice(0, 300)}). Check the Worker's configuration (README "Deploy"), then submit the job again.`,
     },
   };
 }

@@ -157,7 +157,7 @@ export class JobObject extends DurableObject<Env> {
   }
 
   /** The processor was busy or could not be reached: see {@link releaseClaim}. */
-  async releaseClaim(attempt: number, outcome: 'busy' | 'unreachable', detail: string): Promise<'retry' | 'failed'> {
+  async releaseClaim(attempt: number, outcome: 'busy' | 'unreachable' | 'error', detail: string): Promise<'retry' | 'failed'> {
     const state = this.load();
     if (!state) return 'retry';
     const release = releaseClaim(state, { attempt, outcome, detail }, Date.now());
@@ -215,6 +215,12 @@ export class JobObject extends DurableObject<Env> {
     const state = this.load();
     if (!state || !isCurrentRun(state, attempt) || state.target.type !== 'folder') return null;
     return { prefix: state.target.location, origin: state.origin, tenant: state.tenant };
+  }
+
+  /** The job's state while `attempt` is its current run, to mint that run's URLs again; null for any other run. */
+  async currentRun(attempt: number): Promise<JobState | null> {
+    const state = this.load();
+    return isCurrentRun(state, attempt) ? state : null;
   }
 
   /** The webhook attempts of the job, or null if it does not belong to `tenant`. */

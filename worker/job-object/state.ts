@@ -204,14 +204,14 @@ export function claimRun(state: JobState, seq: number, now: number): ClaimSkip |
 }
 
 /**
- * The processor was busy or could not be reached: the claim is given back so the retried message
- * can start the run. A job that found no processor MAX_UNREACHABLE_DISPATCHES times in a row
+ * The processor was busy or could not be reached, or preparing the run hit a transient error: the
+ * claim is given back so the retried message can start the run. A job that found no processor MAX_UNREACHABLE_DISPATCHES times in a row
  * fails instead, with the last error, so a container that cannot start is reported rather than
  * retried for ever. A release by an attempt that is no longer current changes nothing.
  */
 export function releaseClaim(
   state: JobState,
-  release: { attempt: number; outcome: 'busy' | 'unreachable'; detail: string },
+  release: { attempt: number; outcome: 'busy' | 'unreachable' | 'error'; detail: string },
   now: number,
 ): { next: 'retry' | 'failed'; change: Change | null } {
   const { attempt, outcome, detail } = release;

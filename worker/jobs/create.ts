@@ -14,7 +14,7 @@ import { newId } from '../utils/ids.ts';
 import { parseS3Url, resolveInput } from './input.ts';
 
 /** The format of a job's output when it is known before the input is probed (image: not until then). */
-function outputFormat(kind: JobCreate['kind'], options: Record<string, unknown>): string | null {
+export function outputFormat(kind: JobCreate['kind'], options: Record<string, unknown>): string | null {
   return typeof options.format === 'string' ? options.format : defaultFormat(kind);
 }
 

@@ -1,4 +1,5 @@
 import type { FileObject, MediaInfo } from '../../schemas/file.ts';
+import { folderFileTypeOf } from '../../schemas/formats.ts';
 import { PRESIGN_TTL_S } from '../constants.ts';
 import type { OutputTarget } from '../job-object/state.ts';
 import { newId } from '../utils/ids.ts';
@@ -32,11 +33,17 @@ export function outputFile(opts: {
   return { object: 'file', id, url, ...opts.info };
 }
 
-/** One presigned PUT per named file of a folder output, each inside the folder's prefix. */
+/** One presigned PUT per named file of a folder output, each inside the folder's prefix and signed with the type the processor sends. */
 export async function presignFolderFiles(prefix: S3Location, names: string[]): Promise<Record<string, string>> {
   const urls: Record<string, string> = {};
   for (const name of names) {
-    urls[name] = await presign({ ...prefix, key: `${prefix.key}${name}`, method: 'PUT', expiresS: PRESIGN_TTL_S });
+    urls[name] = await presign({
+      ...prefix,
+      key: `${prefix.key}${name}`,
+      method: 'PUT',
+      contentType: folderFileTypeOf(name),
+      expiresS: PRESIGN_TTL_S,
+    });
   }
   return urls;
 }

@@ -12,10 +12,16 @@ export interface S3Location {
 /**
  * A SigV4 query-signed URL (path-style) for one object: what the processor gets instead of
  * credentials. Works for R2, wrangler's local R2 S3 endpoint and any S3-compatible server.
+ * A PUT's `contentType` is signed: storage refuses the PUT (403 SignatureDoesNotMatch) unless it
+ * carries exactly that Content-Type, so an object is stored with the type Kiln agreed to, never
+ * one the uploader picks afterwards (text/html on the public bucket domain). Null leaves it
+ * unsigned, for the one output whose type is unknown until the run (an image keeping its input's format).
  *
- * @example await presign({ ...location, method: 'PUT', expiresS: 3600 })
+ * @example await presign({ ...location, method: 'PUT', contentType: 'video/mp4', expiresS: 3600 })
  */
-export async function presign(loc: S3Location & { method: 'GET' | 'PUT' | 'HEAD'; expiresS: number }): Promise<string> {
+export async function presign(
+  loc: S3Location & ({ method: 'GET' | 'HEAD' } | { method: 'PUT'; contentType: string | null }) & { expiresS: number },
+): Promise<string> {
   const client = new AwsClient({
     accessKeyId: loc.accessKeyId,
     secretAccessKey: loc.secretAccessKey,
@@ -25,6 +31,8 @@ export async function presign(loc: S3Location & { method: 'GET' | 'PUT' | 'HEAD'
   const path = loc.key.split('/').map(encodeURIComponent).join('/');
   const url = new URL(`${loc.endpoint.replace(/\/$/, '')}/${encodeURIComponent(loc.bucket)}/${path}`);
   url.searchParams.set('X-Amz-Expires', String(loc.expiresS));
-  const signed = await client.sign(url.toString(), { method: loc.method, aws: { signQuery: true, allHeaders: false } });
+  const headers = loc.method === 'PUT' && loc.contentType ? { 'content-type': loc.contentType } : undefined;
+  // allHeaders: aws4fetch otherwise leaves Content-Type out of the signature.
+  const signed = await client.sign(url.toString(), { method: loc.method, headers, aws: { signQuery: true, allHeaders: true } });
   return signed.url;
 }

@@ -62,7 +62,12 @@ export const uploadRoutes = createRouter()
       size: body.size ?? null,
       created_at: Date.now(),
     });
-    const uploadUrl = await presign({ ...kilnBucket(config, origin, key), method: 'PUT', expiresS: UPLOAD_URL_TTL_S });
+    const uploadUrl = await presign({
+      ...kilnBucket(config, origin, key),
+      method: 'PUT',
+      contentType: body.content_type,
+      expiresS: UPLOAD_URL_TTL_S,
+    });
     return c.json(
       {
         file: {
@@ -88,9 +93,16 @@ export const uploadRoutes = createRouter()
     if (length > DIRECT_PUT_MAX_BYTES) {
       throw new KilnError('payload_too_large', 'Files over 100 MiB must be PUT to the upload_url from POST /uploads.');
     }
-    const stored = await c.env.MEDIA.put(upload.key, c.req.raw.body, {
-      httpMetadata: { contentType: c.req.header('content-type') ?? upload.content_type },
-    });
+    const sent = c.req.header('content-type');
+    // The type was declared (and signed into the upload URL) at POST /uploads; the stored object
+    // keeps it, so this route cannot relabel a file either.
+    if (sent !== undefined && sent.trim().toLowerCase() !== upload.content_type.toLowerCase()) {
+      throw new KilnError(
+        'unsupported_media_type',
+        `Send the file with Content-Type: ${upload.content_type}, the content_type given to POST /uploads (received ${JSON.stringify(sent.slice(0, 100))}).`,
+      );
+    }
+    const stored = await c.env.MEDIA.put(upload.key, c.req.raw.body, { httpMetadata: { contentType: upload.content_type } });
     const config = readConfig(c.env);
     return c.json(
       {

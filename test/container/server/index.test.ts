@@ -13,6 +13,9 @@ import { fixture } from '../../support/media.ts';
 let peer: Server;
 let base = '';
 const events: { type: string; error?: { kind: string } }[] = [];
+/** Requests for fresh URLs (`/fresh/{answer}`), and how often each path was fetched. */
+const refreshes: { url: string; authorization: string | undefined; body: unknown }[] = [];
+const fetched: Record<string, number> = {};
 /** Inputs held open by `/slow`, answered (404) when a test releases them. */
 const held: (() => void)[] = [];
 const releaseAll = () => {
@@ -26,6 +29,16 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('latin1')));
     req.on('end', () => {
+      fetched[req.url ?? ''] = (fetched[req.url ?? ''] ?? 0) + 1;
+      // What an expired presigned URL gets from storage.
+      if (req.url === '/expired')
+        return void res.writeHead(403).end('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>');
+      if (req.url?.startsWith('/fresh/')) {
+        refreshes.push({ url: req.url, authorization: req.headers.authorization, body: JSON.parse(body) });
+        if (req.url === '/fresh/gone') return void res.writeHead(409).end('{"kind":"cancelled","message":"Stop this run"}');
+        const fresh = { input_url: `${base}/photo.png`, output: { type: 'file', url: `${base}/out/fresh` } };
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(fresh));
+      }
       if (req.url === '/photo.png') return void res.writeHead(200, { 'content-length': photo.length }).end(photo);
       if (req.url === '/slow') {
         held.push(() => res.writeHead(404).end());
@@ -126,6 +139,40 @@ describe('processor service', () => {
     expect(active.size).toBe(1);
     releaseAll();
     await vi.waitFor(() => expect(active.size).toBe(0), { timeout: 20_000 });
+  });
+
+  it('a run that waited for a slot asks for fresh URLs as it starts; one that did not uses its own', async () => {
+    const { app, active } = processor({ concurrency: 1, backlog: 1 });
+    const before = events.length;
+    const first = { ...task('ahead', '/slow'), refresh_url: `${base}/fresh/ahead` };
+    // Its URLs expired while it waited: only the fresh ones work.
+    const waiting = { ...task('waited', '/expired'), attempt: 3, refresh_url: `${base}/fresh/waited` };
+    expect((await run(app, first)).status).toBe(202);
+    expect((await run(app, waiting)).status).toBe(202);
+    await vi.waitFor(() => expect(held.length).toBe(1));
+    releaseAll();
+    await vi.waitFor(() => expect(active.size).toBe(0), { timeout: 20_000 });
+    expect(refreshes).toEqual([{ url: '/fresh/waited', authorization: `Bearer ${'t'.repeat(32)}`, body: { attempt: 3 } }]);
+    expect(fetched['/expired']).toBeUndefined();
+    expect(fetched['/out/fresh']).toBe(1);
+    expect(events.slice(before).map((e) => e.type)).toContain('succeeded');
+  });
+
+  it('a run that waited stops without downloading when the Worker no longer wants it (409)', async () => {
+    const { app, active } = processor({ concurrency: 1, backlog: 1 });
+    const before = events.length;
+    expect((await run(app, task('ahead2', '/slow'))).status).toBe(202);
+    expect((await run(app, { ...task('gone', '/expired'), refresh_url: `${base}/fresh/gone` })).status).toBe(202);
+    await vi.waitFor(() => expect(held.length).toBe(1));
+    releaseAll();
+    await vi.waitFor(() => expect(active.size).toBe(0), { timeout: 20_000 });
+    expect(fetched['/expired']).toBeUndefined();
+    expect(
+      events
+        .slice(before)
+        .filter((e) => e.type === 'failed')
+        .map((e) => e.error?.kind),
+    ).toEqual(['input_unreachable', 'cancelled']);
   });
 
   it('refuses a malformed task with 400 naming the fields', async () => {

@@ -17,6 +17,13 @@ import type { JobState } from '../../../worker/job-object/state.ts';
 import { jobStub, tenantStub } from '../../../worker/stubs.ts';
 import { api, createJob, processorDouble, report } from '../helpers.ts';
 
+/** A valid CONNECTION_ENCRYPTION_KEY other than the development one: the key after a rotation. */
+const ROTATED_KEY = btoa('another-32-byte-connection-key!!');
+
+async function jobError(id: string) {
+  return (await api(`/jobs/${id}`)).json<{ status: string; error: { kind: string; message: string } | null }>();
+}
+
 /** A processor that answers every dispatch with `result` and remembers the tasks. */
 function answering(result: DispatchResult): Processor & { tasks: ProcessorTask[] } {
   const tasks: ProcessorTask[] = [];
@@ -29,12 +36,12 @@ function answering(result: DispatchResult): Processor & { tasks: ProcessorTask[]
   };
 }
 
-async function consume(body: unknown, processor: Processor, attempts = 1) {
+async function consume(body: unknown, processor: Processor, attempts = 1, withEnv: Env = env) {
   const batch = createMessageBatch('kiln-jobs', [{ id: 'msg-1', timestamp: new Date(), attempts, body }]);
   // getQueueResult drops the delay a retry asks for, so the spy records what the platform would get.
   const retry = vi.spyOn(batch.messages[0]!, 'retry');
   const ctx = createExecutionContext();
-  await consumeJobs(batch, env, processor);
+  await consumeJobs(batch, withEnv, processor);
   return { ...(await getQueueResult(batch, ctx)), retryDelaysS: retry.mock.calls.map(([options]) => options?.delaySeconds) };
 }
 
@@ -44,8 +51,10 @@ const double = processorDouble();
  * A queued job whose own queue message is spent: that run (attempt 1, at the processor double)
  * is given back as busy, so the tests' messages of generation 1 start the next runs.
  */
-async function queuedJob(): Promise<{ id: string; message: { job_id: string; tenant: string; seq: number } }> {
-  const { id } = await createJob();
+async function queuedJob(
+  body: Record<string, unknown> = {},
+): Promise<{ id: string; message: { job_id: string; tenant: string; seq: number } }> {
+  const { id } = await createJob(body);
   await double.waitForTasks(id);
   await jobStub(env, id).releaseClaim(1, 'busy', 'held back by the test');
   return { id, message: { job_id: id, tenant: 'dev', seq: 1 } };
@@ -235,5 +244,103 @@ describe('queue consumer', () => {
     const job = await (await api(`/jobs/${id}`)).json<{ status: string; error: { kind: string; message: string } }>();
     expect(job.status).toBe('failed');
     expect(job.error.kind).toBe('processor_busy');
+  });
+
+  describe('a run that cannot be prepared', () => {
+    it('fails the job at once, naming the connection and the key, when CONNECTION_ENCRYPTION_KEY changed', async () => {
+      const created = await api('/connections', {
+        method: 'POST',
+        json: { endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', access_key_id: 'AKIAEXAMPLE', secret_access_key: 's3cret' },
+      });
+      const conn = await created.json<{ id: string }>();
+      const { id, message } = await queuedJob({ input: 's3://media/clip.mov', connection_id: conn.id });
+      const processor = answering({ outcome: 'accepted' });
+      const result = await consume(message, processor, 1, { ...env, CONNECTION_ENCRYPTION_KEY: ROTATED_KEY });
+      expect(result.explicitAcks).toEqual(['msg-1']);
+      expect(result.retryMessages).toEqual([]);
+      expect(processor.tasks).toHaveLength(0);
+      const job = await jobError(id);
+      expect(job.status).toBe('failed');
+      expect(job.error).toMatchObject({ kind: 'internal_error' });
+      expect(job.error!.message).toMatch(
+        new RegExp(
+          `^The S3 connection ${conn.id} cannot be decrypted: it was sealed with key [0-9a-f]{16}, which is neither CONNECTION_ENCRYPTION_KEY nor listed in CONNECTION_ENCRYPTION_KEYS_PREVIOUS`,
+        ),
+      );
+    });
+
+    it('opens a connection sealed before a rotation with the key listed in CONNECTION_ENCRYPTION_KEYS_PREVIOUS', async () => {
+      const created = await api('/connections', {
+        method: 'POST',
+        json: { endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', access_key_id: 'AKIAEXAMPLE', secret_access_key: 's3cret' },
+      });
+      const conn = await created.json<{ id: string }>();
+      const { message } = await queuedJob({ input: 's3://media/clip.mov', connection_id: conn.id });
+      const processor = answering({ outcome: 'accepted' });
+      const rotated = {
+        ...env,
+        CONNECTION_ENCRYPTION_KEY: ROTATED_KEY,
+        CONNECTION_ENCRYPTION_KEYS_PREVIOUS: env.CONNECTION_ENCRYPTION_KEY,
+      };
+      const result = await consume(message, processor, 1, rotated);
+      expect(result.explicitAcks).toEqual(['msg-1']);
+      expect(new URL(processor.tasks[0]!.input_url).pathname).toBe('/media/clip.mov');
+    });
+
+    it('fails the job at once when R2_S3_ENDPOINT is empty outside local development', async () => {
+      const { id, message } = await queuedJob();
+      const processor = answering({ outcome: 'accepted' });
+      const production = { ...env, ALLOW_LOOPBACK: 'false', R2_S3_ENDPOINT: '' };
+      const result = await consume(message, processor, 1, production);
+      expect(result.explicitAcks).toEqual(['msg-1']);
+      expect(processor.tasks).toHaveLength(0);
+      const job = await jobError(id);
+      expect(job.status).toBe('failed');
+      expect(job.error).toMatchObject({ kind: 'internal_error' });
+      expect(job.error!.message).toContain(
+        'R2_S3_ENDPOINT is not set, so Kiln cannot sign storage URLs: set it in wrangler.toml [vars] to https://<ACCOUNT_ID>.r2.cloudflarestorage.com',
+      );
+    });
+
+    it('fails the job at once, naming the variable, when presigning throws (a malformed R2_S3_ENDPOINT)', async () => {
+      const { id, message } = await queuedJob();
+      const result = await consume(message, answering({ outcome: 'accepted' }), 1, {
+        ...env,
+        R2_S3_ENDPOINT: 'acct.r2.cloudflarestorage.com',
+      });
+      expect(result.explicitAcks).toEqual(['msg-1']);
+      const job = await jobError(id);
+      expect(job.status).toBe('failed');
+      expect(job.error!.message).toMatch(/^R2_S3_ENDPOINT is "acct\.r2\.cloudflarestorage\.com", not a URL; set it in wrangler\.toml/);
+    });
+
+    it('gives the claim back on a transient Durable Object error, so the redelivery really starts the run', async () => {
+      const created = await api('/connections', {
+        method: 'POST',
+        json: { endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', access_key_id: 'AKIAEXAMPLE', secret_access_key: 's3cret' },
+      });
+      const conn = await created.json<{ id: string }>();
+      const { id, message } = await queuedJob({ input: 's3://media/clip.mov', connection_id: conn.id });
+      // The platform's own error for a Durable Object that was reset mid-call; it cannot be caused on demand here.
+      const flaky = {
+        ...env,
+        TENANTS: {
+          idFromName: (name: string) => env.TENANTS.idFromName(name),
+          get: () => ({
+            getConnection: async () => {
+              throw Object.assign(new Error('Durable Object reset because its code was updated.'), { retryable: true });
+            },
+          }),
+        },
+      } as unknown as Env;
+      const first = await consume(message, answering({ outcome: 'accepted' }), 1, flaky);
+      expect(first.retryMessages).toMatchObject([{ msgId: 'msg-1' }]);
+      expect(first.retryDelaysS).toEqual([BUSY_RETRY_BASE_S]);
+      expect((await jobError(id)).status).toBe('queued');
+      const processor = answering({ outcome: 'accepted' });
+      const second = await consume(message, processor, 2);
+      expect(second.explicitAcks).toEqual(['msg-1']);
+      expect(processor.tasks).toHaveLength(1);
+    });
   });
 });

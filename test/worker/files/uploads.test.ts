@@ -1,4 +1,4 @@
-import { env } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { api, VIDEO_JOB } from '../helpers.ts';
 
@@ -17,6 +17,7 @@ describe('uploads and files', () => {
     expect(put.pathname).toBe(`/cdn-cgi/local/r2/s3/kiln-media/uploads/${upload.file.id}`);
     expect(put.searchParams.get('X-Amz-Algorithm')).toBe('AWS4-HMAC-SHA256');
     expect(put.searchParams.get('X-Amz-Expires')).toBe('3600');
+    expect(put.searchParams.get('X-Amz-SignedHeaders')).toBe('content-type;host');
     expect(upload.upload_url).not.toContain('etc');
   });
 
@@ -82,5 +83,46 @@ describe('uploads and files', () => {
     const res = await api('/files/outputs/job_x/file_missing.mp4', { key: null });
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ kind: 'not_found' });
+  });
+
+  it('keeps the declared type through PUT /files: another Content-Type is refused, naming the one to send', async () => {
+    const upload = await newUpload({ filename: 'clip.png', content_type: 'image/png' });
+    const html = await api(`/files/${upload.file.id}`, {
+      method: 'PUT',
+      body: '<script>alert(1)</script>',
+      headers: { 'content-type': 'text/html' },
+    });
+    expect(html.status).toBe(415);
+    expect(await html.json()).toEqual({
+      kind: 'unsupported_media_type',
+      message: 'Send the file with Content-Type: image/png, the content_type given to POST /uploads (received "text/html").',
+    });
+    const png = await api(`/files/${upload.file.id}`, { method: 'PUT', body: 'png bytes', headers: { 'content-type': 'IMAGE/PNG' } });
+    expect(png.status).toBe(200);
+    expect((await api(new URL(upload.file.url).pathname, { key: null })).headers.get('content-type')).toBe('image/png');
+  });
+
+  it('refuses a content_type that is not a media type, naming the field', async () => {
+    const res = await api('/uploads', { method: 'POST', json: { filename: 'x', content_type: 'text/html\r\nx-evil: 1' } });
+    expect(res.status).toBe(400);
+    expect((await res.json<{ issues: { path: string; message: string }[] }>()).issues[0]).toMatchObject({
+      path: 'content_type',
+      message: expect.stringMatching(/^Expected a media type such as video\/mp4 for content_type/),
+    });
+  });
+
+  it('answers 500 naming R2_S3_ENDPOINT instead of a URL nobody can use, outside local development', async () => {
+    const res = await exports.default.fetch(
+      new Request('https://kiln.example.com/uploads', {
+        method: 'POST',
+        headers: { authorization: 'Bearer kiln_dev_key', 'content-type': 'application/json' },
+        body: JSON.stringify({ filename: 'clip.mov', content_type: 'video/quicktime' }),
+      }),
+    );
+    expect(res.status).toBe(500);
+    const body = await res.json<{ kind: string; message: string }>();
+    expect(body.kind).toBe('internal_error');
+    expect(body.message).toContain('R2_S3_ENDPOINT is not set');
+    expect(body.message).toContain('https://<ACCOUNT_ID>.r2.cloudflarestorage.com');
   });
 });

@@ -1,6 +1,7 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { ProcessorTask } from '../../../schemas/processor.ts';
+import { PRESIGN_TTL_S } from '../../../worker/constants.ts';
 import { api, createJob, OUTPUT_INFO, processorDouble, report, VIDEO_JOB } from '../helpers.ts';
 
 const processor = processorDouble();
@@ -115,6 +116,8 @@ describe('multi-file outputs', () => {
     const folder = new URL(urls['master.m3u8']!).pathname.replace(/master\.m3u8$/, '');
     expect(folder).toMatch(new RegExp(`/kiln-media/outputs/${job.id}/file_[0-9a-z]+/$`));
     expect(new URL(urls['720p/seg_000.ts']!).pathname).toBe(`${folder}720p/seg_000.ts`);
+    // Each PUT must carry the type the processor sends for its extension (schemas/formats.ts folderFileTypeOf).
+    expect(new URL(urls['720p/seg_000.ts']!).searchParams.get('X-Amz-SignedHeaders')).toBe('content-type;host');
     await report(task!, {
       type: 'succeeded',
       output: { ...OUTPUT_INFO, format: 'hls', type: 'application/vnd.apple.mpegurl' },
@@ -146,5 +149,45 @@ describe('multi-file outputs', () => {
     expect((await hls.json<{ issues: { path: string }[] }>()).issues[0]?.path).toBe('output');
     const mp4 = await api('/jobs', { method: 'POST', json: { ...VIDEO_JOB, output: 's3://b/folder/' } });
     expect((await mp4.json<{ issues: { path: string }[] }>()).issues[0]?.path).toBe('output');
+  });
+});
+
+describe('URLs minted again for a run that waited in the processor backlog', () => {
+  function askForFreshUrls(task: ProcessorTask, attempt: number, token = task.callback.token) {
+    return exports.default.fetch(
+      new Request(task.refresh_url!, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ attempt }),
+      }),
+    );
+  }
+
+  it('signs the same objects again, with the output type, for the current run only', async () => {
+    const upload = await (await api('/uploads', { method: 'POST', json: { filename: 'clip.mov', content_type: 'video/quicktime' } })).json<{
+      file: { id: string };
+    }>();
+    const job = await createJob({ input: upload.file.id });
+    const [task] = await processor.waitForTasks(job.id);
+    expect(task!.refresh_url).toBe(`http://127.0.0.1:8787/internal/jobs/${job.id}/urls`);
+    const res = await askForFreshUrls(task!, 1);
+    expect(res.status).toBe(200);
+    const fresh = await res.json<Pick<ProcessorTask, 'input_url' | 'output'>>();
+    const input = new URL(fresh.input_url);
+    expect(input.pathname).toBe(new URL(task!.input_url).pathname);
+    expect(input.searchParams.get('X-Amz-Expires')).toBe(String(PRESIGN_TTL_S));
+    const output = new URL((fresh.output as { url: string }).url);
+    expect(output.pathname).toBe(new URL((task!.output as { url: string }).url).pathname);
+    expect(output.searchParams.get('X-Amz-SignedHeaders')).toBe('content-type;host');
+    expect((await askForFreshUrls(task!, 1, 'f'.repeat(64))).status).toBe(401);
+    expect((await askForFreshUrls(task!, 2)).status).toBe(401);
+    await api(`/jobs/${job.id}/cancel`, { method: 'POST' });
+    expect((await askForFreshUrls(task!, 1)).status).toBe(409);
+  });
+
+  it('leaves the type of an image that keeps its input format unsigned: it is known only after the probe', async () => {
+    const job = await createJob({ kind: 'image', options: { width: 320 } });
+    const [task] = await processor.waitForTasks(job.id);
+    expect(new URL((task!.output as { url: string }).url).searchParams.get('X-Amz-SignedHeaders')).toBe('host');
   });
 });
