@@ -1,9 +1,30 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { afterAll, describe, expect, test } from 'vitest';
-import { cleanupWorkDirs, expectOk, runJob } from '../../support/inspect.ts';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { cleanupWorkDirs, expectOk, runJob, workDir } from '../../support/inspect.ts';
 import { fixture } from '../../support/media.ts';
+import { watchFfmpegPeakRss } from '../../support/peak-rss.ts';
+
+const run = promisify(execFile);
+
+/** The ceiling for one animation request, whatever its length. */
+const MAX_ANIMATION_RSS_BYTES = 300 * 1024 * 1024;
 
 afterAll(cleanupWorkDirs);
+
+/** A minute of 480×270 video that decodes and encodes cheaply (flat grey, one moving square). */
+let minute: string;
+beforeAll(async () => {
+  minute = join(await workDir(), 'minute.mp4');
+  // biome-ignore format: ffmpeg arguments read as flag/value pairs
+  await run('ffmpeg', [
+    '-hide_banner', '-v', 'error', '-y', '-f', 'lavfi',
+    '-i', "color=c=gray:s=480x270:r=30:d=60,drawbox=x='mod(t*100,440)':y=100:w=40:h=40:c=red:t=fill",
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '300', '-pix_fmt', 'yuv420p', minute,
+  ]);
+});
 
 describe('animation', () => {
   test('makes a looping gif at 10 fps by default with about fps × duration frames', async () => {
@@ -26,6 +47,17 @@ describe('animation', () => {
     expect(meta.format).toBe('webp');
     expect(Math.abs((meta.pages ?? 0) - 5)).toBeLessThanOrEqual(1);
     expect(result.output.info).toMatchObject({ format: 'webp', type: 'image/webp', width: 120 });
+  });
+
+  test('a one-minute gif at 20 fps (1200 frames) stays under 300 MB of ffmpeg memory', async () => {
+    const watch = watchFfmpegPeakRss();
+    const result = await runJob('animation', minute, { end: 60, fps: 20 });
+    const peak = await watch.stop();
+    const meta = await sharp(expectOk(result).output.path, { animated: true }).metadata();
+    expect([meta.format, meta.width, meta.pageHeight]).toEqual(['gif', 480, 270]);
+    expect(Math.abs((meta.pages ?? 0) - 1200)).toBeLessThanOrEqual(1);
+    expect(peak.children).toBeGreaterThan(0);
+    expect(peak.concurrent).toBeLessThanOrEqual(MAX_ANIMATION_RSS_BYTES);
   });
 
   test('requires end', async () => {
