@@ -98,7 +98,7 @@ export const LIMIT_ENV: Record<keyof Limits, string> = {
  *
  * @example
  * overLimitError('maxOutputImagePixels', 200_000_000, 'The output would be 16384×16384', 'ask for a smaller width/height');
- * // "The output would be 16384×16384, over the limit of KILN_MAX_OUTPUT_PIXELS = 200000000; ask for … or raise KILN_MAX_OUTPUT_PIXELS on the processor."
+ * // "The output needs a 16384×16384 frame (268435456 pixels), over the limit of KILN_MAX_OUTPUT_PIXELS = 200000000; ask for … or raise KILN_MAX_OUTPUT_PIXELS on the processor."
  */
 export function overLimitError(limit: keyof Limits, value: number, what: string, fix: string): ErrorBody {
   const name = LIMIT_ENV[limit];
@@ -133,7 +133,7 @@ export function outputPixelsError(
   return overLimitError(
     limit,
     limits[limit],
-    `The output would be ${size.width}×${size.height} (${size.width * size.height} pixels)`,
+    `The output needs a ${size.width}×${size.height} frame (${size.width * size.height} pixels)`,
     'ask for a smaller width/height',
   );
 }

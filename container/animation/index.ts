@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { defaultFormat, extensionFor } from '../../schemas/formats.ts';
 import type { AnimationOptions } from '../../schemas/options.ts';
 import { encodeTrimmed } from '../ffmpeg/encode.ts';
+import { FRAME_CLOCK_FILTER } from '../ffmpeg/index.ts';
 import { outputPixelsError, overLimitError } from '../limits.ts';
-import { planResize } from '../resize/index.ts';
+import { largestFrame, planResize } from '../resize/index.ts';
 import { planTrim } from '../trim/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
 import { videoFilters } from '../video/filters.ts';
@@ -51,7 +52,7 @@ export async function encodeAnimation(ctx: EncodeContext, options: AnimationOpti
       ? { ...options, width: Math.min(info.width, ANIMATION_DEFAULT_MAX_WIDTH) }
       : options;
   const { plan, notes } = planResize({ width: info.width, height: info.height }, request, { even: false });
-  const tooBig = outputPixelsError(plan, ctx.limits, 'maxAnimationPixels');
+  const tooBig = outputPixelsError(largestFrame(plan), ctx.limits, 'maxAnimationPixels');
   if (tooBig) return { ok: false, error: tooBig };
   const base = videoFilters({ plan, details, background: options.background, fps }).join(',');
   const output = join(ctx.workDir, `output.${extensionFor('animation', format)}`);
@@ -66,7 +67,10 @@ export async function encodeAnimation(ctx: EncodeContext, options: AnimationOpti
       trim,
       {
         output: palette,
-        outputOptions: ['-map', '0:v:0', ...common, '-vf', `${base},palettegen=stats_mode=diff`, '-frames:v', '1', '-update', '1', '-f', 'image2'],
+        outputOptions: [
+          '-map', '0:v:0', ...common, '-vf', `${base},${FRAME_CLOCK_FILTER},palettegen=stats_mode=diff`,
+          '-frames:v', '1', '-update', '1', '-f', 'image2',
+        ],
         weight: GIF_PALETTE_WEIGHT,
       },
       {

@@ -67,6 +67,15 @@ export interface FfmpegRun {
 
 export type FfmpegResult = { ok: true; argv: string[] } | { ok: false; error: FfmpegError };
 
+/**
+ * A filter to put before one that emits nothing until the end of input (palettegen): ffmpeg's
+ * `time=` line stays silent until every output has a frame, so this logs each frame's time
+ * instead (`pts_time:`), which `runFfmpeg` turns into progress and keeps out of the error tail.
+ */
+export const FRAME_CLOCK_FILTER = 'showinfo=checksum=0';
+const FRAME_CLOCK_LINE = /^\[Parsed_showinfo_\d+ @ [^\]]+\] /;
+const FRAME_CLOCK_TIME = /\bpts_time:(\d+(?:\.\d+)?)/;
+
 /** Parses ffmpeg's `time=HH:MM:SS.xx` from a stderr progress line. */
 export function parseTimemark(line: string): number | null {
   const match = /time=\s*(-?)(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(line);
@@ -189,11 +198,12 @@ export function runFfmpeg(run: FfmpegRun): Promise<FfmpegResult> {
       if (run.signal?.aborted) stop('aborted');
     });
     command.on('stderr', (line: string) => {
-      tail.push(line);
+      const clock = FRAME_CLOCK_LINE.test(line);
+      if (!clock) tail.push(line);
       if (tail.length > STDERR_TAIL_LINES * 2) tail.splice(0, tail.length - STDERR_TAIL_LINES);
       if (!run.onProgress || !run.expectedS) return;
-      const seconds = parseTimemark(line);
-      if (seconds === null) return;
+      const seconds = clock ? Number(FRAME_CLOCK_TIME.exec(line)?.[1] ?? Number.NaN) : parseTimemark(line);
+      if (seconds === null || Number.isNaN(seconds)) return;
       const percent = Math.min(99, Math.floor((seconds / run.expectedS) * 100));
       if (percent > lastPercent) {
         lastPercent = percent;

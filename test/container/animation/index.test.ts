@@ -60,6 +60,63 @@ describe('animation', () => {
     expect(peak.concurrent).toBeLessThanOrEqual(MAX_ANIMATION_RSS_BYTES);
   });
 
+  test('reports gif progress once from 0 to 100 across the palette and frame passes', async () => {
+    const seen: number[] = [];
+    expectOk(await runJob('animation', minute, { end: 20, fps: 10 }, { onProgress: (stage, p) => stage === 'encode' && seen.push(p) }));
+    expect([...seen].sort((a, b) => a - b)).toEqual(seen);
+    expect(seen.filter((p) => p === 100)).toHaveLength(1);
+    // The palette pass fills the first third, so the bar moves before the frames are written.
+    expect(seen.some((p) => p > 0 && p < 33)).toBe(true);
+    expect(seen.some((p) => p > 33 && p < 100)).toBe(true);
+  });
+
+  test.each([
+    ['palette', (p: number) => p > 0 && p < 33],
+    ['frame', (p: number) => p > 40 && p < 100],
+  ])('a cancel during the %s pass kills ffmpeg and reports cancelled', async (_pass, when) => {
+    const controller = new AbortController();
+    const result = await runJob(
+      'animation',
+      minute,
+      { end: 60, fps: 30 },
+      {
+        signal: controller.signal,
+        onProgress: (stage, p) => {
+          if (stage === 'encode' && when(p)) controller.abort();
+        },
+      },
+    );
+    expect(result).toEqual({ ok: false, stage: 'encode', error: { kind: 'cancelled', message: 'The job was cancelled.' } });
+  });
+
+  test('refuses an animation frame over KILN_MAX_ANIMATION_PIXELS before encoding', async () => {
+    expect(await runJob('animation', fixture('clip.mp4'), { end: 1, width: 2560, height: 1440, fit: 'fill' })).toMatchObject({
+      ok: false,
+      error: {
+        kind: 'invalid_input',
+        message: expect.stringContaining('2560×1440 frame (3686400 pixels), over the limit of KILN_MAX_ANIMATION_PIXELS = 2073600'),
+      },
+    });
+  });
+
+  test('refuses an animated webp over KILN_MAX_ANIMATED_WEBP_PIXELS, whose encoder holds every frame', async () => {
+    expect(await runJob('animation', minute, { end: 60, fps: 30, format: 'webp' })).toEqual({
+      ok: false,
+      stage: 'encode',
+      error: {
+        kind: 'invalid_input',
+        message:
+          'An animated WebP of 1800 frames at 480×270 is 233280000 pixels in all (its encoder keeps every frame in memory), over the limit of KILN_MAX_ANIMATED_WEBP_PIXELS = 50000000; use format gif, a shorter clip (start/end), a lower fps or a smaller size, or raise KILN_MAX_ANIMATED_WEBP_PIXELS on the processor.',
+      },
+    });
+    const limits = { maxAnimatedWebpPixels: 1_000_000 };
+    expect(await runJob('animation', fixture('clip.mp4'), { end: 1, format: 'webp' }, { limits })).toMatchObject({
+      ok: false,
+      error: { kind: 'invalid_input', message: expect.stringContaining('10 frames at 480×270') },
+    });
+    expectOk(await runJob('animation', fixture('clip.mp4'), { end: 1, fps: 5, width: 320, format: 'webp' }, { limits }));
+  });
+
   test('requires end', async () => {
     expect(await runJob('animation', fixture('clip.mp4'), {})).toMatchObject({
       ok: false,
