@@ -21,14 +21,17 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 ** 3;
 export const DEFAULT_MAX_OUTPUT_IMAGE_PIXELS = 100_000_000;
 /** 8K UHD, as for inputs: no player shows more, and encoders allocate several frames of this size. */
 export const DEFAULT_MAX_OUTPUT_VIDEO_PIXELS = 7680 * 4320;
-/** 1080p: a GIF frame costs 4 bytes a pixel in every filter it crosses; 1080p keeps one encode near 150 MB. */
-export const DEFAULT_MAX_ANIMATION_PIXELS = 1920 * 1080;
 /**
- * 50 MP of frames (38 s of 480×270 at 10 fps): libwebp_anim keeps every encoded frame in memory
- * until the end, then copies them into the file. Noisy 1080p video at the top tier takes 0.6 byte
- * a pixel and peaked at 280 MB for 75 MP of frames; 50 MP leaves room under the 300 MB a run may use.
+ * 720p: a GIF frame costs 4 bytes a pixel in every filter it crosses. A 1080p GIF of noisy video
+ * peaked at 202 MiB of ffmpeg, too close to the 300 MB a run may use next to the processor's own ~90 MiB.
  */
-export const DEFAULT_MAX_ANIMATED_WEBP_PIXELS = 50_000_000;
+export const DEFAULT_MAX_ANIMATION_PIXELS = 1280 * 720;
+/**
+ * 25 MP of frames (19 s of 480×270 at 10 fps): libwebp_anim keeps every encoded frame in memory
+ * until the end, then copies them into the file. Noisy video at the top tier takes 0.6 byte a
+ * pixel; 50 MP of 1080p frames peaked at 230 MiB of ffmpeg, 25 MP stays well under the 300 MB.
+ */
+export const DEFAULT_MAX_ANIMATED_WEBP_PIXELS = 25_000_000;
 /** 7.1 surround: lossless outputs keep every source channel, and 64-channel WAVs grow 64 times as fast. */
 export const DEFAULT_MAX_AUDIO_CHANNELS = 8;
 /** 1 h of lossless audio: 8 channels of 48 kHz 16-bit PCM for an hour is 2.8 GB. */

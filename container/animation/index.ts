@@ -27,6 +27,12 @@ export const ANIMATION_DEFAULT_MAX_WIDTH = 480;
  */
 const GIF_PALETTE_WEIGHT = 1;
 const GIF_FRAMES_WEIGHT = 2;
+/**
+ * Above 4K UHD the decoder runs on one thread: each frame thread holds its own 50 MB 8K frame,
+ * and an 8K input peaked at 430 MB with three threads, 225 MB with one. An animation is small, so
+ * decoding is slower but the run stays within the memory one request may use.
+ */
+const SINGLE_THREAD_DECODE_PIXELS = 3840 * 2160;
 
 /**
  * Encodes `[start, end)` of the input as an animation in `ctx.workDir`.
@@ -43,8 +49,12 @@ export async function encodeAnimation(ctx: EncodeContext, options: AnimationOpti
       error: { kind: 'no_video_stream', message: 'The input has no video to animate; use a video or an animated GIF/WebP.' },
     };
   }
-  const trim = planTrim(info.duration, options.start, options.end);
-  if (!trim.ok) return trim;
+  const planned = planTrim(info.duration, options.start, options.end);
+  if (!planned.ok) return planned;
+  const trim =
+    info.width * info.height > SINGLE_THREAD_DECODE_PIXELS
+      ? { ...planned, inputOptions: [...planned.inputOptions, '-threads', '1'] }
+      : planned;
   const format = options.format ?? defaultFormat('animation');
   const fps = options.fps ?? ANIMATION_DEFAULT_FPS;
   const request =

@@ -13,8 +13,8 @@ describe('limitsFromEnv', () => {
     expect(DEFAULT_LIMITS.maxOutputBytes).toBe(4 * 1024 ** 3);
     expect(DEFAULT_LIMITS.maxOutputImagePixels).toBe(100_000_000);
     expect(DEFAULT_LIMITS.maxOutputVideoPixels).toBe(7680 * 4320);
-    expect(DEFAULT_LIMITS.maxAnimationPixels).toBe(1920 * 1080);
-    expect(DEFAULT_LIMITS.maxAnimatedWebpPixels).toBe(50_000_000);
+    expect(DEFAULT_LIMITS.maxAnimationPixels).toBe(1280 * 720);
+    expect(DEFAULT_LIMITS.maxAnimatedWebpPixels).toBe(25_000_000);
     expect(DEFAULT_LIMITS.maxAudioChannels).toBe(8);
     expect(DEFAULT_LIMITS.maxLosslessAudioS).toBe(3600);
   });

@@ -90,11 +90,11 @@ describe('animation', () => {
   });
 
   test('refuses an animation frame over KILN_MAX_ANIMATION_PIXELS before encoding', async () => {
-    expect(await runJob('animation', fixture('clip.mp4'), { end: 1, width: 2560, height: 1440, fit: 'fill' })).toMatchObject({
+    expect(await runJob('animation', fixture('clip.mp4'), { end: 1, width: 1920, height: 1080, fit: 'fill' })).toMatchObject({
       ok: false,
       error: {
         kind: 'invalid_input',
-        message: expect.stringContaining('2560×1440 frame (3686400 pixels), over the limit of KILN_MAX_ANIMATION_PIXELS = 2073600'),
+        message: expect.stringContaining('1920×1080 frame (2073600 pixels), over the limit of KILN_MAX_ANIMATION_PIXELS = 921600'),
       },
     });
   });
@@ -106,7 +106,7 @@ describe('animation', () => {
       error: {
         kind: 'invalid_input',
         message:
-          'An animated WebP of 1800 frames at 480×270 is 233280000 pixels in all (its encoder keeps every frame in memory), over the limit of KILN_MAX_ANIMATED_WEBP_PIXELS = 50000000; use format gif, a shorter clip (start/end), a lower fps or a smaller size, or raise KILN_MAX_ANIMATED_WEBP_PIXELS on the processor.',
+          'An animated WebP of 1800 frames at 480×270 is 233280000 pixels in all (its encoder keeps every frame in memory), over the limit of KILN_MAX_ANIMATED_WEBP_PIXELS = 25000000; use format gif, a shorter clip (start/end), a lower fps or a smaller size, or raise KILN_MAX_ANIMATED_WEBP_PIXELS on the processor.',
       },
     });
     const limits = { maxAnimatedWebpPixels: 1_000_000 };
