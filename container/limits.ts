@@ -3,7 +3,7 @@
  * small container and can be raised through the environment; raising one is a deliberate,
  * risky choice (memory, disk and CPU are what these protect).
  */
-import { KilnError } from '../schemas/errors.ts';
+import { type ErrorBody, KilnError } from '../schemas/errors.ts';
 import { PRESIGNED_URL_TTL_S } from '../schemas/processor.ts';
 
 /** 4 GiB: the largest upload a Cloudflare Container's disk comfortably holds twice (input + output). */
@@ -21,6 +21,27 @@ export const DEFAULT_MAX_PROCESSING_S = 60 * 60;
  * start are valid (PRESIGNED_URL_TTL_S, 6 h); the hour left covers dispatch and clock drift.
  */
 export const MAX_PROCESSING_S_CAP = PRESIGNED_URL_TTL_S - 60 * 60;
+/** 4 GiB: what the disk holds next to an input of the largest size, and what one upload sends comfortably. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 ** 3;
+/** 100 MP, as for inputs: `fit` can ask for 16384², which is 1 GiB of RGBA from a thumbnail. */
+export const DEFAULT_MAX_OUTPUT_IMAGE_PIXELS = 100_000_000;
+/** 8K UHD, as for inputs: no player shows more, and encoders allocate several frames of this size. */
+export const DEFAULT_MAX_OUTPUT_VIDEO_PIXELS = 7680 * 4320;
+/**
+ * 720p: a GIF frame costs 4 bytes a pixel in every filter it crosses. A 1080p GIF of noisy video
+ * peaked at 202 MiB of ffmpeg, too close to the 300 MB a run may use next to the processor's own ~90 MiB.
+ */
+export const DEFAULT_MAX_ANIMATION_PIXELS = 1280 * 720;
+/**
+ * 25 MP of frames (19 s of 480×270 at 10 fps): libwebp_anim keeps every encoded frame in memory
+ * until the end, then copies them into the file. Noisy video at the top tier takes 0.6 byte a
+ * pixel; 50 MP of 1080p frames peaked at 230 MiB of ffmpeg, 25 MP stays well under the 300 MB.
+ */
+export const DEFAULT_MAX_ANIMATED_WEBP_PIXELS = 25_000_000;
+/** 7.1 surround: lossless outputs keep every source channel, and 64-channel WAVs grow 64 times as fast. */
+export const DEFAULT_MAX_AUDIO_CHANNELS = 8;
+/** 1 h of lossless audio: 8 channels of 48 kHz 16-bit PCM for an hour is 2.8 GB. */
+export const DEFAULT_MAX_LOSSLESS_AUDIO_S = 60 * 60;
 
 export interface Limits {
   /** Largest input file, in bytes. */
@@ -33,6 +54,20 @@ export interface Limits {
   maxVideoPixels: number;
   /** Wall-clock budget for one processing run, in seconds. */
   maxProcessingS: number;
+  /** Bytes one run may write (the output, every HLS segment, scratch files). */
+  maxOutputBytes: number;
+  /** Largest output image (width × height). */
+  maxOutputImagePixels: number;
+  /** Largest output video frame (width × height). */
+  maxOutputVideoPixels: number;
+  /** Largest animation frame (width × height). */
+  maxAnimationPixels: number;
+  /** Frames × width × height of one animated WebP. */
+  maxAnimatedWebpPixels: number;
+  /** Channels in a lossless (WAV, FLAC) output. */
+  maxAudioChannels: number;
+  /** Longest lossless (WAV, FLAC) output, in seconds. */
+  maxLosslessAudioS: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -41,7 +76,76 @@ export const DEFAULT_LIMITS: Limits = {
   maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS,
   maxVideoPixels: DEFAULT_MAX_VIDEO_PIXELS,
   maxProcessingS: DEFAULT_MAX_PROCESSING_S,
+  maxOutputBytes: DEFAULT_MAX_OUTPUT_BYTES,
+  maxOutputImagePixels: DEFAULT_MAX_OUTPUT_IMAGE_PIXELS,
+  maxOutputVideoPixels: DEFAULT_MAX_OUTPUT_VIDEO_PIXELS,
+  maxAnimationPixels: DEFAULT_MAX_ANIMATION_PIXELS,
+  maxAnimatedWebpPixels: DEFAULT_MAX_ANIMATED_WEBP_PIXELS,
+  maxAudioChannels: DEFAULT_MAX_AUDIO_CHANNELS,
+  maxLosslessAudioS: DEFAULT_MAX_LOSSLESS_AUDIO_S,
 };
+
+/** The environment variable behind each limit, for messages that say how to change it. */
+export const LIMIT_ENV: Record<keyof Limits, string> = {
+  maxInputBytes: 'KILN_MAX_INPUT_BYTES',
+  maxDurationS: 'KILN_MAX_DURATION_S',
+  maxImagePixels: 'KILN_MAX_PIXELS',
+  maxVideoPixels: 'KILN_MAX_VIDEO_PIXELS',
+  maxProcessingS: 'KILN_MAX_PROCESSING_S',
+  maxOutputBytes: 'KILN_MAX_OUTPUT_BYTES',
+  maxOutputImagePixels: 'KILN_MAX_OUTPUT_PIXELS',
+  maxOutputVideoPixels: 'KILN_MAX_OUTPUT_VIDEO_PIXELS',
+  maxAnimationPixels: 'KILN_MAX_ANIMATION_PIXELS',
+  maxAnimatedWebpPixels: 'KILN_MAX_ANIMATED_WEBP_PIXELS',
+  maxAudioChannels: 'KILN_MAX_AUDIO_CHANNELS',
+  maxLosslessAudioS: 'KILN_MAX_LOSSLESS_AUDIO_S',
+};
+
+/**
+ * The `invalid_input` for a request over one of the output limits: what was asked, the limit
+ * with its variable and value, and what to change.
+ *
+ * @example
+ * overLimitError('maxOutputImagePixels', 200_000_000, 'The output would be 16384×16384', 'ask for a smaller width/height');
+ * // "The output needs a 16384×16384 frame (268435456 pixels), over the limit of KILN_MAX_OUTPUT_PIXELS = 200000000; ask for … or raise KILN_MAX_OUTPUT_PIXELS on the processor."
+ */
+export function overLimitError(limit: keyof Limits, value: number, what: string, fix: string): ErrorBody {
+  const name = LIMIT_ENV[limit];
+  return {
+    kind: 'invalid_input',
+    message: `${what}, over the limit of ${name} = ${value}; ${fix}, or raise ${name} on the processor.`,
+  };
+}
+
+/** The error for a run whose files grew past `KILN_MAX_OUTPUT_BYTES`. */
+export function outputBytesError(maxBytes: number): ErrorBody {
+  return overLimitError(
+    'maxOutputBytes',
+    maxBytes,
+    `The output grew past ${maxBytes} bytes and was stopped`,
+    'ask for a shorter clip (start/end), a smaller size or a lower quality',
+  );
+}
+
+/**
+ * Refuses an output frame larger than `limit` allows, before anything is encoded.
+ *
+ * @example
+ * outputPixelsError({ width: 16384, height: 16384 }, limits, 'maxOutputImagePixels'); // { kind: 'invalid_input', … }
+ */
+export function outputPixelsError(
+  size: { width: number; height: number },
+  limits: Limits,
+  limit: 'maxOutputImagePixels' | 'maxOutputVideoPixels' | 'maxAnimationPixels',
+): ErrorBody | null {
+  if (size.width * size.height <= limits[limit]) return null;
+  return overLimitError(
+    limit,
+    limits[limit],
+    `The output needs a ${size.width}×${size.height} frame (${size.width * size.height} pixels)`,
+    'ask for a smaller width/height',
+  );
+}
 
 /** A malformed `KILN_MAX_*` variable: a typo must stop the program, not silently disable a limit. */
 export class InvalidLimitError extends KilnError {
@@ -86,5 +190,12 @@ export function limitsFromEnv(env: Record<string, string | undefined>): Limits {
       'KILN_MAX_PROCESSING_S',
       'presigned URLs expire after that',
     ),
+    maxOutputBytes: positive(env, 'KILN_MAX_OUTPUT_BYTES', DEFAULT_MAX_OUTPUT_BYTES),
+    maxOutputImagePixels: positive(env, 'KILN_MAX_OUTPUT_PIXELS', DEFAULT_MAX_OUTPUT_IMAGE_PIXELS),
+    maxOutputVideoPixels: positive(env, 'KILN_MAX_OUTPUT_VIDEO_PIXELS', DEFAULT_MAX_OUTPUT_VIDEO_PIXELS),
+    maxAnimationPixels: positive(env, 'KILN_MAX_ANIMATION_PIXELS', DEFAULT_MAX_ANIMATION_PIXELS),
+    maxAnimatedWebpPixels: positive(env, 'KILN_MAX_ANIMATED_WEBP_PIXELS', DEFAULT_MAX_ANIMATED_WEBP_PIXELS),
+    maxAudioChannels: positive(env, 'KILN_MAX_AUDIO_CHANNELS', DEFAULT_MAX_AUDIO_CHANNELS),
+    maxLosslessAudioS: positive(env, 'KILN_MAX_LOSSLESS_AUDIO_S', DEFAULT_MAX_LOSSLESS_AUDIO_S),
   };
 }

@@ -9,6 +9,7 @@ import { mimeFor } from '../../schemas/formats.ts';
 import type { AdaptiveVideoOptions } from '../../schemas/options.ts';
 import { audioBitrate } from '../audio/quality.ts';
 import { encodeTrimmed } from '../ffmpeg/encode.ts';
+import { outputPixelsError } from '../limits.ts';
 import { rationalValue } from '../probe/index.ts';
 import { evenDown } from '../resize/index.ts';
 import { planTrim } from '../trim/index.ts';
@@ -72,6 +73,9 @@ export async function encodeAdaptive(ctx: EncodeContext, options: AdaptiveVideoO
   const { h264 } = videoQuality(options.quality);
   const audioBps = audioBitrate(options.quality);
   const renditions = hlsLadder(info.width, info.height);
+  // The top rung is the largest; it is never larger than the input, but the output limit may be lower.
+  const tooBig = renditions[0] ? outputPixelsError(renditions[0], ctx.limits, 'maxOutputVideoPixels') : null;
+  if (tooBig) return { ok: false, error: tooBig };
   const fps = defaultFps(details);
   const gop = Math.max(1, Math.round(rationalValue(fps) * HLS_SEGMENT_S));
   const withAudio = info.has_audio;

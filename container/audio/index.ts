@@ -3,10 +3,12 @@
  * with an audio stream, video included (docs/api.md#audio).
  */
 import { join } from 'node:path';
+import type { ErrorBody } from '../../schemas/errors.ts';
 import { defaultFormat, extensionFor, mimeFor } from '../../schemas/formats.ts';
 import type { AudioOptions } from '../../schemas/options.ts';
 import { encodeTrimmed } from '../ffmpeg/encode.ts';
-import { planTrim } from '../trim/index.ts';
+import { overLimitError } from '../limits.ts';
+import { planTrim, secs } from '../trim/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
 import { audioBitrate } from './quality.ts';
 
@@ -36,6 +38,47 @@ const TARGETS: Record<AudioFormat, AudioTarget> = {
   flac: { codec: ['-c:a', 'flac'], muxer: ['-f', 'flac'], lossless: true },
 };
 
+/** 16-bit PCM: the bytes a WAV output takes per sample and channel. */
+const WAV_BYTES_PER_SAMPLE = 2;
+
+/**
+ * Refuses a lossless output that is over a limit before it is written: lossless keeps every
+ * source channel, and its size grows with channels × duration instead of with a bitrate.
+ */
+function losslessLimitError(
+  format: AudioFormat,
+  { channels, seconds, sampleRate }: { channels: number; seconds: number | null; sampleRate: number },
+  limits: EncodeContext['limits'],
+): ErrorBody | null {
+  if (channels > limits.maxAudioChannels) {
+    return overLimitError(
+      'maxAudioChannels',
+      limits.maxAudioChannels,
+      `The input has ${channels} audio channels and lossless ${format} keeps them all`,
+      'use a lossy format (mixed down to stereo)',
+    );
+  }
+  if (seconds === null) return null;
+  if (seconds > limits.maxLosslessAudioS) {
+    return overLimitError(
+      'maxLosslessAudioS',
+      limits.maxLosslessAudioS,
+      `A lossless ${format} output of ${secs(seconds)} is too long`,
+      'ask for a shorter clip (start/end) or a lossy format',
+    );
+  }
+  const wavBytes = Math.ceil(seconds * sampleRate) * channels * WAV_BYTES_PER_SAMPLE;
+  if (format === 'wav' && wavBytes > limits.maxOutputBytes) {
+    return overLimitError(
+      'maxOutputBytes',
+      limits.maxOutputBytes,
+      `A ${secs(seconds)} ${channels}-channel WAV would be ${wavBytes} bytes`,
+      'ask for a shorter clip (start/end), flac or a lossy format',
+    );
+  }
+  return null;
+}
+
 /**
  * Encodes the first audio stream of `ctx.inputPath` into `ctx.workDir`.
  *
@@ -60,6 +103,8 @@ export async function encodeAudio(ctx: EncodeContext, options: AudioOptions): Pr
   const source = details.audio.sampleRate;
   const sampleRate = target.sampleRate ?? (source === 44_100 || source === 48_000 ? source : 48_000);
   const channels = target.lossless ? details.audio.channels : Math.min(2, details.audio.channels);
+  const overLimit = target.lossless ? losslessLimitError(format, { channels, seconds: trim.seconds, sampleRate }, ctx.limits) : null;
+  if (overLimit) return { ok: false, error: overLimit };
   const output = join(ctx.workDir, `output.${extensionFor('audio', format)}`);
   const ran = await encodeTrimmed(ctx, trim, {
     output,

@@ -4,8 +4,11 @@
  * capture live here only.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import ffmpeg from 'fluent-ffmpeg';
 import { cancelledError, type ErrorBody } from '../../schemas/errors.ts';
+import { outputBytesError } from '../limits.ts';
 
 /** How long ffmpeg gets to exit after SIGTERM (it flushes and closes the output) before SIGKILL. */
 export const FFMPEG_KILL_GRACE_MS = 2_000;
@@ -15,12 +18,20 @@ export const FFPROBE_TIMEOUT_MS = 30_000;
 export const STDERR_TAIL_LINES = 30;
 /** ffprobe JSON for a pathological file (thousands of streams) is refused beyond this size. */
 const FFPROBE_MAX_STDOUT_BYTES = 8 * 1024 * 1024;
+/**
+ * How often the output directory is measured against its byte limit. Between two looks ffmpeg
+ * writes at most a quarter second's worth (tens of MB for raw PCM), a small overshoot of a
+ * GiB-sized limit.
+ */
+export const OUTPUT_SIZE_POLL_MS = 250;
 
-export type FfmpegFailure = 'exit' | 'timeout' | 'aborted' | 'spawn';
+export type FfmpegFailure = 'exit' | 'timeout' | 'aborted' | 'spawn' | 'output_limit';
 
 /** A failed ffmpeg/ffprobe run, with what is needed to debug it. `argv` never holds secrets (inputs are local paths). */
 export class FfmpegError extends Error {
   reason: FfmpegFailure = 'exit';
+  /** The byte limit that was hit, when `reason` is 'output_limit'. */
+  maxOutputBytes: number | null = null;
   exitCode: number | null = null;
   signal: NodeJS.Signals | null = null;
   stderrTail: string[] = [];
@@ -50,9 +61,20 @@ export interface FfmpegRun {
   timeoutMs: number;
   signal?: AbortSignal | undefined;
   onProgress?: ((percent: number) => void) | undefined;
+  /** Kills the run once the files under `dir` (outputs and scratch files) pass `maxBytes`. */
+  outputLimit?: { dir: string; maxBytes: number } | undefined;
 }
 
 export type FfmpegResult = { ok: true; argv: string[] } | { ok: false; error: FfmpegError };
+
+/**
+ * A filter to put before one that emits nothing until the end of input (palettegen): ffmpeg's
+ * `time=` line stays silent until every output has a frame, so this logs each frame's time
+ * instead (`pts_time:`), which `runFfmpeg` turns into progress and keeps out of the error tail.
+ */
+export const FRAME_CLOCK_FILTER = 'showinfo=checksum=0';
+const FRAME_CLOCK_LINE = /^\[Parsed_showinfo_\d+ @ [^\]]+\] /;
+const FRAME_CLOCK_TIME = /\bpts_time:(\d+(?:\.\d+)?)/;
 
 /** Parses ffmpeg's `time=HH:MM:SS.xx` from a stderr progress line. */
 export function parseTimemark(line: string): number | null {
@@ -62,10 +84,25 @@ export function parseTimemark(line: string): number | null {
   return Number(match[2]) * 3600 + Number(match[3]) * 60 + Number(match[4]);
 }
 
+/** Bytes in the files under `dir`, subfolders included (HLS writes one folder per rendition). */
+async function bytesUnder(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    // A file ffmpeg renamed or removed since the listing (an HLS temp segment) counts as empty.
+    total += await stat(join(entry.parentPath, entry.name)).then(
+      (s) => s.size,
+      () => 0,
+    );
+  }
+  return total;
+}
+
 /**
- * Runs one ffmpeg command with a wall-clock timeout and an abort signal. On timeout or abort the
- * process gets SIGTERM, then SIGKILL after `FFMPEG_KILL_GRACE_MS`. Never throws for an ffmpeg
- * failure: it returns `{ ok: false, error }` with exit code, signal, stderr tail and argv.
+ * Runs one ffmpeg command with a wall-clock timeout, an abort signal and, optionally, a limit on
+ * the bytes it writes. On timeout, abort or an output past its limit the process gets SIGTERM,
+ * then SIGKILL after `FFMPEG_KILL_GRACE_MS`. Never throws for an ffmpeg failure: it returns
+ * `{ ok: false, error }` with exit code, signal, stderr tail and argv.
  *
  * @example
  * const result = await runFfmpeg({ inputs: [{ path: 'in.mov' }], output: 'out.mp4',
@@ -105,21 +142,38 @@ export function runFfmpeg(run: FfmpegRun): Promise<FfmpegResult> {
       killTimer.unref();
     };
     const timer = setTimeout(() => stop('timeout'), run.timeoutMs);
+    const limit = run.outputLimit;
+    let measuring: Promise<void> = Promise.resolve();
+    const measure = () => {
+      if (!limit) return;
+      measuring = bytesUnder(limit.dir).then(
+        (bytes) => {
+          if (bytes > limit.maxBytes) stop('output_limit');
+        },
+        () => {},
+      );
+    };
+    const poll = limit ? setInterval(measure, OUTPUT_SIZE_POLL_MS) : undefined;
     const onAbort = () => stop('aborted');
     run.signal?.addEventListener('abort', onAbort, { once: true });
 
-    const finish = (ok: boolean, message?: string) => {
+    const finish = async (ok: boolean, message?: string) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearInterval(poll);
       if (killTimer) clearTimeout(killTimer);
       run.signal?.removeEventListener('abort', onAbort);
+      // A run that finished between two looks may still have written too much.
+      measure();
+      await measuring;
       if (ok && reason === null) {
         if (run.onProgress && lastPercent < 100) run.onProgress(100);
         resolve({ ok: true, argv });
         return;
       }
       error.reason = reason ?? 'exit';
+      if (error.reason === 'output_limit') error.maxOutputBytes = limit?.maxBytes ?? null;
       error.exitCode = exitCode;
       error.signal = exitSignal;
       error.stderrTail = tail.slice(-STDERR_TAIL_LINES);
@@ -128,7 +182,9 @@ export function runFfmpeg(run: FfmpegRun): Promise<FfmpegResult> {
           ? `ffmpeg ran longer than ${Math.round(run.timeoutMs / 1000)} s and was killed`
           : error.reason === 'aborted'
             ? 'ffmpeg was stopped because the job was cancelled'
-            : (message ?? `ffmpeg exited with code ${exitCode}`);
+            : error.reason === 'output_limit'
+              ? `ffmpeg wrote more than ${limit?.maxBytes} bytes and was killed`
+              : (message ?? `ffmpeg exited with code ${exitCode}`);
       resolve({ ok: false, error });
     };
 
@@ -142,11 +198,12 @@ export function runFfmpeg(run: FfmpegRun): Promise<FfmpegResult> {
       if (run.signal?.aborted) stop('aborted');
     });
     command.on('stderr', (line: string) => {
-      tail.push(line);
+      const clock = FRAME_CLOCK_LINE.test(line);
+      if (!clock) tail.push(line);
       if (tail.length > STDERR_TAIL_LINES * 2) tail.splice(0, tail.length - STDERR_TAIL_LINES);
       if (!run.onProgress || !run.expectedS) return;
-      const seconds = parseTimemark(line);
-      if (seconds === null) return;
+      const seconds = clock ? Number(FRAME_CLOCK_TIME.exec(line)?.[1] ?? Number.NaN) : parseTimemark(line);
+      if (seconds === null || Number.isNaN(seconds)) return;
       const percent = Math.min(99, Math.floor((seconds / run.expectedS) * 100));
       if (percent > lastPercent) {
         lastPercent = percent;
@@ -163,11 +220,57 @@ export function runFfmpeg(run: FfmpegRun): Promise<FfmpegResult> {
     command.on('end', () => finish(true));
     if (run.signal?.aborted) {
       reason = 'aborted';
-      finish(false);
+      void finish(false);
       return;
     }
     command.run();
   });
+}
+
+/** One run of a multi-pass encode; the passes share one time limit, abort signal and progress bar. */
+export type FfmpegPass = Omit<FfmpegRun, 'timeoutMs' | 'signal' | 'onProgress'> & {
+  /** This pass's share of the progress bar, relative to the other passes' weights. */
+  weight: number;
+};
+
+/**
+ * Runs ffmpeg passes one after another (e.g. a GIF palette, then the GIF), stopping at the first
+ * failure. The wall-clock budget covers all passes; the abort signal kills whichever pass is
+ * running; progress rises from 0 to 100 once across all of them, each pass filling its weight.
+ *
+ * @example
+ * const result = await runFfmpegPasses(
+ *   [{ inputs, output: 'palette.png', outputOptions, weight: 1 }, { inputs, output: 'out.gif', outputOptions, weight: 2 }],
+ *   { timeoutMs: 60_000, onProgress: (p) => console.log(p) },
+ * );
+ */
+export async function runFfmpegPasses(
+  passes: FfmpegPass[],
+  shared: Pick<FfmpegRun, 'timeoutMs' | 'signal' | 'onProgress'>,
+): Promise<FfmpegResult> {
+  const deadline = Date.now() + shared.timeoutMs;
+  const total = passes.reduce((sum, pass) => sum + pass.weight, 0);
+  let done = 0;
+  let result: FfmpegResult = { ok: true, argv: [] };
+  for (const { weight, ...pass } of passes) {
+    const remainingMs = deadline - Date.now();
+    if (remainingMs <= 0) {
+      const error = new FfmpegError(`ffmpeg ran longer than ${Math.round(shared.timeoutMs / 1000)} s and was killed`);
+      error.reason = 'timeout';
+      return { ok: false, error };
+    }
+    const before = done;
+    const onProgress = shared.onProgress;
+    result = await runFfmpeg({
+      ...pass,
+      timeoutMs: remainingMs,
+      signal: shared.signal,
+      onProgress: onProgress && ((percent) => onProgress(Math.floor(((before + (percent / 100) * weight) / total) * 100))),
+    });
+    if (!result.ok) return result;
+    done += weight;
+  }
+  return result;
 }
 
 /** The parts of `ffprobe -show_format -show_streams` JSON that Kiln reads. */
@@ -289,6 +392,7 @@ export function ffmpegErrorBody(error: FfmpegError): ErrorBody {
     };
   }
   if (error.reason === 'aborted') return cancelledError();
+  if (error.reason === 'output_limit' && error.maxOutputBytes !== null) return outputBytesError(error.maxOutputBytes);
   const text = error.stderrTail.join('\n');
   if (/Invalid data found when processing input|moov atom not found|End of file|Invalid NAL unit|error while decoding/i.test(text)) {
     return {

@@ -3,12 +3,16 @@
  * applied (all eight, mirrored too), sRGB, metadata stripped (sharp writes none unless asked),
  * alpha kept where the format has it (docs/api.md#image).
  */
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import sharp, { type ResizeOptions } from 'sharp';
 import { cancelledError, type ErrorBody } from '../../schemas/errors.ts';
 import { extensionFor } from '../../schemas/formats.ts';
 import type { ImageOptions } from '../../schemas/options.ts';
-import { planResize, type ResizePlan } from '../resize/index.ts';
+import { outputBytesError, outputPixelsError } from '../limits.ts';
+import { largestFrame, planResize, type ResizePlan } from '../resize/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
 import { imageQuality } from './quality.ts';
 import { heicToPng, type ImageSource, safeSvg, videoFrame } from './source.ts';
@@ -72,6 +76,22 @@ function resizeOptions(plan: ResizePlan, options: ImageOptions, format: ImageFor
   }
 }
 
+/** The image grew past `KILN_MAX_OUTPUT_BYTES` on its way to disk. */
+class OutputTooLargeError extends Error {
+  override name = 'OutputTooLargeError';
+}
+
+/** Passes bytes through until more than `maxBytes` have gone by, then fails the pipeline. */
+function byteLimit(maxBytes: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      done(seen > maxBytes ? new OutputTooLargeError(`more than ${maxBytes} bytes`) : null, chunk);
+    },
+  });
+}
+
 async function resolveSource(ctx: EncodeContext, options: ImageOptions): Promise<ImageSource> {
   if (ctx.info.kind === 'video') return videoFrame(ctx, options.start);
   if (ctx.info.kind === 'audio') {
@@ -93,6 +113,10 @@ async function resolveSource(ctx: EncodeContext, options: ImageOptions): Promise
  * if (result.ok) console.log(result.path); // <workDir>/output.webp
  */
 export async function encodeImage(ctx: EncodeContext, options: ImageOptions): Promise<EncodeResult> {
+  const { plan, notes: resizeNotes } = planResize({ width: ctx.info.width ?? 1, height: ctx.info.height ?? 1 }, options, { even: false });
+  // Before a video frame or HEIC is decoded; an audio input is told it has no picture instead.
+  const tooBig = ctx.info.kind === 'audio' ? null : outputPixelsError(largestFrame(plan), ctx.limits, 'maxOutputImagePixels');
+  if (tooBig) return { ok: false, error: tooBig };
   const source = await resolveSource(ctx, options);
   if (!source.ok) return source;
   const notes = [...source.notes];
@@ -100,7 +124,6 @@ export async function encodeImage(ctx: EncodeContext, options: ImageOptions): Pr
   if ((ctx.details.image?.pages ?? 1) > 1 && ctx.info.duration) notes.push('The input is animated; used its first frame.');
   const format = options.format ?? defaultImageFormat(ctx);
   const quality = imageQuality(options.quality);
-  const { plan, notes: resizeNotes } = planResize({ width: ctx.info.width ?? 1, height: ctx.info.height ?? 1 }, options, { even: false });
   notes.push(...resizeNotes);
   const output = join(ctx.workDir, `output.${extensionFor('image', format)}`);
   ctx.onProgress?.(10);
@@ -130,8 +153,9 @@ export async function encodeImage(ctx: EncodeContext, options: ImageOptions): Pr
         break;
     }
     if (ctx.signal?.aborted) return { ok: false, error: cancelledError() };
-    await image.toFile(output);
+    await pipeline(image, byteLimit(ctx.limits.maxOutputBytes), createWriteStream(output));
   } catch (err) {
+    if (err instanceof OutputTooLargeError) return { ok: false, error: outputBytesError(ctx.limits.maxOutputBytes) };
     return { ok: false, error: sharpErrorBody(err) };
   }
   if (ctx.signal?.aborted) return { ok: false, error: cancelledError() };

@@ -40,7 +40,13 @@ export async function videoFrame(ctx: EncodeContext, start: number | undefined):
   const output = join(ctx.workDir, 'frame.png');
   const vf = [...(isHdr(ctx.details) ? toneMapFilters(ctx.details) : []), 'format=rgb24'].join(',');
   const frameArgs = ['-map', '0:v:0', '-frames:v', '1', '-vf', vf, '-f', 'image2', '-c:v', 'png', '-update', '1'];
-  const base = { output, timeoutMs: ctx.limits.maxProcessingS * 1000, signal: ctx.signal, expectedS: null };
+  const base = {
+    output,
+    timeoutMs: ctx.limits.maxProcessingS * 1000,
+    signal: ctx.signal,
+    expectedS: null,
+    outputLimit: { dir: ctx.workDir, maxBytes: ctx.limits.maxOutputBytes },
+  };
   let result = await runFfmpeg({
     ...base,
     inputs: [{ path: ctx.inputPath, options: at > 0 ? ['-ss', String(at)] : [] }],

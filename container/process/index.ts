@@ -40,6 +40,13 @@ const OUTPUT_PROBE_LIMITS: Limits = {
   maxImagePixels: Number.MAX_SAFE_INTEGER,
   maxVideoPixels: Number.MAX_SAFE_INTEGER,
   maxProcessingS: Number.MAX_SAFE_INTEGER,
+  maxOutputBytes: Number.MAX_SAFE_INTEGER,
+  maxOutputImagePixels: Number.MAX_SAFE_INTEGER,
+  maxOutputVideoPixels: Number.MAX_SAFE_INTEGER,
+  maxAnimationPixels: Number.MAX_SAFE_INTEGER,
+  maxAnimatedWebpPixels: Number.MAX_SAFE_INTEGER,
+  maxAudioChannels: Number.MAX_SAFE_INTEGER,
+  maxLosslessAudioS: Number.MAX_SAFE_INTEGER,
 };
 
 function encode(kind: JobKind, ctx: EncodeContext, options: unknown): Promise<EncodeResult> {

@@ -29,6 +29,17 @@ export interface PlannedResize {
   notes: string[];
 }
 
+/**
+ * The largest frame a plan makes: cover scales past the box before cropping, so a 16384×1 box
+ * over a square source scales it to 16384×16384 first.
+ *
+ * @example
+ * largestFrame({ mode: 'cover', width: 16384, height: 1, scaledWidth: 16384, scaledHeight: 16384, x: 0, y: 8191 }); // { width: 16384, height: 16384 }
+ */
+export function largestFrame(plan: ResizePlan): { width: number; height: number } {
+  return plan.mode === 'cover' ? { width: plan.scaledWidth, height: plan.scaledHeight } : { width: plan.width, height: plan.height };
+}
+
 /** Rounds a size for codecs that need even dimensions (4:2:0 chroma), never below 2. */
 export function evenDown(value: number): number {
   return Math.max(2, Math.floor(value / 2) * 2);

@@ -7,8 +7,9 @@ import { defaultFormat, extensionFor } from '../../schemas/formats.ts';
 import type { VideoOptions } from '../../schemas/options.ts';
 import { audioBitrate } from '../audio/quality.ts';
 import { encodeTrimmed } from '../ffmpeg/encode.ts';
+import { outputPixelsError } from '../limits.ts';
 import { rationalValue } from '../probe/index.ts';
-import { planResize } from '../resize/index.ts';
+import { largestFrame, planResize } from '../resize/index.ts';
 import { planTrim } from '../trim/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
 import { defaultFps, videoFilters } from './filters.ts';
@@ -82,6 +83,8 @@ export async function encodeVideo(ctx: EncodeContext, options: VideoOptions): Pr
   const tier = videoQuality(options.quality);
   const audioBps = String(audioBitrate(options.quality));
   const { plan, notes } = planResize({ width: info.width, height: info.height }, options, { even: true });
+  const tooBig = outputPixelsError(largestFrame(plan), ctx.limits, 'maxOutputVideoPixels');
+  if (tooBig) return { ok: false, error: tooBig };
   const fps = options.fps !== undefined ? String(options.fps) : details.video ? defaultFps(details) : String(Math.min(60, info.fps ?? 30));
   const withAudio = info.has_audio && !options.mute;
   const filters = videoFilters({

@@ -1,6 +1,7 @@
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { ffmpegErrorBody, ffprobeJson, parseTimemark, runFfmpeg } from '../../../container/ffmpeg/index.ts';
+import { ffmpegErrorBody, ffprobeJson, parseTimemark, runFfmpeg, runFfmpegPasses } from '../../../container/ffmpeg/index.ts';
 import { cleanupWorkDirs, workDir } from '../../support/inspect.ts';
 import { fixture } from '../../support/media.ts';
 
@@ -83,6 +84,85 @@ describe('runFfmpeg', () => {
     });
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error.reason).toBe('aborted');
+  });
+});
+
+describe('output byte limit', () => {
+  test('kills a run whose output keeps growing past its limit and names KILN_MAX_OUTPUT_BYTES', async () => {
+    const dir = await workDir();
+    const maxBytes = 1_000_000;
+    // An endless tone written as raw PCM: without the limit only the time limit would stop it.
+    const result = await runFfmpeg({
+      inputs: [{ path: 'sine=frequency=440:sample_rate=48000', options: ['-f', 'lavfi'] }],
+      output: join(dir, 'endless.wav'),
+      outputOptions: ['-c:a', 'pcm_s16le', '-f', 'wav'],
+      timeoutMs: 20_000,
+      outputLimit: { dir, maxBytes },
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.reason).toBe('output_limit');
+    expect((await stat(join(dir, 'endless.wav'))).size).toBeGreaterThan(maxBytes);
+    expect(ffmpegErrorBody(result.error)).toEqual({
+      kind: 'invalid_input',
+      message:
+        'The output grew past 1000000 bytes and was stopped, over the limit of KILN_MAX_OUTPUT_BYTES = 1000000; ask for a shorter clip (start/end), a smaller size or a lower quality, or raise KILN_MAX_OUTPUT_BYTES on the processor.',
+    });
+  });
+});
+
+describe('runFfmpegPasses', () => {
+  const pass = (dir: string, name: string, weight: number) => ({
+    inputs: [{ path: fixture('clip.mp4') }],
+    output: join(dir, name),
+    outputOptions: ['-c:v', 'libx264', '-preset', 'ultrafast', '-an', '-f', 'mp4'],
+    expectedS: 2,
+    weight,
+  });
+
+  test('fills the progress bar once across passes, each pass by its weight', async () => {
+    const dir = await workDir();
+    const seen: number[] = [];
+    const result = await runFfmpegPasses([pass(dir, 'a.mp4', 1), pass(dir, 'b.mp4', 3)], {
+      timeoutMs: 60_000,
+      onProgress: (p) => seen.push(p),
+    });
+    expect(result.ok).toBe(true);
+    expect([...seen].sort((a, b) => a - b)).toEqual(seen);
+    expect(seen).toContain(25);
+    expect(seen.filter((p) => p === 100)).toHaveLength(1);
+    expect(seen.at(-1)).toBe(100);
+  });
+
+  test('stops at the first failing pass', async () => {
+    const dir = await workDir();
+    const broken = { ...pass(dir, 'a.mp4', 1), inputs: [{ path: fixture('text.mp4') }] };
+    const result = await runFfmpegPasses([broken, pass(dir, 'b.mp4', 1)], { timeoutMs: 60_000 });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error.argv).toContain(fixture('text.mp4'));
+    await expect(stat(join(dir, 'b.mp4'))).rejects.toThrow(/ENOENT/);
+  });
+
+  test('kills the second pass when the job is cancelled', async () => {
+    const dir = await workDir();
+    const controller = new AbortController();
+    const endless = {
+      inputs: [{ path: 'testsrc2=size=320x240:rate=30', options: ['-f', 'lavfi', '-re'] }],
+      output: join(dir, 'never.mp4'),
+      outputOptions: ['-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mp4'],
+      weight: 1,
+    };
+    const result = await runFfmpegPasses([pass(dir, 'a.mp4', 1), endless], {
+      timeoutMs: 60_000,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p >= 50) setTimeout(() => controller.abort(), 200);
+      },
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.reason).toBe('aborted');
+    expect(result.error.argv.join(' ')).toContain('testsrc2');
   });
 });
 
