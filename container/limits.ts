@@ -15,6 +15,20 @@ export const DEFAULT_MAX_IMAGE_PIXELS = 100_000_000;
 export const DEFAULT_MAX_VIDEO_PIXELS = 7680 * 4320;
 /** 1 h: the wall-clock budget for one encode before ffmpeg is killed as hung. */
 export const DEFAULT_MAX_PROCESSING_S = 60 * 60;
+/**
+ * 16 KiB/s (128 kbit/s), averaged over the window below: a quarter of the slowest ADSL uplink, so
+ * no honest server falls under it, while a server that drips a byte a minute is dropped in one window.
+ */
+export const DEFAULT_MIN_INPUT_BYTES_PER_S = 16 * 1024;
+/** 60 s: long enough to ride out a stalled TCP connection or a slow first byte. */
+export const DEFAULT_INPUT_RATE_WINDOW_S = 60;
+/** 10 min: the part of an input's download deadline that does not depend on its size (redirects, first byte, small files). */
+export const DEFAULT_INPUT_DEADLINE_S = 10 * 60;
+/**
+ * 64 KiB/s (512 kbit/s): the deadline grows by one second for every this many bytes, so a 4 GiB
+ * input gets 18 h and only the processing time limit (1 h) ends it; a 10 MiB input gets 12.7 min.
+ */
+export const DEFAULT_INPUT_DEADLINE_BYTES_PER_S = 64 * 1024;
 
 export interface Limits {
   /** Largest input file, in bytes. */
@@ -27,6 +41,14 @@ export interface Limits {
   maxVideoPixels: number;
   /** Wall-clock budget for one processing run, in seconds. */
   maxProcessingS: number;
+  /** Slowest input download allowed, in bytes per second averaged over `inputRateWindowS`. */
+  minInputBytesPerS: number;
+  /** Sliding window, in seconds, over which the input download rate is measured. */
+  inputRateWindowS: number;
+  /** Fixed part of an input download's deadline, in seconds. */
+  inputDeadlineS: number;
+  /** The deadline grows by one second per this many bytes declared (or received, without a Content-Length). */
+  inputDeadlineBytesPerS: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -35,6 +57,10 @@ export const DEFAULT_LIMITS: Limits = {
   maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS,
   maxVideoPixels: DEFAULT_MAX_VIDEO_PIXELS,
   maxProcessingS: DEFAULT_MAX_PROCESSING_S,
+  minInputBytesPerS: DEFAULT_MIN_INPUT_BYTES_PER_S,
+  inputRateWindowS: DEFAULT_INPUT_RATE_WINDOW_S,
+  inputDeadlineS: DEFAULT_INPUT_DEADLINE_S,
+  inputDeadlineBytesPerS: DEFAULT_INPUT_DEADLINE_BYTES_PER_S,
 };
 
 /** A malformed `KILN_MAX_*` variable: a typo must stop the program, not silently disable a limit. */
@@ -70,5 +96,9 @@ export function limitsFromEnv(env: Record<string, string | undefined>): Limits {
     maxImagePixels: positive(env, 'KILN_MAX_PIXELS', DEFAULT_MAX_IMAGE_PIXELS),
     maxVideoPixels: positive(env, 'KILN_MAX_VIDEO_PIXELS', DEFAULT_MAX_VIDEO_PIXELS),
     maxProcessingS: positive(env, 'KILN_MAX_PROCESSING_S', DEFAULT_MAX_PROCESSING_S),
+    minInputBytesPerS: positive(env, 'KILN_MIN_INPUT_BYTES_PER_S', DEFAULT_MIN_INPUT_BYTES_PER_S),
+    inputRateWindowS: positive(env, 'KILN_INPUT_RATE_WINDOW_S', DEFAULT_INPUT_RATE_WINDOW_S),
+    inputDeadlineS: positive(env, 'KILN_INPUT_DEADLINE_S', DEFAULT_INPUT_DEADLINE_S),
+    inputDeadlineBytesPerS: positive(env, 'KILN_INPUT_DEADLINE_BYTES_PER_S', DEFAULT_INPUT_DEADLINE_BYTES_PER_S),
   };
 }

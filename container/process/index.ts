@@ -9,7 +9,7 @@ import { encodeAdaptive } from '../adaptive/index.ts';
 import { encodeAnimation } from '../animation/index.ts';
 import { encodeAudio } from '../audio/index.ts';
 import { encodeImage } from '../image/index.ts';
-import type { Limits } from '../limits.ts';
+import { DEFAULT_LIMITS, type Limits } from '../limits.ts';
 import { probeFile } from '../probe/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
 import { encodeVideo } from '../video/index.ts';
@@ -40,6 +40,10 @@ const OUTPUT_PROBE_LIMITS: Limits = {
   maxImagePixels: Number.MAX_SAFE_INTEGER,
   maxVideoPixels: Number.MAX_SAFE_INTEGER,
   maxProcessingS: Number.MAX_SAFE_INTEGER,
+  minInputBytesPerS: DEFAULT_LIMITS.minInputBytesPerS,
+  inputRateWindowS: DEFAULT_LIMITS.inputRateWindowS,
+  inputDeadlineS: DEFAULT_LIMITS.inputDeadlineS,
+  inputDeadlineBytesPerS: DEFAULT_LIMITS.inputDeadlineBytesPerS,
 };
 
 function encode(kind: JobKind, ctx: EncodeContext, options: unknown): Promise<EncodeResult> {

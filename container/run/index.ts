@@ -56,7 +56,7 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
     const download = await downloadToFile({
       url: task.input_url,
       path: inputPath,
-      maxBytes: ctx.limits.maxInputBytes,
+      limits: ctx.limits,
       allowLoopback: ctx.allowLoopback,
       signal: abort.signal,
       onProgress: (p) => reporter.progress('import', p),

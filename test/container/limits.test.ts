@@ -15,6 +15,10 @@ describe('limitsFromEnv', () => {
       KILN_MAX_PIXELS: '1000000',
       KILN_MAX_VIDEO_PIXELS: '2000000',
       KILN_MAX_PROCESSING_S: '30',
+      KILN_MIN_INPUT_BYTES_PER_S: '1024',
+      KILN_INPUT_RATE_WINDOW_S: '20',
+      KILN_INPUT_DEADLINE_S: '120',
+      KILN_INPUT_DEADLINE_BYTES_PER_S: '1048576',
     });
     expect(limits).toEqual({
       maxInputBytes: 1000,
@@ -22,6 +26,10 @@ describe('limitsFromEnv', () => {
       maxImagePixels: 1_000_000,
       maxVideoPixels: 2_000_000,
       maxProcessingS: 30,
+      minInputBytesPerS: 1024,
+      inputRateWindowS: 20,
+      inputDeadlineS: 120,
+      inputDeadlineBytesPerS: 1_048_576,
     });
   });
 
