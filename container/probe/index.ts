@@ -9,7 +9,7 @@ import { cancelledError, type ErrorBody, svgEntityError } from '../../schemas/er
 import type { MediaInfo } from '../../schemas/file.ts';
 import { type FfprobeOutput, type FfprobeStream, ffprobeJson } from '../ffmpeg/index.ts';
 import type { Limits } from '../limits.ts';
-import { containerFormat, imageFormat } from './mime.ts';
+import { containerFormat, INPUT_DEMUXERS, imageFormat, refusedFormatMessage } from './mime.ts';
 import { isoTruncated, SNIFF_BYTES, type SniffedImage, sniffImage } from './sniff.ts';
 
 /** What the encoders need beyond the public MediaInfo. */
@@ -40,14 +40,21 @@ const notMedia = (message: string): ProbeResult => ({ ok: false, error: { kind: 
 export const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
 
 /**
- * Probes a local file. Expected failures (not media, too big, too long, too many pixels) are
- * returned as `{ ok: false, error }` with a message the user can act on.
+ * Probes a local file. Expected failures (not media, too big, too long, too many pixels, a
+ * playlist or any format outside `formats`) are returned as `{ ok: false, error }` with a
+ * message the user can act on. `formats` are ffprobe demuxer names; only Kiln's own outputs are
+ * probed with more than {@link INPUT_DEMUXERS}.
  *
  * @example
  * const probe = await probeFile('/tmp/in.mov', limitsFromEnv(process.env));
  * if (probe.ok) console.log(probe.info.width, probe.info.height, probe.info.duration);
  */
-export async function probeFile(path: string, limits: Limits, signal?: AbortSignal): Promise<ProbeResult> {
+export async function probeFile(
+  path: string,
+  limits: Limits,
+  signal?: AbortSignal,
+  formats: readonly string[] = INPUT_DEMUXERS,
+): Promise<ProbeResult> {
   let size: number;
   try {
     const stats = await stat(path);
@@ -86,9 +93,10 @@ export async function probeFile(path: string, limits: Limits, signal?: AbortSign
     return { ok: false, error: svgEntityError() };
   }
   if (image) return probeImage(path, image, size, limits);
-  const probe = await ffprobeJson(path, { signal });
+  const probe = await ffprobeJson(path, { signal, formats });
   if (!probe.ok) {
     if (probe.error.reason === 'aborted') return { ok: false, error: cancelledError() };
+    if (probe.error.refusedFormat) return notMedia(refusedFormatMessage(probe.error.refusedFormat));
     return notMedia('The input is not a video, audio or image file Kiln can read.');
   }
   return describeAv(probe.data, size, limits);
@@ -146,8 +154,7 @@ function describeAv(data: FfprobeOutput, size: number, limits: Limits): ProbeRes
   const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic && s.width && s.height);
   const audio = streams.find((s) => s.codec_type === 'audio' && s.codec_name);
   const formatName = format.format_name ?? '';
-  // ffprobe "recognises" text as a tty/ANSI-art stream and raw bytes as data; neither is media.
-  if ((!video && !audio) || ['tty', 'data', 'bin'].some((n) => formatName.split(',').includes(n))) {
+  if (!video && !audio) {
     return notMedia('The input is not a video, audio or image file Kiln can read.');
   }
   const duration = numberOrNull(format.duration) ?? numberOrNull(video?.duration) ?? numberOrNull(audio?.duration);
