@@ -3,14 +3,14 @@
  * ffprobe) and refuses empty, truncated, oversized, overlong and decompression-bomb inputs
  * before any decoder touches the pixels.
  */
-import { open, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { cancelledError, type ErrorBody, svgEntityError } from '../../schemas/errors.ts';
 import type { MediaInfo } from '../../schemas/file.ts';
 import { type FfprobeOutput, type FfprobeStream, ffprobeJson } from '../ffmpeg/index.ts';
 import type { Limits } from '../limits.ts';
 import { containerFormat, INPUT_DEMUXERS, imageFormat, refusedFormatMessage } from './mime.ts';
-import { isoTruncated, SNIFF_BYTES, type SniffedImage, sniffImage } from './sniff.ts';
+import { fromSvgRoot, isoTruncated, SNIFF_BYTES, type SniffedImage, sniffImage } from './sniff.ts';
 
 /** What the encoders need beyond the public MediaInfo. */
 export interface ProbeDetails {
@@ -35,6 +35,12 @@ export interface ProbeDetails {
 export type ProbeResult = { ok: true; info: MediaInfo; details: ProbeDetails } | { ok: false; error: ErrorBody };
 
 const notMedia = (message: string): ProbeResult => ({ ok: false, error: { kind: 'input_not_media', message } });
+
+/**
+ * 64 MiB: an SVG is read whole (to reach its root element) and librsvg builds a DOM of all of it,
+ * several times its size in memory; web SVGs are kilobytes, large maps a few MiB.
+ */
+export const MAX_SVG_BYTES = 64 * 1024 ** 2;
 
 /** HDR transfer characteristics that need tone mapping for SDR web delivery. */
 export const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
@@ -88,9 +94,17 @@ export async function probeFile(
   if (truncated && image !== 'heic' && image !== 'avif') {
     return notMedia('The file is truncated: it ends before its own headers say it should. Re-upload the complete file.');
   }
-  if (image === 'svg' && /<!ENTITY/i.test(head.toString('utf8'))) {
+  if (image === 'svg') {
+    if (size > MAX_SVG_BYTES) {
+      return {
+        ok: false,
+        error: { kind: 'input_too_large', message: `The SVG is ${formatBytes(size)}; the limit for SVG is ${formatBytes(MAX_SVG_BYTES)}.` },
+      };
+    }
+    const svg = await readFile(path);
     // Entity declarations are how SVG/XML bombs and XXE file reads start; no legitimate web SVG needs them.
-    return { ok: false, error: svgEntityError() };
+    if (/<!ENTITY/i.test(head.toString('utf8')) || svg.includes('<!ENTITY')) return { ok: false, error: svgEntityError() };
+    return probeImage(fromSvgRoot(svg), image, size, limits);
   }
   if (image) return probeImage(path, image, size, limits);
   const probe = await ffprobeJson(path, { signal, formats });
@@ -102,12 +116,12 @@ export async function probeFile(
   return describeAv(probe.data, size, limits);
 }
 
-async function probeImage(path: string, format: SniffedImage, size: number, limits: Limits): Promise<ProbeResult> {
+async function probeImage(input: string | Buffer, format: SniffedImage, size: number, limits: Limits): Promise<ProbeResult> {
   let meta: Metadata;
   try {
     // Header only: no pixels are decoded, so an unlimited pixel count is safe here and lets us
     // report the real dimensions of a decompression bomb.
-    meta = await sharp(path, { limitInputPixels: false, failOn: 'error' }).metadata();
+    meta = await sharp(input, { limitInputPixels: false, failOn: 'error' }).metadata();
   } catch {
     return notMedia(`The input looks like a ${format.toUpperCase()} image but its header could not be read; it may be corrupt.`);
   }

@@ -82,7 +82,6 @@ const POINTER_FORMATS: Record<string, string> = {
   dash: 'a DASH manifest',
   webm_dash_manifest: 'a WebM DASH manifest',
   concat: 'an ffconcat file list',
-  image2: 'an image sequence pattern',
   imf: 'an IMF composition',
 };
 

@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { constants, copyFile, mkdir, open, writeFile } from 'node:fs/promises';
+import { constants, copyFile, mkdir, open, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { DEFAULT_LIMITS } from '../../../container/limits.ts';
-import { probeFile } from '../../../container/probe/index.ts';
+import { MAX_SVG_BYTES, probeFile } from '../../../container/probe/index.ts';
+import { svgEntityError } from '../../../schemas/errors.ts';
 import { cleanupWorkDirs, workDir } from '../../support/inspect.ts';
 import { type FixtureName, fixture } from '../../support/media.ts';
 
@@ -77,6 +78,44 @@ describe('probeFile on images', () => {
     expect(svg.ok && svg.info).toMatchObject({ kind: 'image', format: 'svg', type: 'image/svg+xml', width: 120, height: 80 });
     expect(png.ok && png.details.image?.hasAlpha).toBe(true);
     expect(gif.ok && gif.info).toMatchObject({ kind: 'image', format: 'gif', width: 160, height: 90, duration: 1 });
+  });
+});
+
+describe('probeFile finds SVG wherever its <svg> tag starts in the sniffed head', () => {
+  const padded = (pad: string, prolog = '') =>
+    `<?xml version="1.0"?>\n${pad}${prolog}<svg xmlns="http://www.w3.org/2000/svg" width="120" height="80"><rect width="120" height="80" fill="red"/></svg>\n`;
+
+  test.each([
+    ['5 KiB of comment', padded(`<!--${'x'.repeat(5 * 1024)}-->\n`)],
+    ['5 KiB of whitespace', `${' '.repeat(5 * 1024)}${padded('')}`],
+    [
+      'a doctype after 5 KiB of comment',
+      padded(
+        `<!--${'x'.repeat(5 * 1024)}-->\n`,
+        '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n',
+      ),
+    ],
+  ])('an SVG behind %s is an SVG image', async (_what, text) => {
+    const path = join(await workDir(), 'input');
+    await writeFile(path, text);
+    const result = await probeFile(path, DEFAULT_LIMITS);
+    expect(result.ok && result.info).toMatchObject({ kind: 'image', format: 'svg', type: 'image/svg+xml', width: 120, height: 80 });
+  });
+
+  test('an SVG over the SVG size limit is refused before it is read', async () => {
+    const path = join(await workDir(), 'input');
+    await writeFile(path, padded(''));
+    await truncate(path, MAX_SVG_BYTES + 1024 ** 2);
+    expect(await probeFile(path, DEFAULT_LIMITS)).toEqual({
+      ok: false,
+      error: { kind: 'input_too_large', message: 'The SVG is 65 MiB; the limit for SVG is 64 MiB.' },
+    });
+  });
+
+  test('an entity declaration behind 5 KiB of comment is refused like any other', async () => {
+    const path = join(await workDir(), 'input');
+    await writeFile(path, padded(`<!--${'x'.repeat(5 * 1024)}-->\n`, '<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/hostname">]>\n'));
+    expect(await probeFile(path, DEFAULT_LIMITS)).toEqual({ ok: false, error: svgEntityError() });
   });
 });
 
