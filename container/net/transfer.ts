@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { cancelledError, type ErrorBody } from '../../schemas/errors.ts';
 import type { Limits } from '../limits.ts';
 import { BlockedAddressError, followRedirects, guardedRequest } from './guarded-request.ts';
-import { type InputPace, SlowInputError, watchPace } from './pace.ts';
+import { type InputPace, type PaceWatch, SlowInputError, watchPace } from './pace.ts';
 
 /** Attempts for one output PUT: storage hiccups (5xx, reset) are common and cheap to retry. */
 export const UPLOAD_ATTEMPTS = 3;
@@ -40,11 +40,7 @@ export async function downloadToFile(opts: {
   }
 }
 
-async function download(
-  opts: Parameters<typeof downloadToFile>[0],
-  start: URL,
-  pace: ReturnType<typeof watchPace>,
-): Promise<TransferResult> {
+async function download(opts: Parameters<typeof downloadToFile>[0], start: URL, pace: PaceWatch): Promise<TransferResult> {
   const maxBytes = opts.limits.maxInputBytes;
   const signal = opts.signal ? AbortSignal.any([opts.signal, pace.signal]) : pace.signal;
   // Checked first: a cancel or a time limit that lands as the pace gives out is the real cause.

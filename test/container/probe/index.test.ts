@@ -193,12 +193,15 @@ async function tripwire(path: string): Promise<{ opened: () => Promise<boolean> 
   };
 }
 
-/** A job folder with `input` written in it, and a private file (the tripwire) outside it. */
-async function pointerInput(input: (secret: string) => string, secretName = 'secret.ts') {
+/**
+ * A job folder with `input` written in it, and a private file (the tripwire) named `secret.ts`,
+ * outside the job folder or beside the input.
+ */
+async function pointerInput(input: (secret: string) => string, where: 'outside' | 'beside' = 'outside') {
   const root = await workDir();
   const job = join(root, 'job');
   await mkdir(job);
-  const secret = join(secretName.includes('/') ? job : root, secretName.replace(/^.*\//, ''));
+  const secret = join(where === 'outside' ? root : job, 'secret.ts');
   const wire = await tripwire(secret);
   const path = join(job, 'input');
   await writeFile(path, input(secret));
@@ -224,7 +227,7 @@ describe('probeFile refuses inputs that point at other files', () => {
 
   test('an ffconcat list is refused, and the file it lists is never opened', async () => {
     // The concat demuxer's own safe mode allows a plain name next to the list: that is the one to try.
-    const { path, wire } = await pointerInput(() => "ffconcat version 1.0\nfile 'secret.ts'\n", 'job/secret.ts');
+    const { path, wire } = await pointerInput(() => "ffconcat version 1.0\nfile 'secret.ts'\n", 'beside');
     const result = await probeFile(path, DEFAULT_LIMITS);
     expect(await wire.opened()).toBe(false);
     expect(result).toMatchObject({ ok: false, error: { kind: 'input_not_media' } });
