@@ -42,6 +42,20 @@ export const DEFAULT_MAX_ANIMATED_WEBP_PIXELS = 25_000_000;
 export const DEFAULT_MAX_AUDIO_CHANNELS = 8;
 /** 1 h of lossless audio: 8 channels of 48 kHz 16-bit PCM for an hour is 2.8 GB. */
 export const DEFAULT_MAX_LOSSLESS_AUDIO_S = 60 * 60;
+/**
+ * 16 KiB/s (128 kbit/s), averaged over the window below: a quarter of the slowest ADSL uplink, so
+ * no honest server falls under it, while a server that drips a byte a minute is dropped in one window.
+ */
+export const DEFAULT_MIN_INPUT_BYTES_PER_S = 16 * 1024;
+/** 60 s: long enough to ride out a stalled TCP connection or a slow first byte. */
+export const DEFAULT_INPUT_RATE_WINDOW_S = 60;
+/** 10 min: the part of an input's download deadline that does not depend on its size (redirects, first byte, small files). */
+export const DEFAULT_INPUT_DEADLINE_S = 10 * 60;
+/**
+ * 64 KiB/s (512 kbit/s): the deadline grows by one second for every this many bytes, so a 4 GiB
+ * input gets 18 h and only the processing time limit (1 h) ends it; a 10 MiB input gets 12.7 min.
+ */
+export const DEFAULT_INPUT_DEADLINE_BYTES_PER_S = 64 * 1024;
 
 export interface Limits {
   /** Largest input file, in bytes. */
@@ -68,6 +82,14 @@ export interface Limits {
   maxAudioChannels: number;
   /** Longest lossless (WAV, FLAC) output, in seconds. */
   maxLosslessAudioS: number;
+  /** Slowest input download allowed, in bytes per second averaged over `inputRateWindowS`. */
+  minInputBytesPerS: number;
+  /** Sliding window, in seconds, over which the input download rate is measured. */
+  inputRateWindowS: number;
+  /** Fixed part of an input download's deadline, in seconds. */
+  inputDeadlineS: number;
+  /** The deadline grows by one second per this many bytes declared (or received, without a Content-Length). */
+  inputDeadlineBytesPerS: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -83,6 +105,10 @@ export const DEFAULT_LIMITS: Limits = {
   maxAnimatedWebpPixels: DEFAULT_MAX_ANIMATED_WEBP_PIXELS,
   maxAudioChannels: DEFAULT_MAX_AUDIO_CHANNELS,
   maxLosslessAudioS: DEFAULT_MAX_LOSSLESS_AUDIO_S,
+  minInputBytesPerS: DEFAULT_MIN_INPUT_BYTES_PER_S,
+  inputRateWindowS: DEFAULT_INPUT_RATE_WINDOW_S,
+  inputDeadlineS: DEFAULT_INPUT_DEADLINE_S,
+  inputDeadlineBytesPerS: DEFAULT_INPUT_DEADLINE_BYTES_PER_S,
 };
 
 /** The environment variable behind each limit, for messages that say how to change it. */
@@ -99,6 +125,10 @@ export const LIMIT_ENV: Record<keyof Limits, string> = {
   maxAnimatedWebpPixels: 'KILN_MAX_ANIMATED_WEBP_PIXELS',
   maxAudioChannels: 'KILN_MAX_AUDIO_CHANNELS',
   maxLosslessAudioS: 'KILN_MAX_LOSSLESS_AUDIO_S',
+  minInputBytesPerS: 'KILN_MIN_INPUT_BYTES_PER_S',
+  inputRateWindowS: 'KILN_INPUT_RATE_WINDOW_S',
+  inputDeadlineS: 'KILN_INPUT_DEADLINE_S',
+  inputDeadlineBytesPerS: 'KILN_INPUT_DEADLINE_BYTES_PER_S',
 };
 
 /**
@@ -197,5 +227,9 @@ export function limitsFromEnv(env: Record<string, string | undefined>): Limits {
     maxAnimatedWebpPixels: positive(env, 'KILN_MAX_ANIMATED_WEBP_PIXELS', DEFAULT_MAX_ANIMATED_WEBP_PIXELS),
     maxAudioChannels: positive(env, 'KILN_MAX_AUDIO_CHANNELS', DEFAULT_MAX_AUDIO_CHANNELS),
     maxLosslessAudioS: positive(env, 'KILN_MAX_LOSSLESS_AUDIO_S', DEFAULT_MAX_LOSSLESS_AUDIO_S),
+    minInputBytesPerS: positive(env, 'KILN_MIN_INPUT_BYTES_PER_S', DEFAULT_MIN_INPUT_BYTES_PER_S),
+    inputRateWindowS: positive(env, 'KILN_INPUT_RATE_WINDOW_S', DEFAULT_INPUT_RATE_WINDOW_S),
+    inputDeadlineS: positive(env, 'KILN_INPUT_DEADLINE_S', DEFAULT_INPUT_DEADLINE_S),
+    inputDeadlineBytesPerS: positive(env, 'KILN_INPUT_DEADLINE_BYTES_PER_S', DEFAULT_INPUT_DEADLINE_BYTES_PER_S),
   };
 }

@@ -25,7 +25,14 @@ const FFPROBE_MAX_STDOUT_BYTES = 8 * 1024 * 1024;
  */
 export const OUTPUT_SIZE_POLL_MS = 250;
 
-export type FfmpegFailure = 'exit' | 'timeout' | 'aborted' | 'spawn' | 'output_limit';
+/**
+ * The only protocol an input may use: inputs are local files, so nothing a file says (a playlist
+ * entry, a reference inside a container) can make ffmpeg or ffprobe open a URL or another protocol.
+ */
+export const INPUT_PROTOCOLS = 'file';
+
+/** `refused`: ffprobe recognised the file, but as a format not on the caller's list (`refusedFormat` names it). */
+export type FfmpegFailure = 'exit' | 'timeout' | 'aborted' | 'spawn' | 'output_limit' | 'refused';
 
 /** A failed ffmpeg/ffprobe run, with what is needed to debug it. `argv` never holds secrets (inputs are local paths). */
 export class FfmpegError extends Error {
@@ -36,6 +43,8 @@ export class FfmpegError extends Error {
   signal: NodeJS.Signals | null = null;
   stderrTail: string[] = [];
   argv: string[] = [];
+  /** The demuxer ffprobe picked when it was not on the allowed list, e.g. `hls`. */
+  refusedFormat: string | null = null;
   constructor(message = 'ffmpeg failed') {
     super(message);
     this.name = 'FfmpegError';
@@ -116,7 +125,7 @@ export function runFfmpeg(run: FfmpegRun): Promise<FfmpegResult> {
   const command = ffmpeg({ stdoutLines: STDERR_TAIL_LINES });
   for (const input of run.inputs) {
     command.input(input.path);
-    if (input.options && input.options.length > 0) command.inputOptions(input.options);
+    command.inputOptions(['-protocol_whitelist', INPUT_PROTOCOLS, ...(input.options ?? [])]);
   }
   command.inputOptions(['-hide_banner', '-nostdin']);
   if (run.complexFilter) command.complexFilter(run.complexFilter);
@@ -311,12 +320,18 @@ export interface FfprobeOutput {
 
 export type FfprobeResult = { ok: true; data: FfprobeOutput } | { ok: false; error: FfmpegError };
 
+/** ffmpeg logs the whitelist refusal under the name of the demuxer it had picked: `[hls @ 0x55…] Format not on whitelist`. */
+const REFUSED_FORMAT = /\[([^\s@\]]+) @ 0x[0-9a-f]+\] Format not on whitelist/;
+
 /**
- * Runs `ffprobe -show_format -show_streams` on a local file and parses its JSON.
+ * Runs `ffprobe -show_format -show_streams` on a local file and parses its JSON. With `formats`,
+ * a file of any other format is refused before its demuxer reads past the probe (so a playlist's
+ * entries are never opened): the failure has reason `refused` and names the format.
  *
  * @example
- * const probe = await ffprobeJson('/tmp/in.mp4');
+ * const probe = await ffprobeJson('/tmp/in.mp4', { formats: ['mov', 'matroska'] });
  * if (probe.ok) console.log(probe.data.format?.duration);
+ * else if (probe.error.reason === 'refused') console.log(`not accepted: ${probe.error.refusedFormat}`);
  */
 export function ffprobeJson(
   path: string,
@@ -324,10 +339,16 @@ export function ffprobeJson(
     timeoutMs = FFPROBE_TIMEOUT_MS,
     signal,
     extraArgs = [],
-  }: { timeoutMs?: number; signal?: AbortSignal | undefined; extraArgs?: string[] } = {},
+    formats,
+  }: { timeoutMs?: number; signal?: AbortSignal | undefined; extraArgs?: string[]; formats?: readonly string[] } = {},
 ): Promise<FfprobeResult> {
   const error = new FfmpegError('ffprobe failed');
-  const argv = ['ffprobe', '-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...extraArgs, '-i', path];
+  // biome-ignore format: ffprobe arguments read as flag/value pairs
+  const argv = [
+    'ffprobe', '-v', 'error', '-print_format', 'json', '-show_format', '-show_streams',
+    '-protocol_whitelist', INPUT_PROTOCOLS, ...(formats ? ['-format_whitelist', formats.join(',')] : []),
+    ...extraArgs, '-i', path,
+  ];
   error.argv = argv;
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], signal });
@@ -361,6 +382,13 @@ export function ffprobeJson(
       if (timedOut) {
         error.reason = 'timeout';
         error.message = `ffprobe ran longer than ${Math.round(timeoutMs / 1000)} s and was killed`;
+        return resolve({ ok: false, error });
+      }
+      const refused = code !== 0 && error.reason === 'exit' ? REFUSED_FORMAT.exec(err) : null;
+      if (refused) {
+        error.reason = 'refused';
+        error.refusedFormat = refused[1] ?? null;
+        error.message = `ffprobe recognised the input as ${error.refusedFormat}, which is not on the allowed list`;
         return resolve({ ok: false, error });
       }
       if (code !== 0 || error.reason !== 'exit') {

@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cancelledError, type ErrorBody, svgEntityError } from '../../schemas/errors.ts';
 import { ffmpegErrorBody, runFfmpeg } from '../ffmpeg/index.ts';
+import { fromSvgRoot } from '../probe/sniff.ts';
 import { secs } from '../trim/index.ts';
 import type { EncodeContext } from '../types.ts';
 import { isHdr, toneMapFilters } from '../video/filters.ts';
@@ -119,5 +120,5 @@ export async function safeSvg(path: string): Promise<ImageSource> {
       return '';
     });
   const notes = removed > 0 ? [`Removed ${removed} external reference(s) from the SVG; Kiln never fetches them.`] : [];
-  return { ok: true, input: Buffer.from(cleaned, 'utf8'), notes };
+  return { ok: true, input: fromSvgRoot(Buffer.from(cleaned, 'utf8')), notes };
 }

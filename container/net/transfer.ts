@@ -3,7 +3,9 @@ import { stat } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { cancelledError, type ErrorBody } from '../../schemas/errors.ts';
+import type { Limits } from '../limits.ts';
 import { BlockedAddressError, followRedirects, guardedRequest } from './guarded-request.ts';
+import { type InputPace, type PaceWatch, SlowInputError, watchPace } from './pace.ts';
 
 /** Attempts for one output PUT: storage hiccups (5xx, reset) are common and cheap to retry. */
 export const UPLOAD_ATTEMPTS = 3;
@@ -18,23 +20,42 @@ function redact(url: URL): string {
 
 /**
  * Streams an input URL to a file, never holding it in memory, refusing blocked addresses on
- * every hop and stopping as soon as the byte limit is passed.
+ * every hop, stopping as soon as the byte limit is passed, and dropping a server that sends too
+ * slowly (container/net/pace.ts). Presigned URLs of S3 connections arrive here like any other input.
  */
 export async function downloadToFile(opts: {
   url: string;
   path: string;
-  maxBytes: number;
+  limits: Pick<Limits, 'maxInputBytes'> & InputPace;
   allowLoopback: boolean;
   signal?: AbortSignal;
   onProgress?: (percent: number) => void;
 }): Promise<TransferResult> {
   const start = new URL(opts.url);
+  const pace = watchPace(opts.limits, redact(start));
+  try {
+    return await download(opts, start, pace);
+  } finally {
+    pace.stop();
+  }
+}
+
+async function download(opts: Parameters<typeof downloadToFile>[0], start: URL, pace: PaceWatch): Promise<TransferResult> {
+  const maxBytes = opts.limits.maxInputBytes;
+  const signal = opts.signal ? AbortSignal.any([opts.signal, pace.signal]) : pace.signal;
+  // Checked first: a cancel or a time limit that lands as the pace gives out is the real cause.
+  const stopped = (): ErrorBody | null => {
+    if (opts.signal?.aborted) return cancelledError();
+    if (pace.signal.reason instanceof SlowInputError) return { kind: 'input_unreachable', message: pace.signal.reason.message };
+    return null;
+  };
   let response: Awaited<ReturnType<typeof followRedirects>>['response'];
   try {
-    ({ response } = await followRedirects(start, { allowLoopback: opts.allowLoopback, signal: opts.signal }));
+    ({ response } = await followRedirects(start, { allowLoopback: opts.allowLoopback, signal }));
   } catch (err) {
-    // Aborted before the response arrived: the job was cancelled, the address is not to blame.
-    if (opts.signal?.aborted) return { ok: false, error: cancelledError() };
+    // Aborted before the response arrived: the job was cancelled or the server too slow, the address is not to blame.
+    const why = stopped();
+    if (why) return { ok: false, error: why };
     const blocked = err instanceof BlockedAddressError;
     return {
       ok: false,
@@ -58,16 +79,18 @@ export async function downloadToFile(opts: {
     };
   }
   const declared = Number(response.headers['content-length'] ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > opts.maxBytes) {
+  if (Number.isFinite(declared) && declared > maxBytes) {
     response.destroy();
-    return { ok: false, error: tooLarge(declared, opts.maxBytes) };
+    return { ok: false, error: tooLarge(declared, maxBytes) };
   }
+  if (Number.isFinite(declared)) pace.declare(declared);
   let bytes = 0;
   let lastPercent = -1;
   const meter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length;
-      if (bytes > opts.maxBytes) return done(new InputTooLarge());
+      pace.received(chunk.length);
+      if (bytes > maxBytes) return done(new InputTooLarge());
       if (Number.isFinite(declared) && declared > 0 && opts.onProgress) {
         const percent = Math.floor((bytes / declared) * 100);
         if (percent !== lastPercent) {
@@ -79,10 +102,11 @@ export async function downloadToFile(opts: {
     },
   });
   try {
-    await pipeline(response, meter, createWriteStream(opts.path), { signal: opts.signal });
+    await pipeline(response, meter, createWriteStream(opts.path), { signal });
   } catch (err) {
-    if (err instanceof InputTooLarge) return { ok: false, error: tooLarge(bytes, opts.maxBytes) };
-    if (opts.signal?.aborted) return { ok: false, error: cancelledError() };
+    if (err instanceof InputTooLarge) return { ok: false, error: tooLarge(bytes, maxBytes) };
+    const why = stopped();
+    if (why) return { ok: false, error: why };
     return {
       ok: false,
       error: {

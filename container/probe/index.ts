@@ -3,14 +3,14 @@
  * ffprobe) and refuses empty, truncated, oversized, overlong and decompression-bomb inputs
  * before any decoder touches the pixels.
  */
-import { open, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { cancelledError, type ErrorBody, svgEntityError } from '../../schemas/errors.ts';
 import type { MediaInfo } from '../../schemas/file.ts';
 import { type FfprobeOutput, type FfprobeStream, ffprobeJson } from '../ffmpeg/index.ts';
 import type { Limits } from '../limits.ts';
-import { containerFormat, imageFormat } from './mime.ts';
-import { isoTruncated, SNIFF_BYTES, type SniffedImage, sniffImage } from './sniff.ts';
+import { containerFormat, INPUT_DEMUXERS, imageFormat, refusedFormatMessage } from './mime.ts';
+import { fromSvgRoot, isoTruncated, SNIFF_BYTES, type SniffedImage, sniffImage } from './sniff.ts';
 
 /** What the encoders need beyond the public MediaInfo. */
 export interface ProbeDetails {
@@ -36,18 +36,31 @@ export type ProbeResult = { ok: true; info: MediaInfo; details: ProbeDetails } |
 
 const notMedia = (message: string): ProbeResult => ({ ok: false, error: { kind: 'input_not_media', message } });
 
+/**
+ * 64 MiB: an SVG is read whole (to reach its root element) and librsvg builds a DOM of all of it,
+ * several times its size in memory; web SVGs are kilobytes, large maps a few MiB.
+ */
+export const MAX_SVG_BYTES = 64 * 1024 ** 2;
+
 /** HDR transfer characteristics that need tone mapping for SDR web delivery. */
 export const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
 
 /**
- * Probes a local file. Expected failures (not media, too big, too long, too many pixels) are
- * returned as `{ ok: false, error }` with a message the user can act on.
+ * Probes a local file. Expected failures (not media, too big, too long, too many pixels, a
+ * playlist or any format outside `formats`) are returned as `{ ok: false, error }` with a
+ * message the user can act on. `formats` are ffprobe demuxer names; only Kiln's own outputs are
+ * probed with more than {@link INPUT_DEMUXERS}.
  *
  * @example
  * const probe = await probeFile('/tmp/in.mov', limitsFromEnv(process.env));
  * if (probe.ok) console.log(probe.info.width, probe.info.height, probe.info.duration);
  */
-export async function probeFile(path: string, limits: Limits, signal?: AbortSignal): Promise<ProbeResult> {
+export async function probeFile(
+  path: string,
+  limits: Limits,
+  signal?: AbortSignal,
+  formats: readonly string[] = INPUT_DEMUXERS,
+): Promise<ProbeResult> {
   let size: number;
   try {
     const stats = await stat(path);
@@ -81,25 +94,34 @@ export async function probeFile(path: string, limits: Limits, signal?: AbortSign
   if (truncated && image !== 'heic' && image !== 'avif') {
     return notMedia('The file is truncated: it ends before its own headers say it should. Re-upload the complete file.');
   }
-  if (image === 'svg' && /<!ENTITY/i.test(head.toString('utf8'))) {
+  if (image === 'svg') {
+    if (size > MAX_SVG_BYTES) {
+      return {
+        ok: false,
+        error: { kind: 'input_too_large', message: `The SVG is ${formatBytes(size)}; the limit for SVG is ${formatBytes(MAX_SVG_BYTES)}.` },
+      };
+    }
+    const svg = await readFile(path);
     // Entity declarations are how SVG/XML bombs and XXE file reads start; no legitimate web SVG needs them.
-    return { ok: false, error: svgEntityError() };
+    if (/<!ENTITY/i.test(head.toString('utf8')) || svg.includes('<!ENTITY')) return { ok: false, error: svgEntityError() };
+    return probeImage(fromSvgRoot(svg), image, size, limits);
   }
   if (image) return probeImage(path, image, size, limits);
-  const probe = await ffprobeJson(path, { signal });
+  const probe = await ffprobeJson(path, { signal, formats });
   if (!probe.ok) {
     if (probe.error.reason === 'aborted') return { ok: false, error: cancelledError() };
+    if (probe.error.refusedFormat) return notMedia(refusedFormatMessage(probe.error.refusedFormat));
     return notMedia('The input is not a video, audio or image file Kiln can read.');
   }
   return describeAv(probe.data, size, limits);
 }
 
-async function probeImage(path: string, format: SniffedImage, size: number, limits: Limits): Promise<ProbeResult> {
+async function probeImage(input: string | Buffer, format: SniffedImage, size: number, limits: Limits): Promise<ProbeResult> {
   let meta: Metadata;
   try {
     // Header only: no pixels are decoded, so an unlimited pixel count is safe here and lets us
     // report the real dimensions of a decompression bomb.
-    meta = await sharp(path, { limitInputPixels: false, failOn: 'error' }).metadata();
+    meta = await sharp(input, { limitInputPixels: false, failOn: 'error' }).metadata();
   } catch {
     return notMedia(`The input looks like a ${format.toUpperCase()} image but its header could not be read; it may be corrupt.`);
   }
@@ -146,8 +168,7 @@ function describeAv(data: FfprobeOutput, size: number, limits: Limits): ProbeRes
   const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic && s.width && s.height);
   const audio = streams.find((s) => s.codec_type === 'audio' && s.codec_name);
   const formatName = format.format_name ?? '';
-  // ffprobe "recognises" text as a tty/ANSI-art stream and raw bytes as data; neither is media.
-  if ((!video && !audio) || ['tty', 'data', 'bin'].some((n) => formatName.split(',').includes(n))) {
+  if (!video && !audio) {
     return notMedia('The input is not a video, audio or image file Kiln can read.');
   }
   const duration = numberOrNull(format.duration) ?? numberOrNull(video?.duration) ?? numberOrNull(audio?.duration);

@@ -62,6 +62,44 @@ const SINGLE_FORMAT_DEMUXERS: Record<string, FormatName> = {
 };
 
 /**
+ * The ffprobe demuxers an input may be read with (matched against any of a demuxer's names, so
+ * `mov` covers mp4/m4a/3gp and `matroska` covers webm). Each reads one self-contained file.
+ * Demuxers that follow a file to other files are left out on purpose: HLS and DASH (playlists
+ * and manifests), concat (file lists), image2 (file-name patterns), IMF; so is `svg_pipe`, since
+ * SVG goes through Kiln's own SVG rules (container/image/source.ts), never ffmpeg's renderer.
+ * Still images are sniffed and read by sharp first; their pipe demuxers are here for files the
+ * sniff does not place.
+ */
+export const INPUT_DEMUXERS: readonly string[] = [
+  ...['mov', 'matroska', 'avi', 'flv', 'mpegts', 'mpeg', 'asf', 'mxf', 'dv'],
+  ...['mp3', 'aac', 'ac3', 'eac3', 'wav', 'w64', 'flac', 'ogg', 'aiff', 'caf', 'amr'],
+  ...['gif', 'png_pipe', 'jpeg_pipe', 'webp_pipe', 'bmp_pipe', 'tiff_pipe'],
+];
+
+/** Refused demuxers that follow a file to other files, by what a user would call such a file. */
+const POINTER_FORMATS: Record<string, string> = {
+  hls: 'an HLS playlist',
+  dash: 'a DASH manifest',
+  webm_dash_manifest: 'a WebM DASH manifest',
+  concat: 'an ffconcat file list',
+  imf: 'an IMF composition',
+};
+
+/**
+ * What to tell a user whose input ffprobe recognised as a format Kiln does not read.
+ *
+ * @example
+ * refusedFormatMessage('hls'); // 'The input is an HLS playlist (format "hls"), not a media file: …'
+ */
+export function refusedFormatMessage(format: string): string {
+  const pointer = POINTER_FORMATS[format];
+  if (pointer) {
+    return `The input is ${pointer} (format "${format}"), not a media file: Kiln reads single video, audio and image files, never playlists, manifests or lists that point at other files. Send the media file itself.`;
+  }
+  return `The input's format ("${format}") is not one Kiln reads: send a single video, audio or image file (MP4, MOV, WebM, MKV, MP3, WAV, JPEG, PNG…).`;
+}
+
+/**
  * MIME type of a file extension (without the dot, lower case), whether Kiln reads or writes it.
  *
  * @example
@@ -106,9 +144,8 @@ export function containerFormat(
     if (!webm) return inputOnly(hasVideo ? 'mkv' : 'mka');
     return hasVideo ? { format: 'webm', type: mimeFor('video', 'webm') } : { format: 'webm', type: 'audio/webm' };
   }
-  if (names.includes('hls') || names.includes('applehttp')) {
-    return { format: 'hls', type: mimeFor('adaptive_video', 'hls') };
-  }
+  // Only Kiln's own HLS output is probed as a playlist (container/process/index.ts); inputs never are.
+  if (names.includes('hls')) return { format: 'hls', type: mimeFor('adaptive_video', 'hls') };
   const first = names[0] ?? 'unknown';
   const found = SINGLE_FORMAT_DEMUXERS[first];
   if (found) {

@@ -6,8 +6,12 @@ import type { FileHandle } from 'node:fs/promises';
 
 export type SniffedImage = 'jpeg' | 'png' | 'gif' | 'webp' | 'heic' | 'avif' | 'tiff' | 'svg' | 'bmp';
 
-/** Bytes read from the start of every input for sniffing. */
-export const SNIFF_BYTES = 4096;
+/**
+ * Bytes read from the start of every input for sniffing: 64 KiB, so an SVG cannot slip past the
+ * SVG rules behind a few KiB of comments, whitespace or doctype. One that pads further is not
+ * placed as SVG and is refused at probe (ffprobe's svg_pipe is not an accepted demuxer).
+ */
+export const SNIFF_BYTES = 64 * 1024;
 
 const HEIC_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1']);
 const AVIF_BRANDS = new Set(['avif', 'avis']);
@@ -37,8 +41,27 @@ export function sniffImage(head: Buffer): SniffedImage | null {
     .toString('utf8')
     .replace(/^\uFEFF/, '')
     .trimStart();
-  if (/^<(\?xml|!--|!DOCTYPE svg|svg[\s>])/i.test(text) && /<svg[\s>]/i.test(text)) return 'svg';
+  // Markup with an <svg> element anywhere in the head, whatever comes first (prolog, comments, doctype).
+  if (text.startsWith('<') && /<svg[\s>]/i.test(text)) return 'svg';
   return null;
+}
+
+/**
+ * An SVG from its root element on. libvips recognises SVG only when `<svg` comes within its first
+ * kilobyte or so; what may come before it in an SVG Kiln accepts (XML declaration, comments, a
+ * doctype without entities) does not change the picture. The root is looked for where
+ * {@link sniffImage} found it, in the first {@link SNIFF_BYTES}.
+ *
+ * @example
+ * fromSvgRoot(Buffer.from('<!-- logo --><svg width="1" height="1"/>')).toString(); // '<svg width="1" height="1"/>'
+ */
+export function fromSvgRoot(svg: Buffer): Buffer {
+  // latin1 maps each byte to one character, so the match index is a byte offset.
+  const at = svg
+    .subarray(0, SNIFF_BYTES)
+    .toString('latin1')
+    .search(/<svg[\s>]/i);
+  return at > 0 ? svg.subarray(at) : svg;
 }
 
 function ftypBrands(head: Buffer): string[] {

@@ -9,8 +9,9 @@ import { encodeAdaptive } from '../adaptive/index.ts';
 import { encodeAnimation } from '../animation/index.ts';
 import { encodeAudio } from '../audio/index.ts';
 import { encodeImage } from '../image/index.ts';
-import type { Limits } from '../limits.ts';
+import { DEFAULT_LIMITS, type Limits } from '../limits.ts';
 import { probeFile } from '../probe/index.ts';
+import { INPUT_DEMUXERS } from '../probe/mime.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
 import { encodeVideo } from '../video/index.ts';
 import { validateOptions } from './validate.ts';
@@ -47,7 +48,14 @@ const OUTPUT_PROBE_LIMITS: Limits = {
   maxAnimatedWebpPixels: Number.MAX_SAFE_INTEGER,
   maxAudioChannels: Number.MAX_SAFE_INTEGER,
   maxLosslessAudioS: Number.MAX_SAFE_INTEGER,
+  minInputBytesPerS: DEFAULT_LIMITS.minInputBytesPerS,
+  inputRateWindowS: DEFAULT_LIMITS.inputRateWindowS,
+  inputDeadlineS: DEFAULT_LIMITS.inputDeadlineS,
+  inputDeadlineBytesPerS: DEFAULT_LIMITS.inputDeadlineBytesPerS,
 };
+
+/** Kiln's own HLS output is a playlist of its own segments, the one playlist that is ever probed. */
+const OUTPUT_PROBE_DEMUXERS = [...INPUT_DEMUXERS, 'hls'];
 
 function encode(kind: JobKind, ctx: EncodeContext, options: unknown): Promise<EncodeResult> {
   // `options` has been validated against OptionsByKind[kind] by the caller.
@@ -99,7 +107,7 @@ export async function processMedia(req: ProcessRequest): Promise<ProcessResult> 
   if (req.signal?.aborted) return { ok: false, stage: 'encode', error: cancelledError() };
   if (!encoded.ok) return { ok: false, stage: 'encode', error: encoded.error };
 
-  const outputProbe = await probeFile(encoded.path, OUTPUT_PROBE_LIMITS, req.signal);
+  const outputProbe = await probeFile(encoded.path, OUTPUT_PROBE_LIMITS, req.signal, OUTPUT_PROBE_DEMUXERS);
   if (!outputProbe.ok) {
     return {
       ok: false,

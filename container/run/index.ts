@@ -87,7 +87,7 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
     const download = await downloadToFile({
       url: urls.input_url,
       path: inputPath,
-      maxBytes: ctx.limits.maxInputBytes,
+      limits: ctx.limits,
       allowLoopback: ctx.allowLoopback,
       signal: abort.signal,
       onProgress: (p) => reporter.progress('import', p),

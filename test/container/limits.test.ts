@@ -34,6 +34,10 @@ describe('limitsFromEnv', () => {
       KILN_MAX_ANIMATED_WEBP_PIXELS: '9000000',
       KILN_MAX_AUDIO_CHANNELS: '2',
       KILN_MAX_LOSSLESS_AUDIO_S: '600',
+      KILN_MIN_INPUT_BYTES_PER_S: '1024',
+      KILN_INPUT_RATE_WINDOW_S: '20',
+      KILN_INPUT_DEADLINE_S: '120',
+      KILN_INPUT_DEADLINE_BYTES_PER_S: '1048576',
     });
     expect(limits).toEqual({
       maxInputBytes: 1000,
@@ -48,6 +52,10 @@ describe('limitsFromEnv', () => {
       maxAnimatedWebpPixels: 9_000_000,
       maxAudioChannels: 2,
       maxLosslessAudioS: 600,
+      minInputBytesPerS: 1024,
+      inputRateWindowS: 20,
+      inputDeadlineS: 120,
+      inputDeadlineBytesPerS: 1_048_576,
     });
   });
 

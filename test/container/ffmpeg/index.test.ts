@@ -1,4 +1,6 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { ffmpegErrorBody, ffprobeJson, parseTimemark, runFfmpeg, runFfmpegPasses } from '../../../container/ffmpeg/index.ts';
@@ -177,6 +179,52 @@ describe('ffprobeJson', () => {
   test('returns an error value for a file that is not media', async () => {
     const result = await ffprobeJson(fixture('text.mp4'));
     expect(result.ok).toBe(false);
+  });
+});
+
+describe('inputs are local files only', () => {
+  /** A server that would hand out a real video, counting who asks. */
+  async function mediaServer(): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
+    const body = await readFile(fixture('clip.mp4'));
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': body.length }).end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/clip.mp4`,
+      requests: () => requests,
+      close: () => new Promise((r) => server.close(() => r())),
+    };
+  }
+
+  test('ffmpeg refuses to open a URL as an input, so nothing an input says can reach the network', async () => {
+    const server = await mediaServer();
+    const result = await runFfmpeg({
+      inputs: [{ path: server.url }],
+      output: join(await workDir(), 'out.mp4'),
+      outputOptions: ['-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mp4'],
+      timeoutMs: 60_000,
+    });
+    await server.close();
+    expect(server.requests()).toBe(0);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.error.stderrTail.join('\n')).toMatch(/Protocol 'http' not on whitelist 'file'/);
+  });
+
+  test('ffprobe refuses to open a URL too', async () => {
+    const server = await mediaServer();
+    const result = await ffprobeJson(server.url);
+    await server.close();
+    expect(server.requests()).toBe(0);
+    expect(!result.ok && result.error.stderrTail.join('\n')).toMatch(/Protocol 'http' not on whitelist 'file'/);
+  });
+
+  test('ffprobe names the format it refused when the file is not on the allowed list', async () => {
+    const result = await ffprobeJson(fixture('odd.mkv'), { formats: ['mov', 'mp3'] });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && [result.error.reason, result.error.refusedFormat]).toEqual(['refused', 'matroska,webm']);
   });
 });
 

@@ -188,6 +188,34 @@ describe('image safety', () => {
     }
   });
 
+  test('applies the same rules to an SVG whose <svg> tag starts after 5 KiB of comment', async () => {
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const svg = join(await workDir(), 'late.svg');
+    await writeFile(
+      svg,
+      `<?xml version="1.0"?>\n<!--${'x'.repeat(5 * 1024)}-->\n` +
+        `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="50" height="50">` +
+        `<image href="http://127.0.0.1:${port}/a.png" width="50" height="50"/>` +
+        `<image xlink:href="file:///etc/passwd" width="50" height="50"/></svg>`,
+    );
+    try {
+      const result = expectOk(await runJob('image', svg, {}));
+      expect(result.input).toMatchObject({ kind: 'image', format: 'svg' });
+      expect(result.output.info).toMatchObject({ format: 'png', width: 50, height: 50 });
+      expect(result.notes).toContain('Removed 2 external reference(s) from the SVG; Kiln never fetches them.');
+      expect(requests).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+
   test('refuses SVG entity declarations', async () => {
     const svg = join(await workDir(), 'xxe.svg');
     await writeFile(

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_LIMITS, limitsFromEnv } from '../../../container/limits.ts';
 import { downloadToFile, uploadFile } from '../../../container/net/transfer.ts';
 import { workDir } from '../../support/inspect.ts';
 
@@ -21,6 +22,20 @@ beforeAll(async () => {
     if (url === '/redirect-ok') return void res.writeHead(302, { location: '/file' }).end();
     if (url === '/no-headers-yet') {
       heldRequests.push(() => res.writeHead(404).end());
+      return;
+    }
+    if (url === '/trickle') {
+      // One byte at a time, each well inside the socket idle timeout: alive, but never finishing.
+      res.writeHead(200, { 'content-length': '1000' });
+      const timer = setInterval(() => res.write('x'), 50);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
+    if (url === '/steady') {
+      // Fast enough for any rate floor, far too slow for the million bytes it declares.
+      res.writeHead(200, { 'content-length': '1000000' });
+      const timer = setInterval(() => res.write(Buffer.alloc(500)), 10);
+      res.on('close', () => clearInterval(timer));
       return;
     }
     if (url === '/endless') {
@@ -49,28 +64,36 @@ afterAll(() => {
   return new Promise<void>((r) => server.close(() => r()));
 });
 
+/** Default pacing limits with a 100-byte input cap. */
+const tiny = { ...DEFAULT_LIMITS, maxInputBytes: 100 };
+
 describe('downloadToFile', () => {
   it('streams the input to disk, following a redirect on the same host', async () => {
     const path = join(await workDir(), 'in');
-    const result = await downloadToFile({ url: `${base}/redirect-ok`, path, maxBytes: 100, allowLoopback: true });
+    const result = await downloadToFile({ url: `${base}/redirect-ok`, path, limits: tiny, allowLoopback: true });
     expect(result).toMatchObject({ ok: true, bytes: 5 });
     expect(await readFile(path, 'utf8')).toBe('hello');
   });
 
   it.each(['/redirect-private', '/redirect-metadata'])('refuses a redirect to a private or metadata address (%s)', async (route) => {
-    const result = await downloadToFile({ url: `${base}${route}`, path: join(await workDir(), 'x'), maxBytes: 100, allowLoopback: true });
+    const result = await downloadToFile({ url: `${base}${route}`, path: join(await workDir(), 'x'), limits: tiny, allowLoopback: true });
     expect(result).toMatchObject({ ok: false, error: { kind: 'invalid_input' } });
     expect(!result.ok && result.error.message).toMatch(/not allowed/);
   });
 
   it('refuses loopback unless development allows it', async () => {
-    const result = await downloadToFile({ url: `${base}/file`, path: join(await workDir(), 'x'), maxBytes: 100, allowLoopback: false });
+    const result = await downloadToFile({ url: `${base}/file`, path: join(await workDir(), 'x'), limits: tiny, allowLoopback: false });
     expect(result).toMatchObject({ ok: false, error: { kind: 'invalid_input' } });
   });
 
   it('stops an endless body at the byte limit with input_too_large', async () => {
     const path = join(await workDir(), 'big');
-    const result = await downloadToFile({ url: `${base}/endless`, path, maxBytes: 1024 * 1024, allowLoopback: true });
+    const result = await downloadToFile({
+      url: `${base}/endless`,
+      path,
+      limits: { ...DEFAULT_LIMITS, maxInputBytes: 1024 * 1024 },
+      allowLoopback: true,
+    });
     expect(result).toMatchObject({ ok: false, error: { kind: 'input_too_large' } });
   });
 
@@ -79,7 +102,7 @@ describe('downloadToFile', () => {
     const pending = downloadToFile({
       url: `${base}/no-headers-yet`,
       path: join(await workDir(), 'x'),
-      maxBytes: 100,
+      limits: tiny,
       allowLoopback: true,
       signal: abort.signal,
     });
@@ -89,9 +112,43 @@ describe('downloadToFile', () => {
   });
 
   it('says which status a missing input answered', async () => {
-    const result = await downloadToFile({ url: `${base}/missing`, path: join(await workDir(), 'x'), maxBytes: 100, allowLoopback: true });
+    const result = await downloadToFile({ url: `${base}/missing`, path: join(await workDir(), 'x'), limits: tiny, allowLoopback: true });
     expect(result).toMatchObject({ ok: false, error: { kind: 'input_unreachable' } });
     expect(!result.ok && result.error.message).toContain('HTTP 404');
+  });
+});
+
+describe('downloadToFile paces slow inputs', () => {
+  it('stops a server that trickles bytes under the minimum rate, naming the rate and its limit', async () => {
+    const limits = limitsFromEnv({ KILN_MIN_INPUT_BYTES_PER_S: '1000', KILN_INPUT_RATE_WINDOW_S: '0.5' });
+    const result = await downloadToFile({ url: `${base}/trickle`, path: join(await workDir(), 'x'), limits, allowLoopback: true });
+    expect(result).toMatchObject({ ok: false, error: { kind: 'input_unreachable' } });
+    expect(!result.ok && result.error.message).toMatch(
+      /^The input server at http:\/\/127\.0\.0\.1:\d+\/trickle sent \d+ bytes in the last 0\.5 s, under the minimum of 1000 bytes\/s \(KILN_MIN_INPUT_BYTES_PER_S, over KILN_INPUT_RATE_WINDOW_S = 0\.5 s\)/,
+    );
+  });
+
+  it('stops a download that outlasts its deadline, scaled to the declared length', async () => {
+    const limits = limitsFromEnv({
+      KILN_MIN_INPUT_BYTES_PER_S: '1000',
+      KILN_INPUT_RATE_WINDOW_S: '0.5',
+      KILN_INPUT_DEADLINE_S: '0.5',
+      KILN_INPUT_DEADLINE_BYTES_PER_S: '10000000',
+    });
+    const result = await downloadToFile({ url: `${base}/steady`, path: join(await workDir(), 'x'), limits, allowLoopback: true });
+    expect(result).toMatchObject({ ok: false, error: { kind: 'input_unreachable' } });
+    expect(!result.ok && result.error.message).toMatch(
+      /^Downloading the input from http:\/\/127\.0\.0\.1:\d+\/steady took longer than its 0\.6 s deadline \(KILN_INPUT_DEADLINE_S = 0\.5 s plus 1 s per 10000000 bytes declared, KILN_INPUT_DEADLINE_BYTES_PER_S\); \d+ of 1000000 bytes had arrived/,
+    );
+  });
+
+  it('applies the deadline while waiting for the response headers too', async () => {
+    const limits = limitsFromEnv({ KILN_INPUT_DEADLINE_S: '0.3' });
+    const held = heldRequests.length;
+    const result = await downloadToFile({ url: `${base}/no-headers-yet`, path: join(await workDir(), 'x'), limits, allowLoopback: true });
+    expect(heldRequests.length).toBe(held + 1);
+    expect(result).toMatchObject({ ok: false, error: { kind: 'input_unreachable' } });
+    expect(!result.ok && result.error.message).toMatch(/took longer than its 0\.3 s deadline .*; 0 bytes had arrived/);
   });
 });
 
