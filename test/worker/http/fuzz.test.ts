@@ -32,6 +32,8 @@ import { api, BASE, createJob, KEY, processorDouble } from '../helpers.ts';
  */
 const RUNS = fuzzRuns(25, env as unknown as Record<string, unknown>);
 const OTHER_KEY = 'other_tenant_key';
+/** A property's time limit grows with its runs: vitest's own would stop it mid-run, with requests still being sent. */
+const TIMEOUT_MS = 20_000 + RUNS * 1_000;
 
 /** Ids the Worker knows, filled in before the run: the placeholders below are swapped for them. */
 const known = { job: '', otherJob: '', task: '', file: '', conn: '', token: '', attempt: 1 };
@@ -293,13 +295,14 @@ describe('fuzzing the Worker', () => {
   });
 
   for (const route of [...DOCUMENTED, ...UNDOCUMENTED]) {
-    it.prop([requests(route)], { numRuns: RUNS })(route, (req) => check(route, req));
+    it.prop([requests(route)], { numRuns: RUNS })(route, (req) => check(route, req), TIMEOUT_MS);
   }
 
   for (const route of Object.keys(BODIES)) {
     it.prop([requests(route, { huge: true })], { numRuns: Math.max(3, Math.ceil(RUNS / 5)) })(
       `${route} with a 5 KB–2 MB string in one field`,
       (req) => check(`${route} (huge)`, req, { refuseHuge: !route.includes('/internal/') }),
+      TIMEOUT_MS,
     );
   }
 
@@ -317,7 +320,9 @@ describe('fuzzing the Worker', () => {
         body: method === 'GET' ? undefined : body,
       }),
     );
-  it.prop([wrongMethod], { numRuns: RUNS })('answers every path under any method, with deep or huge bodies, with the envelope', (req) =>
-    check('any method', req),
+  it.prop([wrongMethod], { numRuns: RUNS })(
+    'answers every path under any method, with deep or huge bodies, with the envelope',
+    (req) => check('any method', req),
+    TIMEOUT_MS,
   );
 });
