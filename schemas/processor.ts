@@ -17,6 +17,9 @@ export const MIN_SECRET_LENGTH = 16;
  */
 export const ProcessorJobId = z.string().regex(/^job_[0-9a-z]{26}$/, 'Expected a job id such as job_01jd…');
 
+/** Longest callback token the processor takes; the Worker's are 64 characters. */
+export const MAX_CALLBACK_TOKEN_CHARS = 512;
+
 export const ProcessorTask = z.object({
   job_id: ProcessorJobId,
   attempt: z.number().int().min(1),
@@ -37,7 +40,16 @@ export const ProcessorTask = z.object({
       }),
     ]),
   ),
-  callback: z.object({ url: z.url(), token: z.string().min(16) }),
+  callback: z.object({
+    url: z.url(),
+    // The run sends it back as `Authorization: Bearer <token>`: a token no header can carry would
+    // let a run start that can never report. The Worker mints 64 hex characters.
+    token: z
+      .string()
+      .min(16)
+      .max(MAX_CALLBACK_TOKEN_CHARS)
+      .regex(/^[\x21-\x7e]+$/, 'Expected printable ASCII without spaces'),
+  }),
 });
 export type ProcessorTask = z.infer<typeof ProcessorTask>;
 
