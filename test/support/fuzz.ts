@@ -199,6 +199,18 @@ export function perturbed(valid: fc.Arbitrary<Json>, { huge = false } = {}): fc.
   );
 }
 
+/** One copy of `value` per string in it, that string given a tail of `chars` characters (`s3://b/k` stays an s3:// URL). */
+export function withLongTails(value: Json, chars: number): Json[] {
+  return pathsOf(value)
+    .filter((path) => typeof path.reduce<Json>((v, k) => (v as Record<string | number, Json>)[k], value) === 'string')
+    .map((path) =>
+      edit(value, path, (parent, key) => {
+        const target = parent[key] as string;
+        parent[key] = `${target}${target.endsWith('/') ? '' : '/'}${'a'.repeat(chars)}`;
+      }),
+    );
+}
+
 /** The longest string in a JSON text, with its dotted path; null when the text is not JSON. */
 export function longestString(text: string): { path: string; length: number } | null {
   let value: Json;

@@ -32,7 +32,7 @@ import {
  * how it ended and /health still answers. Inputs point at a local server answering garbage, 404
  * or nothing, so no run starts a real encode.
  */
-const RUNS = fuzzRuns(40, process.env);
+const RUNS = fuzzRuns(60, process.env);
 const SECRET = 'fuzz-processor-secret-0123456789';
 /** A property's time limit grows with its runs: vitest's own would stop it mid-run, with requests still being sent. */
 const TIMEOUT_MS = 30_000 + RUNS * 1_000;

@@ -22,6 +22,7 @@ import {
   oddString,
   perturbed,
   printable,
+  withLongTails,
 } from '../../support/fuzz.ts';
 import { api, BASE, createJob, KEY, processorDouble } from '../helpers.ts';
 
@@ -30,7 +31,7 @@ import { api, BASE, createJob, KEY, processorDouble } from '../helpers.ts';
  * garbage requests, with and without a key: no answer is a 5xx, none throws, every error is the
  * JSON envelope. Runs per route: FUZZ_RUNS (vitest.config.ts passes it through) or the default.
  */
-const RUNS = fuzzRuns(25, env as unknown as Record<string, unknown>);
+const RUNS = fuzzRuns(40, env as unknown as Record<string, unknown>);
 const OTHER_KEY = 'other_tenant_key';
 /** A property's time limit grows with its runs: vitest's own would stop it mid-run, with requests still being sent. */
 const TIMEOUT_MS = 20_000 + RUNS * 1_000;
@@ -128,6 +129,32 @@ const BODIES: Record<string, fc.Arbitrary<unknown>> = {
   'POST /internal/jobs/{id}/outputs': fromZod(OutputFilesRequest, { attempt: fc.constant(1) }),
 };
 
+/** A valid body per public route with a body, each string filled in: the huge property lengthens every one of them. */
+const SAMPLES: Record<string, Record<string, unknown>> = {
+  'POST /jobs': {
+    input: 'https://darkroom-app.com/uploads/clip.mov',
+    kind: 'video',
+    options: { background: '#000000', format: 'mp4' },
+    output: 's3://bucket/clip.mp4',
+    connection_id: '$conn',
+    metadata: { user_id: 'u_1' },
+    webhook_url: 'https://darkroom-app.com/hooks/kiln',
+  },
+  'POST /tasks': {
+    kind: 'image',
+    url: 'https://darkroom-app.com/a.png',
+    format: 'webp',
+    webhook_url: 'https://darkroom-app.com/hooks/kiln',
+  },
+  'POST /uploads': { filename: 'clip.mov', content_type: 'video/quicktime' },
+  'POST /connections': {
+    endpoint: 'https://acct.r2.cloudflarestorage.com',
+    region: 'auto',
+    access_key_id: 'AKIA',
+    secret_access_key: 'secret',
+  },
+};
+
 /** Every route in /openapi.json, and the routes it leaves out on purpose. */
 const DOCUMENTED = [
   'POST /jobs',
@@ -153,7 +180,7 @@ const UNDOCUMENTED = [
   'GET /health',
 ];
 
-/** Swaps the placeholders for the ids and the callback token known at run time. */
+/** Swaps the placeholders for the ids known once `beforeAll` has run; requests are generated before that. */
 function resolve(text: string): string {
   return text
     .replaceAll('$job', known.job)
@@ -209,7 +236,7 @@ function requests(route: string, opts: { huge?: boolean } = {}): fc.Arbitrary<Fu
     .map((r) =>
       printable({
         method,
-        path: resolve(template.replace(/\{(id|key)\}/, r.id)) + r.query,
+        path: template.replace(/\{(id|key)\}/, r.id) + r.query,
         headers: {
           authorization: r.authorization,
           'content-type': r.contentType,
@@ -217,7 +244,7 @@ function requests(route: string, opts: { huge?: boolean } = {}): fc.Arbitrary<Fu
           range: r.range,
           ...(r.conditional ? { [r.conditional[0]]: r.conditional[1] } : {}),
         },
-        body: typeof r.body === 'string' ? resolve(r.body) : r.body,
+        body: r.body,
       }),
     );
 }
@@ -227,7 +254,8 @@ async function send(req: FuzzRequest): Promise<Response> {
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(name, value === '$token' ? `Bearer ${known.token}` : value);
   }
-  return exports.default.fetch(new Request(`${BASE}${req.path}`, { method: req.method, headers, body: req.body ?? null }));
+  const body = typeof req.body === 'string' ? resolve(req.body) : (req.body ?? null);
+  return exports.default.fetch(new Request(`${BASE}${resolve(req.path)}`, { method: req.method, headers, body }));
 }
 
 /** GET /health answers 503 with its report, not an error, when the processor does not answer in time (docs/api.md). */
@@ -294,13 +322,35 @@ describe('fuzzing the Worker', () => {
     expect(routes.sort()).toEqual([...DOCUMENTED].sort());
   });
 
+  it('starts the huge-string examples from bodies the API accepts', async () => {
+    for (const [route, sample] of Object.entries(SAMPLES)) {
+      const res = await api(route.split(' ')[1] ?? '/', {
+        method: 'POST',
+        body: resolve(JSON.stringify(sample)),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(res.status, `${route}: ${await res.clone().text()}`).toBe(201);
+    }
+  });
+
   for (const route of [...DOCUMENTED, ...UNDOCUMENTED]) {
     it.prop([requests(route)], { numRuns: RUNS })(route, (req) => check(route, req), TIMEOUT_MS);
   }
 
   for (const route of Object.keys(BODIES)) {
-    it.prop([requests(route, { huge: true })], { numRuns: Math.max(3, Math.ceil(RUNS / 5)) })(
-      `${route} with a 5 KB–2 MB string in one field`,
+    const sample = SAMPLES[route];
+    const examples = sample
+      ? withLongTails(sample, MUST_REFUSE_CHARS).map((body): [FuzzRequest] => [
+          printable({
+            method: 'POST',
+            path: route.split(' ')[1] ?? '/',
+            headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          }),
+        ])
+      : [];
+    it.prop([requests(route, { huge: true })], { numRuns: Math.max(3, Math.ceil(RUNS / 5)) + examples.length, examples })(
+      `${route} with a 5 KB–2 MB string in one field (public routes: 4xx from 64 KiB up)`,
       (req) => check(`${route} (huge)`, req, { refuseHuge: !route.includes('/internal/') }),
       TIMEOUT_MS,
     );
@@ -315,7 +365,7 @@ describe('fuzzing the Worker', () => {
     .map(({ route, method, body }) =>
       printable({
         method,
-        path: resolve((route.split(' ')[1] ?? '/').replace(/\{(id|key)\}/, '$job')),
+        path: (route.split(' ')[1] ?? '/').replace(/\{(id|key)\}/, '$job'),
         headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
         body: method === 'GET' ? undefined : body,
       }),
