@@ -37,7 +37,8 @@ const OTHER_KEY = 'other_tenant_key';
 const TIMEOUT_MS = 20_000 + RUNS * 1_000;
 
 /** Ids the Worker knows, filled in before the run: the placeholders below are swapped for them. */
-const known = { job: '', otherJob: '', task: '', file: '', conn: '', token: '', attempt: 1 };
+/** `sampleConn` is kept out of the fuzzer's ids so that no fuzzed DELETE removes it from under {@link SAMPLES}. */
+const known = { job: '', otherJob: '', task: '', file: '', conn: '', sampleConn: '', token: '' };
 const KNOWN_IDS = ['$job', '$otherJob', '$task', '$file', '$conn'] as const;
 
 /** Percent-encodes like a client would; a lone surrogate becomes the bytes of its invalid UTF-8. */
@@ -136,7 +137,7 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
     kind: 'video',
     options: { background: '#000000', format: 'mp4' },
     output: 's3://bucket/clip.mp4',
-    connection_id: '$conn',
+    connection_id: '$sampleConn',
     metadata: { user_id: 'u_1' },
     webhook_url: 'https://darkroom-app.com/hooks/kiln',
   },
@@ -187,6 +188,7 @@ function resolve(text: string): string {
     .replaceAll('$otherJob', known.otherJob)
     .replaceAll('$task', known.task)
     .replaceAll('$file', known.file)
+    .replaceAll('$sampleConn', known.sampleConn)
     .replaceAll('$conn', known.conn);
 }
 
@@ -304,9 +306,13 @@ beforeAll(async () => {
     json: { endpoint: 'https://acct.r2.cloudflarestorage.com', access_key_id: 'AKIA', secret_access_key: 'secret' },
   });
   known.conn = ((await conn.json()) as { id: string }).id;
+  const sampleConn = await api('/connections', {
+    method: 'POST',
+    json: { endpoint: 'https://acct.r2.cloudflarestorage.com', access_key_id: 'AKIA', secret_access_key: 'secret' },
+  });
+  known.sampleConn = ((await sampleConn.json()) as { id: string }).id;
   const [dispatched] = (await processorDouble().waitForTasks(known.job)) as [ProcessorTask];
   known.token = dispatched.callback.token;
-  known.attempt = dispatched.attempt;
 });
 
 afterAll(() => {
