@@ -38,6 +38,8 @@ export default defineConfig({
               bindings: {
                 ...devVars(),
                 API_KEYS: 'dev:kiln_dev_key,other:other_tenant_key',
+                // The fuzz suites' run count (test/support/fuzz.ts): workerd does not see the host's environment.
+                FUZZ_RUNS: process.env.FUZZ_RUNS ?? '',
                 PROCESSOR_URL: inject('processorDoubleUrl'),
               },
             },

@@ -1,5 +1,5 @@
 import { serve } from '@hono/node-server';
-import { createMisconfiguredApp, createProcessorApp } from './server/index.ts';
+import { answerClientErrors, createMisconfiguredApp, createProcessorApp } from './server/index.ts';
 import { readSettings } from './settings.ts';
 
 /**
@@ -34,6 +34,7 @@ const server = serve({ fetch: fetchHandler, port, hostname: host }, (info) =>
     port: info.port,
   }),
 );
+answerClientErrors(server);
 
 function shutdown(signal: string) {
   log({ level: 'info', msg: 'processor stopping', signal, active: active.size });

@@ -64,7 +64,16 @@ export const ProcessorTask = z.object({
       }),
     ]),
   ),
-  callback: z.object({ url: taskUrl, token: z.string().min(16).max(CALLBACK_TOKEN_MAX_CHARS) }),
+  callback: z.object({
+    url: taskUrl,
+    // The run sends it back as `Authorization: Bearer <token>`: a token no header can carry would
+    // let a run start that can never report. The Worker mints 64 hex characters.
+    token: z
+      .string()
+      .min(16)
+      .max(CALLBACK_TOKEN_MAX_CHARS)
+      .regex(/^[\x21-\x7e]+$/, 'Expected printable ASCII without spaces'),
+  }),
   // Optional: a Worker older than it does not send it, and its tasks run with the URLs they carry.
   refresh_url: taskUrl
     .optional()

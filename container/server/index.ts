@@ -1,4 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import sharp from 'sharp';
 import { bearerToken } from '../../common/bearer.ts';
@@ -91,9 +93,37 @@ export function createProcessorApp(opts: ProcessorOptions) {
         .finally(() => active.delete(run));
       active.add(run);
       return c.json({ accepted: true, job_id: parsed.data.job_id, attempt: parsed.data.attempt }, 202);
-    });
+    })
+    // Whoever calls a wrong path or method gets the same JSON envelope as every other answer, not Hono's plain text.
+    .notFound((c) => c.json({ kind: 'not_found', message: 'No such route; the processor serves POST /run and GET /health.' }, 404));
 
   return { app, active };
+}
+
+/**
+ * Answers the requests Node's HTTP parser refuses before the app sees them (headers over its
+ * 16 KB limit, malformed HTTP) in the same JSON envelope as every other answer; Node's own
+ * answer has no body.
+ */
+export function answerClientErrors(server: ServerType): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) return void socket.destroy();
+    const [status, body] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? ['431 Request Header Fields Too Large', { kind: 'payload_too_large', message: 'The request headers are over 16 KB.' }]
+        : [
+            '400 Bad Request',
+            {
+              kind: 'invalid_input',
+              message: 'The request is not valid HTTP.',
+              issues: [{ path: 'request', message: 'The request is not valid HTTP.' }],
+            },
+          ];
+    const text = JSON.stringify(body);
+    socket.end(
+      `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+    );
+  });
 }
 
 /**

@@ -55,8 +55,10 @@ export function errorResponse(err: unknown, c: Context): Response {
   }
   if (err instanceof HTTPException && err.status < 500) {
     // Hono's own body parsing failures (malformed JSON, wrong content type) are the client's to fix.
+    const message = `${err.message}; send a valid JSON body with Content-Type: application/json.`;
+    if (err.status === 400) return errorResponse(invalidField('body', message), c);
     const kind = err.status === 413 ? 'payload_too_large' : err.status === 415 ? 'unsupported_media_type' : 'invalid_input';
-    return c.json({ kind, message: `${err.message}; send a valid JSON body with Content-Type: application/json.` }, err.status);
+    return c.json({ kind, message }, err.status);
   }
   if (err instanceof RateLimitedError) c.header('Retry-After', String(err.retryAfterS));
   if (err instanceof KilnError) {

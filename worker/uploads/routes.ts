@@ -6,6 +6,7 @@ import { Upload, UploadCreate } from '../../schemas/upload.ts';
 import { readConfig } from '../config/index.ts';
 import { DIRECT_PUT_MAX_BYTES, UPLOAD_URL_TTL_S } from '../constants.ts';
 import { createRouter } from '../http/app.ts';
+import { invalidField } from '../http/errors.ts';
 import { errorResponses, json, rateLimitedResponse } from '../http/openapi.ts';
 import { fileUrl, uploadKey } from '../storage/keys.ts';
 import { kilnBucket } from '../storage/locations.ts';
@@ -89,7 +90,7 @@ export const uploadRoutes = createRouter()
     const upload = await tenantStub(c.env, c.get('tenant')).getUpload(id);
     if (!upload) throw new KilnError('not_found', `No upload ${id} exists for this API key; create one with POST /uploads.`);
     const length = Number(c.req.header('content-length') ?? Number.NaN);
-    if (!Number.isFinite(length)) throw new KilnError('invalid_input', 'Send a Content-Length header with the file.');
+    if (!Number.isFinite(length)) throw invalidField('header.content-length', 'Send a Content-Length header with the file.');
     if (length > DIRECT_PUT_MAX_BYTES) {
       throw new KilnError('payload_too_large', 'Files over 100 MiB must be PUT to the upload_url from POST /uploads.');
     }

@@ -1,9 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { jobNotFoundError, KilnError } from '../../schemas/errors.ts';
+import { jobNotFoundError } from '../../schemas/errors.ts';
 import { Delivery, WebhookSecret } from '../../schemas/webhook.ts';
 import { readConfig } from '../config/index.ts';
 import { WEBHOOK_SECRET_OVERLAP_MS } from '../constants.ts';
 import { createRouter } from '../http/app.ts';
+import { invalidField } from '../http/errors.ts';
 import { errorResponses, json } from '../http/openapi.ts';
 import { JobIdParam } from '../jobs/schemas.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
@@ -40,7 +41,7 @@ export const deliveryRoutes = createRouter()
     const { id } = c.req.valid('param');
     const result = await jobStub(c.env, id).redeliver(c.get('tenant'));
     if (!result) throw jobNotFoundError(id);
-    if (!result.scheduled) throw new KilnError('invalid_input', result.reason ?? 'Nothing to redeliver.');
+    if (!result.scheduled) throw invalidField('id', result.reason ?? 'Nothing to redeliver.');
     return c.json({ scheduled: true as const }, 202);
   });
 

@@ -1,11 +1,18 @@
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_LIMITS } from '../../../container/limits.ts';
-import { BUSY_RETRY_AFTER_S, createMisconfiguredApp, createProcessorApp, type ProcessorOptions } from '../../../container/server/index.ts';
+import {
+  answerClientErrors,
+  BUSY_RETRY_AFTER_S,
+  createMisconfiguredApp,
+  createProcessorApp,
+  type ProcessorOptions,
+} from '../../../container/server/index.ts';
 import { readSettings } from '../../../container/settings.ts';
 import { fixture } from '../../support/media.ts';
 
@@ -206,6 +213,58 @@ describe('processor service', () => {
     }
     expect(active.size).toBe(0);
     expect(await readdir(parent)).toEqual([]);
+  });
+
+  it('refuses a callback token that cannot travel in an Authorization header, instead of running a job that can never report', async () => {
+    const { app, active } = processor();
+    for (const token of ['line\nbreak-in-a-token', `${'é'.repeat(16)}`, `${'t'.repeat(16)} space`, 't'.repeat(513)]) {
+      const res = await run(app, { ...task('token', '/photo.png'), callback: { url: `${base}/callback`, token } });
+      expect(res.status, JSON.stringify(token)).toBe(400);
+      expect(((await res.json()) as { issues: { path: string }[] }).issues.map((i) => i.path)).toEqual(['callback.token']);
+    }
+    expect(active.size).toBe(0);
+  });
+
+  it('answers an unknown path or method with the JSON not_found envelope', async () => {
+    const { app } = processor();
+    for (const [method, path] of [
+      ['GET', '/'],
+      ['POST', '/run/'],
+      ['GET', '/run'],
+    ] as const) {
+      const res = await app.request(path, { method, headers: { authorization: `Bearer ${SECRET}` } });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(await res.json()).toEqual({ kind: 'not_found', message: 'No such route; the processor serves POST /run and GET /health.' });
+    }
+  });
+
+  it('answers what Node refuses before the app (headers over 16 KB, bytes that are not HTTP) with the JSON envelope', async () => {
+    const { app } = processor();
+    const server = await new Promise<ServerType>((ready) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => ready(s));
+    });
+    answerClientErrors(server);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const huge = await fetch(`${url}/run`, { method: 'POST', headers: { authorization: `Bearer ${'x'.repeat(20_000)}` }, body: '{}' });
+      expect(huge.status).toBe(431);
+      expect(huge.headers.get('content-type')).toBe('application/json');
+      expect(await huge.json()).toEqual({ kind: 'payload_too_large', message: 'The request headers are over 16 KB.' });
+      const raw = await new Promise<string>((resolve) => {
+        const socket = connect((server.address() as AddressInfo).port, '127.0.0.1', () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
+        let answer = '';
+        socket.on('data', (c: Buffer) => (answer += c.toString()));
+        socket.on('close', () => resolve(answer));
+      });
+      expect(raw).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toEqual({
+        kind: 'invalid_input',
+        message: 'The request is not valid HTTP.',
+        issues: [{ path: 'request', message: 'The request is not valid HTTP.' }],
+      });
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   it('reports ffmpeg and sharp versions on /health', async () => {

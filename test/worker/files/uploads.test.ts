@@ -40,6 +40,37 @@ describe('uploads and files', () => {
     expect(cached.status).toBe(304);
   });
 
+  it('serves the whole file when R2 cannot parse the If-* or Range headers, instead of a 500', async () => {
+    const upload = await newUpload({ filename: 'note.txt', content_type: 'text/plain' });
+    await api(`/files/${upload.file.id}`, { method: 'PUT', body: 'hello, kiln', headers: { 'content-type': 'text/plain' } });
+    const path = new URL(upload.file.url).pathname;
+    for (const headers of [{ 'if-none-match': 'W/"' }, { 'if-none-match': 'W/"', range: 'bytes=0-0' }] as Record<string, string>[]) {
+      const get = await api(path, { key: null, headers });
+      expect(get.status, JSON.stringify(headers)).toBe(200);
+      expect(get.headers.get('content-length')).toBe('11');
+      expect(await get.text()).toBe('hello, kiln');
+      const head = await api(path, { key: null, method: 'HEAD', headers });
+      expect(head.status, JSON.stringify(headers)).toBe(200);
+    }
+  });
+
+  it('asks for a Content-Length on PUT /files/{id} with an issue naming the header', async () => {
+    const upload = await newUpload({ filename: 'note.txt', content_type: 'text/plain' });
+    const body = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('hello'));
+        controller.close();
+      },
+    });
+    const res = await api(`/files/${upload.file.id}`, { method: 'PUT', body, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      kind: 'invalid_input',
+      message: 'Send a Content-Length header with the file.',
+      issues: [{ path: 'header.content-length', message: 'Send a Content-Length header with the file.' }],
+    });
+  });
+
   it("refuses PUT /files for another tenant's upload and for unknown ids", async () => {
     const upload = await newUpload();
     expect((await api(`/files/${upload.file.id}`, { method: 'PUT', body: 'x', key: 'other_tenant_key' })).status).toBe(404);

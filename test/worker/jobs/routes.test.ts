@@ -67,10 +67,14 @@ describe('POST /jobs', () => {
     ]);
   });
 
-  it('answers malformed JSON with 400, not a crash', async () => {
+  it('answers malformed JSON with 400 naming the body as the issue, not a crash', async () => {
     const res = await api('/jobs', { method: 'POST', body: '{"input":', headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ kind: 'invalid_input' });
+    expect(await res.json()).toEqual({
+      kind: 'invalid_input',
+      message: 'Malformed JSON in request body; send a valid JSON body with Content-Type: application/json.',
+      issues: [{ path: 'body', message: 'Malformed JSON in request body; send a valid JSON body with Content-Type: application/json.' }],
+    });
   });
 });
 

@@ -122,9 +122,14 @@ describe('webhooks', () => {
     ]);
   });
 
-  it('refuses to redeliver for a job without a webhook_url', async () => {
+  it('refuses to redeliver for a job without a webhook_url, naming the job id as the issue', async () => {
     const job = await createJob();
     const res = await api(`/jobs/${job.id}/deliveries/redeliver`, { method: 'POST' });
     expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      kind: 'invalid_input',
+      message: 'The job has no webhook_url.',
+      issues: [{ path: 'id', message: 'The job has no webhook_url.' }],
+    });
   });
 });
