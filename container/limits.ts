@@ -21,8 +21,12 @@ export const DEFAULT_MAX_PROCESSING_S = 60 * 60;
  * start are valid (PRESIGNED_URL_TTL_S, 6 h); the hour left covers dispatch and clock drift.
  */
 export const MAX_PROCESSING_S_CAP = PRESIGNED_URL_TTL_S - 60 * 60;
-/** 4 GiB: what the disk holds next to an input of the largest size, and what one upload sends comfortably. */
-export const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 ** 3;
+/**
+ * 2 GiB: the disk budget. Two runs at once (KILN_CONCURRENCY), each holding a 4 GiB input and its
+ * output, need 12 GiB, inside a standard-3 instance's 16 GB; at 4 GiB of output they would not fit.
+ * Web outputs are smaller than their input; what grows is lossless audio, capped on its own.
+ */
+export const DEFAULT_MAX_OUTPUT_BYTES = 2 * 1024 ** 3;
 /** 100 MP, as for inputs: `fit` can ask for 16384², which is 1 GiB of RGBA from a thumbnail. */
 export const DEFAULT_MAX_OUTPUT_IMAGE_PIXELS = 100_000_000;
 /** 8K UHD, as for inputs: no player shows more, and encoders allocate several frames of this size. */
@@ -209,27 +213,9 @@ function atMost(value: number, max: number, name: string, why: string): number {
  * const limits = limitsFromEnv(process.env); // limits.maxInputBytes === 4 GiB unless KILN_MAX_INPUT_BYTES is set
  */
 export function limitsFromEnv(env: Record<string, string | undefined>): Limits {
-  return {
-    maxInputBytes: positive(env, 'KILN_MAX_INPUT_BYTES', DEFAULT_MAX_INPUT_BYTES),
-    maxDurationS: positive(env, 'KILN_MAX_DURATION_S', DEFAULT_MAX_DURATION_S),
-    maxImagePixels: positive(env, 'KILN_MAX_PIXELS', DEFAULT_MAX_IMAGE_PIXELS),
-    maxVideoPixels: positive(env, 'KILN_MAX_VIDEO_PIXELS', DEFAULT_MAX_VIDEO_PIXELS),
-    maxProcessingS: atMost(
-      positive(env, 'KILN_MAX_PROCESSING_S', DEFAULT_MAX_PROCESSING_S),
-      MAX_PROCESSING_S_CAP,
-      'KILN_MAX_PROCESSING_S',
-      'presigned URLs expire after that',
-    ),
-    maxOutputBytes: positive(env, 'KILN_MAX_OUTPUT_BYTES', DEFAULT_MAX_OUTPUT_BYTES),
-    maxOutputImagePixels: positive(env, 'KILN_MAX_OUTPUT_PIXELS', DEFAULT_MAX_OUTPUT_IMAGE_PIXELS),
-    maxOutputVideoPixels: positive(env, 'KILN_MAX_OUTPUT_VIDEO_PIXELS', DEFAULT_MAX_OUTPUT_VIDEO_PIXELS),
-    maxAnimationPixels: positive(env, 'KILN_MAX_ANIMATION_PIXELS', DEFAULT_MAX_ANIMATION_PIXELS),
-    maxAnimatedWebpPixels: positive(env, 'KILN_MAX_ANIMATED_WEBP_PIXELS', DEFAULT_MAX_ANIMATED_WEBP_PIXELS),
-    maxAudioChannels: positive(env, 'KILN_MAX_AUDIO_CHANNELS', DEFAULT_MAX_AUDIO_CHANNELS),
-    maxLosslessAudioS: positive(env, 'KILN_MAX_LOSSLESS_AUDIO_S', DEFAULT_MAX_LOSSLESS_AUDIO_S),
-    minInputBytesPerS: positive(env, 'KILN_MIN_INPUT_BYTES_PER_S', DEFAULT_MIN_INPUT_BYTES_PER_S),
-    inputRateWindowS: positive(env, 'KILN_INPUT_RATE_WINDOW_S', DEFAULT_INPUT_RATE_WINDOW_S),
-    inputDeadlineS: positive(env, 'KILN_INPUT_DEADLINE_S', DEFAULT_INPUT_DEADLINE_S),
-    inputDeadlineBytesPerS: positive(env, 'KILN_INPUT_DEADLINE_BYTES_PER_S', DEFAULT_INPUT_DEADLINE_BYTES_PER_S),
-  };
+  const limits = Object.fromEntries(
+    (Object.keys(LIMIT_ENV) as (keyof Limits)[]).map((key) => [key, positive(env, LIMIT_ENV[key], DEFAULT_LIMITS[key])]),
+  ) as unknown as Limits;
+  atMost(limits.maxProcessingS, MAX_PROCESSING_S_CAP, LIMIT_ENV.maxProcessingS, 'presigned URLs expire after that');
+  return limits;
 }

@@ -44,7 +44,10 @@ const ERROR_KINDS: Record<ErrorKind, { on: 'request' | 'job' | 'both'; meaning: 
   not_found: { on: 'request', meaning: 'No such route, task, upload, connection or file.' },
   idempotency_key_reused: { on: 'request', meaning: 'The `Idempotency-Key` was used in the last 24 h with a different body.' },
   payload_too_large: { on: 'request', meaning: 'The body is over the limit; send large files through `POST /uploads`.' },
-  unsupported_media_type: { on: 'request', meaning: 'The body is not `application/json`.' },
+  unsupported_media_type: {
+    on: 'request',
+    meaning: "The body is not `application/json`, or an upload's `Content-Type` is not the type it was declared with.",
+  },
   rate_limited: {
     on: 'request',
     meaning: "Over the tenant's rate for creating jobs and tasks, or for uploads; retry after `Retry-After` seconds.",

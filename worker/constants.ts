@@ -3,8 +3,6 @@
  * The processor's own limits live in container/limits.ts.
  */
 
-import { PRESIGNED_URL_TTL_S } from '../schemas/processor.ts';
-
 /**
  * The processor reports at least every 5 s (container/run/reporter.ts); 12 missed beats, allowing
  * for a cold container start, means the run is lost. `HEARTBEAT_TIMEOUT_S` overrides it (the
@@ -66,12 +64,6 @@ export const BUSY_RETRY_BASE_S = 5;
 /** Cap on that delay: with wrangler.toml's max_retries = 10 this waits about 40 minutes in all. */
 export const BUSY_RETRY_MAX_S = 600;
 
-/**
- * Lifetime of presigned input/output URLs: the contract's PRESIGNED_URL_TTL_S (6 h), which
- * outlasts the processor's longest run (container/limits.ts); a run that waited in the
- * processor's backlog gets new ones (POST /internal/jobs/{id}/urls).
- */
-export const PRESIGN_TTL_S = PRESIGNED_URL_TTL_S;
 /** Lifetime of a direct-upload URL from POST /uploads. */
 export const UPLOAD_URL_TTL_S = 60 * 60;
 /** Largest body PUT /files/{id} accepts; bigger files go through POST /uploads (no Worker body limit). */

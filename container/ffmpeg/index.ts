@@ -152,15 +152,21 @@ export function runFfmpeg(run: FfmpegRun): Promise<FfmpegResult> {
     };
     const timer = setTimeout(() => stop('timeout'), run.timeoutMs);
     const limit = run.outputLimit;
-    let measuring: Promise<void> = Promise.resolve();
-    const measure = () => {
-      if (!limit) return;
-      measuring = bytesUnder(limit.dir).then(
-        (bytes) => {
-          if (bytes > limit.maxBytes) stop('output_limit');
-        },
-        () => {},
-      );
+    let measuring: Promise<void> | null = null;
+    // A large HLS folder can take longer to list than one poll interval: one listing at a time.
+    const measure = (): Promise<void> => {
+      if (!limit) return Promise.resolve();
+      measuring ??= bytesUnder(limit.dir)
+        .then(
+          (bytes) => {
+            if (bytes > limit.maxBytes) stop('output_limit');
+          },
+          () => {},
+        )
+        .finally(() => {
+          measuring = null;
+        });
+      return measuring;
     };
     const poll = limit ? setInterval(measure, OUTPUT_SIZE_POLL_MS) : undefined;
     const onAbort = () => stop('aborted');
@@ -174,8 +180,8 @@ export function runFfmpeg(run: FfmpegRun): Promise<FfmpegResult> {
       if (killTimer) clearTimeout(killTimer);
       run.signal?.removeEventListener('abort', onAbort);
       // A run that finished between two looks may still have written too much.
-      measure();
       await measuring;
+      await measure();
       if (ok && reason === null) {
         if (run.onProgress && lastPercent < 100) run.onProgress(100);
         resolve({ ok: true, argv });

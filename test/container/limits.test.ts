@@ -11,7 +11,7 @@ describe('limitsFromEnv', () => {
     expect(limitsFromEnv({})).toEqual(DEFAULT_LIMITS);
     expect(DEFAULT_LIMITS.maxInputBytes).toBe(4 * 1024 ** 3);
     expect(DEFAULT_LIMITS.maxDurationS).toBe(4 * 3600);
-    expect(DEFAULT_LIMITS.maxOutputBytes).toBe(4 * 1024 ** 3);
+    expect(DEFAULT_LIMITS.maxOutputBytes).toBe(2 * 1024 ** 3);
     expect(DEFAULT_LIMITS.maxOutputImagePixels).toBe(100_000_000);
     expect(DEFAULT_LIMITS.maxOutputVideoPixels).toBe(7680 * 4320);
     expect(DEFAULT_LIMITS.maxAnimationPixels).toBe(1280 * 720);

@@ -80,7 +80,7 @@ export const callbackRoutes = new Hono<CallbackEnv>()
   })
   /**
    * A run that waited in the processor's backlog gets its URLs minted again as it starts, so they
-   * live PRESIGN_TTL_S from then, however long the wait.
+   * live PRESIGNED_URL_TTL_S from then, however long the wait.
    */
   .post('/internal/jobs/:id/urls', async (c) => {
     const request = await parsed(c, FreshUrlsRequest);

@@ -134,9 +134,15 @@ export function readConfig(env: Env): KilnConfig {
       `The secret PROCESSOR_SECRET is shorter than ${MIN_SECRET_LENGTH} characters; see README "Deploy".`,
     );
   }
+  // Parsed when read, so a malformed value fails only what needs it (requests with an API key, a
+  // webhook, a connection) and never the callbacks, alarms and queue that keep running jobs moving.
   return {
-    apiKeys: parseApiKeys(env.API_KEYS),
-    webhookPin: parseWebhookPin(env.WEBHOOK_SECRET_TENANT, env.WEBHOOK_SECRET),
+    get apiKeys() {
+      return parseApiKeys(env.API_KEYS);
+    },
+    get webhookPin() {
+      return parseWebhookPin(env.WEBHOOK_SECRET_TENANT, env.WEBHOOK_SECRET);
+    },
     callbackSecret: env.CALLBACK_SECRET,
     allowLoopback: env.ALLOW_LOOPBACK === 'true',
     processorUrl: env.PROCESSOR_URL || undefined,
@@ -149,11 +155,9 @@ export function readConfig(env: Env): KilnConfig {
       bucket: env.R2_BUCKET_NAME || DEFAULT_BUCKET,
     },
     publicFilesBaseUrl: env.PUBLIC_FILES_BASE_URL || undefined,
-    // An optional secret, so wrangler's generated Env does not declare it.
-    connectionKeys: connectionKeys(
-      env.CONNECTION_ENCRYPTION_KEY,
-      (env as { CONNECTION_ENCRYPTION_KEYS_PREVIOUS?: string }).CONNECTION_ENCRYPTION_KEYS_PREVIOUS,
-    ),
+    get connectionKeys() {
+      return connectionKeys(env.CONNECTION_ENCRYPTION_KEY, env.CONNECTION_ENCRYPTION_KEYS_PREVIOUS);
+    },
     heartbeatTimeoutMs: Number(env.HEARTBEAT_TIMEOUT_S) > 0 ? Number(env.HEARTBEAT_TIMEOUT_S) * 1000 : HEARTBEAT_TIMEOUT_MS,
     limits: {
       jobsPerMinute: limitVar('RATE_LIMIT_JOBS_PER_MINUTE', env.RATE_LIMIT_JOBS_PER_MINUTE, RATE_LIMIT_JOBS_PER_MINUTE),

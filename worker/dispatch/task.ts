@@ -1,9 +1,8 @@
 import { type ErrorBody, KilnError } from '../../schemas/errors.ts';
 import { mimeFor } from '../../schemas/formats.ts';
-import type { ProcessorTask } from '../../schemas/processor.ts';
+import { PRESIGNED_URL_TTL_S, type ProcessorTask } from '../../schemas/processor.ts';
 import { callbackToken } from '../callbacks/token.ts';
 import type { KilnConfig } from '../config/index.ts';
-import { PRESIGN_TTL_S } from '../constants.ts';
 import type { BucketObject, JobState } from '../job-object/state.ts';
 import { outputFormat } from '../jobs/create.ts';
 import { bucketLocation } from '../storage/locations.ts';
@@ -30,7 +29,7 @@ export async function buildProcessorTask(opts: {
   const { source, target, origin } = state;
   const locate = (where: BucketObject) => bucketLocation({ config, origin, tenant: opts.tenant, where });
   const inputUrl =
-    source.type === 'url' ? source.url : await presign({ ...(await locate(source)), method: 'GET', expiresS: PRESIGN_TTL_S });
+    source.type === 'url' ? source.url : await presign({ ...(await locate(source)), method: 'GET', expiresS: PRESIGNED_URL_TTL_S });
   const callbackUrl = (route: 'events' | 'outputs' | 'urls') => `${origin}/internal/jobs/${state.job.id}/${route}?attempt=${opts.attempt}`;
   const output: ProcessorTask['output'] =
     target.type === 'folder'
@@ -41,7 +40,7 @@ export async function buildProcessorTask(opts: {
             ...(await locate(target.location)),
             method: 'PUT',
             contentType: outputType(state),
-            expiresS: PRESIGN_TTL_S,
+            expiresS: PRESIGNED_URL_TTL_S,
           }),
         };
   return {
@@ -67,7 +66,9 @@ export async function buildProcessorTask(opts: {
  */
 export function preparationFailure(err: unknown): { retry: string } | { fail: ErrorBody } {
   if (err instanceof KilnError) return { fail: err.toJSON() };
-  if (err instanceof Error && (err as Error & { retryable?: unknown }).retryable === true) return { retry: err.message };
+  // Durable Object errors say whether trying again can help; an overloaded object is busy, not broken.
+  const platform = err as Error & { retryable?: unknown; overloaded?: unknown };
+  if (err instanceof Error && (platform.retryable === true || platform.overloaded === true)) return { retry: err.message };
   return {
     fail: {
       kind: 'internal_error',

@@ -26,7 +26,7 @@ export function rateLimit(bucket: RateBucketName) {
     const taken = await tenantStub(c.env, c.get('tenant')).takeToken(bucket, perMinute);
     if (!taken.allowed) {
       throw new RateLimitedError(
-        `Too many ${rate.what} for this API key: the limit is ${perMinute} a minute (${rate.variable}). Retry after ${taken.retryAfterS} s.`,
+        `Too many ${rate.what} for this tenant: the limit is ${perMinute} a minute (${rate.variable}). Retry after ${taken.retryAfterS} s.`,
         taken.retryAfterS,
       );
     }

@@ -1,6 +1,6 @@
 import type { FileObject, MediaInfo } from '../../schemas/file.ts';
 import { folderFileTypeOf } from '../../schemas/formats.ts';
-import { PRESIGN_TTL_S } from '../constants.ts';
+import { PRESIGNED_URL_TTL_S } from '../../schemas/processor.ts';
 import type { OutputTarget } from '../job-object/state.ts';
 import { newId } from '../utils/ids.ts';
 import { fileIdOfKey, fileUrl } from './keys.ts';
@@ -42,7 +42,7 @@ export async function presignFolderFiles(prefix: S3Location, names: string[]): P
       key: `${prefix.key}${name}`,
       method: 'PUT',
       contentType: folderFileTypeOf(name),
-      expiresS: PRESIGN_TTL_S,
+      expiresS: PRESIGNED_URL_TTL_S,
     });
   }
   return urls;

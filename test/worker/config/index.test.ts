@@ -126,3 +126,20 @@ describe('per-tenant limits', () => {
     logged.mockRestore();
   });
 });
+
+describe('a malformed value', () => {
+  it('fails only what reads it, so callbacks, alarms and the queue keep running jobs moving', () => {
+    const config = readConfig({
+      ...env,
+      API_KEYS: 'acme:sk_1,,sk_2',
+      WEBHOOK_SECRET_TENANT: 'acme',
+      WEBHOOK_SECRET: 'nope',
+      CONNECTION_ENCRYPTION_KEY: 'c2hvcnQ=',
+    });
+    expect(config.callbackSecret).toBe(env.CALLBACK_SECRET);
+    expect(config.heartbeatTimeoutMs).toBeGreaterThan(0);
+    expect(() => config.apiKeys).toThrow('API_KEYS entry 2 of 3 is empty');
+    expect(() => config.webhookPin).toThrow('WEBHOOK_SECRET');
+    expect(() => config.connectionKeys).toThrow('CONNECTION_ENCRYPTION_KEY');
+  });
+});

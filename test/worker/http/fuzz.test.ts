@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, vi } from 'vitest';
 import { ConnectionCreate } from '../../../schemas/connection.ts';
 import { JobCreate } from '../../../schemas/job.ts';
 import { JobKind, OptionsByKind } from '../../../schemas/options.ts';
-import { OutputFilesRequest, ProcessorEvent, type ProcessorTask } from '../../../schemas/processor.ts';
+import { FreshUrlsRequest, OutputFilesRequest, ProcessorEvent, type ProcessorTask } from '../../../schemas/processor.ts';
 import { UploadCreate } from '../../../schemas/upload.ts';
 import { ListJobsQuery } from '../../../worker/jobs/schemas.ts';
 import {
@@ -128,6 +128,7 @@ const BODIES: Record<string, fc.Arbitrary<unknown>> = {
   }),
   'POST /internal/jobs/{id}/events': fromZod(ProcessorEvent as never).map((e) => ({ ...e, attempt: 1 })),
   'POST /internal/jobs/{id}/outputs': fromZod(OutputFilesRequest, { attempt: fc.constant(1) }),
+  'POST /internal/jobs/{id}/urls': fromZod(FreshUrlsRequest, { attempt: fc.constant(1) }),
 };
 
 /** A valid body per public route with a body, each string filled in: the huge property lengthens every one of them. */
@@ -172,10 +173,13 @@ const DOCUMENTED = [
   'POST /connections',
   'GET /connections',
   'DELETE /connections/{id}',
+  'GET /webhooks/secret',
+  'POST /webhooks/secret/rotate',
 ];
 const UNDOCUMENTED = [
   'POST /internal/jobs/{id}/events',
   'POST /internal/jobs/{id}/outputs',
+  'POST /internal/jobs/{id}/urls',
   'GET /files/{key}',
   'HEAD /files/{key}',
   'GET /health',
@@ -203,7 +207,13 @@ function requests(route: string, opts: { huge?: boolean } = {}): fc.Arbitrary<Fu
     oddString.map((s) => `uploads/${pathSegment(s)}`),
   );
   const id = template.includes('{key}') ? filesKey : segment;
-  const listQuery = template === '/jobs' && method === 'GET' ? fc.oneof(query, perturbed(fromZod(ListJobsQuery)).map(queryString)) : query;
+  // The token checks out only for the attempt the URL names, so most internal requests name attempt 1.
+  const listQuery =
+    template === '/jobs' && method === 'GET'
+      ? fc.oneof(query, perturbed(fromZod(ListJobsQuery)).map(queryString))
+      : internal
+        ? fc.oneof({ weight: 3, arbitrary: fc.constant('?attempt=1') }, { weight: 1, arbitrary: query })
+        : query;
   const body: fc.Arbitrary<string | Uint8Array | undefined> = bodyless
     ? fc.constant(undefined)
     : opts.huge

@@ -1,7 +1,6 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import type { ProcessorTask } from '../../../schemas/processor.ts';
-import { PRESIGN_TTL_S } from '../../../worker/constants.ts';
+import { PRESIGNED_URL_TTL_S, type ProcessorTask } from '../../../schemas/processor.ts';
 import { api, createJob, OUTPUT_INFO, processorDouble, report, VIDEO_JOB } from '../helpers.ts';
 
 const processor = processorDouble();
@@ -169,13 +168,13 @@ describe('URLs minted again for a run that waited in the processor backlog', () 
     }>();
     const job = await createJob({ input: upload.file.id });
     const [task] = await processor.waitForTasks(job.id);
-    expect(task!.refresh_url).toBe(`http://127.0.0.1:8787/internal/jobs/${job.id}/urls`);
+    expect(task!.refresh_url).toBe(`http://127.0.0.1:8787/internal/jobs/${job.id}/urls?attempt=1`);
     const res = await askForFreshUrls(task!, 1);
     expect(res.status).toBe(200);
     const fresh = await res.json<Pick<ProcessorTask, 'input_url' | 'output'>>();
     const input = new URL(fresh.input_url);
     expect(input.pathname).toBe(new URL(task!.input_url).pathname);
-    expect(input.searchParams.get('X-Amz-Expires')).toBe(String(PRESIGN_TTL_S));
+    expect(input.searchParams.get('X-Amz-Expires')).toBe(String(PRESIGNED_URL_TTL_S));
     const output = new URL((fresh.output as { url: string }).url);
     expect(output.pathname).toBe(new URL((task!.output as { url: string }).url).pathname);
     expect(output.searchParams.get('X-Amz-SignedHeaders')).toBe('content-type;host');

@@ -30,7 +30,7 @@ describe('per-tenant request rates', () => {
     for (const { kind, message, retryAfterS } of refused) {
       expect({ kind, message }).toEqual({
         kind: 'rate_limited',
-        message: `Too many jobs and tasks created for this API key: the limit is 3 a minute (RATE_LIMIT_JOBS_PER_MINUTE). Retry after ${retryAfterS} s.`,
+        message: `Too many jobs and tasks created for this tenant: the limit is 3 a minute (RATE_LIMIT_JOBS_PER_MINUTE). Retry after ${retryAfterS} s.`,
       });
     }
     // Reading is never limited: a client polls its jobs most during a burst.
@@ -52,7 +52,7 @@ describe('per-tenant request rates', () => {
     for (const { kind, message, retryAfterS } of refused) {
       expect({ kind, message }).toEqual({
         kind: 'rate_limited',
-        message: `Too many uploads for this API key: the limit is 2 a minute (RATE_LIMIT_UPLOADS_PER_MINUTE). Retry after ${retryAfterS} s.`,
+        message: `Too many uploads for this tenant: the limit is 2 a minute (RATE_LIMIT_UPLOADS_PER_MINUTE). Retry after ${retryAfterS} s.`,
       });
     }
     expect((await upload(CALM)).status).toBe(201);

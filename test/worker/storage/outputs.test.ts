@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PRESIGN_TTL_S } from '../../../worker/constants.ts';
+import { PRESIGNED_URL_TTL_S } from '../../../schemas/processor.ts';
 import { outputFile, outputFileKey, presignFolderFiles } from '../../../worker/storage/outputs.ts';
 import { OUTPUT_INFO } from '../helpers.ts';
 
@@ -39,6 +39,6 @@ describe('output files', () => {
     const urls = await presignFolderFiles(prefix, ['master.m3u8', '720p/seg_000.ts']);
     expect(Object.keys(urls)).toEqual(['master.m3u8', '720p/seg_000.ts']);
     expect(new URL(urls['720p/seg_000.ts']!).pathname).toBe('/media/hls/clip/720p/seg_000.ts');
-    expect(new URL(urls['master.m3u8']!).searchParams.get('X-Amz-Expires')).toBe(String(PRESIGN_TTL_S));
+    expect(new URL(urls['master.m3u8']!).searchParams.get('X-Amz-Expires')).toBe(String(PRESIGNED_URL_TTL_S));
   });
 });
