@@ -19,6 +19,34 @@ const E2E_FAULTS = 'test/e2e/faults.test.ts';
  */
 const WORKER_LIMITS = 'test/worker/**/*.limits.test.ts';
 
+/**
+ * A project of Worker tests inside workerd, with the development configuration plus `bindings`.
+ * Tests dispatch through an injected processor double, never a real URL or container.
+ */
+function workerProject(opts: {
+  name: string;
+  include: string[];
+  exclude?: string[];
+  bindings: Record<string, string>;
+  testTimeout: number;
+}) {
+  return {
+    plugins: [
+      cloudflareTest(({ inject }) => ({
+        wrangler: { configPath: './wrangler.toml' },
+        miniflare: { bindings: { ...devVars(), ...opts.bindings, PROCESSOR_URL: inject('processorDoubleUrl') } },
+      })),
+    ],
+    test: {
+      name: opts.name,
+      include: opts.include,
+      exclude: opts.exclude ?? [],
+      globalSetup: ['test/support/processor-double.ts'],
+      testTimeout: opts.testTimeout,
+    },
+  };
+}
+
 export default defineConfig({
   test: {
     reporters: ['default', './test/support/summary-reporter.ts'],
@@ -29,57 +57,29 @@ export default defineConfig({
     maxWorkers: 2,
     sequence: { sequencer: ContainersFirstSequencer },
     projects: [
-      {
-        plugins: [
-          cloudflareTest(({ inject }) => ({
-            wrangler: { configPath: './wrangler.toml' },
-            // Tests dispatch through an injected processor, never a real URL or container.
-            miniflare: {
-              bindings: {
-                ...devVars(),
-                API_KEYS: 'dev:kiln_dev_key,other:other_tenant_key',
-                // The fuzz suites' run count (test/support/fuzz.ts): workerd does not see the host's environment.
-                FUZZ_RUNS: process.env.FUZZ_RUNS ?? '',
-                PROCESSOR_URL: inject('processorDoubleUrl'),
-              },
-            },
-          })),
-        ],
-        test: {
-          name: 'worker',
-          include: ['test/worker/**/*.test.ts'],
-          exclude: [WORKER_LIMITS],
-          globalSetup: ['test/support/processor-double.ts'],
-          // Above the helpers' 15 s wait for a queue delivery: a file's first job waits for a cold
-          // Durable Object and the queue batch while the container tier encodes on the same cores.
-          testTimeout: 20_000,
+      workerProject({
+        name: 'worker',
+        include: ['test/worker/**/*.test.ts'],
+        exclude: [WORKER_LIMITS],
+        // The fuzz suites' run count (test/support/fuzz.ts): workerd does not see the host's environment.
+        bindings: { API_KEYS: 'dev:kiln_dev_key,other:other_tenant_key', FUZZ_RUNS: process.env.FUZZ_RUNS ?? '' },
+        // Above the helpers' 15 s wait for a queue delivery: a file's first job waits for a cold
+        // Durable Object and the queue batch while the container tier encodes on the same cores.
+        testTimeout: 20_000,
+      }),
+      workerProject({
+        name: 'worker-limits',
+        include: [WORKER_LIMITS],
+        bindings: {
+          // Two tenants per test file, so the files' counts never meet.
+          API_KEYS: 'dev:kiln_dev_key,other:other_tenant_key,burst:burst_tenant_key,calm:calm_tenant_key',
+          RATE_LIMIT_JOBS_PER_MINUTE: '3',
+          RATE_LIMIT_UPLOADS_PER_MINUTE: '2',
+          TENANT_MAX_CONCURRENT_JOBS: '1',
         },
-      },
-      {
-        plugins: [
-          cloudflareTest(({ inject }) => ({
-            wrangler: { configPath: './wrangler.toml' },
-            miniflare: {
-              bindings: {
-                ...devVars(),
-                // Two tenants per test file, so the files' counts never meet.
-                API_KEYS: 'dev:kiln_dev_key,other:other_tenant_key,burst:burst_tenant_key,calm:calm_tenant_key',
-                PROCESSOR_URL: inject('processorDoubleUrl'),
-                RATE_LIMIT_JOBS_PER_MINUTE: '3',
-                RATE_LIMIT_UPLOADS_PER_MINUTE: '2',
-                TENANT_MAX_CONCURRENT_JOBS: '1',
-              },
-            },
-          })),
-        ],
-        test: {
-          name: 'worker-limits',
-          include: [WORKER_LIMITS],
-          globalSetup: ['test/support/processor-double.ts'],
-          // A job waiting for a run slot looks again after 2, 4, 8… s (SLOT_WAIT_BASE_S).
-          testTimeout: 90_000,
-        },
-      },
+        // A job waiting for a run slot looks again after 2, 4, 8… s (SLOT_WAIT_BASE_S).
+        testTimeout: 90_000,
+      }),
       {
         test: {
           name: 'container',

@@ -11,30 +11,11 @@ import { z } from 'zod';
 import { USAGE } from '../cli/args.ts';
 import { ErrorKind } from '../schemas/errors.ts';
 import { JobCreate } from '../schemas/job.ts';
+import type { JsonSchema } from '../schemas/json-schema.ts';
 import { type JobKind, OptionsByKind } from '../schemas/options.ts';
 import { STATUS_BY_KIND } from '../worker/http/errors.ts';
 
 export const API_DOC_PATH = resolve(import.meta.dirname, '..', 'docs', 'api.md');
-
-/** The subset of JSON Schema that `z.toJSONSchema` gives for Kiln's request schemas. */
-interface JsonSchema {
-  type?: string;
-  enum?: unknown[];
-  anyOf?: JsonSchema[];
-  minimum?: number;
-  maximum?: number;
-  minLength?: number;
-  maxLength?: number;
-  pattern?: string;
-  format?: string;
-  description?: string;
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  propertyNames?: JsonSchema;
-  additionalProperties?: JsonSchema | boolean;
-  $ref?: string;
-  $defs?: Record<string, JsonSchema>;
-}
 
 /** Where each error kind shows up, and what it means to the caller. Typed by kind, so a new kind cannot go undocumented. */
 const ERROR_KINDS: Record<ErrorKind, { on: 'request' | 'job' | 'both'; meaning: string }> = {

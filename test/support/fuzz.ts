@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { z } from 'zod';
 import { ErrorKind } from '../../schemas/errors.ts';
+import type { JsonSchema } from '../../schemas/json-schema.ts';
 
 /**
  * Shared pieces of the fuzz suites (test/worker/fuzz.test.ts, test/container/server/fuzz.test.ts):
@@ -12,30 +13,6 @@ import { ErrorKind } from '../../schemas/errors.ts';
 export function fuzzRuns(fallback: number, env: Record<string, unknown> = {}): number {
   const asked = Number(env.FUZZ_RUNS ?? Number.NaN);
   return Number.isInteger(asked) && asked > 0 ? asked : fallback;
-}
-
-/** The subset of JSON Schema that `z.toJSONSchema` gives for Kiln's request schemas. */
-interface JsonSchema {
-  type?: string | string[];
-  enum?: unknown[];
-  const?: unknown;
-  anyOf?: JsonSchema[];
-  oneOf?: JsonSchema[];
-  minimum?: number;
-  maximum?: number;
-  minLength?: number;
-  maxLength?: number;
-  minItems?: number;
-  maxItems?: number;
-  pattern?: string;
-  format?: string;
-  items?: JsonSchema;
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  propertyNames?: JsonSchema;
-  additionalProperties?: JsonSchema | boolean;
-  $ref?: string;
-  $defs?: Record<string, JsonSchema>;
 }
 
 /** A JSON value small enough to stand in for `z.unknown()`. */

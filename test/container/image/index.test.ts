@@ -22,6 +22,22 @@ const RED = [255, 0, 0];
 const GREEN = [0, 255, 0];
 const BLUE = [0, 0, 255];
 
+/** A local server that counts the requests it gets: an SVG's external references must never reach it. */
+async function countingServer(): Promise<{ port: number; requests: () => number; close: () => void }> {
+  let requests = 0;
+  const server = createServer((_req, res) => {
+    requests++;
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    requests: () => requests,
+    close: () => server.close(),
+  };
+}
+
 describe('image orientation', () => {
   test.each([1, 2, 3, 4, 5, 6, 7, 8])('applies EXIF orientation %i so the red corner ends up top left', async (n) => {
     const result = expectOk(await runJob('image', fixture(`orient-${n}.jpg` as FixtureName), { format: 'png' }));
@@ -161,14 +177,7 @@ describe('image safety', () => {
   });
 
   test('renders SVG without fetching its external references', async () => {
-    let requests = 0;
-    const server = createServer((_req, res) => {
-      requests++;
-      res.end();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
+    const { port, requests, close } = await countingServer();
     const svg = join(await workDir(), 'tracker.svg');
     await writeFile(
       svg,
@@ -182,21 +191,14 @@ describe('image safety', () => {
       const result = expectOk(await runJob('image', svg, {}));
       expect(result.output.info).toMatchObject({ format: 'png', width: 50, height: 50 });
       expect(result.notes.join(' ')).toMatch(/external reference/);
-      expect(requests).toBe(0);
+      expect(requests()).toBe(0);
     } finally {
-      server.close();
+      close();
     }
   });
 
   test('applies the same rules to an SVG whose <svg> tag starts after 5 KiB of comment', async () => {
-    let requests = 0;
-    const server = createServer((_req, res) => {
-      requests++;
-      res.end();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
+    const { port, requests, close } = await countingServer();
     const svg = join(await workDir(), 'late.svg');
     await writeFile(
       svg,
@@ -210,9 +212,9 @@ describe('image safety', () => {
       expect(result.input).toMatchObject({ kind: 'image', format: 'svg' });
       expect(result.output.info).toMatchObject({ format: 'png', width: 50, height: 50 });
       expect(result.notes).toContain('Removed 2 external reference(s) from the SVG; Kiln never fetches them.');
-      expect(requests).toBe(0);
+      expect(requests()).toBe(0);
     } finally {
-      server.close();
+      close();
     }
   });
 
