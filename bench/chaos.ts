@@ -5,7 +5,7 @@
  * checks that no job was lost or left open, that each ended with the status its input calls for,
  * and that each webhook arrived once, signed.
  *
- *   node bench/chaos.ts [--jobs 300] [--rate 1.5] [--backlog 2] [--seed 10] [--deadline-min 25]
+ *   node bench/chaos.ts [--jobs 300] [--rate 0.5] [--backlog 2] [--seed 10] [--deadline-min 25]
  *
  * Exits 1 when any check fails. Per-job records and every processor's log: bench/.work/chaos/.
  */
@@ -33,7 +33,7 @@ const WORK = resolve(import.meta.dirname, '.work', 'chaos');
 const { values } = parseArgs({
   options: {
     jobs: { type: 'string', default: '300' },
-    rate: { type: 'string', default: '1.5' },
+    rate: { type: 'string', default: '0.5' },
     backlog: { type: 'string', default: '2' },
     seed: { type: 'string', default: '10' },
     'deadline-min': { type: 'string', default: '25' },
@@ -114,13 +114,35 @@ interface Spec {
   cancelAfterMs?: number;
 }
 
-const GOOD: Omit<Spec, 'n'>[] = [
-  { label: 'video', kind: 'video', input: MEDIA.clip, options: { width: 160, quality: 'very_low' }, expect: { status: 'succeeded' } },
-  { label: 'image', kind: 'image', input: MEDIA.photo, options: { width: 64, format: 'webp' }, expect: { status: 'succeeded' } },
-  { label: 'audio', kind: 'audio', input: MEDIA.tone, options: { format: 'mp3' }, expect: { status: 'succeeded' } },
-  { label: 'animation', kind: 'animation', input: MEDIA.clip, options: { end: 1, width: 96, fps: 5 }, expect: { status: 'succeeded' } },
-  { label: 'adaptive_video', kind: 'adaptive_video', input: MEDIA.clip, options: { quality: 'very_low' }, expect: { status: 'succeeded' } },
-];
+const GOOD_KINDS: Record<string, Omit<Spec, 'n'>> = {
+  video: {
+    label: 'video',
+    kind: 'video',
+    input: MEDIA.clip,
+    options: { width: 160, quality: 'very_low' },
+    expect: { status: 'succeeded' },
+  },
+  image: { label: 'image', kind: 'image', input: MEDIA.photo, options: { width: 64, format: 'webp' }, expect: { status: 'succeeded' } },
+  audio: { label: 'audio', kind: 'audio', input: MEDIA.tone, options: { format: 'mp3' }, expect: { status: 'succeeded' } },
+  animation: {
+    label: 'animation',
+    kind: 'animation',
+    input: MEDIA.clip,
+    options: { end: 1, width: 96, fps: 5 },
+    expect: { status: 'succeeded' },
+  },
+  adaptive_video: {
+    label: 'adaptive_video',
+    kind: 'adaptive_video',
+    input: MEDIA.clip,
+    options: { quality: 'very_low' },
+    expect: { status: 'succeeded' },
+  },
+};
+/** Every kind, weighted to the cheap ones (images run in-process; each ffmpeg start costs seconds on a busy machine). */
+const GOOD = (['image', 'video', 'audio', 'image', 'animation', 'image', 'audio', 'adaptive_video', 'video'] as const).map(
+  (k) => GOOD_KINDS[k]!,
+);
 /** Accepted at submit (the request is valid) and failing at run, each with its own kind. */
 const BAD: Omit<Spec, 'n'>[] = [
   { label: 'bad: not media', kind: 'video', input: MEDIA.text, options: {}, expect: { status: 'failed', kind: 'input_not_media' } },
@@ -190,16 +212,26 @@ let submitting = true;
 let settled = false;
 
 /** Kills the processor every 5–20 s (SIGKILL: a crash, no goodbye) and starts a fresh one on its port. */
-const kills: { at: number; inFlight: number }[] = [];
+const kills: { at: number; upAt: number; inFlight: number }[] = [];
 const processorLogs: string[] = [];
+let restartFailures = 0;
 async function killer() {
   while (!settled) {
     await sleep(between(KILL_EVERY_S) * 1000);
     if (settled) break;
     processorLogs.push(stack.processor.output());
     const inFlight = records.filter((r) => r.id && !(r.final && isTerminal(r.final.status))).length;
-    kills.push({ at: Date.now(), inFlight });
-    await stack.restartProcessor();
+    const at = Date.now();
+    for (let tries = 1; ; tries++) {
+      try {
+        await stack.restartProcessor();
+        break;
+      } catch (err) {
+        log(`restart ${tries} of the processor failed, trying again: ${String(err).slice(0, 300)}`);
+        restartFailures++;
+      }
+    }
+    kills.push({ at, upAt: Date.now(), inFlight });
     log(`killed the processor (#${kills.length}, ${inFlight} jobs open) and restarted it`);
   }
 }
@@ -392,14 +424,38 @@ function unexplainedLosses(r: Record_): JobEvent[] {
   });
 }
 const runsLost = (r: Record_) => losses(r).length;
+/** A dispatch that found no processor while none was up: between a kill and the restarted processor's first /health. */
+function unexplainedUnreachable(r: Record_): JobEvent[] {
+  return (r.events ?? []).filter(
+    (e) =>
+      e.type === 'run_deferred' &&
+      String((e.detail as { reason?: string } | null)?.reason).startsWith('unreachable') &&
+      !kills.some((k) => e.at >= k.at - CLOCK_SLACK_MS && e.at <= k.upAt + CLOCK_SLACK_MS),
+  );
+}
+const deferrals = (reason: string) =>
+  records.reduce(
+    (sum, r) =>
+      sum +
+      (r.events ?? []).filter(
+        (e) => e.type === 'run_deferred' && String((e.detail as { reason?: string } | null)?.reason).startsWith(reason),
+      ).length,
+    0,
+  );
 const runsStarted = (r: Record_) => r.events?.filter((e) => e.type === 'run_started').length ?? 0;
 
-type Verdict = 'ok' | 'timeout after 3 kills' | 'lost' | 'stuck' | 'wrong status' | 'not submitted';
+type Verdict = 'ok' | 'timeout after 3 kills' | 'unavailable during restarts' | 'lost' | 'stuck' | 'wrong status' | 'not submitted';
 function verdict(r: Record_): { verdict: Verdict; why?: string } {
   if (!r.id) return { verdict: 'not submitted', why: r.submitError };
   if (!r.final) return { verdict: 'lost', why: 'GET /jobs/{id} no longer finds it' };
   if (!r.listed) return { verdict: 'lost', why: 'missing from GET /jobs' };
-  if (!isTerminal(r.final.status)) return { verdict: 'stuck', why: `still ${r.final.status}` };
+  if (!isTerminal(r.final.status)) {
+    const last = r.events?.at(-1);
+    const idle = last
+      ? `${fmt((Date.now() - last.at) / 1000, 0)} s after its last event, ${last.type} ${JSON.stringify(last.detail).slice(0, 120)}`
+      : '';
+    return { verdict: 'stuck', why: `still ${r.final.status} ${idle}` };
+  }
   const got = r.final.status === 'failed' ? `failed/${r.final.error?.kind}` : r.final.status;
   let want: string;
   if (r.cancelAnswer === 'cancelled') want = 'cancelled';
@@ -409,6 +465,7 @@ function verdict(r: Record_): { verdict: Verdict; why?: string } {
   if (got === 'failed/timeout' && runsLost(r) >= MAX_RUN_ATTEMPTS && unexplainedLosses(r).length === 0) {
     return { verdict: 'timeout after 3 kills' };
   }
+  if (got === 'failed/processor_unavailable' && unexplainedUnreachable(r).length === 0) return { verdict: 'unavailable during restarts' };
   return { verdict: 'wrong status', why: `expected ${want}, got ${got}: ${r.final.error?.message ?? ''}` };
 }
 
@@ -433,7 +490,8 @@ function webhookCheck(r: Record_): WebhookCheck {
 
 const rows = records.map((r) => ({ r, v: verdict(r), w: webhookCheck(r) }));
 const count = (pred: (x: (typeof rows)[number]) => boolean) => rows.filter(pred).length;
-const problems = rows.filter((x) => x.v.verdict !== 'ok' && x.v.verdict !== 'timeout after 3 kills');
+const EXPLAINED: Verdict[] = ['ok', 'timeout after 3 kills', 'unavailable during restarts'];
+const problems = rows.filter((x) => !EXPLAINED.includes(x.v.verdict));
 const webhookProblems = rows.filter(
   (x) => x.r.id && x.r.final && isTerminal(x.r.final.status) && (!x.w.delivered || x.w.duplicates || x.w.extraEvents || x.w.statusMismatch),
 );
@@ -487,7 +545,14 @@ const figures: [string, string][] = [
   ['stuck (queued or processing at the end)', String(count((x) => x.v.verdict === 'stuck'))],
   ['wrong status', String(count((x) => x.v.verdict === 'wrong status'))],
   [`good jobs failed with \`timeout\` (killed ${MAX_RUN_ATTEMPTS} times)`, String(count((x) => x.v.verdict === 'timeout after 3 kills'))],
+  [
+    `good jobs failed with \`processor_unavailable\` (every dispatch during a restart)`,
+    String(count((x) => x.v.verdict === 'unavailable during restarts')),
+  ],
   ['processor kills (SIGKILL + restart)', String(kills.length)],
+  ['restarts that never became healthy (retried)', String(restartFailures)],
+  ['processor down (kill → restarted processor healthy), in all', `${fmt(kills.reduce((sum, k) => sum + k.upAt - k.at, 0) / 1000, 0)} s`],
+  ['dispatches deferred: busy / unreachable', `${deferrals('busy')} / ${deferrals('unreachable')}`],
   ['runs lost (watchdog)', String(lostRunsTotal)],
   ['… of which no kill explains', String(rows.reduce((sum, x) => sum + unexplainedLosses(x.r).length, 0))],
   ['jobs that needed more than one run', String(restartedJobs)],
