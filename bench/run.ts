@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, one after another so they never share the CPU, with their
  * markdown tables collected into bench/.work/results.md. Pass names to run a subset:
- * `npm run bench -- engine pipeline`.
+ * `npm run bench -- engine pipeline`. `npm run bench:chaos -- --jobs 30` runs the chaos run alone
+ * with its flags.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -13,6 +14,7 @@ const BENCHES: Record<string, string[]> = {
   api: ['api.ts'],
   pipeline: ['pipeline.ts'],
   memory: ['memory.ts'],
+  chaos: ['chaos.ts'],
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHES);

@@ -50,11 +50,16 @@ function slots(size: number) {
 export function createProcessorApp(opts: ProcessorOptions) {
   const active = new Set<Promise<void>>();
   const running = slots(opts.concurrency);
-  const versions = ffmpegVersion().then((ffmpeg) => ({ ffmpeg, sharp: sharp.versions.sharp, vips: sharp.versions.vips }));
+  const checkVersions = () => ffmpegVersion().then((ffmpeg) => ({ ffmpeg, sharp: sharp.versions.sharp, vips: sharp.versions.vips }));
+  // A failed check is not kept, the next /health checks again: on a machine busy enough that
+  // `ffmpeg -version` outlasts its timeout, the processor would otherwise answer 503 for good.
+  let versions: ReturnType<typeof checkVersions> | undefined = checkVersions();
 
   const app = new Hono()
     .get('/health', async (c) => {
+      versions ??= checkVersions();
       const v = await versions;
+      if (v.ffmpeg === 'missing') versions = undefined;
       return c.json(
         {
           status: v.ffmpeg === 'missing' ? 'degraded' : 'ok',

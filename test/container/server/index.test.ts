@@ -278,6 +278,23 @@ describe('processor service', () => {
       backlog: 16,
     });
   });
+
+  it('checks ffmpeg again on the next /health after a failed check, so one slow start does not leave it degraded for good', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = await mkdtemp(join(tmpdir(), 'no-ffmpeg-'));
+    let app: ReturnType<typeof processor>['app'];
+    try {
+      ({ app } = processor());
+      const first = await app.request('/health');
+      expect(first.status).toBe(503);
+      expect(await first.json()).toMatchObject({ status: 'degraded', ffmpeg: 'missing' });
+    } finally {
+      process.env.PATH = path;
+    }
+    const second = await app.request('/health');
+    expect(second.status).toBe(200);
+    expect(await second.json()).toMatchObject({ status: 'ok', ffmpeg: expect.stringMatching(/^\d/) });
+  });
 });
 
 describe('processor settings', () => {

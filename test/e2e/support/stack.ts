@@ -31,12 +31,16 @@ async function configWithBuckets(buckets: string[]): Promise<string> {
 /**
  * The whole local stack as `npm run dev` runs it: the Worker in workerd through wrangler's test
  * harness (Durable Objects, Queues, R2 and its S3 endpoint simulated), a real processor process,
- * and a loopback HTTP server holding the test media.
+ * and a loopback HTTP server holding the test media. `shared: true` skips the e2e lock: a bench
+ * that runs for many minutes (bench/chaos.ts) must not stall other people's e2e files past their
+ * hook timeout, and it needs no generated config.
  */
 export async function startStack(
-  opts: { processorEnv?: Record<string, string>; extraBuckets?: string[]; vars?: Record<string, string> } = {},
+  opts: { processorEnv?: Record<string, string>; extraBuckets?: string[]; vars?: Record<string, string>; shared?: boolean } = {},
 ) {
-  const lock = await acquireE2eLock();
+  if (opts.shared && opts.extraBuckets?.length)
+    throw new Error('A shared stack cannot add buckets: the generated config is guarded by the e2e lock.');
+  const lock = opts.shared ? { release: async () => {} } : await acquireE2eLock();
   let processor = await startProcessor(opts.processorEnv);
   const media = await serveDirectory(MEDIA_DIR);
   const harness = createTestHarness({
