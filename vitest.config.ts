@@ -91,9 +91,6 @@ export default defineConfig({
             'test/scripts/**/*.test.ts',
           ],
           environment: 'node',
-          // One worker process serves many files instead of one each (about 1.5 s saved per file):
-          // these files share nothing but the generated media, which they only read.
-          isolate: false,
           globalSetup: ['test/support/tools-setup.ts', 'test/support/media-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
@@ -105,9 +102,6 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           exclude: [E2E_FAULTS],
           environment: 'node',
-          // One worker process serves many files instead of one each (about 1.5 s saved per file):
-          // these files share nothing but the generated media, which they only read.
-          isolate: false,
           globalSetup: ['test/support/tools-setup.ts', 'test/support/media-setup.ts'],
           testTimeout: 120_000,
           // Starting a stack may first wait for another e2e file's turn (test/e2e/support/lock.ts).
@@ -119,9 +113,6 @@ export default defineConfig({
           name: 'e2e-faults',
           include: [E2E_FAULTS],
           environment: 'node',
-          // One worker process serves many files instead of one each (about 1.5 s saved per file):
-          // these files share nothing but the generated media, which they only read.
-          isolate: false,
           globalSetup: ['test/support/tools-setup.ts', 'test/support/media-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
