@@ -4,13 +4,10 @@
  */
 declare namespace Cloudflare {
   interface Env {
-    /** The initial webhook secret of the tenant named by WEBHOOK_SECRET_TENANT (README "Deploy"). */
-    WEBHOOK_SECRET?: string;
     /** Earlier CONNECTION_ENCRYPTION_KEY values, comma-separated, that still open connections they sealed (README "Deploy"). */
     CONNECTION_ENCRYPTION_KEYS_PREVIOUS?: string;
   }
 }
 interface Env {
-  WEBHOOK_SECRET?: string;
   CONNECTION_ENCRYPTION_KEYS_PREVIOUS?: string;
 }
