@@ -60,6 +60,14 @@ async function queuedJob(
   return { id, message: { job_id: id, tenant: 'dev', seq: 1 } };
 }
 
+/** An S3 connection of the dev tenant, for jobs whose input goes through it. */
+async function createConnection(): Promise<{ id: string }> {
+  const created = await api('/connections', {
+    method: 'POST',
+    json: { endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', access_key_id: 'AKIAEXAMPLE', secret_access_key: 's3cret' },
+  });
+  return created.json<{ id: string }>();
+}
 describe('queue consumer', () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -248,11 +256,7 @@ describe('queue consumer', () => {
 
   describe('a run that cannot be prepared', () => {
     it('fails the job at once, naming the connection and the key, when CONNECTION_ENCRYPTION_KEY changed', async () => {
-      const created = await api('/connections', {
-        method: 'POST',
-        json: { endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', access_key_id: 'AKIAEXAMPLE', secret_access_key: 's3cret' },
-      });
-      const conn = await created.json<{ id: string }>();
+      const conn = await createConnection();
       const { id, message } = await queuedJob({ input: 's3://media/clip.mov', connection_id: conn.id });
       const processor = answering({ outcome: 'accepted' });
       const result = await consume(message, processor, 1, { ...env, CONNECTION_ENCRYPTION_KEY: ROTATED_KEY });
@@ -270,11 +274,7 @@ describe('queue consumer', () => {
     });
 
     it('opens a connection sealed before a rotation with the key listed in CONNECTION_ENCRYPTION_KEYS_PREVIOUS', async () => {
-      const created = await api('/connections', {
-        method: 'POST',
-        json: { endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', access_key_id: 'AKIAEXAMPLE', secret_access_key: 's3cret' },
-      });
-      const conn = await created.json<{ id: string }>();
+      const conn = await createConnection();
       const { message } = await queuedJob({ input: 's3://media/clip.mov', connection_id: conn.id });
       const processor = answering({ outcome: 'accepted' });
       const rotated = {
@@ -315,11 +315,7 @@ describe('queue consumer', () => {
     });
 
     it('gives the claim back on a transient Durable Object error, so the redelivery really starts the run', async () => {
-      const created = await api('/connections', {
-        method: 'POST',
-        json: { endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', access_key_id: 'AKIAEXAMPLE', secret_access_key: 's3cret' },
-      });
-      const conn = await created.json<{ id: string }>();
+      const conn = await createConnection();
       const { id, message } = await queuedJob({ input: 's3://media/clip.mov', connection_id: conn.id });
       // The platform's own error for a Durable Object that was reset mid-call; it cannot be caused on demand here.
       const flaky = {
