@@ -44,10 +44,19 @@ export const ProcessorJobId = z
   .max(ID_MAX_CHARS)
   .regex(/^job_[0-9a-z]{26}$/, 'Expected a job id such as job_01jd…');
 
+/**
+ * What a run does: encode to one of the job kinds, or one of the standalone task steps (POST
+ * /tasks). `probe` reads the input and reports its MediaInfo without writing anything (output
+ * `{type: 'none'}`); `copy` checks the input is media it can read and writes its bytes unchanged
+ * to the output file (an `import` into Kiln's storage, or an `export` to a connection's bucket).
+ */
+export const RunKind = z.enum([...JobKind.options, 'probe', 'copy']);
+export type RunKind = z.infer<typeof RunKind>;
+
 export const ProcessorTask = z.object({
   job_id: ProcessorJobId,
   attempt: z.number().int().min(1),
-  kind: JobKind,
+  kind: RunKind,
   options: z.record(z.string().max(NAME_MAX_CHARS), z.unknown()),
   input_url: taskUrl,
   // A Worker older than the `type` field sends `{url}` or `{files_url}` alone (a rolling deploy, or
@@ -55,6 +64,7 @@ export const ProcessorTask = z.object({
   output: z.preprocess(
     (o) => (o && typeof o === 'object' && !('type' in o) ? { ...o, type: 'files_url' in o ? 'folder' : 'file' } : o),
     z.discriminatedUnion('type', [
+      z.object({ type: z.literal('none') }).describe('A probe run writes nothing.'),
       z.object({ type: z.literal('file'), url: taskUrl.describe('Presigned PUT URL for the encoded file.') }),
       z.object({
         type: z.literal('folder'),
