@@ -178,17 +178,26 @@ async function encodeAndUpload(target: Extract<Target, { kind: JobKind }>, run: 
  */
 export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<void> {
   const abort = new AbortController();
-  const reporter = createReporter({ ...task.callback, attempt: task.attempt, abort, fetcher: ctx.fetcher });
+  const sender = createReporter({ ...task.callback, attempt: task.attempt, abort, fetcher: ctx.fetcher });
+  // A crash is reported in the stage the run had reached: a probe run never claims it was encoding.
+  let stage: TaskStage = 'import';
+  const reporter: Reporter = {
+    ...sender,
+    progress(next, percent, input) {
+      stage = next;
+      sender.progress(next, percent, input);
+    },
+  };
   reporter.progress('import', 0);
   // Waiting for a slot is not processing: the time limit starts once this run may use the CPU.
   const { release, waited } = (await ctx.waitForSlot?.()) ?? { release: () => {}, waited: false };
   const deadline = setTimeout(() => abort.abort(new TimeLimitError('Over the processing time limit')), ctx.limits.maxProcessingS * 1000);
   let dir: string | null = null;
-  const fail = (stage: TaskStage, error: ErrorBody) =>
+  const fail = (at: TaskStage, error: ErrorBody) =>
     reporter.finish({
       type: 'failed',
       attempt: task.attempt,
-      stage,
+      stage: at,
       error:
         abort.signal.reason instanceof TimeLimitError
           ? {
@@ -223,7 +232,7 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
   } catch (err) {
     // Disk full, an unwritable temp root, a bug: the job still hears why, and the processor lives on.
     console.error(JSON.stringify({ level: 'error', msg: 'run crashed', job_id: task.job_id, error: String(err) }));
-    await fail('encode', {
+    await fail(stage, {
       kind: 'processing_failed',
       message: 'The processor hit an unexpected error (for example, its disk is full); retry the job, and report it if it persists.',
     });

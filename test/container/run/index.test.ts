@@ -122,6 +122,23 @@ describe('a probe run', () => {
     expect(leftovers).toEqual([]);
   });
 
+  test('a run that cannot make its temp folder fails in the stage it reached, not in an encode it never started', async () => {
+    const id = `job_${String(++ids).padStart(26, '0')}`;
+    await runTask(
+      {
+        job_id: id,
+        attempt: 1,
+        kind: 'probe',
+        options: {},
+        input_url: `${base}/clip.mp4`,
+        output: none,
+        callback: { url: `${base}/callback/${id}`, token: 't'.repeat(32) },
+      },
+      { limits: DEFAULT_LIMITS, allowLoopback: true, tmpRoot: join(fixture('clip.mp4'), 'not-a-folder') },
+    );
+    expect(events.get(id)?.at(-1)).toMatchObject({ type: 'failed', stage: 'import', error: { kind: 'processing_failed' } });
+  });
+
   test('refuses an input that is not media with the kind and message an encode gives', async () => {
     const probed = await run({ kind: 'probe', input: '/text.mp4', output: none });
     const encoded = await run({ kind: 'video', input: '/text.mp4', output: file('text-video') });
