@@ -64,7 +64,7 @@ type Target = { kind: 'probe' } | { kind: 'copy'; url: string } | { kind: JobKin
  * @example
  * runTarget('probe', {}, { type: 'file', url }); // { ok: false, error: { kind: 'invalid_input', … } }
  */
-export function runTarget(
+function runTarget(
   kind: RunKind,
   options: unknown,
   output: FreshUrls['output'],
