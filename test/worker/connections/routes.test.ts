@@ -110,6 +110,14 @@ describe("Ittybit's connection shape", () => {
     await remove(conn.id);
   });
 
+  it('still refuses fields it does not know on create, naming them', async () => {
+    const res = await api('/connections', { method: 'POST', json: { ...ITTYBIT_R2, name: unique('strict'), bucket: 'media' } });
+    expect(res.status).toBe(400);
+    expect((await res.json<ErrorAnswer>()).issues).toEqual([
+      { path: 'bucket', message: 'Unknown field bucket; remove it or check its spelling' },
+    ]);
+  });
+
   it('refuses any kind but s3, naming kind', async () => {
     const res = await api('/connections', { method: 'POST', json: { ...ITTYBIT_R2, kind: 'gcs', name: unique('gcs') } });
     expect(res.status).toBe(400);
@@ -186,6 +194,7 @@ describe("Ittybit's connection shape", () => {
     ],
     [{ name: '' }, 'name', 'Expected a string of length >= 1 for name but received "" of type string'],
     [{ is_default: 'yes' }, 'is_default', 'Expected boolean for is_default but received "yes" of type string'],
+    [{ bucket: 'media' }, 'bucket', 'Unknown field bucket; remove it or check its spelling'],
   ])('refuses PATCH %j naming %s', async (body, path, message) => {
     const conn = await createConnection({ ...ITTYBIT_R2, name: unique('bad-patch') });
     const res = await patch(conn.id, body);
