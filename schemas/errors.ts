@@ -10,6 +10,7 @@ export const ErrorKind = z.enum([
   'job_not_found',
   'not_found',
   'idempotency_key_reused',
+  'connection_name_taken',
   'payload_too_large',
   'unsupported_media_type',
   'rate_limited',

@@ -51,9 +51,14 @@ export function issuesFromZod(error: z.ZodError, input: unknown, prefix: Propert
       continue;
     }
     const name = dotted(path) || 'body';
-    const received = valueAt(input, issue.path);
+    let received = valueAt(input, issue.path);
     let what: string;
     switch (issue.code) {
+      case 'invalid_key':
+        // A record's key is what was wrong, not the value stored under it.
+        received = issue.path.at(-1);
+        what = (issue.issues[0]?.message ?? 'Expected a valid key').replace(/^Expected /, '');
+        break;
       case 'invalid_type':
         what = received === undefined ? `a value (${issue.expected})` : String(issue.expected);
         break;

@@ -13,16 +13,36 @@ export const ID_MAX_CHARS = 64;
 /** Longest field name a request may use (option names are at most 10 characters). */
 export const NAME_MAX_CHARS = 64;
 export const METADATA_VALUE_MAX_CHARS = 2048;
+/**
+ * Metadata keys: Ittybit's documented `[A-Za-z0-9_]`, plus `-` and `.`, since keys such as
+ * `user-id` or `app.version` are common and harmless (a filter names them as `metadata[user-id]`).
+ */
+export const METADATA_KEY_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
+export const METADATA_KEY_RULE = '1–32 letters, digits, underscores, hyphens or dots';
+/**
+ * All of a job's metadata, as JSON in UTF-8 bytes: every list page (up to 100 jobs) and every
+ * webhook carries it, so 32 values of 2,048 characters each would be too much to repeat.
+ */
+export const METADATA_MAX_BYTES = 16 * 1024;
+
+/** A metadata value: flat, so `metadata[key]=value` can filter on it and webhooks carry it as sent. */
+export const MetadataValue = z.union([z.string().max(METADATA_VALUE_MAX_CHARS), z.number(), z.boolean()], {
+  error: (issue) =>
+    issue.code === 'invalid_union'
+      ? 'Expected a string, number or boolean (metadata is flat key-value pairs: nest nothing, or send the value as a JSON string)'
+      : undefined,
+});
+export type MetadataValue = z.infer<typeof MetadataValue>;
 
 export const Metadata = z
-  .record(
-    z.string().regex(/^[A-Za-z0-9_]{1,32}$/, 'Expected a key of 1–32 letters, digits or underscores'),
-    z.string().max(METADATA_VALUE_MAX_CHARS),
-  )
+  .record(z.string().regex(METADATA_KEY_PATTERN, `Expected a key of ${METADATA_KEY_RULE}`), MetadataValue)
   .refine((m) => Object.keys(m).length <= METADATA_MAX_KEYS, {
     message: `Expected at most ${METADATA_MAX_KEYS} metadata keys`,
   })
-  .describe('Your own string key-value pairs, echoed on the job and in webhooks.');
+  .refine((m) => new TextEncoder().encode(JSON.stringify(m)).length <= METADATA_MAX_BYTES, {
+    message: `Expected at most ${METADATA_MAX_BYTES / 1024} KiB of metadata (as JSON)`,
+  })
+  .describe('Your own key-value pairs (strings, numbers or booleans), echoed on the job and in webhooks.');
 
 const inputUrl = z
   .string()
@@ -41,7 +61,12 @@ export const JobCreate = z
       .regex(/^s3:\/\/[^/]+\/.+/, 'Expected s3://bucket/key')
       .optional()
       .describe('Where to write the result; omitted → Kiln storage.'),
-    connection_id: z.string().max(ID_MAX_CHARS).startsWith('conn_').optional(),
+    connection_id: z
+      .string()
+      .min(1)
+      .max(ID_MAX_CHARS)
+      .optional()
+      .describe('The id of one of your connections (`conn_…`); an id Kiln did not issue to you answers 400.'),
     metadata: Metadata.optional(),
     webhook_url: z.url().max(URL_MAX_CHARS).optional(),
   })
@@ -105,7 +130,7 @@ export const Job = z
     input: z.string(),
     options: z.record(z.string().max(NAME_MAX_CHARS), z.unknown()),
     output: FileObject.nullable(),
-    metadata: z.record(z.string(), z.string()),
+    metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
     webhook_url: z.string().nullable(),
     error: ErrorBody.nullable(),
     progress: z.number(),

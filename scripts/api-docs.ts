@@ -24,6 +24,7 @@ const ERROR_KINDS: Record<ErrorKind, { on: 'request' | 'job' | 'both'; meaning: 
   job_not_found: { on: 'request', meaning: "No such job for this API key (another tenant's job looks the same)." },
   not_found: { on: 'request', meaning: 'No such route, task, upload, connection or file.' },
   idempotency_key_reused: { on: 'request', meaning: 'The `Idempotency-Key` was used in the last 24 h with a different body.' },
+  connection_name_taken: { on: 'request', meaning: 'Another connection of this API key has that `name`; pick another or rename that one.' },
   payload_too_large: { on: 'request', meaning: 'The body is over the limit; send large files through `POST /uploads`.' },
   unsupported_media_type: {
     on: 'request',

@@ -132,3 +132,10 @@ export const API_BODY_MAX_BYTES = 512 * 1024;
  * valid one names MAX_OUTPUT_FILES files of 200 characters: about 3.9 MiB.
  */
 export const CALLBACK_BODY_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Unknown query parameters on a list route each get a `Warning` header, up to this many; the rest
+ * are counted in one more. Old SDKs send one or two (`page`), so ten names every real case while
+ * a URL stuffed with parameters cannot make the response headers outgrow the request.
+ */
+export const QUERY_WARNINGS_MAX = 10;

@@ -101,6 +101,19 @@ describe("another tenant's objects answer 404, exactly like ones that do not exi
       'file',
       (id) => [`/files/${id}`, { method: 'PUT', body: 'overwritten by B', headers: { 'content-type': 'text/plain' } }],
     ],
+    ['GET /connections/{id}', 'connection', (id) => [`/connections/${id}`]],
+    [
+      'PATCH /connections/{id}',
+      'connection',
+      (id) => [
+        `/connections/${id}`,
+        {
+          method: 'PATCH',
+          body: JSON.stringify({ name: 'taken-by-b', is_default: true }),
+          headers: { 'content-type': 'application/json' },
+        },
+      ],
+    ],
     ['DELETE /connections/{id}', 'connection', (id) => [`/connections/${id}`, { method: 'DELETE' }]],
   ])('%s', async (_route, object, route) => {
     const { theirs, missing } = await answers(
@@ -155,8 +168,8 @@ describe("another tenant's objects answer 404, exactly like ones that do not exi
     expect(await (await api(`/jobs/${owned.running.id}`, { key: A })).json()).not.toMatchObject({ status: 'cancelled' });
     expect(await (await api(`/jobs/${owned.finished.id}/deliveries`, { key: A })).json()).toHaveLength(1);
     expect(await env.MEDIA.head(`uploads/${owned.file.id}`)).toBeNull();
-    const connections = await (await api('/connections', { key: A })).json<{ id: string }[]>();
-    expect(connections.map((c) => c.id)).toContain(owned.connection.id);
+    const connections = await (await api('/connections', { key: A })).json<{ id: string; name: string; is_default: boolean }[]>();
+    expect(connections.find((c) => c.id === owned.connection.id)).toMatchObject({ name: owned.connection.id, is_default: true });
   });
 
   it("never replays another tenant's job for the same Idempotency-Key", async () => {

@@ -11,6 +11,7 @@ export const STATUS_BY_KIND: Partial<Record<ErrorKind, ContentfulStatusCode>> = 
   job_not_found: 404,
   not_found: 404,
   idempotency_key_reused: 409,
+  connection_name_taken: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,

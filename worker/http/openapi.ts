@@ -36,3 +36,18 @@ export const IdempotencyHeader = z.object({
     .optional()
     .openapi({ description: 'Same key and body within 24 h returns the original job (200).' }),
 });
+
+/** The `Warning` header of list routes, naming each query parameter they ignored (worker/http/query.ts). */
+export const WarningHeader = {
+  Warning: {
+    schema: { type: 'string' as const },
+    description: 'One `299 kiln "Ignored unknown query parameter <name>"` per query parameter the route ignored.',
+  },
+} as const;
+
+/**
+ * The 200 answer of a list route: a JSON array, with the `Warning` header of ignored query parameters.
+ *
+ * @example responses: { 200: listJson(Job, 'A page of jobs.'), ...errorResponses }
+ */
+export const listJson = (item: z.ZodType, description: string) => ({ ...json(z.array(item), description), headers: WarningHeader });

@@ -40,7 +40,7 @@ export function createApp() {
   app.on('POST', '/uploads', rateLimit('uploads'));
   app.on('PUT', '/files/:id{file_[^/]+}', rateLimit('uploads'));
   // After the callbacks, which read up to CALLBACK_BODY_MAX_BYTES once their token checks out.
-  app.on('POST', '*', jsonBodyLimit(API_BODY_MAX_BYTES));
+  app.on(['POST', 'PATCH'], '*', jsonBodyLimit(API_BODY_MAX_BYTES));
   app.route('/', jobsRoutes);
   app.route('/', taskRoutes);
   app.route('/', deliveryRoutes);

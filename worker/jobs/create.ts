@@ -11,7 +11,7 @@ import { outputKey, outputPrefix } from '../storage/keys.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
 import { sha256Hex } from '../utils/crypto.ts';
 import { newId } from '../utils/ids.ts';
-import { parseS3Url, resolveInput } from './input.ts';
+import { parseS3Url, resolveInput, unknownConnectionId } from './input.ts';
 
 /** The format of a job's output when it is known before the input is probed (image: not until then). */
 export function outputFormat(kind: JobCreate['kind'], options: Record<string, unknown>): string | null {
@@ -91,6 +91,8 @@ export async function submitJob(opts: {
   if (body.webhook_url) {
     checkOutboundUrl(body.webhook_url, 'webhook_url', { allowLoopback: config.allowLoopback, httpsOnly: true });
   }
+  // Checked even when nothing is s3://, so a mistyped id is never silently unused.
+  if (body.connection_id && !(await tenant.getConnection(body.connection_id))) throw unknownConnectionId(body.connection_id);
   const source = await resolveInput({ input: body.input, connectionId: body.connection_id, config, origin, tenant });
   let jobId = newId('job');
   let target = await resolveOutput({ body, jobId, options, tenant });

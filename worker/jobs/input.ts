@@ -12,6 +12,16 @@ export function parseS3Url(raw: string): { bucket: string; key: string } | null 
 }
 
 /**
+ * The 400 for a `connection_id` the tenant does not have: another tenant's, a deleted one, or one
+ * Kiln never issued (such as an id copied from Ittybit's docs).
+ *
+ * @example throw unknownConnectionId('con_abcdefgh12345678')
+ */
+export function unknownConnectionId(id: string) {
+  return invalidField('connection_id', `No connection ${id} exists for this API key; list yours with GET /connections`);
+}
+
+/**
  * Resolves a job's `input` into where the processor will read it from: a Kiln upload (by id or
  * by the URL Kiln returned), an object behind the tenant's S3 connection, or an http(s) URL.
  */
@@ -33,11 +43,10 @@ export async function resolveInput(opts: {
     if (!s3) throw invalidField('input', 'Expected s3://bucket/key for input');
     const connection = await opts.tenant.getConnection(opts.connectionId);
     if (!connection) {
+      if (opts.connectionId) throw unknownConnectionId(opts.connectionId);
       throw invalidField(
-        opts.connectionId ? 'connection_id' : 'input',
-        opts.connectionId
-          ? `No connection ${opts.connectionId} exists for this API key`
-          : 'An s3:// input needs a connection: create one with POST /connections (is_default: true) or pass connection_id',
+        'input',
+        'An s3:// input needs a connection: create one with POST /connections (is_default: true) or pass connection_id',
       );
     }
     return { type: 's3', connection_id: connection.id, ...s3 };

@@ -1,9 +1,10 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import { ErrorBody, jobNotFoundError } from '../../schemas/errors.ts';
-import { Job, JobCreate, JobEvent, METADATA_VALUE_MAX_CHARS } from '../../schemas/job.ts';
+import { Job, JobCreate, JobEvent, METADATA_KEY_PATTERN, METADATA_KEY_RULE, METADATA_VALUE_MAX_CHARS } from '../../schemas/job.ts';
 import { createRouter } from '../http/app.ts';
-import { ValidationError } from '../http/errors.ts';
-import { errorResponses, IdempotencyHeader, json, rateLimitedResponse } from '../http/openapi.ts';
+import { invalidField, ValidationError } from '../http/errors.ts';
+import { errorResponses, IdempotencyHeader, json, listJson, rateLimitedResponse } from '../http/openapi.ts';
+import { ignoreUnknownQueryParams } from '../http/query.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
 import { submitJob } from './create.ts';
 import { JobIdParam, ListJobsQuery } from './schemas.ts';
@@ -30,12 +31,16 @@ const getJob = createRoute({
   responses: { 200: json(Job, 'The job.'), ...errorResponses },
 });
 
+/** Every `metadata[…]` query parameter is a filter, so a malformed key is refused rather than ignored. */
+const METADATA_FILTER = /^metadata\[/;
+
 const listJobs = createRoute({
   method: 'get',
   path: '/jobs',
   summary: 'List jobs, newest first; filter by kind, status, input and metadata[key]=value',
+  middleware: [ignoreUnknownQueryParams({ schema: ListJobsQuery, families: [METADATA_FILTER], paging: 'cursor' })],
   request: { query: ListJobsQuery },
-  responses: { 200: json(z.array(Job), 'A page of jobs; see the Link, Has-More and Limit headers.'), ...errorResponses },
+  responses: { 200: listJson(Job, 'A page of jobs; see the Link, Has-More and Limit headers.'), ...errorResponses },
 });
 
 const cancelJob = createRoute({
@@ -50,29 +55,27 @@ const jobEvents = createRoute({
   method: 'get',
   path: '/jobs/{id}/events',
   summary: "The job's history, oldest first: each run started, deferred or lost, and how it ended",
+  middleware: [ignoreUnknownQueryParams({ paging: 'none' })],
   request: { params: JobIdParam },
-  responses: { 200: json(z.array(JobEvent), 'The events.'), ...errorResponses },
+  responses: { 200: listJson(JobEvent, 'The events.'), ...errorResponses },
 });
 
-const LIST_QUERY_KEYS = new Set(['kind', 'status', 'input', 'limit', 'after', 'before', 'order']);
-
+/**
+ * The `metadata[key]=value` filters of a list query. The value is matched as text: a stored number
+ * or boolean matches the text it is echoed as (`3`, `true`).
+ */
 function metadataFilters(url: URL): Record<string, string> {
   const filters: Record<string, string> = {};
-  const unknown: string[] = [];
   for (const [name, value] of url.searchParams) {
-    const m = /^metadata\[([A-Za-z0-9_]{1,32})\]$/.exec(name);
-    if (m?.[1] && value.length > METADATA_VALUE_MAX_CHARS) {
-      throw new ValidationError([
-        { path: `query.${name}`, message: `Expected a string of length <= ${METADATA_VALUE_MAX_CHARS} for query.${name}` },
-      ]);
+    if (!METADATA_FILTER.test(name)) continue;
+    const key = name.slice('metadata['.length, -1);
+    if (!name.endsWith(']') || !METADATA_KEY_PATTERN.test(key)) {
+      throw invalidField(`query.${name}`, `Expected metadata[key] with a metadata key (${METADATA_KEY_RULE}) for query.${name}`);
     }
-    if (m?.[1]) filters[m[1]] = value;
-    else if (!LIST_QUERY_KEYS.has(name)) unknown.push(name);
-  }
-  if (unknown.length) {
-    throw new ValidationError(
-      unknown.map((name) => ({ path: `query.${name}`, message: `Unknown query parameter ${name}; remove it or check its spelling` })),
-    );
+    if (value.length > METADATA_VALUE_MAX_CHARS) {
+      throw invalidField(`query.${name}`, `Expected a string of length <= ${METADATA_VALUE_MAX_CHARS} for query.${name}`);
+    }
+    filters[key] = value;
   }
   return filters;
 }

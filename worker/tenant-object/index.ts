@@ -2,6 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { isTerminal, type Job } from '../../schemas/job.ts';
 import { IDEMPOTENCY_TTL_MS } from '../constants.ts';
 import { jobStub } from '../stubs.ts';
+import { type ConnectionChanges, type ConnectionRecord, ConnectionStore, type ConnectionWrite } from './connections.ts';
 import { type RateBucketName, RateBuckets, RunSlots, type TokenTake } from './limits.ts';
 import { type JobListQuery, listJobsSql } from './list.ts';
 import { WebhookSecretStore, type WebhookSecrets } from './webhook-secrets.ts';
@@ -9,17 +10,9 @@ import { WebhookSecretStore, type WebhookSecrets } from './webhook-secrets.ts';
 /** What the tenant index keeps per job: enough to filter and page without waking job objects. */
 export type JobSummary = Pick<Job, 'id' | 'kind' | 'status' | 'input' | 'metadata' | 'created_at'>;
 
-export type IdempotencyClaim = { outcome: 'new' } | { outcome: 'replay'; job_id: string } | { outcome: 'conflict' };
+export type { ConnectionRecord };
 
-export interface ConnectionRecord {
-  id: string;
-  endpoint: string;
-  region: string;
-  access_key_id: string;
-  secret_sealed: string;
-  is_default: boolean;
-  created_at: number;
-}
+export type IdempotencyClaim = { outcome: 'new' } | { outcome: 'replay'; job_id: string } | { outcome: 'conflict' };
 
 export interface UploadRecord {
   id: string;
@@ -39,6 +32,7 @@ export interface UploadRecord {
 export class TenantObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly webhookSecretStore: WebhookSecretStore;
+  private readonly connectionStore: ConnectionStore;
   private readonly rateBuckets: RateBuckets;
   private readonly runSlots: RunSlots;
 
@@ -56,13 +50,12 @@ export class TenantObject extends DurableObject<Env> {
       CREATE INDEX IF NOT EXISTS job_metadata_lookup ON job_metadata (key, value, job_id);
       CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, body_hash TEXT NOT NULL, job_id TEXT NOT NULL,
         created_at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS connections (id TEXT PRIMARY KEY, endpoint TEXT NOT NULL, region TEXT NOT NULL,
-        access_key_id TEXT NOT NULL, secret_sealed TEXT NOT NULL, is_default INTEGER NOT NULL, created_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, job_id TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS uploads (id TEXT PRIMARY KEY, key TEXT NOT NULL, filename TEXT NOT NULL,
         content_type TEXT NOT NULL, size INTEGER, created_at INTEGER NOT NULL);
     `);
     this.webhookSecretStore = new WebhookSecretStore(this.sql);
+    this.connectionStore = new ConnectionStore(this.sql);
     this.rateBuckets = new RateBuckets(this.sql);
     this.runSlots = new RunSlots(this.sql);
   }
@@ -79,8 +72,9 @@ export class TenantObject extends DurableObject<Env> {
       job.input,
       job.created_at,
     );
+    // Filters arrive as query text, so a value is indexed as the text it is echoed as: 3, true.
     for (const [key, value] of Object.entries(job.metadata)) {
-      this.sql.exec('INSERT OR IGNORE INTO job_metadata (job_id, key, value) VALUES (?, ?, ?)', job.id, key, value);
+      this.sql.exec('INSERT OR IGNORE INTO job_metadata (job_id, key, value) VALUES (?, ?, ?)', job.id, key, String(value));
     }
   }
 
@@ -118,36 +112,28 @@ export class TenantObject extends DurableObject<Env> {
     return { outcome: 'new' };
   }
 
-  async addConnection(c: ConnectionRecord): Promise<void> {
-    if (c.is_default) this.sql.exec('UPDATE connections SET is_default = 0');
-    this.sql.exec(
-      'INSERT INTO connections (id, endpoint, region, access_key_id, secret_sealed, is_default, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      c.id,
-      c.endpoint,
-      c.region,
-      c.access_key_id,
-      c.secret_sealed,
-      c.is_default ? 1 : 0,
-      c.created_at,
-    );
+  /** Stores a new connection, unless another of the tenant's connections has its name. */
+  async addConnection(c: ConnectionRecord): Promise<ConnectionWrite<ConnectionRecord>> {
+    return this.connectionStore.add(c);
   }
 
   async listConnections(): Promise<ConnectionRecord[]> {
-    return this.sql
-      .exec<Record<string, SqlStorageValue>>('SELECT * FROM connections ORDER BY created_at, id')
-      .toArray()
-      .map((r) => ({ ...(r as unknown as ConnectionRecord), is_default: r.is_default === 1 }));
+    return this.connectionStore.list();
   }
 
   /** The named connection, or the default one (the only one, if there is just one). */
   async getConnection(id: string | undefined): Promise<ConnectionRecord | null> {
-    const all = await this.listConnections();
-    if (id) return all.find((c) => c.id === id) ?? null;
+    if (id) return this.connectionStore.get(id);
+    const all = this.connectionStore.list();
     return all.find((c) => c.is_default) ?? (all.length === 1 ? (all[0] ?? null) : null);
   }
 
+  async updateConnection(id: string, changes: ConnectionChanges): Promise<ConnectionWrite<ConnectionRecord>> {
+    return this.connectionStore.update(id, changes, Date.now());
+  }
+
   async deleteConnection(id: string): Promise<boolean> {
-    return this.sql.exec('DELETE FROM connections WHERE id = ?', id).rowsWritten > 0;
+    return this.connectionStore.delete(id);
   }
 
   async addUpload(u: UploadRecord): Promise<void> {

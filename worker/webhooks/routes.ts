@@ -5,7 +5,8 @@ import { readConfig } from '../config/index.ts';
 import { WEBHOOK_SECRET_OVERLAP_MS } from '../constants.ts';
 import { createRouter } from '../http/app.ts';
 import { invalidField } from '../http/errors.ts';
-import { errorResponses, json } from '../http/openapi.ts';
+import { errorResponses, json, listJson } from '../http/openapi.ts';
+import { ignoreUnknownQueryParams } from '../http/query.ts';
 import { JobIdParam } from '../jobs/schemas.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
 import type { WebhookSecrets } from '../tenant-object/webhook-secrets.ts';
@@ -15,8 +16,9 @@ const listDeliveries = createRoute({
   method: 'get',
   path: '/jobs/{id}/deliveries',
   summary: "Every attempt to deliver the job's webhook",
+  middleware: [ignoreUnknownQueryParams({ paging: 'none' })],
   request: { params: JobIdParam },
-  responses: { 200: json(z.array(Delivery), 'Attempts, oldest first.'), ...errorResponses },
+  responses: { 200: listJson(Delivery, 'Attempts, oldest first.'), ...errorResponses },
 });
 
 const redeliver = createRoute({

@@ -1,7 +1,7 @@
 import { env, exports } from 'cloudflare:workers';
 import { fc, it } from '@fast-check/vitest';
 import { afterAll, beforeAll, describe, expect, vi } from 'vitest';
-import { ConnectionCreate } from '../../../schemas/connection.ts';
+import { ConnectionCreate, ConnectionUpdate } from '../../../schemas/connection.ts';
 import { JobCreate } from '../../../schemas/job.ts';
 import { JobKind, OptionsByKind } from '../../../schemas/options.ts';
 import { FreshUrlsRequest, OutputFilesRequest, ProcessorEvent, type ProcessorTask } from '../../../schemas/processor.ts';
@@ -126,6 +126,9 @@ const BODIES: Record<string, fc.Arbitrary<unknown>> = {
   'POST /connections': fromZod(ConnectionCreate, {
     endpoint: fc.constantFrom('https://acct.r2.cloudflarestorage.com', 'http://127.0.0.1:9', 'ftp://x'),
   }),
+  'PATCH /connections/{id}': fromZod(ConnectionUpdate, {
+    endpoint: fc.constantFrom('https://acct.r2.cloudflarestorage.com', 'http://127.0.0.1:9', 'ftp://x'),
+  }),
   'POST /internal/jobs/{id}/events': fromZod(ProcessorEvent as never).map((e) => ({ ...e, attempt: 1 })),
   'POST /internal/jobs/{id}/outputs': fromZod(OutputFilesRequest, { attempt: fc.constant(1) }),
   'POST /internal/jobs/{id}/urls': fromZod(FreshUrlsRequest, { attempt: fc.constant(1) }),
@@ -172,6 +175,8 @@ const DOCUMENTED = [
   'PUT /files/{id}',
   'POST /connections',
   'GET /connections',
+  'GET /connections/{id}',
+  'PATCH /connections/{id}',
   'DELETE /connections/{id}',
   'GET /webhooks/secret',
   'POST /webhooks/secret/rotate',

@@ -29,6 +29,18 @@ describe('GET /openapi.json', () => {
     ]);
     expect(Object.keys(doc.paths['/jobs']!).sort()).toEqual(['get', 'post']);
     expect(doc.components.schemas.Job.properties.status.enum).toEqual(['queued', 'processing', 'succeeded', 'failed', 'cancelled']);
+    expect(Object.keys(doc.paths['/connections/{id}']!).sort()).toEqual(['delete', 'get', 'patch']);
+    expect(doc.components.schemas.Connection.properties.object).toMatchObject({ enum: ['storage_connection'] });
+    expect(Object.keys(doc.components.schemas.ConnectionUpdate.properties).sort()).toEqual([
+      'access_key_id',
+      'endpoint',
+      'is_default',
+      'kind',
+      'name',
+      'region',
+      'secret_access_key',
+    ]);
+    expect(doc.components.schemas.ConnectionCreate.required.sort()).toEqual(['access_key_id', 'endpoint', 'secret_access_key']);
   });
 
   it('answers unknown routes with a JSON not_found', async () => {

@@ -53,10 +53,10 @@ describe('GET /jobs', () => {
     expect(cancelled.map((j) => j.id)).toEqual([a]);
   });
 
-  it('refuses unknown query parameters and out-of-range limits by name', async () => {
+  it('ignores unknown query parameters with a Warning, and refuses out-of-range limits by name', async () => {
     const unknown = await api('/jobs?colour=red');
-    expect(unknown.status).toBe(400);
-    expect((await unknown.json<{ issues: { path: string }[] }>()).issues[0]?.path).toBe('query.colour');
+    expect(unknown.status).toBe(200);
+    expect(unknown.headers.get('Warning')).toBe('299 kiln "Ignored unknown query parameter colour"');
     const limit = await api('/jobs?limit=500');
     expect(limit.status).toBe(400);
     expect((await limit.json<{ issues: { path: string }[] }>()).issues[0]?.path).toBe('query.limit');
