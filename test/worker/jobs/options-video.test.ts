@@ -140,7 +140,11 @@ describe('video, image and animation options from the Ittybit docs and guides', 
       'options.codec',
       'Expected h264 or h265 for format mov (av1 needs format mp4 or webm) for options.codec but received "av1" of type string',
     ],
-    [{ codec: 'vp9', format: 'mp4' }, 'options.codec', 'Expected h264, h265 or av1 for format mp4 for options.codec but received "vp9" of type string'],
+    [
+      { codec: 'vp9', format: 'mp4' },
+      'options.codec',
+      'Expected h264, h265 or av1 for format mp4 for options.codec but received "vp9" of type string',
+    ],
   ])('refuses video options %j naming %s', async (options, path, message) => {
     const err = await refused('/jobs', { ...VIDEO_JOB, options });
     expect(err.issues).toEqual([{ path, message }]);
