@@ -110,7 +110,7 @@ const CODECS_BY_FORMAT = {
   mov: ['h264', 'h265'],
   webm: ['vp9', 'av1'],
 } as const satisfies Record<OutputFormat<'video'>, readonly z.infer<typeof VideoCodec>[]>;
-const SUBTITLES_INSTEAD = 'serve the VTT/SRT file next to the video with a <track> element, or burn it in before sending the video.';
+const SUBTITLES_INSTEAD = 'serve the VTT/SRT file next to the video in an HTML track element, or burn it in before sending the video.';
 /** A day at 60 fps: the most frames the longest clip at the highest frame rate has. */
 const FRAMES_MAX = SECONDS_MAX * 60;
 

@@ -72,7 +72,7 @@ describe('video, image and animation options from the Ittybit docs and guides', 
         format: 'mp4',
       },
     });
-    const instead = 'serve the VTT/SRT file next to the video with a <track> element, or burn it in before sending the video.';
+    const instead = 'serve the VTT/SRT file next to the video in an HTML track element, or burn it in before sending the video.';
     expect(err.issues).toEqual([
       { path: 'options.subtitle_url', message: `options.subtitle_url is not supported by Kiln; ${instead}` },
       { path: 'options.subtitle_style', message: `options.subtitle_style is not supported by Kiln; ${instead}` },
