@@ -13,7 +13,7 @@ const percent = z
   .max(PERCENT_MAX_CHARS)
   .regex(/^(100|[1-9]?\d(\.\d+)?)%$/, 'Expected a percentage such as "50%"');
 const dimension = z.union([z.number().int().min(1).max(16_384), percent]);
-/** A day: longer than any input Kiln takes (KILN_MAX_DURATION_S), short enough to stay exact in ffmpeg's `-ss`/`-t`. */
+/** A day, the bound of every time option: past any input the processor takes by default (KILN_MAX_DURATION_S, 4 h). */
 const SECONDS_MAX = 86_400;
 const seconds = z.number().min(0).max(SECONDS_MAX);
 
