@@ -65,7 +65,7 @@ Commands:
   video       MP4 (H.264/H.265/AV1), MOV or WebM (VP9/AV1)
   image       JPEG, PNG, WebP or AVIF from an image or a video frame
   audio       MP3, AAC (.m4a), Ogg Vorbis, Opus, WAV or FLAC
-  animation   GIF or animated WebP from a stretch of video (needs --end)
+  animation   GIF or animated WebP from a stretch of video (--end defaults to --start + 5 s)
   adaptive    HLS ladder; -o is a directory (or a path ending in .m3u8)
   probe       print what Kiln knows about a file
   jobs [id]   list your jobs (--status, --limit) or show one           (remote)
@@ -79,9 +79,9 @@ Options:
   --fit <contain|cover|fill>  how to fill width × height (default contain)
   --position <center|top|bottom|left|right|top_left|...>  anchor for cover/contain
   --background <#rrggbb>   padding colour for contain
-  --quality <very_low|low|medium|high|very_high>  (default medium)
+  --quality <very_low|low|medium|high|very_high|auto>  (default medium; auto is medium)
   --start, --end <s>       seconds; for image, --start is the frame time
-  --fps <n>                frames per second (video 1–60, animation 1–30)
+  --fps <n>                frames per second (video 1–60, animation 1–60, gif at most 50)
   --codec <h264|h265|vp9|av1>   video codec
   --format <name>          output format when -o has no telling extension
   --bitrate <bps>          video bitrate cap or audio bitrate

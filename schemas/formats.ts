@@ -13,6 +13,8 @@ interface FormatFacts {
   type: string;
   /** Other extensions that name this format on an output path, e.g. `-o clip.m4v`. */
   aliases?: readonly string[];
+  /** Other names the `format` option accepts for it (Ittybit's guides write `format: "jpg"`). */
+  names?: readonly string[];
   /** The output is a folder of files (a playlist and its segments), not one file. */
   folder?: true;
 }
@@ -24,7 +26,7 @@ const OUTPUT_FORMATS = {
     mov: { extension: 'mov', type: 'video/quicktime' },
   },
   image: {
-    jpeg: { extension: 'jpg', type: 'image/jpeg', aliases: ['jpeg'] },
+    jpeg: { extension: 'jpg', type: 'image/jpeg', aliases: ['jpeg'], names: ['jpg'] },
     png: { extension: 'png', type: 'image/png' },
     webp: { extension: 'webp', type: 'image/webp' },
     avif: { extension: 'avif', type: 'image/avif' },
@@ -81,6 +83,28 @@ function facts(kind: JobKind, format: string): FormatFacts {
  */
 export function formatNames<K extends JobKind>(kind: K): [OutputFormat<K>, ...OutputFormat<K>[]] {
   return Object.keys(OUTPUT_FORMATS[kind]) as [OutputFormat<K>, ...OutputFormat<K>[]];
+}
+
+/**
+ * Every value the `format` option accepts for a kind: the formats, then their other names.
+ *
+ * @example
+ * formatOptionNames('image'); // ['jpeg', 'png', 'webp', 'avif', 'jpg']
+ */
+export function formatOptionNames(kind: JobKind): [string, ...string[]] {
+  const formats = Object.values(OUTPUT_FORMATS[kind]) as FormatFacts[];
+  return [...formatNames(kind), ...formats.flatMap((f) => f.names ?? [])];
+}
+
+/**
+ * The format a value of the `format` option names, or undefined for none of `formatOptionNames(kind)`.
+ *
+ * @example
+ * formatNamed('image', 'jpg'); // 'jpeg'
+ */
+export function formatNamed<K extends JobKind>(kind: K, name: string): OutputFormat<K> | undefined {
+  const entries = Object.entries(OUTPUT_FORMATS[kind]) as [OutputFormat<K>, FormatFacts][];
+  return entries.find(([format, f]) => format === name || f.names?.includes(name))?.[0];
 }
 
 /**

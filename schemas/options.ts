@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defaultFormat, formatNames } from './formats.ts';
+import { defaultFormat, formatNamed, formatNames, formatOptionNames, type OutputFormat } from './formats.ts';
 
 /**
  * Options per job kind (docs/api.md#options). Every object is strict so an unknown option is refused by
@@ -13,12 +13,19 @@ const percent = z
   .max(PERCENT_MAX_CHARS)
   .regex(/^(100|[1-9]?\d(\.\d+)?)%$/, 'Expected a percentage such as "50%"');
 const dimension = z.union([z.number().int().min(1).max(16_384), percent]);
-const seconds = z.number().min(0).max(86_400);
+/** A day, the bound of every time option: past any input the processor takes by default (KILN_MAX_DURATION_S, 4 h). */
+const SECONDS_MAX = 86_400;
+const seconds = z.number().min(0).max(SECONDS_MAX);
 
 export const Quality = z.enum(['very_low', 'low', 'medium', 'high', 'very_high']);
 export type Quality = z.infer<typeof Quality>;
 /** The tier a job gets when it names none. */
 export const DEFAULT_QUALITY: Quality = 'medium';
+/**
+ * `auto`, the default in Ittybit's CLI docs, is the tier a job gets when it names none: Kiln picks
+ * no tier per input, so the job shows the tier it ran with.
+ */
+const QualityOption = z.enum([...Quality.options, 'auto']).transform((value): Quality => (value === 'auto' ? DEFAULT_QUALITY : value));
 
 export const Fit = z.enum(['contain', 'cover', 'fill']);
 export const Position = z.enum(['center', 'top', 'bottom', 'left', 'right', 'top_left', 'top_right', 'bottom_left', 'bottom_right']);
@@ -34,10 +41,61 @@ const shared = {
     .regex(/^#[0-9a-fA-F]{6}$/, 'Expected a colour such as "#000000"')
     .optional()
     .describe('Padding colour for fit=contain.'),
-  quality: Quality.optional().describe('Quality tier (default medium); see the README table.'),
+  quality: QualityOption.optional().describe('Quality tier (default medium; auto is medium too); see the README table.'),
   start: seconds.optional().describe('Start time in seconds.'),
   end: seconds.optional().describe('End time in seconds.'),
 };
+
+/**
+ * The `format` option of a kind: its formats or another name for one (`jpg`), read as the format
+ * itself so the job and the processor only ever see the table's names.
+ */
+function formatOption<K extends JobKind>(kind: K) {
+  // formatNamed finds every name formatOptionNames lists, so the fallback is never taken.
+  return z.enum(formatOptionNames(kind)).transform((name) => formatNamed(kind, name) ?? (name as OutputFormat<K>));
+}
+
+/**
+ * An option from Ittybit's guides that Kiln cannot honour: refused by name, with what to do
+ * instead, rather than as an unknown field.
+ */
+function unsupported(instead: string) {
+  return z
+    .unknown()
+    .superRefine((value, ctx) => {
+      if (value !== undefined) ctx.addIssue({ code: 'custom', message: instead, params: { unsupported: true } });
+    })
+    .optional()
+    .describe(`Not supported: ${instead}`);
+}
+
+/** `duration` (older Ittybit docs): the clip's length from `start`, the same as end = start + duration. */
+const duration = z
+  .number()
+  .positive()
+  .max(SECONDS_MAX)
+  .optional()
+  .describe('Clip length in seconds from start, the same as end = start + duration; not with end.');
+
+function durationAsEnd<T extends { start?: number | undefined; end?: number | undefined; duration?: number | undefined }>(
+  value: T,
+  ctx: z.RefinementCtx,
+) {
+  if (value.duration === undefined) return;
+  if (value.end !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['duration'], message: 'Expected only one of duration and end (end = start + duration)' });
+  } else if ((value.start ?? 0) + value.duration > SECONDS_MAX) {
+    ctx.addIssue({ code: 'custom', path: ['duration'], message: `Expected start + duration to be at most ${SECONDS_MAX} s` });
+  }
+}
+
+/** Folds `duration` into `end`, so the encoders only know start and end. */
+function withEnd<T extends { start?: number | undefined; end?: number | undefined; duration?: number | undefined }>({
+  duration: length,
+  ...rest
+}: T): Omit<T, 'duration'> {
+  return length === undefined ? rest : { ...rest, end: (rest.start ?? 0) + length };
+}
 
 function endAfterStart<T extends { start?: number | undefined; end?: number | undefined }>(value: T, ctx: z.RefinementCtx) {
   if (value.start !== undefined && value.end !== undefined && value.end <= value.start) {
@@ -45,32 +103,73 @@ function endAfterStart<T extends { start?: number | undefined; end?: number | un
   }
 }
 
+const VideoCodec = z.enum(['h264', 'h265', 'vp9', 'av1']);
+/** Which codecs each container carries (Ittybit's rule): AV1 in MOV plays nowhere that matters. */
+const CODECS_BY_FORMAT = {
+  mp4: ['h264', 'h265', 'av1'],
+  mov: ['h264', 'h265'],
+  webm: ['vp9', 'av1'],
+} as const satisfies Record<OutputFormat<'video'>, readonly z.infer<typeof VideoCodec>[]>;
+const SUBTITLES_INSTEAD = 'serve the VTT/SRT file next to the video in an HTML track element, or burn it in before sending the video.';
+/** A day at 60 fps: the most frames the longest clip at the highest frame rate has. */
+const FRAMES_MAX = SECONDS_MAX * 60;
+
+function orList(items: readonly string[]): string {
+  return items.length > 1 ? `${items.slice(0, -1).join(', ')} or ${items.at(-1)}` : (items[0] ?? '');
+}
+
 export const VideoOptions = z
   .strictObject({
     ...shared,
-    format: z.enum(formatNames('video')).optional(),
-    codec: z.enum(['h264', 'h265', 'vp9', 'av1']).optional(),
+    format: formatOption('video').optional(),
+    codec: VideoCodec.optional().describe('h264 or h265 in mp4/mov, vp9 in webm, av1 in mp4/webm (default h264, vp9 for webm).'),
     fps: z.number().min(1).max(60).optional(),
     bitrate: z.number().int().min(300_000).max(60_000_000).optional(),
-    mute: z.boolean().optional(),
+    mute: z.boolean().optional().describe('Drop the audio track.'),
+    mute_video: z.boolean().optional().describe('Another name for mute (used in some Ittybit guides).'),
+    frames: z
+      .number()
+      .int()
+      .min(1)
+      .max(FRAMES_MAX)
+      .optional()
+      .describe('Stop after this many frames; with start/end, whichever comes first.'),
+    duration,
+    subtitle_url: unsupported(SUBTITLES_INSTEAD),
+    subtitle_style: unsupported(SUBTITLES_INSTEAD),
+    layers: unsupported('add image or text overlays to the video before sending it.'),
   })
   .superRefine(endAfterStart)
+  .superRefine(durationAsEnd)
   .superRefine((value, ctx) => {
     const format = value.format ?? defaultFormat('video');
-    if (format === 'webm' && (value.codec === 'h264' || value.codec === 'h265')) {
-      ctx.addIssue({ code: 'custom', path: ['codec'], message: 'Expected vp9 or av1 for format webm' });
+    const codecs: readonly string[] = CODECS_BY_FORMAT[format];
+    if (value.codec !== undefined && !codecs.includes(value.codec)) {
+      const hint = value.codec === 'av1' ? ' (av1 needs format mp4 or webm)' : '';
+      ctx.addIssue({ code: 'custom', path: ['codec'], message: `Expected ${orList(codecs)} for format ${format}${hint}` });
     }
-    if (format !== 'webm' && value.codec === 'vp9') {
-      ctx.addIssue({ code: 'custom', path: ['codec'], message: `Expected h264, h265 or av1 for format ${format}` });
+    if (value.mute !== undefined && value.mute_video !== undefined && value.mute !== value.mute_video) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mute_video'],
+        message: 'Expected the same value as mute (mute_video is another name for it)',
+      });
     }
+  })
+  // The refused options are undefined here; dropping them keeps them out of the encoder's type.
+  .transform(({ mute_video, subtitle_url, subtitle_style, layers, ...value }) => {
+    const mute = value.mute ?? mute_video;
+    return withEnd(mute === undefined ? value : { ...value, mute });
   })
   .meta({ id: 'VideoOptions' });
 
 export const ImageOptions = z
   .strictObject({
     ...shared,
-    format: z.enum(formatNames('image')).optional(),
+    format: formatOption('image').optional(),
+    interval: unsupported('a job makes one image; create one image job per frame, each with options.start set to its time.'),
   })
+  .transform(({ interval, ...value }) => value)
   .meta({ id: 'ImageOptions' });
 
 export const AudioOptions = z
@@ -84,14 +183,32 @@ export const AudioOptions = z
   .superRefine(endAfterStart)
   .meta({ id: 'AudioOptions' });
 
+/**
+ * 50 fps: GIF frame delays are whole hundredths of a second, and browsers play a delay under
+ * 2/100 s as 1/10 s, so a faster GIF would play slower. Animated WebP times frames in ms.
+ */
+const GIF_FPS_MAX = 50;
+
 export const AnimationOptions = z
   .strictObject({
     ...shared,
-    format: z.enum(formatNames('animation')).optional(),
-    fps: z.number().min(1).max(30).optional(),
-    end: seconds.describe('End time in seconds (required).'),
+    format: formatOption('animation').optional(),
+    fps: z.number().min(1).max(60).optional().describe(`Frames per second (default 10; at most ${GIF_FPS_MAX} for gif).`),
+    end: seconds.optional().describe('End time in seconds (default start + 5 s, at most the end of the input).'),
+    duration,
   })
   .superRefine(endAfterStart)
+  .superRefine(durationAsEnd)
+  .superRefine((value, ctx) => {
+    if ((value.format ?? defaultFormat('animation')) === 'gif' && value.fps !== undefined && value.fps > GIF_FPS_MAX) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fps'],
+        message: `Expected at most ${GIF_FPS_MAX} for format gif (browsers slow faster GIFs down; use format webp for more)`,
+      });
+    }
+  })
+  .transform(withEnd)
   .meta({ id: 'AnimationOptions' });
 
 export const AdaptiveVideoOptions = z

@@ -1,6 +1,7 @@
 /**
  * Animation: a looping GIF (palettegen/paletteuse, one palette per clip) or animated WebP from a
- * stretch of video (docs/api.md#animation). `end` is required so nobody turns a feature film into a GIF.
+ * stretch of video (docs/api.md#animation). Without `end` it covers ANIMATION_DEFAULT_SECONDS from `start`,
+ * so nobody turns a feature film into a GIF by leaving it out.
  * Memory stays flat whatever the length: the GIF takes two passes (palette, then frames) instead
  * of one graph that holds every frame until the palette is known, and an animated WebP, whose
  * encoder keeps every frame to the end, is refused beyond `KILN_MAX_ANIMATED_WEBP_PIXELS`.
@@ -12,13 +13,19 @@ import { encodeTrimmed } from '../ffmpeg/encode.ts';
 import { FRAME_CLOCK_FILTER } from '../ffmpeg/index.ts';
 import { outputPixelsError, overLimitError } from '../limits.ts';
 import { largestFrame, planResize } from '../resize/index.ts';
-import { planTrim } from '../trim/index.ts';
+import { planTrim, secs } from '../trim/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
 import { videoFilters } from '../video/filters.ts';
 import { animatedWebpQuality } from './quality.ts';
 
 /** Frames per second when none is asked for: smooth enough for previews, small enough for GIF. */
 export const ANIMATION_DEFAULT_FPS = 10;
+/**
+ * Seconds from `start` when no `end` is asked for: a hover preview or reaction loop. At the
+ * default size and rate that is 50 frames of 480 px, a GIF of a few megabytes, and an animated
+ * WebP far inside KILN_MAX_ANIMATED_WEBP_PIXELS.
+ */
+export const ANIMATION_DEFAULT_SECONDS = 5;
 /** Width cap when neither width nor height is given: GIFs of full-HD video are tens of megabytes. */
 export const ANIMATION_DEFAULT_MAX_WIDTH = 480;
 /**
@@ -49,8 +56,15 @@ export async function encodeAnimation(ctx: EncodeContext, options: AnimationOpti
       error: { kind: 'no_video_stream', message: 'The input has no video to animate; use a video or an animated GIF/WebP.' },
     };
   }
-  const planned = planTrim(info.duration, options.start, options.end);
+  const start = options.start ?? 0;
+  const end =
+    options.end ??
+    (info.duration === null ? start + ANIMATION_DEFAULT_SECONDS : Math.min(start + ANIMATION_DEFAULT_SECONDS, info.duration));
+  const planned = planTrim(info.duration, options.start, end);
   if (!planned.ok) return planned;
+  if (options.end === undefined) {
+    planned.notes.push(`No end given; animated ${secs(end - start)} from ${secs(start)} (at most ${ANIMATION_DEFAULT_SECONDS} s).`);
+  }
   const trim =
     info.width * info.height > SINGLE_THREAD_DECODE_PIXELS
       ? { ...planned, inputOptions: [...planned.inputOptions, '-threads', '1'] }

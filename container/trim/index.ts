@@ -47,3 +47,17 @@ export function planTrim(duration: number | null, start?: number, end?: number):
   const stop = to ?? duration;
   return { ok: true, start: from, end: to, seconds: stop === null ? null : Math.max(0, stop - from), inputOptions, notes };
 }
+
+/**
+ * Shortens a plan to at most `maxSeconds` of output (a frame count at the output rate); a plan
+ * that is already shorter is returned as it is.
+ *
+ * @example
+ * capTrim(planTrim(10, 2), 1); // { ..., end: 3, seconds: 1, inputOptions: ['-ss', '2', '-t', '1'] }
+ */
+export function capTrim(plan: Extract<TrimPlan, { ok: true }>, maxSeconds: number): Extract<TrimPlan, { ok: true }> {
+  if (plan.seconds !== null && plan.seconds <= maxSeconds) return plan;
+  const seconds = Math.round(maxSeconds * 1000) / 1000;
+  const inputOptions = [...(plan.start > 0 ? ['-ss', String(plan.start)] : []), '-t', String(seconds)];
+  return { ...plan, end: plan.start + seconds, seconds, inputOptions };
+}

@@ -10,7 +10,7 @@ import { encodeTrimmed } from '../ffmpeg/encode.ts';
 import { outputPixelsError } from '../limits.ts';
 import { rationalValue } from '../probe/index.ts';
 import { largestFrame, planResize } from '../resize/index.ts';
-import { planTrim } from '../trim/index.ts';
+import { capTrim, planTrim } from '../trim/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
 import { defaultFps, videoFilters } from './filters.ts';
 import { type VideoQualityTier, videoQuality } from './quality.ts';
@@ -76,8 +76,8 @@ export async function encodeVideo(ctx: EncodeContext, options: VideoOptions): Pr
     const hint = info.kind === 'audio' ? 'use kind "audio" for audio-only files' : 'use kind "image" for still images';
     return { ok: false, error: { kind: 'no_video_stream', message: `The input has no video stream; ${hint}.` } };
   }
-  const trim = planTrim(info.duration, options.start, options.end);
-  if (!trim.ok) return trim;
+  const planned = planTrim(info.duration, options.start, options.end);
+  if (!planned.ok) return planned;
   const format = options.format ?? defaultFormat('video');
   const codec: Codec = options.codec ?? (format === 'webm' ? 'vp9' : 'h264');
   const tier = videoQuality(options.quality);
@@ -86,6 +86,8 @@ export async function encodeVideo(ctx: EncodeContext, options: VideoOptions): Pr
   const tooBig = outputPixelsError(largestFrame(plan), ctx.limits, 'maxOutputVideoPixels');
   if (tooBig) return { ok: false, error: tooBig };
   const fps = options.fps !== undefined ? String(options.fps) : details.video ? defaultFps(details) : String(Math.min(60, info.fps ?? 30));
+  // Half a frame past the count, so rounding `-t` never drops the last frame; `-frames:v` stops at the count.
+  const trim = options.frames === undefined ? planned : capTrim(planned, (options.frames + 0.5) / rationalValue(fps));
   const withAudio = info.has_audio && !options.mute;
   const filters = videoFilters({
     plan,
@@ -102,6 +104,7 @@ export async function encodeVideo(ctx: EncodeContext, options: VideoOptions): Pr
     ...(withAudio ? ['-map', '0:a:0'] : ['-an']),
     '-vf', filters.join(','),
     '-fps_mode', 'cfr',
+    ...(options.frames === undefined ? [] : ['-frames:v', String(options.frames)]),
     ...videoCodecArgs(codec, tier, options.bitrate),
     '-pix_fmt', 'yuv420p',
     ...(codec === 'h264' ? ['-level:v', h264Level(plan.width, plan.height, Math.min(60, rationalValue(fps)))] : []),

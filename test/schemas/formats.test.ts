@@ -5,7 +5,9 @@ import {
   folderFileType,
   folderFileTypeOf,
   formatForExtension,
+  formatNamed,
   formatNames,
+  formatOptionNames,
   isFolderFormat,
   mimeFor,
   typeForExtension,
@@ -18,6 +20,14 @@ describe('output formats', () => {
       for (const format of formatNames(kind)) expect(OptionsByKind[kind].safeParse({ format, end: 1 }).success).toBe(true);
       expect(OptionsByKind[kind].safeParse({ format: 'xyz', end: 1 }).success).toBe(false);
     }
+  });
+
+  test('the format option also takes jpg, and the job is left with jpeg', () => {
+    expect(formatOptionNames('image')).toEqual(['jpeg', 'png', 'webp', 'avif', 'jpg']);
+    expect(formatNamed('image', 'jpg')).toBe('jpeg');
+    expect(formatNamed('image', 'png')).toBe('png');
+    expect(formatNamed('image', 'gif')).toBeUndefined();
+    expect(OptionsByKind.image.parse({ format: 'jpg' })).toEqual({ format: 'jpeg' });
   });
 
   test('every kind but image has a default among its formats; image keeps the input format', () => {

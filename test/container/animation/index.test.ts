@@ -16,7 +16,15 @@ afterAll(cleanupWorkDirs);
 
 /** A minute of 480×270 video that decodes and encodes cheaply (flat grey, one moving square). */
 let minute: string;
+/** A second of 60 fps video whose every frame differs (libwebp merges repeated frames). */
+let fast: string;
 beforeAll(async () => {
+  fast = join(await workDir(), 'fast.mp4');
+  // biome-ignore format: ffmpeg arguments read as flag/value pairs
+  await run('ffmpeg', [
+    '-hide_banner', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=320x180:r=60:d=1',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', fast,
+  ]);
   minute = join(await workDir(), 'minute.mp4');
   // biome-ignore format: ffmpeg arguments read as flag/value pairs
   await run('ffmpeg', [
@@ -117,11 +125,47 @@ describe('animation', () => {
     expectOk(await runJob('animation', fixture('clip.mp4'), { end: 1, fps: 5, width: 320, format: 'webp' }, { limits }));
   });
 
-  test('requires end', async () => {
-    expect(await runJob('animation', fixture('clip.mp4'), {})).toMatchObject({
+  test('without end covers 5 s from start, and says so', async () => {
+    const result = expectOk(await runJob('animation', minute, { start: 10, width: 160 }));
+    const meta = await sharp(result.output.path, { animated: true }).metadata();
+    expect(Math.abs((meta.pages ?? 0) - 50)).toBeLessThanOrEqual(1);
+    expect(result.notes).toContain('No end given; animated 5 s from 10 s (at most 5 s).');
+  });
+
+  test('without end stops at the end of a shorter input', async () => {
+    const result = expectOk(await runJob('animation', fixture('clip.mp4'), { start: 1, width: 160 }));
+    const meta = await sharp(result.output.path, { animated: true }).metadata();
+    expect(Math.abs((meta.pages ?? 0) - 10)).toBeLessThanOrEqual(1);
+    expect(result.notes).toContain('No end given; animated 1 s from 1 s (at most 5 s).');
+  });
+
+  test('makes a gif at 50 fps with frame delays of 2/100 s', async () => {
+    const result = expectOk(await runJob('animation', fixture('clip.mp4'), { end: 1, fps: 50, width: 120 }));
+    const meta = await sharp(result.output.path, { animated: true }).metadata();
+    expect(Math.abs((meta.pages ?? 0) - 50)).toBeLessThanOrEqual(1);
+    expect(new Set(meta.delay)).toEqual(new Set([20]));
+  });
+
+  test('makes animated webp at 60 fps', async () => {
+    const result = expectOk(await runJob('animation', fast, { fps: 60, width: 120, format: 'webp' }));
+    const meta = await sharp(result.output.path, { animated: true }).metadata();
+    expect(Math.abs((meta.pages ?? 0) - 60)).toBeLessThanOrEqual(1);
+    expect(meta.delay?.every((ms) => ms >= 16 && ms <= 17)).toBe(true);
+  });
+
+  test('refuses a gif above 50 fps before it runs, naming fps', async () => {
+    expect(await runJob('animation', fixture('clip.mp4'), { end: 1, fps: 60 })).toMatchObject({
       ok: false,
-      error: { kind: 'invalid_input', message: expect.stringMatching(/options\.end/) },
+      stage: 'probe',
+      error: { kind: 'invalid_input', message: expect.stringContaining('for options.fps but received 60') },
     });
+  });
+
+  test('reads duration as end = start + duration, and a percentage size', async () => {
+    const result = expectOk(await runJob('animation', fixture('clip.mp4'), { start: 0.5, duration: 1, width: '25%' }));
+    const meta = await sharp(result.output.path, { animated: true }).metadata();
+    expect(Math.abs((meta.pages ?? 0) - 10)).toBeLessThanOrEqual(1);
+    expect([result.output.info.width, result.output.info.height]).toEqual([160, 90]);
   });
 
   test('refuses an audio-only input', async () => {

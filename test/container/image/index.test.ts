@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -103,6 +103,21 @@ describe('image formats and sizes', () => {
     expect(result.output.info).toMatchObject({ format: 'webp', type: 'image/webp', width: 1000, height: 750 });
   });
 
+  test('writes JPEG for format jpg, named .jpg', async () => {
+    const result = expectOk(await runJob('image', fixture('alpha.png'), { width: 160, format: 'jpg' }));
+    expect(result.output.path.endsWith('.jpg')).toBe(true);
+    expect(result.output.info).toMatchObject({ format: 'jpeg', type: 'image/jpeg', width: 160, height: 80 });
+    expect((await sharp(result.output.path).metadata()).format).toBe('jpeg');
+  });
+
+  test('quality auto is the medium tier', async () => {
+    const sizeFor = async (quality: string) =>
+      (await stat(expectOk(await runJob('image', fixture('photo.png'), { width: 400, format: 'webp', quality })).output.path)).size;
+    const auto = await sizeFor('auto');
+    expect(auto).toBe(await sizeFor('medium'));
+    expect(auto).toBeLessThan(await sizeFor('very_high'));
+  });
+
   test('never upscales a photo given one dimension', async () => {
     const result = expectOk(await runJob('image', fixture('alpha.png'), { width: 800 }));
     expect([result.output.info.width, result.output.info.height]).toEqual([200, 100]);
@@ -154,6 +169,11 @@ describe('image from video', () => {
     const used = Number(/used ([\d.]+) s/.exec(result.notes[0]!)![1]);
     expect(await imageDifference(result.output.path, await frameAt(fixture('clip.mp4'), used))).toBeLessThan(SAME_FRAME_MAX_DIFFERENCE);
     expect(await imageDifference(result.output.path, await frameAt(fixture('clip.mp4'), 0))).toBeGreaterThan(SAME_FRAME_MAX_DIFFERENCE);
+  });
+
+  test('scales a video frame to a percentage of the video', async () => {
+    const result = expectOk(await runJob('image', fixture('clip.mp4'), { start: 1, width: '25%', format: 'jpg' }));
+    expect(result.output.info).toMatchObject({ format: 'jpeg', width: 160, height: 90 });
   });
 
   test('shows a rotated phone video upright', async () => {

@@ -166,6 +166,45 @@ describe('video to web-ready mp4', () => {
     expect(result.output.info).toMatchObject({ format: 'mp4', width: 160, height: 90, fps: 10, codecs: { video: 'h264' } });
   });
 
+  test('stops after frames, cutting the audio with the video', async () => {
+    const result = expectOk(await runJob('video', fixture('clip.mp4'), { frames: 10, width: 160 }));
+    expect(await countFrames(result.output.path)).toBe(10);
+    expect(Number((await audioStream(result.output.path))?.duration)).toBeLessThan(0.5);
+    expect(result.output.info.duration).toBeLessThan(0.5);
+  });
+
+  test('with start and end, frames or end stops the clip, whichever comes first', async () => {
+    const fewer = expectOk(await runJob('video', fixture('no-audio.mp4'), { start: 0.2, end: 0.8, frames: 6, width: 160, fps: 30 }));
+    expect(await countFrames(fewer.output.path)).toBe(6);
+    const shorter = expectOk(await runJob('video', fixture('no-audio.mp4'), { start: 0.2, end: 0.5, frames: 20, width: 160, fps: 30 }));
+    expect(Math.abs((await countFrames(shorter.output.path)) - 9)).toBeLessThanOrEqual(1);
+  });
+
+  test('reads duration as end = start + duration', async () => {
+    const result = expectOk(await runJob('video', fixture('clip.mp4'), { start: 0.5, duration: 1, width: 160 }));
+    expect(result.output.info.duration).toBeGreaterThan(0.9);
+    expect(result.output.info.duration).toBeLessThan(1.15);
+  });
+
+  test('drops the audio for mute_video, the guides’ name for mute', async () => {
+    const result = expectOk(await runJob('video', fixture('clip.mp4'), { mute_video: true, width: 160 }));
+    expect(await audioStream(result.output.path)).toBeUndefined();
+    expect(result.notes).toContain('Audio removed (mute).');
+  });
+
+  test('scales to a percentage of the source', async () => {
+    const result = expectOk(await runJob('video', fixture('clip.mp4'), { width: '50%', height: '50%' }));
+    expect([result.output.info.width, result.output.info.height]).toEqual([320, 180]);
+  });
+
+  test('refuses av1 in mov before it runs, naming codec', async () => {
+    expect(await runJob('video', fixture('no-audio.mp4'), { codec: 'av1', format: 'mov' })).toMatchObject({
+      ok: false,
+      stage: 'probe',
+      error: { kind: 'invalid_input', message: expect.stringContaining('for options.codec but received "av1"') },
+    });
+  });
+
   test('tells the user to use kind image for a still image', async () => {
     expect(await runJob('video', fixture('photo.png'), {})).toMatchObject({
       ok: false,

@@ -36,7 +36,7 @@ describe('POST /jobs', () => {
     [{ ...VIDEO_JOB, options: { quality: 'ultra' } }, 'options.quality'],
     [{ ...VIDEO_JOB, options: { start: 5, end: 2 } }, 'options.end'],
     [{ ...VIDEO_JOB, options: { format: 'webm', codec: 'h264' } }, 'options.codec'],
-    [{ ...VIDEO_JOB, kind: 'animation', options: {} }, 'options.end'],
+    [{ ...VIDEO_JOB, kind: 'animation', options: { start: 3, end: 1 } }, 'options.end'],
     [{ ...VIDEO_JOB, kind: 'sculpture' }, 'kind'],
     [{ kind: 'video' }, 'input'],
     [{ ...VIDEO_JOB, input: 'file:///etc/passwd' }, 'input'],
