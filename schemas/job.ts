@@ -19,11 +19,6 @@ export const METADATA_VALUE_MAX_CHARS = 2048;
  */
 export const METADATA_KEY_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
 export const METADATA_KEY_RULE = '1–32 letters, digits, underscores, hyphens or dots';
-/**
- * All of a job's metadata, as JSON in UTF-8 bytes: every list page (up to 100 jobs) and every
- * webhook carries it, so 32 values of 2,048 characters each would be too much to repeat.
- */
-export const METADATA_MAX_BYTES = 16 * 1024;
 
 /** A metadata value: flat, so `metadata[key]=value` can filter on it and webhooks carry it as sent. */
 export const MetadataValue = z.union([z.string().max(METADATA_VALUE_MAX_CHARS), z.number(), z.boolean()], {
@@ -38,9 +33,6 @@ export const Metadata = z
   .record(z.string().regex(METADATA_KEY_PATTERN, `Expected a key of ${METADATA_KEY_RULE}`), MetadataValue)
   .refine((m) => Object.keys(m).length <= METADATA_MAX_KEYS, {
     message: `Expected at most ${METADATA_MAX_KEYS} metadata keys`,
-  })
-  .refine((m) => new TextEncoder().encode(JSON.stringify(m)).length <= METADATA_MAX_BYTES, {
-    message: `Expected at most ${METADATA_MAX_BYTES / 1024} KiB of metadata (as JSON)`,
   })
   .describe('Your own key-value pairs (strings, numbers or booleans), echoed on the job and in webhooks.');
 

@@ -70,14 +70,4 @@ describe('metadata: arbitrary flat key-value pairs', () => {
     expect(res.status).toBe(400);
     expect((await res.json<ErrorAnswer>()).issues).toEqual([{ path, message }]);
   });
-
-  it('refuses more than 16 KiB of metadata in all, naming metadata', async () => {
-    const metadata = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`note_${i}`, 'x'.repeat(2000)]));
-    const res = await createWith(metadata);
-    expect(res.status).toBe(400);
-    expect((await res.json<ErrorAnswer>()).issues).toEqual([
-      { path: 'metadata', message: 'Expected at most 16 KiB of metadata (as JSON) for metadata but received object of type object' },
-    ]);
-    expect((await createWith(Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`note_${i}`, 'x'.repeat(2000)])))).status).toBe(201);
-  });
 });
