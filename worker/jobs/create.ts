@@ -70,6 +70,9 @@ async function resolveOutput(opts: {
   }
   const s3 = parseS3Url(body.output);
   const connection = await opts.tenant.getConnection(body.connection_id);
+  if (!connection && body.connection_id) {
+    throw new ValidationError([{ path: 'connection_id', message: `No connection ${body.connection_id} exists for this API key` }]);
+  }
   if (!s3 || !connection) {
     throw new ValidationError([
       { path: 'output', message: 'An s3:// output needs a connection: create one with POST /connections or pass connection_id' },

@@ -45,7 +45,9 @@ const TaskCreate = z
       .max(NAME_MAX_CHARS)
       .openapi({ description: TaskKind.options.join(', ') }),
     input: z
-      .union([UrlInput, FileRef, z.string().max(URL_MAX_CHARS)])
+      .union([UrlInput, FileRef, z.string().max(URL_MAX_CHARS)], {
+        error: 'Expected input to be {"url": "…"}, a File object a task returned, or a URL string',
+      })
       .optional()
       .openapi({
         description: 'probe, import: `{url}`; encode kinds and export: the File a task returned, or `{url}`; a string is the older style.',
@@ -69,23 +71,13 @@ const TaskCreate = z
 
 type Issue = { path: string; message: string };
 
-/** A task request's input: the URL to read and how the task shows it (as sent). */
-function readInput(value: unknown, path: string): { url: string; shown: StandaloneTask['input'] } | Issue {
+type TaskCreate = z.infer<typeof TaskCreate>;
+
+/** A task request's input: the URL to read, and the input as the task shows it (as sent). */
+function readInput(value: NonNullable<TaskCreate['input']>): { url: string; shown: StandaloneTask['input'] } {
   if (typeof value === 'string') return { url: value, shown: value };
-  const isFile = value !== null && typeof value === 'object' && (value as { object?: unknown }).object === 'file';
-  const parsed = isFile ? FileRef.safeParse(value) : UrlInput.safeParse(value);
-  if (parsed.success) {
-    const { url } = parsed.data;
-    return { url, shown: isFile ? (parsed.data as FileRef) : { object: 'external_file', url } };
-  }
-  if (value && typeof value === 'object' && typeof (value as { url?: unknown }).url !== 'string') {
-    return { path: `${path}.url`, message: `Expected ${path}.url: the URL of the file, as in {"url": "https://…"}` };
-  }
-  const issue = parsed.error.issues[0];
-  return {
-    path: [path, ...(issue?.path ?? [])].join('.'),
-    message: issue?.message ?? `Expected {"url": "…"} or a File object for ${path}`,
-  };
+  if (value.object === 'file') return { url: value.url, shown: value };
+  return { url: value.url, shown: { object: 'external_file', url: value.url } };
 }
 
 /** What POST /tasks runs: the job request, the task's own view of itself, and the caller's name for each job field. */
@@ -96,7 +88,7 @@ interface TaskPlan {
 }
 
 /** Turns a task request into a job request, and job field paths back into the caller's names. */
-function planTask(raw: Record<string, unknown>): TaskPlan {
+function planTask(raw: TaskCreate): TaskPlan {
   const issues: Issue[] = [];
   const kind = TaskKind.safeParse(raw.kind);
   if (!kind.success) issues.push({ path: 'kind', message: `Expected kind to be one of ${TaskKind.options.join(', ')}` });
@@ -109,8 +101,8 @@ function planTask(raw: Record<string, unknown>): TaskPlan {
   }
   if (issues.length || !kind.success) throw new ValidationError(issues);
   const inputField = inputs[0] ?? 'input';
-  const input = raw[inputField] === undefined ? { url: undefined, shown: undefined } : readInput(raw[inputField], inputField);
-  if ('path' in input) throw new ValidationError([input]);
+  const given = raw[inputField];
+  const input = given === undefined ? { url: undefined, shown: undefined } : readInput(given);
   const options: Record<string, unknown> = flat.length
     ? Object.fromEntries(flat.map((k) => [k, raw[k]]))
     : raw.options && typeof raw.options === 'object'
