@@ -1,12 +1,14 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { type ErrorBody, runNotWantedError } from '../../schemas/errors.ts';
-import { FreshUrls, type ProcessorTask, type TaskStage } from '../../schemas/processor.ts';
+import type { JobKind } from '../../schemas/options.ts';
+import { FreshUrls, type ProcessorEvent, type ProcessorTask, type RunKind, type TaskStage } from '../../schemas/processor.ts';
 import type { Limits } from '../limits.ts';
 import { downloadToFile, uploadFile } from '../net/transfer.ts';
 import { processMedia } from '../process/index.ts';
+import { isStandalone, probeInput, standaloneOptionsError } from '../process/standalone.ts';
 import { uploadFolder } from './folder-upload.ts';
-import { CALLBACK_TIMEOUT_MS, createReporter } from './reporter.ts';
+import { CALLBACK_TIMEOUT_MS, createReporter, type Reporter } from './reporter.ts';
 
 export interface RunContext {
   limits: Limits;
@@ -52,24 +54,150 @@ async function freshUrls(task: ProcessorTask, signal: AbortSignal, fetcher: type
   return task;
 }
 
+/** Where a run writes, matched to what its kind makes. */
+type Target = { kind: 'probe' } | { kind: 'copy'; url: string } | { kind: JobKind; output: Exclude<FreshUrls['output'], { type: 'none' }> };
+
 /**
- * One processor run: import (download) → probe → encode → export (upload), reported to the
- * Worker as it goes. Never throws: every outcome ends in a succeeded or failed event, and the
- * temp directory is always removed.
+ * Refuses, before anything is downloaded, a run whose output cannot take what its kind makes
+ * (the Worker and the processor disagree on the contract) or a standalone run with options.
+ *
+ * @example
+ * runTarget('probe', {}, { type: 'file', url }); // { ok: false, error: { kind: 'invalid_input', … } }
+ */
+function runTarget(
+  kind: RunKind,
+  options: unknown,
+  output: FreshUrls['output'],
+): { ok: true; target: Target } | { ok: false; error: ErrorBody } {
+  const mismatch = (wanted: string, why: string): { ok: false; error: ErrorBody } => ({
+    ok: false,
+    error: {
+      kind: 'invalid_input',
+      message: `A ${kind} run ${why}, so its output must be ${wanted} but received {"type": "${output.type}"}; deploy the Worker and the processor from the same Kiln version.`,
+    },
+  });
+  if (isStandalone(kind)) {
+    const refused = standaloneOptionsError(kind, options);
+    if (refused) return { ok: false, error: refused };
+  }
+  if (kind === 'probe') return output.type === 'none' ? { ok: true, target: { kind } } : mismatch('{"type": "none"}', 'writes nothing');
+  if (kind === 'copy') {
+    return output.type === 'file'
+      ? { ok: true, target: { kind, url: output.url } }
+      : mismatch('{"type": "file"}', 'writes one file unchanged');
+  }
+  if (output.type === 'none') return mismatch('a file or a folder', 'writes its encoded output');
+  return { ok: true, target: { kind, output } };
+}
+
+/** How the part of a run after the download ended: the success event's content, or where and why it failed. */
+type Outcome =
+  | { ok: true; success: Omit<Extract<ProcessorEvent, { type: 'succeeded' }>, 'type' | 'attempt'> }
+  | { ok: false; stage: TaskStage; error: ErrorBody };
+
+interface Downloaded {
+  task: ProcessorTask;
+  ctx: RunContext;
+  reporter: Reporter;
+  signal: AbortSignal;
+  inputPath: string;
+  dir: string;
+}
+
+/** probe → (copy) export: the input's MediaInfo, and for a copy its bytes uploaded as they came. */
+async function probeAndCopy(target: Extract<Target, { kind: 'probe' | 'copy' }>, run: Downloaded): Promise<Outcome> {
+  const { reporter, signal, ctx } = run;
+  reporter.progress('probe', 0);
+  const probed = await probeInput({ kind: target.kind, options: run.task.options, inputPath: run.inputPath, limits: ctx.limits, signal });
+  if (!probed.ok) return { ok: false, stage: 'probe', error: probed.error };
+  reporter.progress('probe', 100, probed.info);
+  if (target.kind === 'probe') return { ok: true, success: { output: probed.info } };
+  reporter.progress('export', 0);
+  const upload = await uploadFile({
+    path: run.inputPath,
+    url: target.url,
+    contentType: probed.info.type,
+    allowLoopback: ctx.allowLoopback,
+    signal,
+  });
+  return upload.ok ? { ok: true, success: { output: probed.info } } : { ok: false, stage: 'export', error: upload.error };
+}
+
+/** probe → encode → export: one encoded output, uploaded as a file or a folder of files. */
+async function encodeAndUpload(target: Extract<Target, { kind: JobKind }>, run: Downloaded): Promise<Outcome> {
+  const { reporter, signal, ctx, task } = run;
+  const workDir = join(run.dir, 'out');
+  await mkdir(workDir);
+  const result = await processMedia({
+    kind: target.kind,
+    options: task.options,
+    inputPath: run.inputPath,
+    workDir,
+    limits: ctx.limits,
+    signal,
+    onProgress: (stage, percent) => reporter.progress(stage, percent),
+  });
+  if (!result.ok) return { ok: false, stage: result.stage === 'probe' ? 'probe' : 'encode', error: result.error };
+  reporter.progress('encode', 100, result.input);
+  reporter.progress('export', 0);
+  const folder = dirname(result.output.path);
+  const upload =
+    target.output.type === 'file'
+      ? await uploadFile({
+          path: result.output.path,
+          url: target.output.url,
+          contentType: result.output.info.type,
+          allowLoopback: ctx.allowLoopback,
+          signal,
+        })
+      : await uploadFolder({
+          dir: folder,
+          filesUrl: target.output.files_url,
+          token: task.callback.token,
+          attempt: task.attempt,
+          allowLoopback: ctx.allowLoopback,
+          signal,
+          fetcher: ctx.fetcher,
+        });
+  if (!upload.ok) return { ok: false, stage: 'export', error: upload.error };
+  return {
+    ok: true,
+    success: {
+      output: result.output.info,
+      notes: result.notes,
+      ...(target.output.type === 'folder' ? { name: relative(folder, result.output.path) } : {}),
+    },
+  };
+}
+
+/**
+ * One processor run: import (download) → probe → encode → export (upload) for a job kind, import
+ * → probe for a `probe` run, import → probe → export of the input unchanged for a `copy`, reported
+ * to the Worker as it goes. Never throws: every outcome ends in a succeeded or failed event, and
+ * the temp directory is always removed.
  */
 export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<void> {
   const abort = new AbortController();
-  const reporter = createReporter({ ...task.callback, attempt: task.attempt, abort, fetcher: ctx.fetcher });
+  const sender = createReporter({ ...task.callback, attempt: task.attempt, abort, fetcher: ctx.fetcher });
+  // A crash is reported in the stage the run had reached: a probe run never claims it was encoding.
+  let stage: TaskStage = 'import';
+  const reporter: Reporter = {
+    ...sender,
+    progress(next, percent, input) {
+      stage = next;
+      sender.progress(next, percent, input);
+    },
+  };
   reporter.progress('import', 0);
   // Waiting for a slot is not processing: the time limit starts once this run may use the CPU.
   const { release, waited } = (await ctx.waitForSlot?.()) ?? { release: () => {}, waited: false };
   const deadline = setTimeout(() => abort.abort(new TimeLimitError('Over the processing time limit')), ctx.limits.maxProcessingS * 1000);
   let dir: string | null = null;
-  const fail = (stage: TaskStage, error: ErrorBody) =>
+  const fail = (at: TaskStage, error: ErrorBody) =>
     reporter.finish({
       type: 'failed',
       attempt: task.attempt,
-      stage,
+      stage: at,
       error:
         abort.signal.reason instanceof TimeLimitError
           ? {
@@ -81,6 +209,8 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
   try {
     const urls = waited ? await freshUrls(task, abort.signal, ctx.fetcher) : task;
     if (!urls) return void (await fail('import', runNotWantedError()));
+    const planned = runTarget(task.kind, task.options, urls.output);
+    if (!planned.ok) return void (await fail('import', planned.error));
     await mkdir(ctx.tmpRoot, { recursive: true });
     dir = await mkdtemp(join(ctx.tmpRoot, `${task.job_id}-`));
     const inputPath = join(dir, 'input');
@@ -93,51 +223,16 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
       onProgress: (p) => reporter.progress('import', p),
     });
     if (!download.ok) return void (await fail('import', download.error));
-    const workDir = join(dir, 'out');
-    await mkdir(workDir);
-    const result = await processMedia({
-      kind: task.kind,
-      options: task.options,
-      inputPath,
-      workDir,
-      limits: ctx.limits,
-      signal: abort.signal,
-      onProgress: (stage, percent) => reporter.progress(stage, percent),
-    });
-    if (!result.ok) return void (await fail(result.stage === 'probe' ? 'probe' : 'encode', result.error));
-    reporter.progress('encode', 100, result.input);
-    reporter.progress('export', 0);
-    const folder = dirname(result.output.path);
-    const upload =
-      urls.output.type === 'file'
-        ? await uploadFile({
-            path: result.output.path,
-            url: urls.output.url,
-            contentType: result.output.info.type,
-            allowLoopback: ctx.allowLoopback,
-            signal: abort.signal,
-          })
-        : await uploadFolder({
-            dir: folder,
-            filesUrl: urls.output.files_url,
-            token: task.callback.token,
-            attempt: task.attempt,
-            allowLoopback: ctx.allowLoopback,
-            signal: abort.signal,
-            fetcher: ctx.fetcher,
-          });
-    if (!upload.ok) return void (await fail('export', upload.error));
-    await reporter.finish({
-      type: 'succeeded',
-      attempt: task.attempt,
-      output: result.output.info,
-      notes: result.notes,
-      ...(urls.output.type === 'folder' ? { name: relative(folder, result.output.path) } : {}),
-    });
+    const { target } = planned;
+    const run: Downloaded = { task, ctx, reporter, signal: abort.signal, inputPath, dir };
+    const outcome =
+      target.kind === 'probe' || target.kind === 'copy' ? await probeAndCopy(target, run) : await encodeAndUpload(target, run);
+    if (!outcome.ok) return void (await fail(outcome.stage, outcome.error));
+    await reporter.finish({ type: 'succeeded', attempt: task.attempt, ...outcome.success });
   } catch (err) {
     // Disk full, an unwritable temp root, a bug: the job still hears why, and the processor lives on.
     console.error(JSON.stringify({ level: 'error', msg: 'run crashed', job_id: task.job_id, error: String(err) }));
-    await fail('encode', {
+    await fail(stage, {
       kind: 'processing_failed',
       message: 'The processor hit an unexpected error (for example, its disk is full); retry the job, and report it if it persists.',
     });

@@ -9,8 +9,8 @@ import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, vi } from 'vitest';
 import { DEFAULT_LIMITS } from '../../../container/limits.ts';
 import { answerClientErrors, createProcessorApp } from '../../../container/server/index.ts';
-import { JobKind, OptionsByKind } from '../../../schemas/options.ts';
-import { ProcessorTask } from '../../../schemas/processor.ts';
+import { OptionsByKind } from '../../../schemas/options.ts';
+import { ProcessorTask, RunKind } from '../../../schemas/processor.ts';
 import {
   contentType,
   describeRequest,
@@ -90,18 +90,27 @@ afterAll(async () => {
   await new Promise<void>((r) => peer.close(() => r()));
 });
 
-/** A task as the Worker sends it, with options for its kind, reading an input that is not media. */
-const task = fc.constantFrom(...JobKind.options).chain((kind) =>
+/**
+ * A task as the Worker sends it, with options for its kind (none for probe and copy, now and then
+ * some), reading an input that is not media; any output, so mismatched kinds and outputs come too.
+ */
+const options = (kind: RunKind) =>
+  kind === 'probe' || kind === 'copy'
+    ? fc.oneof({ weight: 3, arbitrary: fc.constant({}) }, { weight: 1, arbitrary: fromZod(OptionsByKind.video) })
+    : fromZod(OptionsByKind[kind]);
+
+const task = fc.constantFrom(...RunKind.options).chain((kind) =>
   fc.stringMatching(/^job_[0-9a-z]{26}$/).chain((jobId) =>
     fromZod(ProcessorTask, {
       job_id: fc.constant(jobId),
       kind: fc.constant(kind),
-      options: fromZod(OptionsByKind[kind]),
+      options: options(kind),
       input_url: fc.constantFrom('/garbage', '/html', '/empty', '/missing').map((p) => `${peerBase}${p}`),
       output: fc.constantFrom(
         { type: 'file', url: `${peerBase}/out/file` },
         { url: `${peerBase}/out/old` },
         { type: 'folder', files_url: `${peerBase}/out/folder` },
+        { type: 'none' },
       ),
       callback: fc.record({ url: fc.constant(`${peerBase}/callback/${jobId}`), token: fc.string({ minLength: 16, maxLength: 64 }) }),
     }),

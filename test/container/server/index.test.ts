@@ -120,6 +120,25 @@ describe('processor service', () => {
     expect(events.at(-1)).toMatchObject({ type: 'succeeded' });
   });
 
+  it('runs the standalone kinds: a probe with no output, a copy to a file', async () => {
+    const tmpRoot = await mkdtemp(join(tmpdir(), 'kiln-proc-'));
+    const { app, active } = processor({ concurrency: 1, backlog: 1, tmpRoot });
+    const before = events.length;
+    const probe = { ...task('probe', '/photo.png'), kind: 'probe', options: {}, output: { type: 'none' } };
+    const copy = { ...task('copy', '/photo.png'), kind: 'copy', options: {} };
+    expect((await run(app, probe)).status).toBe(202);
+    expect((await run(app, copy)).status).toBe(202);
+    await vi.waitFor(() => expect(active.size).toBe(0), { timeout: 20_000 });
+    const finished = events.slice(before).filter((e) => e.type !== 'progress');
+    expect(finished).toEqual([
+      expect.objectContaining({ type: 'succeeded', output: expect.objectContaining({ type: 'image/png', width: 2000, height: 1500 }) }),
+      expect.objectContaining({ type: 'succeeded', output: expect.objectContaining({ type: 'image/png', width: 2000, height: 1500 }) }),
+    ]);
+    expect(fetched['/out/probe']).toBeUndefined();
+    expect(fetched['/out/copy']).toBe(1);
+    expect(await readdir(tmpRoot)).toEqual([]);
+  });
+
   it('reports a run whose temp folder cannot be made as failed, and keeps serving', async () => {
     const tmpRoot = join(fixture('photo.png'), 'not-a-folder');
     const { app, active } = processor({ concurrency: 1, backlog: 0, tmpRoot });
