@@ -22,11 +22,15 @@ function isStep(body: JobRequest): body is StepCreate {
   return StepKind.safeParse(body.kind).success;
 }
 
-/** Canonical JSON (sorted keys) so that key order does not make an identical body look changed. */
+/**
+ * Canonical JSON (sorted keys, undefined fields left out as JSON leaves them) so that key order, or
+ * how a request was put together, does not make an identical body look changed.
+ */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
     return `{${Object.keys(value)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
       .sort()
       .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
       .join(',')}}`;
