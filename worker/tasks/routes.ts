@@ -102,12 +102,11 @@ function planTask(raw: TaskCreate): TaskPlan {
   if (issues.length || !kind.success) throw new ValidationError(issues);
   const inputField = inputs[0] ?? 'input';
   const given = raw[inputField];
-  const input = given === undefined ? { url: undefined, shown: undefined } : readInput(given);
-  const options: Record<string, unknown> = flat.length
-    ? Object.fromEntries(flat.map((k) => [k, raw[k]]))
-    : raw.options && typeof raw.options === 'object'
-      ? { ...(raw.options as Record<string, unknown>) }
-      : {};
+  if (given === undefined) {
+    throw new ValidationError([{ path: 'input', message: 'Expected input: {"url": "…"}, or the File object a task returned' }]);
+  }
+  const input = readInput(given);
+  const options: Record<string, unknown> = flat.length ? Object.fromEntries(flat.map((k) => [k, raw[k]])) : { ...raw.options };
   const optionsPath = (name: string) => (flat.length ? name : `options.${name}`);
   // Ittybit's export puts connection_id in options; the job takes it at the top level.
   const inOptions = options.connection_id;
@@ -161,12 +160,12 @@ function planTask(raw: TaskCreate): TaskPlan {
     const parsed = StepCreate.safeParse(candidate);
     if (!parsed.success) throw renamed(new ValidationError(issuesFromZod(parsed.error, candidate)), callerPath);
     const shown = step.data === 'export' ? { ...options, ...(common.connection_id ? { connection_id: common.connection_id } : {}) } : {};
-    return { body: parsed.data, standalone: { kind: step.data, input: input.shown ?? '', options: shown }, callerPath };
+    return { body: parsed.data, standalone: { kind: step.data, input: input.shown, options: shown }, callerPath };
   }
   const candidate = { ...common, kind: kind.data, options, output: raw.output };
   const parsed = JobCreate.safeParse(candidate);
   if (!parsed.success) throw renamed(new ValidationError(issuesFromZod(parsed.error, candidate)), callerPath);
-  return { body: parsed.data, standalone: { kind: parsed.data.kind, input: input.shown ?? '' }, callerPath };
+  return { body: parsed.data, standalone: { kind: parsed.data.kind, input: input.shown }, callerPath };
 }
 
 function renamed(err: ValidationError, callerPath: (path: string) => string): ValidationError {

@@ -188,6 +188,20 @@ describe("POST /tasks in Ittybit's current shape {kind, input, options}", () => 
     expect(err.issues).toContainEqual({ path, message: expect.stringContaining(words) });
   });
 
+  it('replays a probe for the same Idempotency-Key, and says why a failed one failed', async () => {
+    const headers = { 'idempotency-key': `probe-${crypto.randomUUID()}` };
+    const json = { kind: 'probe', input: { url: 'https://tapestry-app.com/broken.mov' } };
+    const first = await api('/tasks', { method: 'POST', json, headers });
+    const again = await api('/tasks', { method: 'POST', json, headers });
+    expect([first.status, again.status]).toEqual([201, 200]);
+    const task = await first.json<Task>();
+    expect((await again.json<Task>()).id).toBe(task.id);
+    const [run] = await processor.waitForTasks(await jobOf(task));
+    const error = { kind: 'input_not_media', message: 'The input is not a video, audio or image file Kiln can read.' } as const;
+    await report(run!, { type: 'failed', stage: 'probe', error });
+    expect(await (await api(`/tasks/${task.id}`)).json<Task>()).toMatchObject({ status: 'failed', error, output: null });
+  });
+
   it("POSTs the task, not its job, to the task's webhook_url", async () => {
     const name = `task-hook-${crypto.randomUUID()}`;
     const task = await createTask({
