@@ -202,7 +202,9 @@ export function upgradeStored(state: JobState): JobState {
   if (target.type === 'kiln' || target.type === 's3') {
     state.target = { type: target.key.endsWith('/') ? 'folder' : 'file', location: target };
   }
-  for (const task of state.job.tasks) task.options ??= {};
+  for (const [i, task] of state.job.tasks.entries()) {
+    task.options ??= stageOptions(TaskStage.options[i] ?? 'encode', state.job.options, state.target);
+  }
   return state;
 }
 

@@ -93,6 +93,13 @@ describe('stored states', () => {
     const current = queuedJob();
     expect(upgradeStored(structuredClone(current))).toEqual(current);
   });
+
+  it('gives the tasks of a job stored before tasks had options the options they would have now', () => {
+    const current = queuedJob();
+    const legacy = structuredClone(current);
+    for (const task of legacy.job.tasks) delete (task as Partial<typeof task>).options;
+    expect(upgradeStored(legacy).job.tasks.map((t) => t.options)).toEqual(current.job.tasks.map((t) => t.options));
+  });
 });
 
 describe('claim', () => {
