@@ -94,6 +94,27 @@ export const TaskStatus = z.enum(['waiting', 'processing', 'succeeded', 'failed'
 export type TaskStatus = z.infer<typeof TaskStatus>;
 
 export const TaskKind = z.enum(['probe', 'import', 'video', 'image', 'audio', 'animation', 'adaptive_video', 'export']);
+export type TaskKind = z.infer<typeof TaskKind>;
+
+/** The task kinds that are steps of a job rather than an encode: standalone, each runs on its own (POST /tasks). */
+export const StepKind = TaskKind.extract(['probe', 'import', 'export']);
+export type StepKind = z.infer<typeof StepKind>;
+
+/** A standalone probe, import or export as the job that runs it: no options; an export's destination is its `output`. */
+export const StepCreate = z.strictObject({ ...JobCreate.shape, kind: StepKind }).omit({ options: true });
+export type StepCreate = z.infer<typeof StepCreate>;
+
+/** A file Kiln has not read yet, named by the URL it was given: the input of a probe or import task. */
+export const ExternalFile = z
+  .object({ object: z.literal('external_file'), url: z.string() })
+  .meta({ id: 'ExternalFile', description: 'A file known only by its URL, as given.' });
+export type ExternalFile = z.infer<typeof ExternalFile>;
+
+/** A File as a caller hands it back to a task (the output of an earlier one): only its `url` is read, the rest is shown as sent. */
+export const FileRef = FileObject.partial()
+  .extend({ object: z.literal('file'), url: z.string().min(1).max(URL_MAX_CHARS) })
+  .meta({ id: 'FileRef', description: 'A File object a task returned; only its url is read.' });
+export type FileRef = z.infer<typeof FileRef>;
 
 export const Task = z
   .object({
@@ -101,9 +122,15 @@ export const Task = z
     object: z.literal('task'),
     kind: TaskKind,
     status: TaskStatus,
-    progress: z.number(),
-    input: z.unknown().nullable(),
-    output: z.unknown().nullable(),
+    progress: z.number().describe('0–100 (Kiln extension; Ittybit shows null).'),
+    input: z
+      .union([ExternalFile, FileObject])
+      .nullable()
+      .describe('probe and import: the external_file; encode: the File the probe read; export: the encoded File. Null until known.'),
+    options: z
+      .record(z.string().max(NAME_MAX_CHARS), z.unknown())
+      .describe("Empty for probe and import; the job's options for the encode; export: its s3:// destination, if any."),
+    output: FileObject.nullable().describe('The File this step produced, once it succeeded.'),
     error: ErrorBody.nullable(),
     created_at: z.number().int(),
     started_at: z.number().int().nullable(),
@@ -136,13 +163,11 @@ export const Job = z
 export type Job = z.infer<typeof Job>;
 
 /**
- * A standalone task (POST /tasks): the encode step of a job, shown on its own. Its `job_id` is
- * the job that runs it, whose webhook carries the full job.
+ * A standalone task (POST /tasks). An encode task is the encode step of a job (`job_id`), whose
+ * other steps run with it; a probe, import or export task runs on its own and has no job.
  */
 export const StandaloneTask = Job.pick({
-  kind: true,
   progress: true,
-  input: true,
   options: true,
   output: true,
   error: true,
@@ -153,7 +178,16 @@ export const StandaloneTask = Job.pick({
   finished_at: true,
   updated_at: true,
 })
-  .extend({ id: z.string(), object: z.literal('task'), status: TaskStatus, job_id: z.string() })
+  .extend({
+    id: z.string(),
+    object: z.literal('task'),
+    kind: TaskKind,
+    status: TaskStatus,
+    input: z
+      .union([z.string(), ExternalFile, FileRef])
+      .describe('As sent: a `{url}` input is shown as an external_file, a File as that File, a string (older style) as that string.'),
+    job_id: z.string().nullable().describe('The job an encode task belongs to; null for probe, import and export tasks.'),
+  })
   .meta({ id: 'StandaloneTask' });
 export type StandaloneTask = z.infer<typeof StandaloneTask>;
 

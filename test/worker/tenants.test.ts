@@ -19,6 +19,7 @@ interface Owned {
   finished: { id: string };
   running: { id: string };
   task: { id: string };
+  probe: { id: string };
   file: { id: string; url: string };
   connection: { id: string };
   hook: string;
@@ -56,10 +57,17 @@ async function finishedJob(key: string, hook: string, metadata: Record<string, s
 
 beforeAll(async () => {
   const hook = `tenant-a-${crypto.randomUUID()}`;
-  const [finished, running, task, upload, connection] = await Promise.all([
+  const [finished, running, task, probe, upload, connection] = await Promise.all([
     finishedJob(A, hook, { owner: 'tenant-a' }),
     created<{ id: string }>(api('/jobs', { method: 'POST', key: A, json: { ...VIDEO_JOB, metadata: { owner: 'tenant-a' } } })),
     created<{ id: string }>(api('/tasks', { method: 'POST', key: A, json: { kind: 'audio', url: 'https://e.com/a.mp3' } })),
+    created<{ id: string }>(
+      api('/tasks', {
+        method: 'POST',
+        key: A,
+        json: { kind: 'probe', input: { url: 'https://e.com/a.mov' }, metadata: { owner: 'tenant-a' } },
+      }),
+    ),
     created<{ file: { id: string; url: string } }>(
       api('/uploads', { method: 'POST', key: A, json: { filename: 'a.mov', content_type: 'video/quicktime' } }),
     ),
@@ -71,7 +79,7 @@ beforeAll(async () => {
       }),
     ),
   ]);
-  owned = { finished, running, task, file: upload.file, connection, hook };
+  owned = { finished, running, task, probe, file: upload.file, connection, hook };
   // As long as a test: it waits for a queue dispatch and a webhook, like the tests themselves.
 }, 20_000);
 
@@ -84,8 +92,8 @@ async function answers(request: (id: string) => Promise<Response>, theirs: strin
   return { theirs: await read(theirs), missing: await read(missing) };
 }
 
-type Addressed = 'finished' | 'running' | 'task' | 'file' | 'connection';
-const PREFIX = { finished: 'job', running: 'job', task: 'task', file: 'file', connection: 'conn' } as const;
+type Addressed = 'finished' | 'running' | 'task' | 'probe' | 'file' | 'connection';
+const PREFIX = { finished: 'job', running: 'job', task: 'task', probe: 'task', file: 'file', connection: 'conn' } as const;
 
 describe("another tenant's objects answer 404, exactly like ones that do not exist", () => {
   it.each<[string, Addressed, (id: string) => [string, RequestInit?]]>([
@@ -96,6 +104,7 @@ describe("another tenant's objects answer 404, exactly like ones that do not exi
     ['GET /jobs/{id}/deliveries', 'finished', (id) => [`/jobs/${id}/deliveries`]],
     ['POST /jobs/{id}/deliveries/redeliver', 'finished', (id) => [`/jobs/${id}/deliveries/redeliver`, { method: 'POST' }]],
     ['GET /tasks/{id}', 'task', (id) => [`/tasks/${id}`]],
+    ['GET /tasks/{id} (probe)', 'probe', (id) => [`/tasks/${id}`]],
     [
       'PUT /files/{id}',
       'file',
@@ -214,6 +223,19 @@ describe("another tenant's objects never show in lists", () => {
   it('GET /connections', async () => {
     expect(await (await api('/connections', { key: B })).text()).not.toContain(owned.connection.id);
   });
+
+  it.each(['/tasks?limit=100', '/tasks?order=asc&limit=100', '/tasks?kind=probe&limit=100', '/tasks?metadata[owner]=tenant-a'])(
+    'GET %s',
+    async (path) => {
+      const res = await api(path, { key: B });
+      expect(res.status).toBe(200);
+      const ids = (await res.json<{ id: string }[]>()).map((t) => t.id);
+      expect(ids).not.toContain(owned.task.id);
+      expect(ids).not.toContain(owned.probe.id);
+      const mine = (await (await api(path, { key: A })).json<{ id: string }[]>()).map((t) => t.id);
+      expect(mine).toContain(owned.probe.id);
+    },
+  );
 });
 
 describe('webhook signatures', () => {

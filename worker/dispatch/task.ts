@@ -1,6 +1,6 @@
 import { type ErrorBody, KilnError } from '../../schemas/errors.ts';
 import { mimeFor } from '../../schemas/formats.ts';
-import { PRESIGNED_URL_TTL_S, type ProcessorTask } from '../../schemas/processor.ts';
+import { PRESIGNED_URL_TTL_S, type ProcessorTask, type RunKind } from '../../schemas/processor.ts';
 import { callbackToken } from '../callbacks/token.ts';
 import type { KilnConfig } from '../config/index.ts';
 import type { BucketObject, JobState } from '../job-object/state.ts';
@@ -9,10 +9,20 @@ import { bucketLocation } from '../storage/locations.ts';
 import { presign } from '../storage/presign.ts';
 import type { TenantObject } from '../tenant-object/index.ts';
 
-/** The MIME type the processor stores a single-file output with, or null until the input decides (image without a format). */
+/**
+ * The MIME type the processor stores a single-file output with, or null until the input decides
+ * (an image without a format, an import or export copying the input as it is).
+ */
 function outputType(state: JobState): string | null {
-  const format = outputFormat(state.job.kind, state.job.options);
-  return format === null ? null : mimeFor(state.job.kind, format);
+  const { kind } = state.job;
+  if (kind === 'probe' || kind === 'import' || kind === 'export') return null;
+  const format = outputFormat(kind, state.job.options);
+  return format === null ? null : mimeFor(kind, format);
+}
+
+/** What the processor does for the job: its encode, or a standalone step (an import or export copies the file). */
+function runKind(kind: JobState['job']['kind']): RunKind {
+  return kind === 'import' || kind === 'export' ? 'copy' : kind;
 }
 
 /**
@@ -32,21 +42,23 @@ export async function buildProcessorTask(opts: {
     source.type === 'url' ? source.url : await presign({ ...(await locate(source)), method: 'GET', expiresS: PRESIGNED_URL_TTL_S });
   const callbackUrl = (route: 'events' | 'outputs' | 'urls') => `${origin}/internal/jobs/${state.job.id}/${route}?attempt=${opts.attempt}`;
   const output: ProcessorTask['output'] =
-    target.type === 'folder'
-      ? { type: 'folder', files_url: callbackUrl('outputs') }
-      : {
-          type: 'file',
-          url: await presign({
-            ...(await locate(target.location)),
-            method: 'PUT',
-            contentType: outputType(state),
-            expiresS: PRESIGNED_URL_TTL_S,
-          }),
-        };
+    target.type === 'none'
+      ? { type: 'none' }
+      : target.type === 'folder'
+        ? { type: 'folder', files_url: callbackUrl('outputs') }
+        : {
+            type: 'file',
+            url: await presign({
+              ...(await locate(target.location)),
+              method: 'PUT',
+              contentType: outputType(state),
+              expiresS: PRESIGNED_URL_TTL_S,
+            }),
+          };
   return {
     job_id: state.job.id,
     attempt: opts.attempt,
-    kind: state.job.kind,
+    kind: runKind(state.job.kind),
     options: state.job.options,
     input_url: inputUrl,
     output,

@@ -1,11 +1,12 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { ErrorBody } from '../../schemas/errors.ts';
-import { isTerminal, type Job, type JobEvent } from '../../schemas/job.ts';
+import { isTerminal, type Job, type JobEvent, type StandaloneTask } from '../../schemas/job.ts';
 import type { ProcessorEvent } from '../../schemas/processor.ts';
 import type { Delivery } from '../../schemas/webhook.ts';
 import { readConfig } from '../config/index.ts';
 import type { QueueMessage } from '../dispatch/message.ts';
-import { outputFile } from '../storage/outputs.ts';
+import { inputFile, outputFile } from '../storage/outputs.ts';
+import { publicJob, standaloneTask } from '../tasks/view.ts';
 import { signingSecrets } from '../webhooks/secrets.ts';
 import { Outbox } from './outbox.ts';
 import {
@@ -73,16 +74,19 @@ export class JobObject extends DurableObject<Env> {
     const statusBefore = this.load()?.job.status;
     this.save(state);
     this.log(change.log.type, change.log.detail);
-    if (isTerminal(state.job.status) && state.job.webhook_url) this.outbox.add(state.job, Date.now());
+    // A standalone task's receiver gets the task it asked for, as Ittybit's webhook example shows.
+    if (isTerminal(state.job.status) && state.job.webhook_url) {
+      this.outbox.add(state.job, Date.now(), state.standalone ? standaloneTask(state) : state.job);
+    }
     if (state.job.status !== statusBefore) await this.syncIndex(state);
     if (change.enqueue) await this.enqueue(state);
     await this.scheduleAlarm();
   }
 
   /** Stores a new job, indexes it for its tenant and queues it. Creating twice returns the first. */
-  async create(n: NewJob): Promise<Job> {
+  async create(n: NewJob): Promise<JobState> {
     const existing = this.load();
-    if (existing) return existing.job;
+    if (existing) return existing;
     const { state, change } = createJob(n);
     this.save(state);
     this.log(change.log.type, change.log.detail);
@@ -97,20 +101,33 @@ export class JobObject extends DurableObject<Env> {
         },
       ),
     ]);
-    if (sent) return state.job;
+    if (sent) return state;
     // The job is stored, so the caller gets it; the alarm sends it shortly instead. Reload
     // first: a redelivered message may already have claimed it meanwhile.
     const fresh = this.load() ?? state;
     resendSoon(fresh, Date.now());
     this.save(fresh);
     await this.scheduleAlarm();
-    return fresh.job;
+    return fresh;
   }
 
-  /** The job, if it exists and belongs to `tenant`; another tenant's job looks like no job. */
+  /** The job, if it exists and belongs to `tenant`; another tenant's job looks like no job, and so does a standalone step's. */
   async get(tenant: string): Promise<Job | null> {
     const state = this.load();
-    return state && state.tenant === tenant ? state.job : null;
+    return state && state.tenant === tenant ? publicJob(state.job) : null;
+  }
+
+  /** The whole state, if the job belongs to `tenant`: what an Idempotency-Key replay answers with. */
+  async stored(tenant: string): Promise<JobState | null> {
+    const state = this.load();
+    return state && state.tenant === tenant ? state : null;
+  }
+
+  /** The standalone task `taskId` the job runs (POST /tasks), if the job belongs to `tenant`. */
+  async task(tenant: string, taskId: string): Promise<StandaloneTask | null> {
+    const state = this.load();
+    const task = state && state.tenant === tenant ? standaloneTask(state) : null;
+    return task?.id === taskId ? task : null;
   }
 
   /** The job's event log, oldest first, or null if the job does not belong to `tenant`. */
@@ -166,21 +183,20 @@ export class JobObject extends DurableObject<Env> {
   }
 
   /** A failure that no retry can fix (or the last retry failed): record it on the job. */
-  async fail(error: ErrorBody, seq?: number): Promise<Job | null> {
+  async fail(error: ErrorBody, seq?: number): Promise<void> {
     const state = this.load();
-    if (!state) return null;
+    if (!state) return;
     const change = failJob(state, error, seq, Date.now());
     if (change) await this.commit(state, change);
-    return state.job;
   }
 
   /** Cancels the job if it belongs to `tenant` (null otherwise); a finished job is returned as is. */
   async cancel(tenant: string): Promise<Job | null> {
     const state = this.load();
-    if (!state || state.tenant !== tenant) return null;
+    if (!state || state.tenant !== tenant || !publicJob(state.job)) return null;
     const change = cancelJob(state, Date.now());
     if (change) await this.commit(state, change);
-    return state.job;
+    return publicJob(state.job);
   }
 
   /** Applies one processor event of the current run; events of any other run get the answer of {@link refusal}. */
@@ -189,17 +205,15 @@ export class JobObject extends DurableObject<Env> {
     if (!isCurrentRun(state, event.attempt)) return refusal(state);
     const now = Date.now();
     if (event.type === 'progress') {
-      recordProgress(state, { stage: event.stage, percent: event.progress, input: event.input }, now);
+      const input = event.input && inputFile({ job: state.job, source: state.source, info: event.input });
+      recordProgress(state, { stage: event.stage, percent: event.progress, input }, now);
       this.save(state);
     } else if (event.type === 'succeeded') {
       const { origin, target } = state;
-      const output = outputFile({
-        target,
-        origin,
-        publicBase: readConfig(this.env).publicFilesBaseUrl,
-        info: event.output,
-        name: event.name,
-      });
+      const output =
+        target.type === 'none'
+          ? inputFile({ job: state.job, source: state.source, info: event.output })
+          : outputFile({ target, origin, publicBase: readConfig(this.env).publicFilesBaseUrl, info: event.output, name: event.name });
       await this.commit(state, markSucceeded(state, output, event.notes ?? null, now));
     } else {
       await this.commit(state, markFailed(state, event.error, event.stage, now));

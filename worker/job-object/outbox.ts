@@ -1,8 +1,8 @@
-import type { Job } from '../../schemas/job.ts';
 import type { Delivery } from '../../schemas/webhook.ts';
 import { newId } from '../utils/ids.ts';
 import { deliverWebhook, type WebhookAttempt } from '../webhooks/deliver.ts';
 import { nextWebhookAttempt } from '../webhooks/schedule.ts';
+import type { StoredJob } from './state.ts';
 
 interface OutboxRow extends Record<string, SqlStorageValue> {
   event_id: string;
@@ -50,12 +50,15 @@ export class Outbox {
     if (!columns.some((c) => c.name === 'generation')) sql.exec('ALTER TABLE outbox ADD COLUMN generation INTEGER NOT NULL DEFAULT 0');
   }
 
-  /** Queues the webhook announcing the job's (terminal) status, due at once; a status is announced once. */
-  add(job: Job, now: number): void {
+  /**
+   * Queues the webhook announcing the job's (terminal) status, due at once; a status is announced
+   * once. `body` is what is sent: the job, or the standalone task it runs.
+   */
+  add(job: StoredJob, now: number, body: unknown = job): void {
     this.sql.exec(
       `INSERT OR IGNORE INTO outbox (event_id, body, first_at, next_at, attempts, trigger) VALUES (?, ?, ?, ?, 0, 'automatic')`,
       `evt_${job.id.slice('job_'.length)}_${job.status}`,
-      JSON.stringify(job),
+      JSON.stringify(body),
       now,
       now,
     );

@@ -1,6 +1,17 @@
 import type { ErrorBody } from '../../schemas/errors.ts';
-import type { FileObject, MediaInfo } from '../../schemas/file.ts';
-import { isTerminal, type Job, type JobCreate, type Task, type TerminalStatus } from '../../schemas/job.ts';
+import type { FileObject } from '../../schemas/file.ts';
+import {
+  type ExternalFile,
+  isTerminal,
+  type Job,
+  type JobCreate,
+  type StandaloneTask,
+  type StepCreate,
+  type StepKind,
+  type Task,
+  type TaskKind,
+  type TerminalStatus,
+} from '../../schemas/job.ts';
 import { TaskStage } from '../../schemas/processor.ts';
 import { CREATE_RETRY_MS, INDEX_RETRY_MAX_MS, MAX_RUN_ATTEMPTS, MAX_UNREACHABLE_DISPATCHES, QUEUE_STALL_MS } from '../constants.ts';
 
@@ -20,11 +31,32 @@ export type InputSource = { type: 'url'; url: string } | BucketObject;
  * Where a job writes to: one file, or a folder of files (an HLS ladder) whose location's key is
  * the prefix the files' names are appended to.
  */
-export type OutputTarget = { type: 'file'; location: BucketObject } | { type: 'folder'; location: BucketObject };
+export type OutputTarget = { type: 'file'; location: BucketObject } | { type: 'folder'; location: BucketObject } | { type: 'none' };
+
+/**
+ * A job as stored: a public job, or the job behind a standalone probe, import or export task
+ * (POST /tasks), which has that step's kind and is only ever shown as its task.
+ */
+export type StoredJob = Omit<Job, 'kind'> & { kind: Job['kind'] | StepKind };
+
+/** What a job's request is: a job's (POST /jobs, an encode task) or a standalone step's, which takes no options. */
+export type JobRequest = JobCreate | StepCreate;
+
+/** What a standalone task (POST /tasks) shows of itself, kept on the job that runs it. */
+export interface Standalone {
+  task_id: string;
+  kind: TaskKind;
+  /** The input as the caller sent it (see StandaloneTask). */
+  input: StandaloneTask['input'];
+  /** A step's options as sent; an encode task shows its job's options. */
+  options?: Record<string, unknown>;
+}
 
 /** Everything the JobObject keeps about one job: the public job plus dispatch bookkeeping. */
 export interface JobState {
-  job: Job;
+  job: StoredJob;
+  /** Set when the job runs a standalone task; absent for jobs, and for tasks stored before it existed (encode tasks). */
+  standalone?: Standalone;
   tenant: string;
   /** The Worker's own origin at submit time: callback and file URLs are built from it. */
   origin: string;
@@ -52,8 +84,9 @@ export interface NewJob {
   id: string;
   tenant: string;
   origin: string;
-  request: JobCreate;
+  request: JobRequest;
   options: Record<string, unknown>;
+  standalone?: Standalone;
   source: InputSource;
   target: OutputTarget;
   taskIds: string[];
@@ -87,7 +120,26 @@ export interface EventAnswer {
 /** Share of overall progress each stage covers, in task order (docs/api.md#the-job-object); sums to 100. */
 const STAGE_WEIGHT: Record<TaskStage, number> = { probe: 5, import: 15, encode: 75, export: 5 };
 
-/** A job's tasks, one per stage in TaskStage order (docs/api.md#the-job-object); the encode task has the job's kind. */
+/** The input as a probe or import task shows it: the URL as the user gave it. */
+function externalFile(url: string): ExternalFile {
+  return { object: 'external_file', url };
+}
+
+/** The options each step shows: the encode has the job's, export its s3:// destination, the others none. */
+function stageOptions(stage: TaskStage, options: Record<string, unknown>, target: OutputTarget): Record<string, unknown> {
+  if (stage === 'encode') return options;
+  if (stage === 'export' && target.type !== 'none' && target.location.type === 's3') {
+    const { bucket, key, connection_id } = target.location;
+    return { url: `s3://${bucket}/${key}`, connection_id };
+  }
+  return {};
+}
+
+/**
+ * A job's tasks, one per stage in TaskStage order (docs/api.md#the-job-object); the encode task
+ * has the job's kind. Probe and import read the input as given; the encode's input is the File
+ * the probe finds, the export's the encoded File.
+ */
 export function createJob(n: NewJob): { state: JobState; change: Change } {
   const tasks: Task[] = TaskStage.options.map((stage, i) => ({
     id: n.taskIds[i] ?? `task_${i}`,
@@ -95,7 +147,8 @@ export function createJob(n: NewJob): { state: JobState; change: Change } {
     kind: stage === 'encode' ? n.request.kind : stage,
     status: 'waiting',
     progress: 0,
-    input: null,
+    input: stage === 'probe' || stage === 'import' ? externalFile(n.request.input) : null,
+    options: stageOptions(stage, n.options, n.target),
     output: null,
     error: null,
     created_at: n.now,
@@ -122,6 +175,7 @@ export function createJob(n: NewJob): { state: JobState; change: Change } {
       finished_at: null,
       updated_at: n.now,
     },
+    ...(n.standalone ? { standalone: n.standalone } : {}),
     tenant: n.tenant,
     origin: n.origin,
     source: n.source,
@@ -140,18 +194,22 @@ export function createJob(n: NewJob): { state: JobState; change: Change } {
 
 /**
  * A state as stored, in today's shape. Jobs stored before folder outputs had their own variant
- * kept a bare bucket object whose key ended in `/` for a folder.
+ * kept a bare bucket object whose key ended in `/` for a folder; tasks stored before tasks showed
+ * their options had none.
  */
 export function upgradeStored(state: JobState): JobState {
   const target = state.target as OutputTarget | BucketObject;
   if (target.type === 'kiln' || target.type === 's3') {
     state.target = { type: target.key.endsWith('/') ? 'folder' : 'file', location: target };
   }
+  for (const [i, task] of state.job.tasks.entries()) {
+    task.options ??= stageOptions(TaskStage.options[i] ?? 'encode', state.job.options, state.target);
+  }
   return state;
 }
 
 /** The job's task for `stage`; a job without one is a broken invariant. */
-export function taskByStage(job: Job, stage: TaskStage): Task {
+export function taskByStage(job: StoredJob, stage: TaskStage): Task {
   const task = job.tasks[TaskStage.options.indexOf(stage)];
   if (!task) throw new Error(`job ${job.id} has no task for stage ${stage}`);
   return task;
@@ -259,9 +317,11 @@ function completeTask(task: Task, now: number): void {
 /**
  * Records a progress event of the current run, which is also its heartbeat. Progress only moves
  * forward; earlier stages are closed as succeeded when a later one reports, so a lost event never
- * leaves a task open. The probe's result arrives with a progress event once it is known.
+ * leaves a task open. The probe's result, the input as a File, arrives with a progress event once
+ * it is known: it is what the probe and the import produced (the processor reads the input itself,
+ * so the import keeps no copy of its own) and what the encode reads.
  */
-export function recordProgress(state: JobState, progress: { stage: TaskStage; percent: number; input?: MediaInfo }, now: number): void {
+export function recordProgress(state: JobState, progress: { stage: TaskStage; percent: number; input?: FileObject }, now: number): void {
   const { stage, percent, input } = progress;
   state.heartbeatAt = now;
   // A processor reached this run: only dispatches that find none in a row count towards failing.
@@ -281,13 +341,18 @@ export function recordProgress(state: JobState, progress: { stage: TaskStage; pe
   const overall = Math.floor(before + (STAGE_WEIGHT[stage] * task.progress) / 100);
   state.job.progress = Math.max(state.job.progress, Math.min(99, overall));
   state.job.updated_at = now;
-  if (input) taskByStage(state.job, 'probe').output = input;
+  if (input) {
+    taskByStage(state.job, 'probe').output = input;
+    taskByStage(state.job, 'import').output = input;
+    taskByStage(state.job, 'encode').input = input;
+  }
 }
 
 /** The run succeeded: every task is done and the output is the job's. `notes` go to the event log. */
 export function markSucceeded(state: JobState, output: FileObject, notes: string[] | null, now: number): Change {
   for (const task of state.job.tasks) completeTask(task, now);
   taskByStage(state.job, 'encode').output = output;
+  taskByStage(state.job, 'export').input = output;
   taskByStage(state.job, 'export').output = output;
   state.job.output = output;
   finish(state, 'succeeded', null, now);

@@ -1,11 +1,11 @@
 import { KilnError } from '../../schemas/errors.ts';
 import { defaultFormat, extensionFor, writesFolder } from '../../schemas/formats.ts';
-import type { Job, JobCreate } from '../../schemas/job.ts';
+import { type JobCreate, type StepCreate, StepKind } from '../../schemas/job.ts';
 import { OptionsByKind } from '../../schemas/options.ts';
 import { TaskStage } from '../../schemas/processor.ts';
 import { readConfig } from '../config/index.ts';
 import { ValidationError } from '../http/errors.ts';
-import type { OutputTarget } from '../job-object/state.ts';
+import type { JobRequest, JobState, OutputTarget, Standalone } from '../job-object/state.ts';
 import { checkOutboundUrl } from '../net/outbound.ts';
 import { outputKey, outputPrefix } from '../storage/keys.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
@@ -18,11 +18,19 @@ export function outputFormat(kind: JobCreate['kind'], options: Record<string, un
   return typeof options.format === 'string' ? options.format : defaultFormat(kind);
 }
 
-/** Canonical JSON (sorted keys) so that key order does not make an identical body look changed. */
+function isStep(body: JobRequest): body is StepCreate {
+  return StepKind.safeParse(body.kind).success;
+}
+
+/**
+ * Canonical JSON (sorted keys, undefined fields left out as JSON leaves them) so that key order, or
+ * how a request was put together, does not make an identical body look changed.
+ */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
     return `{${Object.keys(value)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
       .sort()
       .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
       .join(',')}}`;
@@ -31,22 +39,29 @@ function canonical(value: unknown): string {
 }
 
 /** What an Idempotency-Key remembers of the request: the same body in any key order hashes alike. */
-export function requestHash(body: JobCreate): Promise<string> {
+export function requestHash(body: JobRequest): Promise<string> {
   return sha256Hex(canonical(body));
 }
 
+/**
+ * Where the job writes: nowhere for a probe; one file, or a folder for multi-file outputs, in
+ * Kiln's bucket or at the s3:// output. An import or export writes the input's bytes as they are,
+ * so its file's extension and type are not Kiln's to choose.
+ */
 async function resolveOutput(opts: {
-  body: JobCreate;
+  body: JobRequest;
   jobId: string;
   options: Record<string, unknown>;
   tenant: ReturnType<typeof tenantStub>;
 }): Promise<OutputTarget> {
   const { body, jobId } = opts;
-  const format = outputFormat(body.kind, opts.options);
-  const multiFile = writesFolder(body.kind, format);
+  if (body.kind === 'probe') return { type: 'none' };
+  const encode = body.kind === 'import' || body.kind === 'export' ? null : body.kind;
+  const format = encode && outputFormat(encode, opts.options);
+  const multiFile = encode !== null && writesFolder(encode, format);
   const type = multiFile ? 'folder' : 'file';
   if (!body.output) {
-    const extension = format === null ? null : extensionFor(body.kind, format);
+    const extension = encode === null || format === null ? null : extensionFor(encode, format);
     const key = multiFile ? outputPrefix(jobId) : outputKey(jobId, extension).key;
     return { type, location: { type: 'kiln', key } };
   }
@@ -59,6 +74,9 @@ async function resolveOutput(opts: {
   }
   const s3 = parseS3Url(body.output);
   const connection = await opts.tenant.getConnection(body.connection_id);
+  if (!connection && body.connection_id) {
+    throw new ValidationError([{ path: 'connection_id', message: `No connection ${body.connection_id} exists for this API key` }]);
+  }
   if (!s3 || !connection) {
     throw new ValidationError([
       { path: 'output', message: 'An s3:// output needs a connection: create one with POST /connections or pass connection_id' },
@@ -80,14 +98,16 @@ export async function submitJob(opts: {
   env: Env;
   tenant: string;
   origin: string;
-  body: JobCreate;
+  body: JobRequest;
   idempotencyKey: string | undefined;
   taskIds?: string[];
-}): Promise<{ job: Job; replayed: boolean }> {
+  standalone?: Standalone;
+}): Promise<{ state: JobState; replayed: boolean }> {
   const { env, body, origin } = opts;
   const config = readConfig(env);
   const tenant = tenantStub(env, opts.tenant);
-  const options = OptionsByKind[body.kind].parse(body.options ?? {}) as Record<string, unknown>;
+  // A step copies or reads the file as it is: the processor gets no options.
+  const options = isStep(body) ? {} : (OptionsByKind[body.kind].parse(body.options ?? {}) as Record<string, unknown>);
   if (body.webhook_url) {
     checkOutboundUrl(body.webhook_url, 'webhook_url', { allowLoopback: config.allowLoopback, httpsOnly: true });
   }
@@ -106,23 +126,24 @@ export async function submitJob(opts: {
       );
     }
     if (claim.outcome === 'replay') {
-      const original = await jobStub(env, claim.job_id).get(opts.tenant);
-      if (original) return { job: original, replayed: true };
+      const original = await jobStub(env, claim.job_id).stored(opts.tenant);
+      if (original) return { state: original, replayed: true };
       jobId = claim.job_id;
       target = await resolveOutput({ body, jobId, options, tenant });
       replayed = true;
     }
   }
-  const job = await jobStub(env, jobId).create({
+  const state = await jobStub(env, jobId).create({
     id: jobId,
     tenant: opts.tenant,
     origin,
     request: body,
     options,
+    standalone: opts.standalone,
     source,
     target,
     taskIds: opts.taskIds ?? TaskStage.options.map(() => newId('task')),
     now: Date.now(),
   });
-  return { job, replayed };
+  return { state, replayed };
 }

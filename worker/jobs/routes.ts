@@ -1,11 +1,13 @@
 import { createRoute } from '@hono/zod-openapi';
-import { ErrorBody, jobNotFoundError } from '../../schemas/errors.ts';
+import type { Context } from 'hono';
+import { ErrorBody, jobNotFoundError, KilnError } from '../../schemas/errors.ts';
 import { Job, JobCreate, JobEvent, METADATA_KEY_PATTERN, METADATA_KEY_RULE, METADATA_VALUE_MAX_CHARS } from '../../schemas/job.ts';
-import { createRouter } from '../http/app.ts';
+import { type AppEnv, createRouter } from '../http/app.ts';
 import { invalidField, ValidationError } from '../http/errors.ts';
 import { errorResponses, IdempotencyHeader, json, listJson, rateLimitedResponse } from '../http/openapi.ts';
 import { ignoreUnknownQueryParams } from '../http/query.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
+import { publicJob } from '../tasks/view.ts';
 import { submitJob } from './create.ts';
 import { JobIdParam, ListJobsQuery } from './schemas.ts';
 
@@ -32,7 +34,7 @@ const getJob = createRoute({
 });
 
 /** Every `metadata[…]` query parameter is a filter, so a malformed key is refused rather than ignored. */
-const METADATA_FILTER = /^metadata\[/;
+export const METADATA_FILTER = /^metadata\[/;
 
 const listJobs = createRoute({
   method: 'get',
@@ -80,38 +82,62 @@ function metadataFilters(url: URL): Record<string, string> {
   return filters;
 }
 
+/**
+ * One page of a list route (GET /jobs, GET /tasks), newest first unless `order` says otherwise:
+ * `rows` finds one more than the limit in the tenant's index (so we know whether more exist),
+ * `load` reads each, and the Link, Has-More and Limit headers say how to go on.
+ */
+export async function listPage<R extends { id: string }, T>(
+  c: Context<AppEnv>,
+  query: { limit: number; after?: string | undefined; before?: string | undefined },
+  rows: (metadata: Record<string, string>) => Promise<R[]>,
+  load: (row: R) => Promise<T | null>,
+): Promise<T[]> {
+  const url = new URL(c.req.url);
+  const metadata = metadataFilters(url);
+  if (query.after && query.before) {
+    throw new ValidationError([{ path: 'query.before', message: 'Expected only one of after and before' }]);
+  }
+  const found = await rows(metadata);
+  const hasMore = found.length > query.limit;
+  const page = query.before ? found.slice(-query.limit) : found.slice(0, query.limit);
+  const items = (await Promise.all(page.map(load))).filter((item) => item !== null);
+  const last = page.at(-1);
+  if (hasMore && last) {
+    const next = new URL(url);
+    next.searchParams.delete('before');
+    next.searchParams.set('after', last.id);
+    c.header('Link', `<${next.toString()}>; rel="next"`);
+  }
+  c.header('Has-More', String(hasMore));
+  c.header('Limit', String(query.limit));
+  return items;
+}
+
 export const jobsRoutes = createRouter()
   .openapi(createJob, async (c) => {
-    const { job, replayed } = await submitJob({
+    const { state, replayed } = await submitJob({
       env: c.env,
       tenant: c.get('tenant'),
       origin: new URL(c.req.url).origin,
       body: c.req.valid('json'),
       idempotencyKey: c.req.valid('header')['idempotency-key'],
     });
+    const job = publicJob(state.job);
+    // An Idempotency-Key first used for a standalone probe, import or export names no job.
+    if (!job)
+      throw new KilnError('idempotency_key_reused', 'This Idempotency-Key was already used for a task; use a new key for a new job.');
     return c.json(job, replayed ? 200 : 201);
   })
   .openapi(listJobs, async (c) => {
     const query = c.req.valid('query');
-    const url = new URL(c.req.url);
-    const metadata = metadataFilters(url);
-    if (query.after && query.before) {
-      throw new ValidationError([{ path: 'query.before', message: 'Expected only one of after and before' }]);
-    }
     const tenantName = c.get('tenant');
-    const ids = await tenantStub(c.env, tenantName).listJobIds({ ...query, metadata });
-    const hasMore = ids.length > query.limit;
-    const page = query.before ? ids.slice(-query.limit) : ids.slice(0, query.limit);
-    const jobs = (await Promise.all(page.map((id) => jobStub(c.env, id).get(tenantName)))).filter((j) => j !== null);
-    const last = page.at(-1);
-    if (hasMore && last) {
-      const next = new URL(url);
-      next.searchParams.delete('before');
-      next.searchParams.set('after', last);
-      c.header('Link', `<${next.toString()}>; rel="next"`);
-    }
-    c.header('Has-More', String(hasMore));
-    c.header('Limit', String(query.limit));
+    const jobs = await listPage(
+      c,
+      query,
+      async (metadata) => (await tenantStub(c.env, tenantName).listJobIds({ ...query, metadata })).map((id) => ({ id })),
+      ({ id }) => jobStub(c.env, id).get(tenantName),
+    );
     return c.json(jobs, 200);
   })
   .openapi(getJob, async (c) => {

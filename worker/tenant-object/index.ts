@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { isTerminal, type Job } from '../../schemas/job.ts';
+import { isTerminal, type Job, type TaskKind } from '../../schemas/job.ts';
 import { IDEMPOTENCY_TTL_MS } from '../constants.ts';
 import { jobStub } from '../stubs.ts';
 import { type ConnectionChanges, type ConnectionRecord, ConnectionStore, type ConnectionWrite } from './connections.ts';
@@ -7,8 +7,8 @@ import { type RateBucketName, RateBuckets, RunSlots, type TokenTake } from './li
 import { type JobListQuery, listJobsSql } from './list.ts';
 import { WebhookSecretStore, type WebhookSecrets } from './webhook-secrets.ts';
 
-/** What the tenant index keeps per job: enough to filter and page without waking job objects. */
-export type JobSummary = Pick<Job, 'id' | 'kind' | 'status' | 'input' | 'metadata' | 'created_at'>;
+/** What the tenant index keeps per job: enough to filter and page without waking job objects. A standalone step's job has the step's kind. */
+export type JobSummary = Pick<Job, 'id' | 'status' | 'input' | 'metadata' | 'created_at'> & { kind: TaskKind };
 
 export type { ConnectionRecord };
 
@@ -85,6 +85,12 @@ export class TenantObject extends DurableObject<Env> {
 
   async jobOfTask(taskId: string): Promise<string | null> {
     return this.sql.exec<{ job_id: string }>('SELECT job_id FROM tasks WHERE id = ?', taskId).toArray()[0]?.job_id ?? null;
+  }
+
+  /** Standalone tasks matching the query (on their jobs' rows), one more than the limit, like {@link listJobIds}. */
+  async listTasks(query: JobListQuery): Promise<{ id: string; job_id: string }[]> {
+    const { sql, params } = listJobsSql(query, 'tasks');
+    return this.sql.exec<{ id: string; job_id: string }>(sql, ...params).toArray();
   }
 
   /** Job ids matching the query, one more than the limit so the caller knows whether more exist. */

@@ -1,16 +1,23 @@
 import type { z } from '@hono/zod-openapi';
 import type { ListJobsQuery } from '../jobs/schemas.ts';
 
-/** Filters and cursor of GET /jobs, turned into one indexed query over the tenant's job index. */
-export type JobListQuery = z.output<typeof ListJobsQuery> & { metadata: Record<string, string> };
+/** Filters and cursor of GET /jobs (or GET /tasks, whose kinds and statuses are its jobs' rows'), turned into one indexed query over the tenant's job index. */
+export type JobListQuery = Omit<z.output<typeof ListJobsQuery>, 'kind' | 'status'> & {
+  kind?: string | undefined;
+  status?: string | undefined;
+  metadata: Record<string, string>;
+};
 
 /**
- * Builds the SQL for a page. Ids sort by creation time, so `after`/`before` are id comparisons
- * in the direction of `order`: `after` continues the listing, `before` goes back a page.
+ * Builds the SQL for a page of jobs, or with `of: 'tasks'` of standalone tasks (each row `id` and
+ * `job_id`), filtered by their job's row. Ids sort by creation time, so `after`/`before` are id
+ * comparisons in the direction of `order`: `after` continues the listing, `before` goes back a
+ * page. The jobs behind standalone probe, import and export tasks are tasks only.
  */
-export function listJobsSql(q: JobListQuery): { sql: string; params: (string | number)[] } {
-  const where: string[] = [];
+export function listJobsSql(q: JobListQuery, of: 'jobs' | 'tasks' = 'jobs'): { sql: string; params: (string | number)[] } {
+  const where: string[] = of === 'jobs' ? ["j.kind NOT IN ('probe', 'import', 'export')"] : [];
   const params: (string | number)[] = [];
+  const id = of === 'jobs' ? 'j.id' : 't.id';
   for (const [column, value] of [
     ['kind', q.kind],
     ['status', q.status],
@@ -28,18 +35,19 @@ export function listJobsSql(q: JobListQuery): { sql: string; params: (string | n
   const desc = q.order === 'desc';
   let reverse = false;
   if (q.after) {
-    where.push(desc ? 'j.id < ?' : 'j.id > ?');
+    where.push(desc ? `${id} < ?` : `${id} > ?`);
     params.push(q.after);
   } else if (q.before) {
-    where.push(desc ? 'j.id > ?' : 'j.id < ?');
+    where.push(desc ? `${id} > ?` : `${id} < ?`);
     params.push(q.before);
     reverse = true;
   }
   const direction = desc !== reverse ? 'DESC' : 'ASC';
   const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const page = `SELECT j.id FROM jobs j ${clause} ORDER BY j.id ${direction} LIMIT ?`;
+  const from = of === 'jobs' ? 'jobs j' : 'tasks t JOIN jobs j ON j.id = t.job_id';
+  const page = `SELECT ${id} AS id, j.id AS job_id FROM ${from} ${clause} ORDER BY ${id} ${direction} LIMIT ?`;
   params.push(q.limit + 1);
   // A `before` page is fetched backwards and flipped so every page reads in `order`.
-  const sql = reverse ? `SELECT id FROM (${page}) ORDER BY id ${desc ? 'DESC' : 'ASC'}` : page;
+  const sql = reverse ? `SELECT id, job_id FROM (${page}) ORDER BY id ${desc ? 'DESC' : 'ASC'}` : page;
   return { sql, params };
 }

@@ -109,13 +109,34 @@ const jobBody = fc.constantFrom(...JobKind.options).chain((kind) =>
   }),
 );
 
-const taskBody = jobBody.chain((job) =>
-  fc.constantFrom('input', 'url', 'file_id').chain((alias) =>
-    fc.boolean().map((flat) => {
-      const { input, options, ...rest } = job;
-      return { ...rest, [alias]: input, ...(flat ? (options as object) : { options }) };
-    }),
+/** Ittybit's current shape: `{kind, input: {url} | File, options}`, for every task kind. */
+const fileInput = fc.oneof(
+  fc.record({ url: fc.constantFrom('https://darkroom-app.com/uploads/clip.mov', 's3://bucket/key.mp4', '$file') }),
+  fc.constant({ object: 'file', kind: 'video', url: 'https://darkroom-app.com/uploads/clip.mp4', format: 'mp4', width: 1920 }),
+);
+const ittybitTask = fc.oneof(
+  fc.record(
+    { kind: fc.constantFrom('probe', 'import'), input: fileInput, connection_id: fc.constant('$conn') },
+    { requiredKeys: ['kind', 'input'] },
   ),
+  fc.record({
+    kind: fc.constant('export'),
+    input: fileInput,
+    options: fc.record({ url: fc.constant('s3://bucket/out.mp4'), connection_id: fc.constant('$conn') }),
+  }),
+  jobBody.chain((job) => fileInput.map((input) => ({ ...job, input }))),
+);
+
+const taskBody = fc.oneof(
+  jobBody.chain((job) =>
+    fc.constantFrom('input', 'url', 'file_id').chain((alias) =>
+      fc.boolean().map((flat) => {
+        const { input, options, ...rest } = job;
+        return { ...rest, [alias]: input, ...(flat ? (options as object) : { options }) };
+      }),
+    ),
+  ),
+  ittybitTask,
 );
 
 /** The body each route documents, from its zod schema; routes without one get garbage only. */
@@ -168,6 +189,7 @@ const DOCUMENTED = [
   'GET /jobs/{id}/events',
   'POST /jobs/{id}/cancel',
   'POST /tasks',
+  'GET /tasks',
   'GET /tasks/{id}',
   'GET /jobs/{id}/deliveries',
   'POST /jobs/{id}/deliveries/redeliver',
@@ -214,7 +236,7 @@ function requests(route: string, opts: { huge?: boolean } = {}): fc.Arbitrary<Fu
   const id = template.includes('{key}') ? filesKey : segment;
   // The token checks out only for the attempt the URL names, so most internal requests name attempt 1.
   const listQuery =
-    template === '/jobs' && method === 'GET'
+    (template === '/jobs' || template === '/tasks') && method === 'GET'
       ? fc.oneof(query, perturbed(fromZod(ListJobsQuery)).map(queryString))
       : internal
         ? fc.oneof({ weight: 3, arbitrary: fc.constant('?attempt=1') }, { weight: 1, arbitrary: query })

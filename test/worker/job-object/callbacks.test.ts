@@ -52,6 +52,23 @@ describe('processor callbacks and the job state machine', () => {
     expect(after).toEqual(done);
   });
 
+  it("shows each task's input, options and output as in Ittybit's get-job example", async () => {
+    const job = await createJob();
+    const [task] = await processor.waitForTasks(job.id);
+    await report(task!, { type: 'progress', stage: 'probe', progress: 100, input: { ...OUTPUT_INFO, width: 3840, height: 2160 } });
+    await report(task!, { type: 'succeeded', output: OUTPUT_INFO });
+    const done = await (await api(`/jobs/${job.id}`)).json<Record<string, any>>();
+    const given = { object: 'external_file', url: VIDEO_JOB.input };
+    const probed = { object: 'file', url: VIDEO_JOB.input, kind: 'video', format: 'mp4', width: 3840, height: 2160, duration: 2 };
+    const [probe, imported, encode, exported] = done.tasks;
+    expect(probe).toMatchObject({ kind: 'probe', input: given, options: {}, output: probed });
+    expect(probe.output.id).toMatch(/^file_/);
+    // The processor reads the input itself, so the import's output is the input, not a copy.
+    expect(imported).toMatchObject({ kind: 'import', input: given, options: {}, output: probed });
+    expect(encode).toMatchObject({ kind: 'video', input: probed, options: VIDEO_JOB.options, output: done.output });
+    expect(exported).toMatchObject({ kind: 'export', input: done.output, options: {}, output: done.output });
+  });
+
   it('fails the job with the processor reason, failing that task and cancelling the rest', async () => {
     const job = await createJob();
     const [task] = await processor.waitForTasks(job.id);

@@ -93,6 +93,13 @@ describe('stored states', () => {
     const current = queuedJob();
     expect(upgradeStored(structuredClone(current))).toEqual(current);
   });
+
+  it('gives the tasks of a job stored before tasks had options the options they would have now', () => {
+    const current = queuedJob();
+    const legacy = structuredClone(current);
+    for (const task of legacy.job.tasks) delete (task as Partial<typeof task>).options;
+    expect(upgradeStored(legacy).job.tasks.map((t) => t.options)).toEqual(current.job.tasks.map((t) => t.options));
+  });
 });
 
 describe('claim', () => {
@@ -211,10 +218,28 @@ describe('processor events', () => {
     expect(state.heartbeatAt).toBe(T0 + 2_000);
   });
 
-  it('keep the probe result on the probe task', () => {
+  it("show each task its input, options and output as Files, as in Ittybit's get-job example", () => {
     const state = runningJob();
-    recordProgress(state, { stage: 'encode', percent: 100, input: OUTPUT_INFO }, T0);
-    expect(taskByStage(state.job, 'probe').output).toEqual(OUTPUT_INFO);
+    const given = { object: 'external_file', url: NEW_JOB.request.input };
+    expect(state.job.tasks.map((t) => [t.input, t.options])).toEqual([
+      [given, {}],
+      [given, {}],
+      [null, NEW_JOB.options],
+      [null, {}],
+    ]);
+    const input: FileObject = { object: 'file', id: 'file_in', url: NEW_JOB.request.input, ...OUTPUT_INFO };
+    recordProgress(state, { stage: 'encode', percent: 100, input }, T0);
+    expect(taskByStage(state.job, 'probe').output).toEqual(input);
+    expect(taskByStage(state.job, 'import').output).toEqual(input);
+    expect(taskByStage(state.job, 'encode').input).toEqual(input);
+    markSucceeded(state, OUTPUT, null, T0);
+    expect(taskByStage(state.job, 'export')).toMatchObject({ input: OUTPUT, output: OUTPUT });
+  });
+
+  it("show an s3:// output as the export task's options", () => {
+    const location = { type: 's3', connection_id: 'conn_1', bucket: 'media', key: 'out/clip.mp4' } as const;
+    const { state } = createJob({ ...structuredClone(NEW_JOB), target: { type: 'file', location } });
+    expect(taskByStage(state.job, 'export').options).toEqual({ url: 's3://media/out/clip.mp4', connection_id: 'conn_1' });
   });
 
   it('record success: every task done, the output on the job and its encode and export tasks', () => {
