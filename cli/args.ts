@@ -74,7 +74,7 @@ Commands:
   adaptive    HLS ladder; -o is a directory (or a path ending in .m3u8)
   probe       print what Kiln knows about a file
   jobs [id]   list your jobs (--status, --limit) or show one           (remote)
-  connections add|list|delete   S3-compatible storage for s3:// paths (this machine's, or the API's in remote mode)
+  connections add|list|delete   S3 credentials for s3:// paths (saved here; the API's when remote)
 
 Options:
   -i, --input <path|url>   input file, or an http(s) URL to download first

@@ -40,7 +40,7 @@ const AWS_DEFAULT_REGION = 'us-east-1';
  * storePath({ XDG_CONFIG_HOME: '/home/me/.config' }); // '/home/me/.config/kiln/connections.json'
  */
 export function storePath(env: NodeJS.ProcessEnv): string {
-  const base = env.XDG_CONFIG_HOME || join(homedir(), '.config');
+  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
   return join(base, 'kiln', 'connections.json');
 }
 
@@ -132,8 +132,10 @@ async function add(cli: ParsedCli, env: NodeJS.ProcessEnv): Promise<CliOutcome> 
   const read = await readConnections(env);
   if (!read.ok) return read;
   const others = read.connections.filter((c) => c.name !== name);
+  const previous = read.connections.find((c) => c.name === name);
   // The first connection is the default: with one bucket provider, s3:// paths need no --connection.
-  const isDefault = cli.flags.default === true || others.length === 0;
+  // Saving a connection again (a rotated secret) keeps it the default.
+  const isDefault = cli.flags.default === true || others.length === 0 || previous?.is_default === true;
   const added: LocalConnection = {
     name: name!,
     kind: 's3',
@@ -145,12 +147,11 @@ async function add(cli: ParsedCli, env: NodeJS.ProcessEnv): Promise<CliOutcome> 
     created_at: new Date().toISOString(),
   };
   await writeConnections(env, [...others.map((c) => (isDefault ? { ...c, is_default: false } : c)), added]);
-  const replaced = others.length < read.connections.length;
   return {
     ok: true,
     json: withoutSecret(added),
     lines: [line(withoutSecret(added))],
-    notes: [`${replaced ? 'replaced' : 'saved'} connection "${added.name}" in ${storePath(env)}`],
+    notes: [`${previous ? 'replaced' : 'saved'} connection "${added.name}" in ${storePath(env)}`],
   };
 }
 

@@ -80,7 +80,7 @@ function iniSection(text: string, profile: string): Record<string, string> | nul
 }
 
 async function sharedCredentials(env: NodeJS.ProcessEnv): Promise<S3Credentials | null> {
-  const file = env.AWS_SHARED_CREDENTIALS_FILE || join(homedir(), '.aws', 'credentials');
+  const file = env.AWS_SHARED_CREDENTIALS_FILE || join(env.HOME || homedir(), '.aws', 'credentials');
   const profile = env.AWS_PROFILE || 'default';
   const text = await readFile(file, 'utf8').catch(() => null);
   const section = text === null ? null : iniSection(text, profile);

@@ -65,7 +65,7 @@ describe('kiln connections in local mode', () => {
     }
   });
 
-  test('add with an existing name replaces it, keeping one entry', async () => {
+  test('add with an existing name replaces it, keeping one entry and its default', async () => {
     await kilnIn(home, ADD_R2);
     const again = await kilnIn(
       home,
@@ -75,6 +75,17 @@ describe('kiln connections in local mode', () => {
     const saved = JSON.parse(await readFile(store(), 'utf8'));
     expect(saved.connections).toHaveLength(1);
     expect(saved.connections[0].secret_access_key).toBe('rotated-secret');
+    // biome-ignore format: kiln CLI arguments read as flag/value pairs
+    await kilnIn(home, ['connections', 'add', 's3', '--name', 'other', '--access-key-id', 'a', '--secret-access-key', 'b']);
+    await kilnIn(home, ADD_R2);
+    const defaults = JSON.parse(await readFile(store(), 'utf8')).connections.map((c: { name: string; is_default: boolean }) => [
+      c.name,
+      c.is_default,
+    ]);
+    expect(defaults).toEqual([
+      ['other', false],
+      ['my-r2', true],
+    ]);
     expect((await stat(store())).mode & 0o777).toBe(0o600);
   });
 
