@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -122,6 +123,18 @@ describe('s3:// credentials in local mode', () => {
     expect(aws.searchParams.get('X-Amz-Security-Token')).toBe('tok');
     expect(aws.searchParams.get('X-Amz-Credential')).toMatch(/^AKIA\/\d{8}\/eu-west-1\/s3\/aws4_request$/);
     expect(aws.searchParams.get('X-Amz-SignedHeaders')).toBe('content-type;host');
+  });
+
+  test('an endpoint nothing listens on is input_unreachable, naming the object, the endpoint and the cause', async () => {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((r) => server.close(r));
+    const run = await kilnIn(home, ['probe', '-i', 's3://uploads/clip.mov'], { ...AWS_ENV, AWS_ENDPOINT_URL: `http://127.0.0.1:${port}` });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      `input_unreachable: Could not download s3://uploads/clip.mov from http://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`,
+    );
   });
 
   test('kiln with an s3:// path and no credentials prints one line naming what to set, before any work', async () => {

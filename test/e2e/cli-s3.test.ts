@@ -45,12 +45,13 @@ afterAll(async () => {
 });
 
 /** Downloads s3://processed/`key` from the local bucket into the test's folder. */
-async function fetched(key: string): Promise<{ path: string; type: string | null }> {
+async function fetched(key: string): Promise<{ path: string; type: string | null; size: number }> {
   const res = await s3.fetch(`${endpoint}/processed/${key}`);
   expect(res.status, key).toBe(200);
   const path = join(home, key.replaceAll('/', '_'));
-  await writeFile(path, Buffer.from(await res.arrayBuffer()));
-  return { path, type: res.headers.get('content-type') };
+  const body = Buffer.from(await res.arrayBuffer());
+  await writeFile(path, body);
+  return { path, type: res.headers.get('content-type'), size: body.length };
 }
 
 describe('kiln local mode with s3:// paths', () => {
@@ -74,6 +75,8 @@ describe('kiln local mode with s3:// paths', () => {
     expect(await videoStream(out.path)).toMatchObject({ codec_name: 'h264', width: 320, height: 180 });
     expect(await audioStream(out.path)).toMatchObject({ codec_name: 'aac' });
     expect(Number((await probe(out.path)).format?.duration)).toBeCloseTo(2, 0);
+    const probed = await kilnIn(home, ['probe', '-i', 's3://processed/out.mp4', '--json']);
+    expect(JSON.parse(probed.stdout)).toMatchObject({ kind: 'video', format: 'mp4', width: 320, height: 180, filesize: out.size });
   });
 
   it('uses the AWS CLI environment variables when no local connection exists', async () => {
