@@ -53,6 +53,11 @@ const OPTIONS = {
   access_key_id: { type: 'string' },
   secret_access_key: { type: 'string' },
   default: { type: 'boolean' },
+  // s3:// paths (docs/api.md#s3-in-local-mode): the connection to use, and `connections add s3` as Ittybit spells it.
+  connection: { type: 'string' },
+  name: { type: 'string' },
+  'access-key-id': { type: 'string' },
+  'secret-access-key': { type: 'string' },
 } satisfies ParseArgsConfig['options'];
 
 export const USAGE = `kiln — web-ready video, images and audio
@@ -69,7 +74,7 @@ Commands:
   adaptive    HLS ladder; -o is a directory (or a path ending in .m3u8)
   probe       print what Kiln knows about a file
   jobs [id]   list your jobs (--status, --limit) or show one           (remote)
-  connections add|list|delete [id]   S3-compatible storage for s3:// paths (remote)
+  connections add|list|delete   S3 credentials for s3:// paths (saved here; the API's when remote)
 
 Options:
   -i, --input <path|url>   input file, or an http(s) URL to download first
@@ -88,7 +93,17 @@ Options:
   --mute                   drop the audio track (video)
   --json                   machine-readable output on stdout
   --local                  run on this machine (default when KILN_API_URL is unset)
+  --connection <name>      the connection for s3:// paths (else KILN_CONNECTION or ITTYBIT_CONNECTION,
+                           else the default connection, else AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+                           AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL, else ~/.aws/credentials)
   -h, --help               show this help
+
+S3 on this machine: -i and -o may be s3://bucket/key (an adaptive -o: s3://bucket/prefix/stream.m3u8);
+  connections add s3 --name <name> --access-key-id <id> --secret-access-key <secret>
+                  [--endpoint <url>] [--region <region>] [--default]
+                  saved in $XDG_CONFIG_HOME/kiln/connections.json (~/.config/kiln), mode 0600;
+                  no --endpoint means AWS S3; the first connection added is the default
+  connections list | delete <name>
 
 Remote mode (KILN_API_URL and KILN_API_KEY, or --api_url and --api_key):
   uploads a local -i, submits the job, shows progress, waits and downloads to -o;
@@ -120,6 +135,8 @@ export interface ParsedCli {
   async: boolean;
   apiUrl?: string | undefined;
   apiKey?: string | undefined;
+  /** `--connection`: which local connection signs s3:// paths. */
+  connection?: string | undefined;
   /** The raw flags, for the remote-only commands (jobs, connections). */
   flags: Record<string, string | boolean | string[] | undefined>;
 }
@@ -216,6 +233,7 @@ export function parseCli(argv: string[]): ParsedCli {
     async: values.async ?? false,
     apiUrl: values.api_url,
     apiKey: values.api_key,
+    connection: values.connection,
     flags: values,
   };
 }

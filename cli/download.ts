@@ -14,22 +14,29 @@ export function isUrl(input: string): boolean {
   return /^https?:\/\//i.test(input);
 }
 
+/** How a signed URL is named in messages, and what its refusal means, so no signature is printed. */
+export interface DownloadLabel {
+  name: string;
+  refused(status: number, body: string): ErrorBody;
+}
+
 /**
  * Downloads `url` into `dir`, refusing bodies over `maxBytes`.
  *
  * @example
  * const file = await download('https://example.com/clip.mov', tmpDir, limits.maxInputBytes);
  */
-export async function download(url: string, dir: string, maxBytes: number, signal?: AbortSignal): Promise<Download> {
+export async function download(url: string, dir: string, maxBytes: number, signal?: AbortSignal, label?: DownloadLabel): Promise<Download> {
   const unreachable = (why: string): Download => ({
     ok: false,
-    error: { kind: 'input_unreachable', message: `Could not download ${url}: ${why}` },
+    error: { kind: 'input_unreachable', message: `Could not download ${label?.name ?? url}: ${why}` },
   });
   const idle = new AbortController();
   let timer = setTimeout(() => idle.abort(), DOWNLOAD_IDLE_TIMEOUT_MS);
   const combined = signal ? AbortSignal.any([signal, idle.signal]) : idle.signal;
   try {
     const response = await fetch(url, { signal: combined, redirect: 'follow' });
+    if (!response.ok && label) return { ok: false, error: label.refused(response.status, await response.text()) };
     if (!response.ok || !response.body) return unreachable(`the server answered ${response.status}`);
     const declared = Number(response.headers.get('content-length') ?? 0);
     if (declared > maxBytes) {
@@ -56,7 +63,9 @@ export async function download(url: string, dir: string, maxBytes: number, signa
     if ((err as Error).message === 'too large') {
       return { ok: false, error: { kind: 'input_too_large', message: `The input is larger than the limit of ${maxBytes} bytes.` } };
     }
-    return unreachable(idle.signal.aborted ? 'the server stopped sending data' : (err as Error).message);
+    // fetch says only "fetch failed"; the cause names it (ECONNREFUSED, ENOTFOUND…).
+    const why = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+    return unreachable(idle.signal.aborted ? 'the server stopped sending data' : why);
   } finally {
     clearTimeout(timer);
   }

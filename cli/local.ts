@@ -16,6 +16,7 @@ import type { JobKind } from '../schemas/options.ts';
 import type { ParsedCli } from './args.ts';
 import { download, isUrl } from './download.ts';
 import { progressBar } from './progress.ts';
+import { getObject, isS3Url, putOutput, resolveCredentials, type S3Credentials } from './s3.ts';
 
 export type CliOutcome = { ok: true; json: unknown; lines: string[]; notes: string[] } | { ok: false; error: ErrorBody };
 
@@ -69,6 +70,13 @@ export async function runLocal(cli: ParsedCli, signal: AbortSignal): Promise<Cli
   }
   if (!cli.input) return { ok: false, error: { kind: 'invalid_input', message: 'Missing -i <file or URL>' } };
   if (cli.command !== 'probe' && !cli.output) return { ok: false, error: { kind: 'invalid_input', message: 'Missing -o <output file>' } };
+  let credentials: S3Credentials | undefined;
+  // Resolved before any work, so missing credentials never cost an encode.
+  if (isS3Url(cli.input) || isS3Url(cli.output)) {
+    const resolved = await resolveCredentials(cli.connection, process.env);
+    if (!resolved.ok) return resolved;
+    credentials = resolved.credentials;
+  }
   const limits: Limits = limitsFromEnv(process.env);
   const scratch = await mkdtemp(join(tmpdir(), 'kiln-cli-'));
   const bar = cli.json ? progressBar({ isTTY: false } as NodeJS.WriteStream) : progressBar(process.stderr);
@@ -77,6 +85,11 @@ export async function runLocal(cli: ParsedCli, signal: AbortSignal): Promise<Cli
     if (isUrl(cli.input)) {
       bar.update('fetch', 0);
       const fetched = await download(cli.input, scratch, limits.maxInputBytes, signal);
+      if (!fetched.ok) return fetched;
+      inputPath = fetched.path;
+    } else if (credentials && isS3Url(cli.input)) {
+      bar.update('fetch', 0);
+      const fetched = await getObject(credentials, cli.input, scratch, limits.maxInputBytes, signal);
       if (!fetched.ok) return fetched;
       inputPath = fetched.path;
     }
@@ -101,13 +114,24 @@ export async function runLocal(cli: ParsedCli, signal: AbortSignal): Promise<Cli
     });
     bar.done();
     if (!result.ok) return { ok: false, error: forCli(result.error) };
-    const written = await copyOutput(kind, result.output.path, cli.output!);
+    let written: string;
+    let where: { path: string } | { url: string };
+    if (credentials && isS3Url(cli.output)) {
+      const produced = { path: result.output.path, contentType: result.output.info.type, folder: writesFolder(kind) };
+      const put = await putOutput(credentials, produced, cli.output, signal);
+      if (!put.ok) return put;
+      written = put.url;
+      where = { url: put.url };
+    } else {
+      written = await copyOutput(kind, result.output.path, cli.output!);
+      where = { path: resolve(written) };
+    }
     const extra: string[] = [];
     if (cli.metadata.length > 0 || cli.webhookUrl || cli.async)
       extra.push('--metadata, --webhook_url and --async only apply to remote jobs; ignored.');
     return {
       ok: true,
-      json: { ok: true, input: result.input, output: { ...result.output.info, path: resolve(written) }, notes: result.notes },
+      json: { ok: true, input: result.input, output: { ...result.output.info, ...where }, notes: result.notes },
       lines: [`wrote ${written} (${describe(result.output.info)})`],
       notes: [...result.notes, ...extra],
     };

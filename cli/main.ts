@@ -7,6 +7,7 @@
 import { InvalidLimitError } from '../container/limits.ts';
 import type { ErrorBody } from '../schemas/errors.ts';
 import { type ParsedCli, parseCli, USAGE, UsageError } from './args.ts';
+import { runLocalConnections } from './connections-store.ts';
 import { type CliOutcome, runLocal } from './local.ts';
 import { runRemote } from './remote.ts';
 
@@ -25,12 +26,14 @@ function fail(error: ErrorBody, json: boolean): number {
 async function dispatch(cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome> {
   const apiUrl = cli.apiUrl ?? process.env.KILN_API_URL;
   const apiKey = cli.apiKey ?? process.env.KILN_API_KEY;
-  // Probing needs no service: it always runs here.
+  // Probing needs no service: it always runs here. `kiln connections` follows the mode: the API's
+  // connections remotely (cli/remote.ts), this machine's store locally (cli/connections-store.ts).
   if (apiUrl && !cli.local && cli.command !== 'probe') {
     if (!apiKey)
       return { ok: false, error: { kind: 'unauthorized', message: `Set KILN_API_KEY (or --api_key) to use the API at ${apiUrl}` } };
     return runRemote(cli, apiUrl, apiKey, signal);
   }
+  if (cli.command === 'connections') return runLocalConnections(cli, process.env);
   return runLocal(cli, signal);
 }
 

@@ -7,6 +7,10 @@ export interface S3Location {
   secretAccessKey: string;
   bucket: string;
   key: string;
+  /** A temporary credential's token (AWS_SESSION_TOKEN); signed into the URL. */
+  sessionToken?: string;
+  /** `bucket.host/key` instead of path-style `host/bucket/key`: what AWS S3 itself expects. */
+  virtualHost?: boolean;
 }
 
 /**
@@ -27,9 +31,13 @@ export async function presign(
     secretAccessKey: loc.secretAccessKey,
     service: 's3',
     region: loc.region,
+    ...(loc.sessionToken ? { sessionToken: loc.sessionToken } : {}),
   });
   const path = loc.key.split('/').map(encodeURIComponent).join('/');
-  const url = new URL(`${loc.endpoint.replace(/\/$/, '')}/${encodeURIComponent(loc.bucket)}/${path}`);
+  const endpoint = new URL(loc.endpoint);
+  const url = loc.virtualHost
+    ? new URL(`${endpoint.protocol}//${loc.bucket}.${endpoint.host}/${path}`)
+    : new URL(`${loc.endpoint.replace(/\/$/, '')}/${encodeURIComponent(loc.bucket)}/${path}`);
   url.searchParams.set('X-Amz-Expires', String(loc.expiresS));
   const headers = loc.method === 'PUT' && loc.contentType ? { 'content-type': loc.contentType } : undefined;
   // allHeaders: aws4fetch otherwise leaves Content-Type out of the signature.
