@@ -100,6 +100,7 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
       options: task.options,
       inputPath,
       workDir,
+      ...(urls.output.type === 'folder' && urls.output.main ? { outputName: urls.output.main } : {}),
       limits: ctx.limits,
       signal: abort.signal,
       onProgress: (stage, percent) => reporter.progress(stage, percent),
