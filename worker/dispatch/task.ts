@@ -33,7 +33,7 @@ export async function buildProcessorTask(opts: {
   const callbackUrl = (route: 'events' | 'outputs' | 'urls') => `${origin}/internal/jobs/${state.job.id}/${route}?attempt=${opts.attempt}`;
   const output: ProcessorTask['output'] =
     target.type === 'folder'
-      ? { type: 'folder', files_url: callbackUrl('outputs') }
+      ? { type: 'folder', files_url: callbackUrl('outputs'), ...(target.main ? { main: target.main } : {}) }
       : {
           type: 'file',
           url: await presign({

@@ -20,7 +20,10 @@ export type InputSource = { type: 'url'; url: string } | BucketObject;
  * Where a job writes to: one file, or a folder of files (an HLS ladder) whose location's key is
  * the prefix the files' names are appended to.
  */
-export type OutputTarget = { type: 'file'; location: BucketObject } | { type: 'folder'; location: BucketObject };
+export type OutputTarget =
+  | { type: 'file'; location: BucketObject }
+  /** `main`: the master playlist's name when the job's output named one (`s3://…/stream.m3u8`). */
+  | { type: 'folder'; location: BucketObject; main?: string };
 
 /** Everything the JobObject keeps about one job: the public job plus dispatch bookkeeping. */
 export interface JobState {
