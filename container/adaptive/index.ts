@@ -1,7 +1,8 @@
 /**
  * Adaptive video: an HLS ladder (H.264 + AAC in MPEG-TS segments) no taller than the source,
- * with a master playlist that hls.js and Safari play (docs/api.md#adaptive_video). One ffmpeg run decodes once and
- * encodes every rendition with aligned keyframes so players can switch at segment boundaries.
+ * with a master playlist that hls.js and Safari play (docs/api.md#adaptive_video); from an audio-only
+ * input, one AAC variant. One ffmpeg run decodes once and encodes every rendition with aligned
+ * keyframes so players can switch at segment boundaries.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
