@@ -51,6 +51,10 @@ export function issuesFromZod(error: z.ZodError, input: unknown, prefix: Propert
       continue;
     }
     const name = dotted(path) || 'body';
+    if (issue.code === 'custom' && issue.params?.unsupported === true) {
+      issues.push({ path: name, message: `${name} is not supported by Kiln; ${issue.message}` });
+      continue;
+    }
     const received = valueAt(input, issue.path);
     let what: string;
     switch (issue.code) {

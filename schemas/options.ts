@@ -81,8 +81,8 @@ export const DEFAULT_TARGET_LUFS = -16;
  * and what to do instead, rather than "Unknown field".
  */
 const WAVEFORM_REFUSAL =
-  'Expected no value (Kiln does not make waveform data: a job writes one audio file; remove waveform and waveform_points and compute peaks from the output in your player)';
-const refused = z.unknown().optional().describe('Not supported: a request that sets it is refused with 400, saying why.');
+  'a job writes one audio file and Kiln makes no waveform data: remove waveform and waveform_points, and compute peaks from the audio output in your player.';
+const refused = z.unknown().optional().describe(`Not supported: ${WAVEFORM_REFUSAL}`);
 
 export const AudioOptions = z
   .strictObject({
@@ -110,7 +110,9 @@ export const AudioOptions = z
       ctx.addIssue({ code: 'custom', path: ['normalize'], message: 'Expected "lufs" (target_lufs only applies with normalize "lufs")' });
     }
     for (const key of ['waveform', 'waveform_points'] as const) {
-      if (value[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: WAVEFORM_REFUSAL });
+      if (value[key] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: WAVEFORM_REFUSAL, params: { unsupported: true } });
+      }
     }
   })
   .meta({ id: 'AudioOptions' });

@@ -78,7 +78,7 @@ describe('audio options from Ittybit docs and guides', () => {
     expect(status).toBe(400);
     expect(body.issues.map((i) => i.path)).toEqual(['options.waveform', 'options.waveform_points']);
     expect(body.issues[0]!.message).toBe(
-      'Expected no value (Kiln does not make waveform data: a job writes one audio file; remove waveform and waveform_points and compute peaks from the output in your player) for options.waveform but received "json" of type string',
+      'options.waveform is not supported by Kiln; a job writes one audio file and Kiln makes no waveform data: remove waveform and waveform_points, and compute peaks from the audio output in your player.',
     );
     expect(body.message).not.toMatch(/Unknown field/);
   });
