@@ -67,6 +67,18 @@ describe('audio', () => {
     });
   });
 
+  test('refuses waveform before touching the input, with the same sentence as the API', async () => {
+    expect(await runJob('audio', fixture('tone.wav'), { waveform: 'json' })).toEqual({
+      ok: false,
+      stage: 'probe',
+      error: {
+        kind: 'invalid_input',
+        message:
+          'options.waveform is not supported by Kiln; a job writes one audio file and Kiln makes no waveform data: remove waveform and waveform_points, and compute peaks from the audio output in your player.',
+      },
+    });
+  });
+
   test('reports no_audio_stream for an image', async () => {
     expect(await runJob('audio', fixture('photo.png'), {})).toMatchObject({ ok: false, error: { kind: 'no_audio_stream' } });
   });
