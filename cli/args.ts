@@ -37,6 +37,11 @@ const OPTIONS = {
   format: { type: 'string' },
   bitrate: { type: 'string' },
   mute: { type: 'boolean' },
+  normalize: { type: 'string' },
+  target_lufs: { type: 'string' },
+  // Passed on so the answer says why Kiln refuses them, instead of "unknown option".
+  waveform: { type: 'string' },
+  waveform_points: { type: 'string' },
   json: { type: 'boolean' },
   local: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -91,6 +96,8 @@ Options:
   --format <name>          output format when -o has no telling extension
   --bitrate <bps>          video bitrate cap or audio bitrate
   --mute                   drop the audio track (video)
+  --normalize lufs         audio: normalise loudness to --target_lufs (default -16 LUFS)
+  --target_lufs <n>        audio: loudness target, -70 to -5 (podcasts -16, music -14)
   --json                   machine-readable output on stdout
   --local                  run on this machine (default when KILN_API_URL is unset)
   --connection <name>      the connection for s3:// paths (else KILN_CONNECTION or ITTYBIT_CONNECTION,
@@ -171,6 +178,23 @@ function dimension(flag: string, raw: string | undefined): number | string | und
 }
 
 /**
+ * Joins a negative number to the flag before it (`--target_lufs -16` → `--target_lufs=-16`), as
+ * Ittybit's guides write it: node's parser refuses a value that starts with "-" as ambiguous.
+ */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (/^--[\w-]+$/.test(arg) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+/**
  * Parses argv (without `node` and the script) into a command and job options.
  *
  * @example
@@ -179,7 +203,7 @@ function dimension(flag: string, raw: string | undefined): number | string | und
 export function parseCli(argv: string[]): ParsedCli {
   let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
     // Node's message goes on to explain `--` positionals, which is noise for kiln users.
     const first = (err as Error).message.split(/\.\s/)[0] ?? 'Invalid arguments';
@@ -209,6 +233,10 @@ export function parseCli(argv: string[]): ParsedCli {
     format: values.format,
     bitrate: number('bitrate', values.bitrate),
     mute: values.mute,
+    normalize: values.normalize,
+    target_lufs: number('target_lufs', values.target_lufs),
+    waveform: values.waveform,
+    waveform_points: number('waveform_points', values.waveform_points),
   };
   for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key];
   const encodes = command !== undefined && command !== null && command !== 'probe' && command !== 'jobs' && command !== 'connections';

@@ -11,6 +11,8 @@ export interface EncodeContext {
   info: MediaInfo;
   details: ProbeDetails;
   limits: Limits;
+  /** The name the job's output asked for, for a multi-file output's main file (the master playlist). */
+  outputName?: string | undefined;
   signal?: AbortSignal | undefined;
   /** Encode progress, 0–100. */
   onProgress?: ((percent: number) => void) | undefined;

@@ -172,15 +172,48 @@ export const ImageOptions = z
   .transform(({ interval, ...value }) => value)
   .meta({ id: 'ImageOptions' });
 
+/** EBU R128 programme loudness Kiln normalises to when a job names none: the podcast norm. */
+export const DEFAULT_TARGET_LUFS = -16;
+
+/**
+ * Options Ittybit's guides show that Kiln cannot honour: accepted as names so the 400 says why
+ * and what to do instead, rather than "Unknown field".
+ */
+const WAVEFORM_REFUSAL =
+  'a job writes one audio file and Kiln makes no waveform data: remove waveform and waveform_points, and compute peaks from the audio output in your player.';
+const refused = z.unknown().optional().describe(`Not supported: ${WAVEFORM_REFUSAL}`);
+
 export const AudioOptions = z
   .strictObject({
     quality: shared.quality,
     start: shared.start,
     end: shared.end,
     format: z.enum(formatNames('audio')).optional(),
-    bitrate: z.number().int().min(32_000).max(320_000).optional(),
+    bitrate: z.number().int().min(32_000).max(320_000).optional().describe('Bits per second, 32000–320000 (default from quality).'),
+    normalize: z
+      .enum(['lufs'])
+      .optional()
+      .describe('"lufs": adjust the programme loudness to target_lufs (EBU R128, ffmpeg loudnorm, two passes).'),
+    target_lufs: z
+      .number()
+      .min(-70)
+      .max(-5)
+      .optional()
+      .describe(`Loudness for normalize "lufs", in LUFS (default ${DEFAULT_TARGET_LUFS}; podcasts -16, music streaming -14).`),
+    waveform: refused,
+    waveform_points: refused,
   })
   .superRefine(endAfterStart)
+  .superRefine((value, ctx) => {
+    if (value.target_lufs !== undefined && value.normalize === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['normalize'], message: 'Expected "lufs" (target_lufs only applies with normalize "lufs")' });
+    }
+    for (const key of ['waveform', 'waveform_points'] as const) {
+      if (value[key] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: WAVEFORM_REFUSAL, params: { unsupported: true } });
+      }
+    }
+  })
   .meta({ id: 'AudioOptions' });
 
 /**
@@ -213,10 +246,10 @@ export const AnimationOptions = z
 
 export const AdaptiveVideoOptions = z
   .strictObject({
+    ...shared,
+    width: shared.width.describe('Top rendition width: pixels, or a percentage of the source such as "50%"; lower rungs follow.'),
+    height: shared.height.describe('Top rendition height: pixels, or a percentage of the source such as "50%"; lower rungs follow.'),
     format: z.enum(formatNames('adaptive_video')).optional(),
-    quality: shared.quality,
-    start: shared.start,
-    end: shared.end,
   })
   .superRefine(endAfterStart)
   .meta({ id: 'AdaptiveVideoOptions' });

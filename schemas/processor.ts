@@ -53,6 +53,15 @@ export const ProcessorJobId = z
 export const RunKind = z.enum([...JobKind.options, 'probe', 'copy']);
 export type RunKind = z.infer<typeof RunKind>;
 
+/**
+ * The master playlist's name in a folder output: a plain file name ending in .m3u8 at the
+ * folder's top, where no rendition's subfolder can clash with it.
+ */
+export const PlaylistName = z
+  .string()
+  .max(200)
+  .regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]*\.m3u8$/, 'Expected a file name such as master.m3u8');
+
 export const ProcessorTask = z.object({
   job_id: ProcessorJobId,
   attempt: z.number().int().min(1),
@@ -71,6 +80,7 @@ export const ProcessorTask = z.object({
         files_url: taskUrl.describe(
           'Multi-file outputs (HLS): POST an OutputFilesRequest here, with the callback token, for one PUT URL per file.',
         ),
+        main: PlaylistName.optional().describe("The master playlist's name (default master.m3u8)."),
       }),
     ]),
   ),

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { ErrorBody } from '../../schemas/errors.ts';
 import { defaultFormat, extensionFor, mimeFor } from '../../schemas/formats.ts';
-import type { AudioOptions } from '../../schemas/options.ts';
+import { type AudioOptions, DEFAULT_TARGET_LUFS } from '../../schemas/options.ts';
 import { encodeTrimmed } from '../ffmpeg/encode.ts';
 import { overLimitError } from '../limits.ts';
 import { planTrim, secs } from '../trim/index.ts';
@@ -79,6 +79,55 @@ function losslessLimitError(
   return null;
 }
 
+/** True peak ceiling after normalising, in dBTP: the EBU R128 / podcast-platform norm, with room for lossy encoding. */
+export const LOUDNORM_TRUE_PEAK_DB = -1.5;
+/**
+ * Loudness range, in LU, within which loudnorm applies one gain to the whole file (linear mode);
+ * a wider-ranging input is compressed towards it instead (dynamic mode).
+ */
+export const LOUDNORM_RANGE_LU = 11;
+
+interface LoudnessMeasure {
+  input_i: number;
+  input_tp: number;
+  input_lra: number;
+  input_thresh: number;
+  target_offset: number;
+}
+
+const MEASURE_KEYS = ['input_i', 'input_tp', 'input_lra', 'input_thresh', 'target_offset'] as const;
+
+/**
+ * Collects loudnorm's first-pass report (`"input_i" : "-27.61",` lines after the JSON opens).
+ * `read()` is null when a value is missing or not finite (silence measures -inf).
+ */
+function loudnessReader(): { onStderr: (line: string) => void; read: () => LoudnessMeasure | null } {
+  const seen = new Map<string, number>();
+  return {
+    onStderr: (line) => {
+      const match = /"(\w+)"\s*:\s*"([^"]*)"/.exec(line);
+      if (match?.[1] && match[2] !== undefined) seen.set(match[1], Number(match[2]));
+    },
+    read: () => {
+      const values = MEASURE_KEYS.map((key) => seen.get(key));
+      if (!values.every((v) => v !== undefined && Number.isFinite(v))) return null;
+      return Object.fromEntries(MEASURE_KEYS.map((key, i) => [key, values[i]])) as unknown as LoudnessMeasure;
+    },
+  };
+}
+
+/**
+ * The loudnorm filter: with a first-pass measure, one gain for the whole file (loudnorm falls
+ * back to dynamic mode itself when the range or the peaks do not allow it); without one, dynamic.
+ */
+function loudnormFilter(target: number, measure: LoudnessMeasure | null, report = false): string {
+  const base = `loudnorm=I=${target}:TP=${LOUDNORM_TRUE_PEAK_DB}:LRA=${LOUDNORM_RANGE_LU}`;
+  if (report) return `${base}:print_format=json`;
+  if (!measure) return base;
+  // biome-ignore format: loudnorm's measured_* options, one per first-pass value
+  return `${base}:measured_I=${measure.input_i}:measured_TP=${measure.input_tp}:measured_LRA=${measure.input_lra}:measured_thresh=${measure.input_thresh}:offset=${measure.target_offset}:linear=true`;
+}
+
 /**
  * Encodes the first audio stream of `ctx.inputPath` into `ctx.workDir`.
  *
@@ -106,11 +155,14 @@ export async function encodeAudio(ctx: EncodeContext, options: AudioOptions): Pr
   const overLimit = target.lossless ? losslessLimitError(format, { channels, seconds: trim.seconds, sampleRate }, ctx.limits) : null;
   if (overLimit) return { ok: false, error: overLimit };
   const output = join(ctx.workDir, `output.${extensionFor('audio', format)}`);
-  const ran = await encodeTrimmed(ctx, trim, {
+  const targetLufs = options.target_lufs ?? DEFAULT_TARGET_LUFS;
+  const loudness = loudnessReader();
+  const encodePass = (filters: string[]) => ({
     output,
     // biome-ignore format: ffmpeg arguments read as flag/value pairs
     outputOptions: [
       '-map', '0:a:0', '-vn', '-sn', '-dn',
+      ...(filters.length > 0 ? ['-af', filters.join(',')] : []),
       ...target.codec,
       ...(target.lossless ? [] : ['-b:a', String(bitrate)]),
       '-ar', String(sampleRate), '-ac', String(channels),
@@ -118,7 +170,29 @@ export async function encodeAudio(ctx: EncodeContext, options: AudioOptions): Pr
       ...target.muxer,
     ],
   });
+  // Decoding is most of an audio encode's cost: the measuring pass is about a third of the work.
+  const ran = options.normalize
+    ? await encodeTrimmed(
+        ctx,
+        trim,
+        {
+          output: '/dev/null',
+          outputOptions: ['-map', '0:a:0', '-vn', '-sn', '-dn', '-af', loudnormFilter(targetLufs, null, true), '-f', 'null'],
+          onStderr: loudness.onStderr,
+          weight: 1,
+        },
+        { weight: 2, build: () => encodePass([loudnormFilter(targetLufs, loudness.read())]) },
+      )
+    : await encodeTrimmed(ctx, trim, encodePass([]));
   if (!ran.ok) return ran;
+  if (options.normalize) {
+    const measured = loudness.read();
+    notes.push(
+      measured
+        ? `Loudness normalised from ${measured.input_i} to ${targetLufs} LUFS.`
+        : `The input's loudness could not be measured (silence?); normalised to ${targetLufs} LUFS in one pass.`,
+    );
+  }
   if (!target.relabel) return { ok: true, path: output, notes };
   return { ok: true, path: output, notes, override: { format, type: mimeFor('audio', format) } };
 }

@@ -72,6 +72,8 @@ export interface FfmpegRun {
   onProgress?: ((percent: number) => void) | undefined;
   /** Kills the run once the files under `dir` (outputs and scratch files) pass `maxBytes`. */
   outputLimit?: { dir: string; maxBytes: number } | undefined;
+  /** Every stderr line, for a filter that reports what it measured there (loudnorm's first pass). */
+  onStderr?: ((line: string) => void) | undefined;
 }
 
 export type FfmpegResult = { ok: true; argv: string[] } | { ok: false; error: FfmpegError };
@@ -129,7 +131,10 @@ export function runFfmpeg(run: FfmpegRun): Promise<FfmpegResult> {
   }
   command.inputOptions(['-hide_banner', '-nostdin']);
   if (run.complexFilter) command.complexFilter(run.complexFilter);
-  command.outputOptions(run.outputOptions).output(run.output);
+  // As separate arguments: given one array, fluent-ffmpeg splits any element holding exactly one
+  // space in two, which broke a -var_stream_map of two renditions ("v:0,name:480p v:1,name:360p").
+  if (run.outputOptions.length > 0) command.outputOptions(...run.outputOptions);
+  command.output(run.output);
   const argv = ['ffmpeg', ...command._getArguments()];
   error.argv = argv;
 
@@ -213,6 +218,7 @@ export function runFfmpeg(run: FfmpegRun): Promise<FfmpegResult> {
       if (run.signal?.aborted) stop('aborted');
     });
     command.on('stderr', (line: string) => {
+      run.onStderr?.(line);
       const clock = FRAME_CLOCK_LINE.test(line);
       if (!clock) tail.push(line);
       if (tail.length > STDERR_TAIL_LINES * 2) tail.splice(0, tail.length - STDERR_TAIL_LINES);
@@ -248,9 +254,15 @@ export type FfmpegPass = Omit<FfmpegRun, 'timeoutMs' | 'signal' | 'onProgress'> 
   weight: number;
 };
 
+/** A pass whose arguments depend on what an earlier pass measured: built when its turn comes. */
+export interface LaterPass {
+  weight: number;
+  build: () => Omit<FfmpegPass, 'weight'>;
+}
+
 /**
  * Runs ffmpeg passes one after another (e.g. a GIF palette, then the GIF), stopping at the first
- * failure. The wall-clock budget covers all passes; the abort signal kills whichever pass is
+ * failure. A {@link LaterPass} is built once the passes before it have run. The wall-clock budget covers all passes; the abort signal kills whichever pass is
  * running; progress rises from 0 to 100 once across all of them, each pass filling its weight.
  *
  * @example
@@ -260,14 +272,15 @@ export type FfmpegPass = Omit<FfmpegRun, 'timeoutMs' | 'signal' | 'onProgress'> 
  * );
  */
 export async function runFfmpegPasses(
-  passes: FfmpegPass[],
+  passes: Array<FfmpegPass | LaterPass>,
   shared: Pick<FfmpegRun, 'timeoutMs' | 'signal' | 'onProgress'>,
 ): Promise<FfmpegResult> {
   const deadline = Date.now() + shared.timeoutMs;
   const total = passes.reduce((sum, pass) => sum + pass.weight, 0);
   let done = 0;
   let result: FfmpegResult = { ok: true, argv: [] };
-  for (const { weight, ...pass } of passes) {
+  for (const next of passes) {
+    const { weight, ...pass } = 'build' in next ? { weight: next.weight, ...next.build() } : next;
     const remainingMs = deadline - Date.now();
     if (remainingMs <= 0) {
       const error = new FfmpegError(`ffmpeg ran longer than ${Math.round(shared.timeoutMs / 1000)} s and was killed`);

@@ -24,6 +24,8 @@ export interface ProcessRequest {
   inputPath: string;
   /** Fresh temp dir for outputs; the caller creates and deletes it. */
   workDir: string;
+  /** A multi-file output's main file name, when the job's output names one. */
+  outputName?: string;
   limits: Limits;
   /** Abort → ffmpeg is killed and the result is `{ ok: false, error: { kind: 'cancelled' } }`. */
   signal?: AbortSignal;
@@ -97,6 +99,7 @@ export async function processMedia(req: ProcessRequest): Promise<ProcessResult> 
   const ctx: EncodeContext = {
     inputPath: req.inputPath,
     workDir: req.workDir,
+    outputName: req.outputName,
     info: probe.info,
     details: probe.details,
     limits: req.limits,

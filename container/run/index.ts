@@ -133,6 +133,7 @@ async function encodeAndUpload(target: Extract<Target, { kind: JobKind }>, run: 
     options: task.options,
     inputPath: run.inputPath,
     workDir,
+    ...(target.output.type === 'folder' && target.output.main ? { outputName: target.output.main } : {}),
     limits: ctx.limits,
     signal,
     onProgress: (stage, percent) => reporter.progress(stage, percent),

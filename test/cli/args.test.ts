@@ -33,3 +33,20 @@ describe('--format from the -o extension', () => {
     expect(parseCli(['audio', '-i', 'a.wav', '-o', 'b.m4a']).options.format).toBe('aac');
   });
 });
+
+describe('audio loudness flags (Ittybit normalize-audio-levels guide)', () => {
+  test('--normalize lufs --target_lufs -16 become the normalize and target_lufs options', () => {
+    expect(parseCli(['audio', '-i', 'episode.wav', '-o', 'episode.mp3', '--normalize', 'lufs', '--target_lufs', '-16']).options).toEqual({
+      format: 'mp3',
+      normalize: 'lufs',
+      target_lufs: -16,
+    });
+  });
+
+  test('--waveform is passed on, so the answer says why Kiln refuses it rather than "unknown option"', () => {
+    expect(parseCli(['audio', '-i', 'a.wav', '-o', 'a.mp3', '--waveform', 'json', '--waveform_points', '200']).options).toMatchObject({
+      waveform: 'json',
+      waveform_points: 200,
+    });
+  });
+});

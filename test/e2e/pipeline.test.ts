@@ -1,11 +1,12 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AwsClient } from 'aws4fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { download } from '../support/api-client.ts';
 import { probe as ffprobe, topLevelAtoms } from '../support/inspect.ts';
 import { fixture } from '../support/media.ts';
-import { startStack } from './support/stack.ts';
+import { LOCAL_S3, startStack } from './support/stack.ts';
 
 let stack: Awaited<ReturnType<typeof startStack>>;
 let workDir: string;
@@ -102,6 +103,45 @@ describe('a job through queue → processor → callback → Durable Object', ()
         height: Number(variant.split('p')[0]),
       });
     }
+  });
+});
+
+describe('adaptive_video to an s3:// playlist key', () => {
+  it("packages an audio-only input as HLS at s3://kiln-media/streams/lecture/stream.m3u8 (the CLI's -o shape)", async () => {
+    const s3 = new AwsClient({ ...LOCAL_S3, service: 's3' });
+    const endpoint = `${stack.base}/cdn-cgi/local/r2/s3`;
+    const conn = await stack.api<{ id: string }>('/connections', {
+      method: 'POST',
+      json: { endpoint, region: 'auto', access_key_id: LOCAL_S3.accessKeyId, secret_access_key: LOCAL_S3.secretAccessKey },
+    });
+    expect(conn.status).toBe(201);
+    const created = await stack.api<{ id: string }>('/jobs', {
+      method: 'POST',
+      json: {
+        input: stack.mediaUrl('tone.wav'),
+        kind: 'adaptive_video',
+        options: { format: 'hls' },
+        output: 's3://kiln-media/streams/lecture/stream.m3u8',
+        connection_id: conn.body.id,
+      },
+    });
+    expect(created.status).toBe(201);
+    const job = await stack.waitForJob(created.body.id);
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    expect(job.output).toMatchObject({ format: 'hls', kind: 'audio', url: 's3://kiln-media/streams/lecture/stream.m3u8' });
+    const master = await s3.fetch(`${endpoint}/kiln-media/streams/lecture/stream.m3u8`);
+    expect(master.status).toBe(200);
+    const text = await master.text();
+    expect(text).toMatch(/CODECS="mp4a\.40\.2"/);
+    expect(text.split('\n').filter((l) => l.endsWith('.m3u8'))).toEqual(['audio/index.m3u8']);
+    const playlist = await (await s3.fetch(`${endpoint}/kiln-media/streams/lecture/audio/index.m3u8`)).text();
+    expect(playlist).toContain('#EXT-X-ENDLIST');
+    const segment = playlist.split('\n').find((l) => l.endsWith('.ts'))!;
+    const bytes = await s3.fetch(`${endpoint}/kiln-media/streams/lecture/audio/${segment}`);
+    expect(bytes.status).toBe(200);
+    const path = join(workDir, 'audio-only.ts');
+    await writeFile(path, Buffer.from(await bytes.arrayBuffer()));
+    expect((await ffprobe(path)).streams?.map((st) => st.codec_name)).toEqual(['aac']);
   });
 });
 

@@ -45,7 +45,7 @@ export async function buildProcessorTask(opts: {
     target.type === 'none'
       ? { type: 'none' }
       : target.type === 'folder'
-        ? { type: 'folder', files_url: callbackUrl('outputs') }
+        ? { type: 'folder', files_url: callbackUrl('outputs'), ...(target.main ? { main: target.main } : {}) }
         : {
             type: 'file',
             url: await presign({

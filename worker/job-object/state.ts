@@ -31,7 +31,11 @@ export type InputSource = { type: 'url'; url: string } | BucketObject;
  * Where a job writes to: one file, or a folder of files (an HLS ladder) whose location's key is
  * the prefix the files' names are appended to.
  */
-export type OutputTarget = { type: 'file'; location: BucketObject } | { type: 'folder'; location: BucketObject } | { type: 'none' };
+export type OutputTarget =
+  | { type: 'file'; location: BucketObject }
+  /** `main`: the master playlist's name when the job's output named one (`s3://…/stream.m3u8`). */
+  | { type: 'folder'; location: BucketObject; main?: string }
+  | { type: 'none' };
 
 /**
  * A job as stored: a public job, or the job behind a standalone probe, import or export task

@@ -1,8 +1,8 @@
 import { KilnError } from '../../schemas/errors.ts';
-import { defaultFormat, extensionFor, writesFolder } from '../../schemas/formats.ts';
+import { defaultFormat, extensionFor, PLAYLIST_EXTENSION, writesFolder } from '../../schemas/formats.ts';
 import { type JobCreate, type StepCreate, StepKind } from '../../schemas/job.ts';
 import { OptionsByKind } from '../../schemas/options.ts';
-import { TaskStage } from '../../schemas/processor.ts';
+import { PlaylistName, TaskStage } from '../../schemas/processor.ts';
 import { readConfig } from '../config/index.ts';
 import { ValidationError } from '../http/errors.ts';
 import type { JobRequest, JobState, OutputTarget, Standalone } from '../job-object/state.ts';
@@ -43,6 +43,35 @@ export function requestHash(body: JobRequest): Promise<string> {
   return sha256Hex(canonical(body));
 }
 
+const PLAYLIST_SUFFIX = `.${PLAYLIST_EXTENSION}`;
+
+/**
+ * An s3:// output naming the master playlist (`s3://bucket/streams/lecture/stream.m3u8`, as
+ * Ittybit's CLI writes it): the key's folder is the prefix and its file name the playlist's.
+ * Null for anything else, a prefix ending in / included.
+ */
+function splitPlaylistUrl(output: string): { prefix: string; name: string } | null {
+  if (!output.startsWith('s3://') || !output.endsWith(PLAYLIST_SUFFIX)) return null;
+  const slash = output.lastIndexOf('/');
+  const prefix = output.slice(0, slash + 1);
+  const name = output.slice(slash + 1);
+  if (!parseS3Url(prefix)) {
+    throw new ValidationError([
+      { path: 'output', message: 'Expected the playlist inside a folder for output, such as s3://bucket/streams/lecture/master.m3u8' },
+    ]);
+  }
+  const valid = PlaylistName.safeParse(name);
+  if (!valid.success) {
+    throw new ValidationError([
+      {
+        path: 'output',
+        message: `Expected a playlist name of letters, digits, _ - . ending in .m3u8 for output, not ${JSON.stringify(name.slice(0, 60))}`,
+      },
+    ]);
+  }
+  return { prefix, name };
+}
+
 /**
  * Where the job writes: nowhere for a probe; one file, or a folder for multi-file outputs, in
  * Kiln's bucket or at the s3:// output. An import or export writes the input's bytes as they are,
@@ -65,14 +94,15 @@ async function resolveOutput(opts: {
     const key = multiFile ? outputPrefix(jobId) : outputKey(jobId, extension).key;
     return { type, location: { type: 'kiln', key } };
   }
+  const playlist = multiFile ? splitPlaylistUrl(body.output) : null;
   // The API's one sign of a folder: an s3:// output ending in / is a prefix for many files.
-  if (multiFile !== body.output.endsWith('/')) {
+  if (!playlist && multiFile !== body.output.endsWith('/')) {
     const message = multiFile
-      ? 'Expected a prefix ending in / for output: adaptive_video writes a playlist and its segments'
+      ? 'Expected a prefix ending in / (s3://bucket/streams/lecture/) or a playlist key ending in .m3u8 (s3://bucket/streams/lecture/master.m3u8) for output: adaptive_video writes a playlist and its segments'
       : 'Expected s3://bucket/key for output, not a prefix ending in /';
     throw new ValidationError([{ path: 'output', message }]);
   }
-  const s3 = parseS3Url(body.output);
+  const s3 = parseS3Url(playlist?.prefix ?? body.output);
   const connection = await opts.tenant.getConnection(body.connection_id);
   if (!connection && body.connection_id) {
     throw new ValidationError([{ path: 'connection_id', message: `No connection ${body.connection_id} exists for this API key` }]);
@@ -82,7 +112,8 @@ async function resolveOutput(opts: {
       { path: 'output', message: 'An s3:// output needs a connection: create one with POST /connections or pass connection_id' },
     ]);
   }
-  return { type, location: { type: 's3', connection_id: connection.id, ...s3 } };
+  const location = { type: 's3', connection_id: connection.id, ...s3 } as const;
+  return playlist ? { type: 'folder', location, main: playlist.name } : { type, location };
 }
 
 /**

@@ -26,6 +26,20 @@ describe('runFfmpeg', () => {
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
   });
 
+  test('passes an option value that holds one space as one argument (a -var_stream_map of two renditions)', async () => {
+    const dir = await workDir();
+    const output = join(dir, 'titled.mp4');
+    const result = await runFfmpeg({
+      inputs: [{ path: fixture('clip.mp4') }],
+      output,
+      outputOptions: ['-c', 'copy', '-metadata', 'title=two words', '-f', 'mp4'],
+      timeoutMs: 60_000,
+    });
+    expect(result.ok).toBe(true);
+    const probe = await ffprobeJson(output);
+    expect(probe.ok && probe.data.format?.tags?.title).toBe('two words');
+  });
+
   test('returns the exit code, the stderr tail and the argv when ffmpeg fails', async () => {
     const dir = await workDir();
     const result = await runFfmpeg({
@@ -134,6 +148,29 @@ describe('runFfmpegPasses', () => {
     expect(seen).toContain(25);
     expect(seen.filter((p) => p === 100)).toHaveLength(1);
     expect(seen.at(-1)).toBe(100);
+  });
+
+  test('builds a later pass from what an earlier pass printed on stderr', async () => {
+    const dir = await workDir();
+    let durationLine = '';
+    const result = await runFfmpegPasses(
+      [
+        {
+          ...pass(dir, 'a.mp4', 1),
+          onStderr: (line: string) => {
+            if (/Duration: /.test(line)) durationLine = line;
+          },
+        },
+        {
+          weight: 1,
+          build: () => ({ ...pass(dir, 'b.mp4', 1), outputOptions: ['-t', durationLine ? '1' : '2', '-c', 'copy', '-f', 'mp4'] }),
+        },
+      ],
+      { timeoutMs: 60_000 },
+    );
+    expect(result.ok).toBe(true);
+    const probe = await ffprobeJson(join(dir, 'b.mp4'));
+    expect(probe.ok && Number(probe.data.format?.duration)).toBeCloseTo(1, 0);
   });
 
   test('stops at the first failing pass', async () => {
