@@ -44,7 +44,7 @@ const SPELLINGS = {
   secret_access_key: 'secret-access-key',
 } as const;
 
-const OPTIONS = {
+export const OPTIONS = {
   input: { type: 'string', short: 'i' },
   output: { type: 'string', short: 'o' },
   width: { type: 'string' },
