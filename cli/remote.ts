@@ -230,6 +230,9 @@ async function runJobs(api: ApiClient, cli: ParsedCli, signal: AbortSignal): Pro
   return { ok: true, json: res.body, lines: res.body.map(jobLine), notes: [] };
 }
 
+/** A connection as listed; `name` is optional until every deployment stores one. */
+type Named = Connection & { name?: string };
+
 /** The connections the API holds, to find one by the name a user gave. */
 async function findConnection(
   api: ApiClient,
@@ -237,16 +240,16 @@ async function findConnection(
 ): Promise<{ ok: true; connection: Connection } | { ok: false; error: ErrorBody }> {
   const res = await api.call<Connection[]>('GET', '/connections');
   if (!res.ok) return res;
-  const found = res.body.find((c) => c.id === nameOrId) ?? res.body.find((c) => (c as Connection & { name?: string }).name === nameOrId);
+  const found = res.body.find((c) => c.id === nameOrId) ?? res.body.find((c: Named) => c.name === nameOrId);
   if (found) return { ok: true, connection: found };
-  const names = res.body.map((c) => (c as Connection & { name?: string }).name ?? c.id);
+  const names = res.body.map((c: Named) => c.name ?? c.id);
   const known = names.length ? `; yours are ${names.join(', ')}` : '; there are none yet (kiln connections add s3 …)';
   return { ok: false, error: { kind: 'not_found', message: `No connection named or with id "${nameOrId}"${known}` } };
 }
 
 async function runConnections(api: ApiClient, cli: ParsedCli): Promise<CliOutcome> {
   const [action = 'list', target] = cli.args;
-  const line = (c: Connection & { name?: string }) =>
+  const line = (c: Named) =>
     `${c.id}  ${c.name ?? '-'}  ${c.endpoint}  ${c.region}  ${c.access_key_id}${c.is_default ? '  (default)' : ''}`;
   if (action === 'list') {
     const res = await api.call<Connection[]>('GET', '/connections');
@@ -267,15 +270,7 @@ async function runConnections(api: ApiClient, cli: ParsedCli): Promise<CliOutcom
       secret_access_key: f.secret_access_key,
       is_default: f.default === true,
     });
-    if (!res.ok)
-      return {
-        ok: false,
-        error: {
-          ...res.error,
-          message: res.error.message.replace(/\b(access_key_id|secret_access_key)\b/g, (m) => `--${m.replaceAll('_', '-')}`),
-        },
-      };
-    return { ok: true, json: res.body, lines: [line(res.body)], notes: [] };
+    return res.ok ? { ok: true, json: res.body, lines: [line(res.body)], notes: [] } : res;
   }
   if (action === 'delete' && target) {
     const found = await findConnection(api, target);
