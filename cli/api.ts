@@ -15,13 +15,15 @@ export interface ApiClient {
  * @example
  * const api = apiClient('http://127.0.0.1:8787', 'kiln_dev_key');
  * const jobs = await api.call<Job[]>('GET', '/jobs?limit=5');
+ * // With `debug`, each request and its HTTP status are handed to it (kiln --debug prints them).
  */
-export function apiClient(baseUrl: string, key: string, signal?: AbortSignal): ApiClient {
+export function apiClient(baseUrl: string, key: string, signal?: AbortSignal, debug?: (line: string) => void): ApiClient {
   const base = baseUrl.replace(/\/$/, '');
   return {
     baseUrl: base,
     async call<T>(method: string, path: string, json?: unknown): Promise<ApiResult<T>> {
       let res: Response;
+      debug?.(`> ${method} ${base}${path}`);
       try {
         res = await fetch(`${base}${path}`, {
           method,
@@ -30,9 +32,11 @@ export function apiClient(baseUrl: string, key: string, signal?: AbortSignal): A
           signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(API_TIMEOUT_MS)]) : AbortSignal.timeout(API_TIMEOUT_MS),
         });
       } catch (err) {
+        debug?.(`< ${method} ${path}: ${(err as Error).message}`);
         if (signal?.aborted) return { ok: false, error: interruptedError() };
         return { ok: false, error: { kind: 'input_unreachable', message: `Could not reach Kiln at ${base}: ${(err as Error).message}` } };
       }
+      debug?.(`< ${res.status} ${method} ${path}`);
       const text = await res.text();
       let body: unknown = null;
       try {
@@ -48,4 +52,17 @@ export function apiClient(baseUrl: string, key: string, signal?: AbortSignal): A
       return { ok: true, status: res.status, body: body as T, headers: res.headers };
     },
   };
+}
+
+/**
+ * The API to use: flags first, then KILN_*, then ITTYBIT_* so an Ittybit user's environment works.
+ * Unlike Ittybit, a key without a URL stays local: there is no hosted Kiln to default to.
+ */
+export function apiFromEnv(
+  cli: { apiUrl?: string | undefined; apiKey?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): { url?: string; key?: string } {
+  const url = cli.apiUrl ?? (env.KILN_API_URL || undefined) ?? (env.ITTYBIT_API_URL || undefined);
+  const key = cli.apiKey ?? (env.KILN_API_KEY || undefined) ?? (env.ITTYBIT_API_KEY || undefined);
+  return { ...(url ? { url } : {}), ...(key ? { key } : {}) };
 }

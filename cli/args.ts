@@ -7,7 +7,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { formatForExtension, writesFolder } from '../schemas/formats.ts';
 import type { JobKind } from '../schemas/options.ts';
 
-export type Command = JobKind | 'probe' | 'jobs' | 'connections';
+export type Command = JobKind | 'probe' | 'task' | 'jobs' | 'connections' | 'health' | 'login';
 
 export const COMMANDS: Record<string, Command> = {
   video: 'video',
@@ -17,11 +17,34 @@ export const COMMANDS: Record<string, Command> = {
   adaptive: 'adaptive_video',
   adaptive_video: 'adaptive_video',
   probe: 'probe',
+  task: 'task',
   jobs: 'jobs',
   connections: 'connections',
+  health: 'health',
+  login: 'login',
 };
 
-const OPTIONS = {
+/** The kinds `kiln task <kind>` runs, as in POST /tasks. */
+export const TASK_KINDS = ['probe', 'import', 'video', 'image', 'audio', 'animation', 'adaptive_video', 'export'] as const;
+export type TaskKindName = (typeof TASK_KINDS)[number];
+
+const ENCODE_KINDS = new Set<string>(['video', 'image', 'audio', 'animation', 'adaptive_video']);
+
+/** Whether a command or task kind runs an encode (and so takes the encode flags and -o). */
+export function isEncodeKind(kind: string | null | undefined): kind is JobKind {
+  return kind != null && ENCODE_KINDS.has(kind);
+}
+
+/** Flags Ittybit spells in kebab-case that Kiln first spelt in snake_case: both are accepted. */
+const SPELLINGS = {
+  webhook_url: 'webhook-url',
+  api_url: 'api-url',
+  api_key: 'api-key',
+  access_key_id: 'access-key-id',
+  secret_access_key: 'secret-access-key',
+} as const;
+
+export const OPTIONS = {
   input: { type: 'string', short: 'i' },
   output: { type: 'string', short: 'o' },
   width: { type: 'string' },
@@ -33,43 +56,54 @@ const OPTIONS = {
   start: { type: 'string' },
   end: { type: 'string' },
   fps: { type: 'string' },
+  frames: { type: 'string' },
   codec: { type: 'string' },
   format: { type: 'string' },
   bitrate: { type: 'string' },
   mute: { type: 'boolean' },
+  'no-audio': { type: 'boolean' },
   normalize: { type: 'string' },
   target_lufs: { type: 'string' },
   // Passed on so the answer says why Kiln refuses them, instead of "unknown option".
   waveform: { type: 'string' },
   waveform_points: { type: 'string' },
   json: { type: 'boolean' },
+  tty: { type: 'boolean' },
+  debug: { type: 'boolean' },
   local: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   // Remote-mode flags (docs/api.md#cli); parsed here so both modes share one parser.
   metadata: { type: 'string', multiple: true },
   webhook_url: { type: 'string' },
+  'webhook-url': { type: 'string' },
   async: { type: 'boolean' },
+  connection: { type: 'string' },
   api_url: { type: 'string' },
+  'api-url': { type: 'string' },
   api_key: { type: 'string' },
+  'api-key': { type: 'string' },
+  body: { type: 'string' },
+  kind: { type: 'string' },
   status: { type: 'string' },
   limit: { type: 'string' },
+  after: { type: 'string' },
+  before: { type: 'string' },
+  name: { type: 'string' },
   endpoint: { type: 'string' },
   region: { type: 'string' },
   access_key_id: { type: 'string' },
-  secret_access_key: { type: 'string' },
-  default: { type: 'boolean' },
-  // s3:// paths (docs/api.md#s3-in-local-mode): the connection to use, and `connections add s3` as Ittybit spells it.
-  connection: { type: 'string' },
-  name: { type: 'string' },
   'access-key-id': { type: 'string' },
+  secret_access_key: { type: 'string' },
   'secret-access-key': { type: 'string' },
+  default: { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
 
 export const USAGE = `kiln — web-ready video, images and audio
 
 Usage:
-  kiln <command> -i <file or URL> -o <file> [options]
-  kiln probe -i <file or URL> [--json]
+  kiln <command> -i <file or URL> [-o <file>] [options]
+  kiln task <kind> -i '<json>' [options]
+  kiln jobs [<job_id> | create --body <file|-|json>] [options]
 
 Commands:
   video       MP4 (H.264/H.265/AV1), MOV or WebM (VP9/AV1)
@@ -78,12 +112,20 @@ Commands:
   animation   GIF or animated WebP from a stretch of video (--end defaults to --start + 5 s)
   adaptive    HLS ladder; -o is a directory (or a path ending in .m3u8)
   probe       print what Kiln knows about a file
-  jobs [id]   list your jobs (--status, --limit) or show one           (remote)
-  connections add|list|delete   S3 credentials for s3:// paths (saved here; the API's when remote)
+  task <kind> one step on its own: probe or import -i '{"url":"…"}'; video, image, audio,
+              animation or adaptive_video -i '<file object>' (uses its "url"); export -o s3://…
+  jobs [id]   list your jobs, newest first, or show one                        (remote)
+              --kind <kind> --status <status> --after <id> --before <id> --limit <n> (default 10)
+  jobs create --body <file.json | - | '<json>'>  submit a POST /jobs body as it stands (remote)
+  connections list | add s3 | delete <name|id>   S3 credentials for s3:// paths (saved here; the API's when remote)
+  health      check ffmpeg, ffprobe and sharp here, and the API when one is set
+  login       Kiln has no browser login: prints how to set KILN_API_URL and KILN_API_KEY
 
 Options:
   -i, --input <path|url>   input file, or an http(s) URL to download first
-  -o, --output <path>      output file; its extension picks --format
+  -o, --output <path>      output file; its extension picks --format. Without -o, local mode
+                           writes <input name>.<ext> here (<name>-<kind>.<ext> if that is the
+                           input, <name>-hls/ for adaptive) and remote mode prints the output URL
   --width, --height <n|n%> pixels or a percentage; one keeps the aspect ratio; never upscales
                            unless both are given with --fit
   --fit <contain|cover|fill>  how to fill width × height (default contain)
@@ -92,17 +134,23 @@ Options:
   --quality <very_low|low|medium|high|very_high|auto>  (default medium; auto is medium)
   --start, --end <s>       seconds; for image, --start is the frame time
   --fps <n>                frames per second (video 1–60, animation 1–60, gif at most 50)
+  --frames <n>             stop after this many frames (video)
   --codec <h264|h265|vp9|av1>   video codec
   --format <name>          output format when -o has no telling extension
   --bitrate <bps>          video bitrate cap or audio bitrate
-  --mute                   drop the audio track (video)
+  --no-audio, --mute       drop the audio track (video)
   --normalize lufs         audio: normalise loudness to --target_lufs (default -16 LUFS)
   --target_lufs <n>        audio: loudness target, -70 to -5 (podcasts -16, music -14)
-  --json                   machine-readable output on stdout
-  --local                  run on this machine (default when KILN_API_URL is unset)
+  --json                   JSON Lines on stdout: one object per line (the default when stdout
+                           is not a terminal); a failure is {"ok":false,"error":{kind,message}}
+  --tty                    human-readable text (the default on a terminal)
+  --debug                  local: print each ffmpeg command line and its output on stderr;
+                           remote: print each API request and its HTTP status on stderr
+  --local                  run on this machine (the default unless an API URL is set)
   --connection <name>      the connection for s3:// paths (else KILN_CONNECTION or ITTYBIT_CONNECTION,
                            else the default connection, else AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-                           AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL, else ~/.aws/credentials)
+                           AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL, else ~/.aws/credentials);
+                           remote: a connection's name or id, sent as connection_id
   -h, --help               show this help
 
 S3 on this machine: -i and -o may be s3://bucket/key (an adaptive -o: s3://bucket/prefix/stream.m3u8);
@@ -112,39 +160,51 @@ S3 on this machine: -i and -o may be s3://bucket/key (an adaptive -o: s3://bucke
                   no --endpoint means AWS S3; the first connection added is the default
   connections list | delete <name>
 
-Remote mode (KILN_API_URL and KILN_API_KEY, or --api_url and --api_key):
+Remote mode, chosen when an API URL is set (--api-url, KILN_API_URL or ITTYBIT_API_URL) and
+--local is not: unlike Ittybit, an API key alone does not switch to remote, as there is no
+hosted Kiln to default to. The key: --api-key, KILN_API_KEY or ITTYBIT_API_KEY.
   uploads a local -i, submits the job, shows progress, waits and downloads to -o;
   -i and -o may also be s3://bucket/key through a connection.
   --metadata key=value     attach your own data (repeatable)
-  --webhook_url <url>      receive the finished job, signed
+  --webhook-url <url>      receive the finished job, signed
   --async                  print the job at once instead of waiting
-  connections add --endpoint <url> --access_key_id <id> --secret_access_key <secret>
-                  [--region auto] [--default]
+  --connection <name|id>   the connection for s3:// paths (else the default connection)
+  --api-url, --api-key     the API and its key, overriding the environment
+  connections add s3 --name <name> --endpoint <url> --access-key-id <id>
+                  --secret-access-key <secret> [--region auto] [--default]
+  Snake-case spellings (--webhook_url, --api_url, --api_key, --access_key_id,
+  --secret_access_key) are accepted too.
 
 Examples:
   kiln video -i clip.mov -o clip-hd.mp4 --width 1920 --quality high
   kiln image -i clip.mov -o clip-thumb.webp --start 2 --width 640
   kiln image -i photo.png -o photo-full.webp --width 1920 --quality high
+  kiln task probe -i '{"url":"https://example.com/clip.mov"}' --json | jq '.output'
 `;
+
+export type OutputMode = 'json' | 'tty';
 
 export interface ParsedCli {
   command: Command | null;
-  /** Words after the command: `jobs <id>`, `connections delete <id>`. */
+  /** Words after the command: `jobs <id>`, `connections delete <id>`, `task <kind>`. */
   args: string[];
   input?: string | undefined;
   output?: string | undefined;
   options: Record<string, unknown>;
+  /** `--json` or `--tty` as given; undefined lets main pick by whether stdout is a terminal. */
+  mode: OutputMode | undefined;
+  /** Whether to print JSON Lines; main settles it from `mode` and whether stdout is a terminal. */
   json: boolean;
+  debug: boolean;
   local: boolean;
   help: boolean;
   metadata: string[];
   webhookUrl?: string | undefined;
   async: boolean;
+  connection?: string | undefined;
   apiUrl?: string | undefined;
   apiKey?: string | undefined;
-  /** `--connection`: which local connection signs s3:// paths. */
-  connection?: string | undefined;
-  /** The raw flags, for the remote-only commands (jobs, connections). */
+  /** The raw flags for the API commands (jobs, connections), with kebab-case spellings folded into snake_case. */
   flags: Record<string, string | boolean | string[] | undefined>;
 }
 
@@ -176,6 +236,32 @@ function dimension(flag: string, raw: string | undefined): number | string | und
   if (raw === undefined) return undefined;
   return raw.trim().endsWith('%') ? raw.trim() : number(flag, raw);
 }
+
+/** A flag's value under either spelling; the two spellings with different values are a mistake. */
+function either(values: Record<string, unknown>, snake: keyof typeof SPELLINGS): string | undefined {
+  const kebab = SPELLINGS[snake];
+  const a = values[snake] as string | undefined;
+  const b = values[kebab] as string | undefined;
+  if (a !== undefined && b !== undefined && a !== b) {
+    throw new UsageError(`--${kebab} and --${snake} are the same flag; give it once`);
+  }
+  return b ?? a;
+}
+
+/** How many words each command takes after its name. */
+const MAX_ARGS: Record<Command, number> = {
+  video: 0,
+  image: 0,
+  audio: 0,
+  animation: 0,
+  adaptive_video: 0,
+  probe: 0,
+  task: 1,
+  jobs: 2,
+  connections: 2,
+  health: 0,
+  login: 0,
+};
 
 /**
  * Joins a negative number to the flag before it (`--target_lufs -16` → `--target_lufs=-16`), as
@@ -213,11 +299,17 @@ export function parseCli(argv: string[]): ParsedCli {
   const word = positionals[0];
   const command = word === undefined ? null : COMMANDS[word];
   if (word !== undefined && command === undefined) {
-    throw new UsageError(`Unknown command "${word}"; expected one of video, image, audio, animation, adaptive, probe, jobs, connections`);
+    throw new UsageError(`Unknown command "${word}"; expected one of ${Object.keys(COMMANDS).join(', ')}`);
   }
-  const takesArgs = command === 'jobs' || command === 'connections';
-  if (positionals.length > (takesArgs ? 3 : 1)) {
-    throw new UsageError(`Unexpected argument "${positionals[takesArgs ? 3 : 1]}"; see kiln --help`);
+  const maxArgs = command ? MAX_ARGS[command] : 0;
+  if (positionals.length > maxArgs + 1) {
+    throw new UsageError(`Unexpected argument "${positionals[maxArgs + 1]}"; see kiln --help`);
+  }
+  if (values.json && values.tty) throw new UsageError('--json and --tty contradict each other; give one');
+  const taskKind = command === 'task' ? positionals[1] : undefined;
+  if (command === 'task' && !TASK_KINDS.includes(taskKind as TaskKindName)) {
+    const got = taskKind === undefined ? 'nothing' : `"${taskKind}"`;
+    throw new UsageError(`Expected kiln task <kind> with a kind of ${TASK_KINDS.join(', ')} but received ${got}`);
   }
   const options: Record<string, unknown> = {
     width: dimension('width', values.width),
@@ -229,23 +321,30 @@ export function parseCli(argv: string[]): ParsedCli {
     start: number('start', values.start),
     end: number('end', values.end),
     fps: number('fps', values.fps),
+    frames: number('frames', values.frames),
     codec: values.codec,
     format: values.format,
     bitrate: number('bitrate', values.bitrate),
-    mute: values.mute,
+    // Ittybit's --no-audio is Kiln's `mute` option.
+    mute: values.mute || values['no-audio'] || undefined,
     normalize: values.normalize,
     target_lufs: number('target_lufs', values.target_lufs),
     waveform: values.waveform,
     waveform_points: number('waveform_points', values.waveform_points),
   };
   for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key];
-  const encodes = command !== undefined && command !== null && command !== 'probe' && command !== 'jobs' && command !== 'connections';
-  if (encodes && options.format === undefined && values.output && !writesFolder(command)) {
-    const inferred = formatFromOutput(command, values.output);
+  const encodeKind = command === 'task' ? taskKind : command;
+  if (isEncodeKind(encodeKind) && options.format === undefined && values.output && !writesFolder(encodeKind)) {
+    const inferred = formatFromOutput(encodeKind, values.output);
     if (inferred) options.format = inferred;
     else if (!values.output.startsWith('s3://')) {
       throw new UsageError(`Cannot tell the format from "${values.output}"; add --format or use a known extension`);
     }
+  }
+  const flags: ParsedCli['flags'] = { ...values };
+  for (const snake of Object.keys(SPELLINGS) as (keyof typeof SPELLINGS)[]) {
+    flags[snake] = either(values, snake);
+    delete flags[SPELLINGS[snake]];
   }
   return {
     command: command ?? null,
@@ -253,15 +352,17 @@ export function parseCli(argv: string[]): ParsedCli {
     input: values.input,
     output: values.output,
     options,
+    mode: values.json ? 'json' : values.tty ? 'tty' : undefined,
     json: values.json ?? false,
+    debug: values.debug ?? false,
     local: values.local ?? false,
     help: values.help ?? false,
     metadata: values.metadata ?? [],
-    webhookUrl: values.webhook_url,
+    webhookUrl: flags.webhook_url as string | undefined,
     async: values.async ?? false,
-    apiUrl: values.api_url,
-    apiKey: values.api_key,
     connection: values.connection,
-    flags: values,
+    apiUrl: flags.api_url as string | undefined,
+    apiKey: flags.api_key as string | undefined,
+    flags,
   };
 }

@@ -3,9 +3,10 @@
  * no server and no key (docs/api.md#cli).
  */
 
-import { copyFile, cp, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import { traceFfmpeg } from '../container/ffmpeg/index.ts';
 import { type Limits, limitsFromEnv } from '../container/limits.ts';
 import { probeFile } from '../container/probe/index.ts';
 import { processMedia } from '../container/process/index.ts';
@@ -13,12 +14,13 @@ import type { ErrorBody } from '../schemas/errors.ts';
 import type { MediaInfo } from '../schemas/file.ts';
 import { PLAYLIST_EXTENSION, writesFolder } from '../schemas/formats.ts';
 import type { JobKind } from '../schemas/options.ts';
-import type { ParsedCli } from './args.ts';
+import { isEncodeKind, type ParsedCli, type TaskKindName } from './args.ts';
 import { download, isUrl } from './download.ts';
 import { progressBar } from './progress.ts';
 import { getObject, isS3Url, putOutput, resolveCredentials, type S3Credentials } from './s3.ts';
 
-export type CliOutcome = { ok: true; json: unknown; lines: string[]; notes: string[] } | { ok: false; error: ErrorBody };
+/** What a command printed: `json` (an array prints one line per item) or text `lines`; `exitCode` when a report is not all good. */
+export type CliOutcome = { ok: true; json: unknown; lines: string[]; notes: string[]; exitCode?: number } | { ok: false; error: ErrorBody };
 
 /** CLI users type `--width`, not `options.width`. */
 function forCli(error: ErrorBody): ErrorBody {
@@ -57,6 +59,249 @@ async function copyOutput(kind: JobKind, produced: string, target: string): Prom
   return target;
 }
 
+/** The name part of an input path or URL, without folders or extension; `output` when there is none. */
+function inputName(input: string): string {
+  const path = isUrl(input) ? decodeURIComponent(new URL(input).pathname) : input;
+  const name = basename(path, extname(path)).replace(/[^\p{L}\p{N}._ -]/gu, '_');
+  return name || 'output';
+}
+
+const KIND_LABEL: Record<JobKind, string> = {
+  video: 'video',
+  image: 'image',
+  audio: 'audio',
+  animation: 'animation',
+  adaptive_video: 'hls',
+};
+
+/**
+ * Where local mode writes when there is no -o: `<input name>.<ext>` in the current folder, or
+ * `<name>-<kind>.<ext>` when that is the input itself; an HLS folder is always `<name>-hls`.
+ *
+ * @example
+ * defaultOutput('video', 'https://example.com/uploads/clip.mov', '.mp4', '/home/me'); // 'clip.mp4'
+ * defaultOutput('video', 'clip.mp4', '.mp4', '/home/me'); // 'clip-video.mp4'
+ */
+export function defaultOutput(kind: JobKind, input: string, extension: string, cwd: string): string {
+  const name = inputName(input);
+  if (writesFolder(kind)) return `${name}-${KIND_LABEL[kind]}`;
+  const plain = `${name}${extension}`;
+  const overwritesInput = !isUrl(input) && resolve(cwd, plain) === resolve(cwd, input);
+  return overwritesInput ? `${name}-${KIND_LABEL[kind]}${extension}` : plain;
+}
+
+type Fetched = { ok: true; path: string } | { ok: false; error: ErrorBody };
+
+/** A local path as it is; an http(s) URL or an s3:// object (through `credentials`) downloaded into `scratch`. */
+async function fetchInput(
+  input: string,
+  scratch: string,
+  limits: Limits,
+  signal: AbortSignal,
+  credentials: S3Credentials | undefined,
+): Promise<Fetched> {
+  if (credentials && isS3Url(input)) return getObject(credentials, input, scratch, limits.maxInputBytes, signal);
+  if (!isUrl(input)) return { ok: true, path: input };
+  return download(input, scratch, limits.maxInputBytes, signal);
+}
+
+/**
+ * The S3 credentials a run needs when its input or output is s3://, resolved before any work so
+ * missing credentials never cost an encode; none when nothing is on S3.
+ */
+async function s3CredentialsFor(
+  cli: ParsedCli,
+  ...paths: (string | undefined)[]
+): Promise<{ ok: true; credentials: S3Credentials | undefined } | { ok: false; error: ErrorBody }> {
+  if (!paths.some((path) => isS3Url(path))) return { ok: true, credentials: undefined };
+  return resolveCredentials(cli.connection, process.env);
+}
+
+async function withScratch<T>(run: (scratch: string) => Promise<T>): Promise<T> {
+  const scratch = await mkdtemp(join(tmpdir(), 'kiln-cli-'));
+  try {
+    return await run(scratch);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function probeLocal(
+  input: string,
+  cli: ParsedCli,
+  signal: AbortSignal,
+): Promise<{ ok: true; info: MediaInfo } | { ok: false; error: ErrorBody }> {
+  const limits = limitsFromEnv(process.env);
+  const s3 = await s3CredentialsFor(cli, input);
+  if (!s3.ok) return s3;
+  return withScratch(async (scratch) => {
+    const fetched = await fetchInput(input, scratch, limits, signal, s3.credentials);
+    if (!fetched.ok) return fetched;
+    const probe = await probeFile(fetched.path, limits, signal);
+    return probe.ok ? { ok: true, info: probe.info } : probe;
+  });
+}
+
+type Encoded =
+  | { ok: true; input: MediaInfo; output: MediaInfo & ({ path: string } | { url: string }); written: string; notes: string[] }
+  | { ok: false; error: ErrorBody };
+
+/** Runs one encode of `input` (a path, http(s) URL or s3:// object) and writes the result to `output` (a path or s3://) or the default name. */
+async function encodeLocal(
+  kind: JobKind,
+  input: string,
+  output: string | undefined,
+  cli: ParsedCli,
+  signal: AbortSignal,
+): Promise<Encoded> {
+  const limits: Limits = limitsFromEnv(process.env);
+  const s3 = await s3CredentialsFor(cli, input, output);
+  if (!s3.ok) return s3;
+  const bar = cli.json ? progressBar({ isTTY: false } as NodeJS.WriteStream) : progressBar(process.stderr);
+  try {
+    return await withScratch(async (scratch) => {
+      if (isUrl(input) || isS3Url(input)) bar.update('fetch', 0);
+      const fetched = await fetchInput(input, scratch, limits, signal, s3.credentials);
+      if (!fetched.ok) return fetched;
+      const workDir = join(scratch, 'work');
+      await mkdir(workDir);
+      const result = await processMedia({
+        kind,
+        options: cli.options,
+        inputPath: fetched.path,
+        workDir,
+        limits,
+        signal,
+        onProgress: (stage, percent) => bar.update(stage, percent),
+      });
+      bar.done();
+      if (!result.ok) return { ok: false, error: forCli(result.error) };
+      if (s3.credentials && isS3Url(output)) {
+        const produced = { path: result.output.path, contentType: result.output.info.type, folder: writesFolder(kind) };
+        const put = await putOutput(s3.credentials, produced, output, signal);
+        if (!put.ok) return put;
+        return { ok: true, input: result.input, output: { ...result.output.info, url: put.url }, written: put.url, notes: result.notes };
+      }
+      const target = output ?? defaultOutput(kind, input, extname(result.output.path), process.cwd());
+      const written = await copyOutput(kind, result.output.path, target);
+      return { ok: true, input: result.input, output: { ...result.output.info, path: resolve(written) }, written, notes: result.notes };
+    });
+  } finally {
+    bar.done();
+  }
+}
+
+/** `kiln task <kind> -i '<json>'`: the JSON object and its `url`, or an error naming what is wrong. */
+export function taskInput(
+  raw: string | undefined,
+): { ok: true; input: Record<string, unknown>; url: string } | { ok: false; error: ErrorBody } {
+  const example = `-i '{"url":"https://example.com/clip.mov"}'`;
+  if (raw === undefined)
+    return { ok: false, error: { kind: 'invalid_input', message: `Missing -i: kiln task takes a JSON object, e.g. ${example}` } };
+  let input: unknown;
+  try {
+    input = JSON.parse(raw);
+  } catch {
+    input = undefined;
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return {
+      ok: false,
+      error: {
+        kind: 'invalid_input',
+        message: `Expected -i to be a JSON object such as ${example} but received ${JSON.stringify(raw.slice(0, 80))}`,
+      },
+    };
+  }
+  const url = (input as Record<string, unknown>).url;
+  if (typeof url !== 'string' || url === '') {
+    return {
+      ok: false,
+      error: {
+        kind: 'invalid_input',
+        message: `Expected -i.url to be the file's URL or path (a string); a probe's "output" object has it`,
+      },
+    };
+  }
+  return { ok: true, input: input as Record<string, unknown>, url };
+}
+
+/**
+ * Local `kiln task export`: the file's bytes, unchanged, to an s3:// key, after the same probe the
+ * processor's copy makes (so a non-media file is refused, not exported).
+ */
+async function exportLocal(
+  input: string,
+  target: string,
+  cli: ParsedCli,
+  signal: AbortSignal,
+  done: (written: string, info: MediaInfo) => CliOutcome,
+): Promise<CliOutcome> {
+  const limits = limitsFromEnv(process.env);
+  const resolved = await resolveCredentials(cli.connection, process.env);
+  if (!resolved.ok) return resolved;
+  const { credentials } = resolved;
+  return withScratch(async (scratch) => {
+    const fetched = await fetchInput(input, scratch, limits, signal, credentials);
+    if (!fetched.ok) return fetched;
+    const probe = await probeFile(fetched.path, limits, signal);
+    if (!probe.ok) return probe;
+    const put = await putOutput(credentials, { path: fetched.path, contentType: probe.info.type, folder: false }, target, signal);
+    return put.ok ? done(put.url, probe.info) : put;
+  });
+}
+
+/** Local `kiln task`: probe, the encode kinds and export (to s3://) run here, import downloads here. */
+async function runLocalTask(cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome> {
+  const kind = cli.args[0] as TaskKindName;
+  const parsed = taskInput(cli.input);
+  if (!parsed.ok) return parsed;
+  const { input, url } = parsed;
+  const done = (output: unknown, line: string, notes: string[] = []): CliOutcome => ({
+    ok: true,
+    json: { object: 'task', kind, status: 'succeeded', input, options: cli.options, output },
+    lines: [line],
+    notes,
+  });
+  if (kind === 'probe') {
+    const probe = await probeLocal(url, cli, signal);
+    if (!probe.ok) return probe;
+    // The url goes on the output so it can be fed straight to an encode task's -i.
+    return done({ ...probe.info, url }, `${url}: ${describe(probe.info)}`);
+  }
+  if (kind === 'import') {
+    if (!isUrl(url)) {
+      return {
+        ok: false,
+        error: { kind: 'invalid_input', message: `Expected -i.url to be an http(s) URL to import; "${url}" is already on this machine` },
+      };
+    }
+    const limits = limitsFromEnv(process.env);
+    return withScratch(async (scratch) => {
+      const fetched = await download(url, scratch, limits.maxInputBytes, signal);
+      if (!fetched.ok) return fetched;
+      const target = cli.output ?? `${inputName(url)}${extname(new URL(url).pathname)}`;
+      await mkdir(dirname(resolve(target)), { recursive: true });
+      await copyFile(fetched.path, target);
+      const { size } = await stat(target);
+      return done({ url: target, path: resolve(target), filesize: size }, `wrote ${target} (${size} bytes)`);
+    });
+  }
+  if (kind === 'export') {
+    const target = cli.output ?? (typeof cli.options.url === 'string' ? cli.options.url : undefined);
+    if (!isS3Url(target)) {
+      const message = 'kiln task export writes to S3: pass -o s3://bucket/key (and --connection, or the AWS environment variables).';
+      return { ok: false, error: { kind: 'invalid_input', message } };
+    }
+    return exportLocal(url, target, cli, signal, (written, info) =>
+      done({ ...info, url: written }, `wrote ${written} (${describe(info)})`),
+    );
+  }
+  const encoded = await encodeLocal(kind, url, cli.output, cli, signal);
+  if (!encoded.ok) return encoded;
+  return done(encoded.output, `wrote ${encoded.written} (${describe(encoded.output)})`, encoded.notes);
+}
+
 /**
  * Runs a parsed CLI invocation locally and returns what to print.
  *
@@ -65,78 +310,29 @@ async function copyOutput(kind: JobKind, produced: string, target: string): Prom
  */
 export async function runLocal(cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome> {
   if (cli.command === 'jobs' || cli.command === 'connections') {
-    const message = `kiln ${cli.command} talks to the API: set KILN_API_URL and KILN_API_KEY (or --api_url and --api_key)`;
+    const message = `kiln ${cli.command} talks to the API: set KILN_API_URL and KILN_API_KEY (or --api-url and --api-key)`;
     return { ok: false, error: { kind: 'invalid_input', message } };
   }
+  if (cli.debug) traceFfmpeg((line) => process.stderr.write(`${line}\n`));
+  if (cli.command === 'task') return runLocalTask(cli, signal);
   if (!cli.input) return { ok: false, error: { kind: 'invalid_input', message: 'Missing -i <file or URL>' } };
-  if (cli.command !== 'probe' && !cli.output) return { ok: false, error: { kind: 'invalid_input', message: 'Missing -o <output file>' } };
-  let credentials: S3Credentials | undefined;
-  // Resolved before any work, so missing credentials never cost an encode.
-  if (isS3Url(cli.input) || isS3Url(cli.output)) {
-    const resolved = await resolveCredentials(cli.connection, process.env);
-    if (!resolved.ok) return resolved;
-    credentials = resolved.credentials;
+  if (cli.command === 'probe') {
+    const probe = await probeLocal(cli.input, cli, signal);
+    if (!probe.ok) return probe;
+    const lines = Object.entries(probe.info).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+    return { ok: true, json: probe.info, lines, notes: [] };
   }
-  const limits: Limits = limitsFromEnv(process.env);
-  const scratch = await mkdtemp(join(tmpdir(), 'kiln-cli-'));
-  const bar = cli.json ? progressBar({ isTTY: false } as NodeJS.WriteStream) : progressBar(process.stderr);
-  try {
-    let inputPath = cli.input;
-    if (isUrl(cli.input)) {
-      bar.update('fetch', 0);
-      const fetched = await download(cli.input, scratch, limits.maxInputBytes, signal);
-      if (!fetched.ok) return fetched;
-      inputPath = fetched.path;
-    } else if (credentials && isS3Url(cli.input)) {
-      bar.update('fetch', 0);
-      const fetched = await getObject(credentials, cli.input, scratch, limits.maxInputBytes, signal);
-      if (!fetched.ok) return fetched;
-      inputPath = fetched.path;
-    }
-    if (cli.command === 'probe') {
-      const probe = await probeFile(inputPath, limits, signal);
-      if (!probe.ok) return probe;
-      const lines = Object.entries(probe.info).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
-      return { ok: true, json: probe.info, lines, notes: [] };
-    }
-    const kind = cli.command;
-    if (!kind) return { ok: false, error: { kind: 'invalid_input', message: 'Missing command; see kiln --help' } };
-    const workDir = join(scratch, 'work');
-    await mkdir(workDir);
-    const result = await processMedia({
-      kind,
-      options: cli.options,
-      inputPath,
-      workDir,
-      limits,
-      signal,
-      onProgress: (stage, percent) => bar.update(stage, percent),
-    });
-    bar.done();
-    if (!result.ok) return { ok: false, error: forCli(result.error) };
-    let written: string;
-    let where: { path: string } | { url: string };
-    if (credentials && isS3Url(cli.output)) {
-      const produced = { path: result.output.path, contentType: result.output.info.type, folder: writesFolder(kind) };
-      const put = await putOutput(credentials, produced, cli.output, signal);
-      if (!put.ok) return put;
-      written = put.url;
-      where = { url: put.url };
-    } else {
-      written = await copyOutput(kind, result.output.path, cli.output!);
-      where = { path: resolve(written) };
-    }
-    const extra: string[] = [];
-    if (cli.metadata.length > 0 || cli.webhookUrl || cli.async)
-      extra.push('--metadata, --webhook_url and --async only apply to remote jobs; ignored.');
-    return {
-      ok: true,
-      json: { ok: true, input: result.input, output: { ...result.output.info, ...where }, notes: result.notes },
-      lines: [`wrote ${written} (${describe(result.output.info)})`],
-      notes: [...result.notes, ...extra],
-    };
-  } finally {
-    bar.done();
-    await rm(scratch, { recursive: true, force: true });
-  }
+  const kind = cli.command;
+  if (!isEncodeKind(kind)) return { ok: false, error: { kind: 'invalid_input', message: 'Missing command; see kiln --help' } };
+  const encoded = await encodeLocal(kind, cli.input, cli.output, cli, signal);
+  if (!encoded.ok) return encoded;
+  const extra: string[] = [];
+  if (cli.metadata.length > 0 || cli.webhookUrl || cli.async)
+    extra.push('--metadata, --webhook-url and --async only apply to remote jobs; ignored.');
+  return {
+    ok: true,
+    json: { ok: true, input: encoded.input, output: encoded.output, notes: encoded.notes },
+    lines: [`wrote ${encoded.written} (${describe(encoded.output)})`],
+    notes: [...encoded.notes, ...extra],
+  };
 }

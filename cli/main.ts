@@ -1,13 +1,16 @@
 /**
  * `kiln` command-line entry point (docs/api.md#cli). Local mode runs the processor's engine in this
- * process; remote mode (KILN_API_URL or --api_url set, no --local) talks to a Kiln deployment.
+ * process; remote mode (an API URL set, no --local) talks to a Kiln deployment. Output is JSON
+ * Lines when stdout is not a terminal (or with --json), text otherwise (or with --tty).
  * Failures print `kind: message` and exit non-zero; never a stack trace.
  */
 
 import { InvalidLimitError } from '../container/limits.ts';
 import type { ErrorBody } from '../schemas/errors.ts';
+import { apiFromEnv } from './api.ts';
 import { type ParsedCli, parseCli, USAGE, UsageError } from './args.ts';
 import { runLocalConnections } from './connections-store.ts';
+import { runHealth } from './health.ts';
 import { type CliOutcome, runLocal } from './local.ts';
 import { runRemote } from './remote.ts';
 
@@ -17,21 +20,27 @@ const EXIT_USAGE = 2;
 const EXIT_INTERRUPTED = 130;
 
 function fail(error: ErrorBody, json: boolean): number {
+  // A script piping stdout to jq gets the error as a line; whoever runs the script still sees why.
   if (json) process.stdout.write(`${JSON.stringify({ ok: false, error })}\n`);
-  else process.stderr.write(`${error.kind}: ${error.message}\n`);
+  process.stderr.write(`${error.kind}: ${error.message}\n`);
   if (error.kind === 'cancelled') return EXIT_INTERRUPTED;
   return error.kind === 'invalid_input' ? EXIT_USAGE : EXIT_FAILED;
 }
 
+const LOGIN_MESSAGE =
+  'Kiln has no browser login: it is self-hosted. Set KILN_API_URL to your deployment (e.g. https://kiln.example.com) and KILN_API_KEY to a key it issued; ITTYBIT_API_URL and ITTYBIT_API_KEY are read when those are absent.';
+
 async function dispatch(cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome> {
-  const apiUrl = cli.apiUrl ?? process.env.KILN_API_URL;
-  const apiKey = cli.apiKey ?? process.env.KILN_API_KEY;
+  if (cli.command === 'login') return { ok: false, error: { kind: 'invalid_input', message: LOGIN_MESSAGE } };
+  const api = apiFromEnv(cli, process.env);
+  const remote = api.url !== undefined && !cli.local;
+  if (cli.command === 'health') return runHealth(remote ? api : {}, signal);
   // Probing needs no service: it always runs here. `kiln connections` follows the mode: the API's
   // connections remotely (cli/remote.ts), this machine's store locally (cli/connections-store.ts).
-  if (apiUrl && !cli.local && cli.command !== 'probe') {
-    if (!apiKey)
-      return { ok: false, error: { kind: 'unauthorized', message: `Set KILN_API_KEY (or --api_key) to use the API at ${apiUrl}` } };
-    return runRemote(cli, apiUrl, apiKey, signal);
+  if (remote && api.url && cli.command !== 'probe') {
+    if (!api.key)
+      return { ok: false, error: { kind: 'unauthorized', message: `Set KILN_API_KEY (or --api-key) to use the API at ${api.url}` } };
+    return runRemote(cli, api.url, api.key, signal);
   }
   if (cli.command === 'connections') return runLocalConnections(cli, process.env);
   return runLocal(cli, signal);
@@ -52,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
     (cli.help ? process.stdout : process.stderr).write(USAGE);
     return cli.help ? 0 : EXIT_USAGE;
   }
+  cli.json = cli.mode ? cli.mode === 'json' : !process.stdout.isTTY;
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
@@ -59,15 +69,17 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const outcome = await dispatch(cli, controller.signal);
     if (!outcome.ok) return fail(outcome.error, cli.json);
-    if (cli.json) process.stdout.write(`${JSON.stringify(outcome.json)}\n`);
-    else {
+    if (cli.json) {
+      const objects = Array.isArray(outcome.json) ? outcome.json : [outcome.json];
+      for (const object of objects) process.stdout.write(`${JSON.stringify(object)}\n`);
+    } else {
       for (const line of outcome.lines) process.stdout.write(`${line}\n`);
       for (const note of outcome.notes) process.stderr.write(`note: ${note}\n`);
     }
-    return 0;
+    return outcome.exitCode ?? 0;
   } catch (err) {
     // A throw is a bug or a broken environment (e.g. a malformed KILN_MAX_* variable): no stack trace.
-    if (process.env.KILN_DEBUG) console.error(err);
+    if (cli.debug || process.env.KILN_DEBUG) console.error(err);
     const message = err instanceof Error ? err.message : String(err);
     const kind = err instanceof InvalidLimitError ? err.kind : 'internal_error';
     return fail({ kind, message }, cli.json);

@@ -14,15 +14,19 @@ import type { Connection } from '../schemas/connection.ts';
 import type { ErrorBody } from '../schemas/errors.ts';
 import { PLAYLIST_EXTENSION, writesFolder } from '../schemas/formats.ts';
 import { isTerminal, type Job } from '../schemas/job.ts';
+import type { JobKind } from '../schemas/options.ts';
 import type { Upload } from '../schemas/upload.ts';
 import { type ApiClient, apiClient } from './api.ts';
-import type { ParsedCli } from './args.ts';
+import { COMMANDS, isEncodeKind, type ParsedCli, type TaskKindName } from './args.ts';
 import type { CliOutcome } from './local.ts';
-import { describe } from './local.ts';
+import { describe, taskInput } from './local.ts';
 import { progressBar } from './progress.ts';
 
 /** How often a waiting CLI asks for the job; progress is coarse, so once a second is plenty. */
 export const POLL_INTERVAL_MS = 1_000;
+
+/** `kiln jobs` lists this many without --limit, as Ittybit's CLI does (the API's own default is 20). */
+export const JOBS_DEFAULT_LIMIT = 10;
 
 function fail(kind: ErrorBody['kind'], message: string): CliOutcome {
   return { ok: false, error: { kind, message } };
@@ -170,31 +174,96 @@ async function follow(api: ApiClient, job: Job, json: boolean, signal: AbortSign
   return current;
 }
 
-async function runJobs(api: ApiClient, cli: ParsedCli): Promise<CliOutcome> {
-  const id = cli.args[0];
-  if (id) {
-    const res = await api.call<Job>('GET', `/jobs/${encodeURIComponent(id)}`);
+/** `--body file.json`, `--body -` (stdin) or `--body '<json>'`: the JSON it names, or an error naming --body. */
+async function readBody(raw: string | undefined): Promise<{ ok: true; body: unknown } | { ok: false; error: ErrorBody }> {
+  if (raw === undefined) {
+    const message = 'Missing --body: kiln jobs create --body job.json, --body - (stdin) or --body \'{"input":…}\'';
+    return { ok: false, error: { kind: 'invalid_input', message } };
+  }
+  let text = raw;
+  let from = '--body';
+  if (raw === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    text = Buffer.concat(chunks).toString('utf8');
+    from = '--body - (stdin)';
+  } else if (!raw.trimStart().startsWith('{')) {
+    if (!existsSync(raw))
+      return {
+        ok: false,
+        error: { kind: 'invalid_input', message: `Expected --body to be JSON, - or a file, but there is no file ${raw}` },
+      };
+    text = await readFile(raw, 'utf8');
+    from = `--body ${raw}`;
+  }
+  try {
+    return { ok: true, body: JSON.parse(text) };
+  } catch (err) {
+    return { ok: false, error: { kind: 'invalid_input', message: `Expected JSON in ${from}: ${(err as Error).message}` } };
+  }
+}
+
+async function runJobs(api: ApiClient, cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome> {
+  const [first, extra] = cli.args;
+  if (first === 'create') {
+    const body = await readBody(typeof cli.flags.body === 'string' ? cli.flags.body : undefined);
+    if (!body.ok) return body;
+    const created = await api.call<Job>('POST', '/jobs', body.body);
+    if (!created.ok) return created;
+    return finish(api, cli, created.body, signal);
+  }
+  if (extra !== undefined)
+    return fail('invalid_input', `Unexpected argument "${extra}"; expected kiln jobs, kiln jobs <job_id> or kiln jobs create --body …`);
+  if (first) {
+    const res = await api.call<Job>('GET', `/jobs/${encodeURIComponent(first)}`);
     if (!res.ok) return res;
     return { ok: true, json: res.body, lines: [jobLine(res.body)], notes: [] };
   }
   const query = new URLSearchParams();
-  if (typeof cli.flags.status === 'string') query.set('status', cli.flags.status);
-  query.set('limit', typeof cli.flags.limit === 'string' ? cli.flags.limit : '20');
+  for (const key of ['kind', 'status', 'after', 'before'] as const) {
+    const value = cli.flags[key];
+    if (typeof value === 'string') query.set(key, key === 'kind' ? (COMMANDS[value] ?? value) : value);
+  }
+  query.set('limit', typeof cli.flags.limit === 'string' ? cli.flags.limit : String(JOBS_DEFAULT_LIMIT));
   const res = await api.call<Job[]>('GET', `/jobs?${query}`);
   if (!res.ok) return res;
   return { ok: true, json: res.body, lines: res.body.map(jobLine), notes: [] };
 }
 
+/** A connection as listed; `name` is optional until every deployment stores one. */
+type Named = Connection & { name?: string };
+
+/** The connections the API holds, to find one by the name a user gave. */
+async function findConnection(
+  api: ApiClient,
+  nameOrId: string,
+): Promise<{ ok: true; connection: Connection } | { ok: false; error: ErrorBody }> {
+  const res = await api.call<Connection[]>('GET', '/connections');
+  if (!res.ok) return res;
+  const found = res.body.find((c) => c.id === nameOrId) ?? res.body.find((c: Named) => c.name === nameOrId);
+  if (found) return { ok: true, connection: found };
+  const names = res.body.map((c: Named) => c.name ?? c.id);
+  const known = names.length ? `; yours are ${names.join(', ')}` : '; there are none yet (kiln connections add s3 …)';
+  return { ok: false, error: { kind: 'not_found', message: `No connection named or with id "${nameOrId}"${known}` } };
+}
+
 async function runConnections(api: ApiClient, cli: ParsedCli): Promise<CliOutcome> {
-  const [action = 'list', id] = cli.args;
-  const line = (c: Connection) => `${c.id}  ${c.endpoint}  ${c.region}  ${c.access_key_id}${c.is_default ? '  (default)' : ''}`;
+  const [action = 'list', target] = cli.args;
+  const line = (c: Named) =>
+    `${c.id}  ${c.name ?? '-'}  ${c.endpoint}  ${c.region}  ${c.access_key_id}${c.is_default ? '  (default)' : ''}`;
   if (action === 'list') {
     const res = await api.call<Connection[]>('GET', '/connections');
     return res.ok ? { ok: true, json: res.body, lines: res.body.map(line), notes: [] } : res;
   }
   if (action === 'add') {
+    if (target !== undefined && target !== 's3') {
+      return fail('invalid_input', `Expected kiln connections add s3 but received "${target}"; Kiln connects S3-compatible storage only`);
+    }
     const f = cli.flags;
     const res = await api.call<Connection>('POST', '/connections', {
+      // Ittybit's `add s3` names the kind; the bare `add` of older kiln versions sends none.
+      ...(target ? { kind: target } : {}),
+      ...(typeof f.name === 'string' ? { name: f.name } : {}),
       endpoint: f.endpoint,
       region: typeof f.region === 'string' ? f.region : 'auto',
       access_key_id: f.access_key_id,
@@ -203,11 +272,102 @@ async function runConnections(api: ApiClient, cli: ParsedCli): Promise<CliOutcom
     });
     return res.ok ? { ok: true, json: res.body, lines: [line(res.body)], notes: [] } : res;
   }
-  if (action === 'delete' && id) {
-    const res = await api.call<{ id: string }>('DELETE', `/connections/${encodeURIComponent(id)}`);
-    return res.ok ? { ok: true, json: res.body, lines: [`deleted ${id}`], notes: [] } : res;
+  if (action === 'delete' && target) {
+    const found = await findConnection(api, target);
+    if (!found.ok) return found;
+    const res = await api.call<{ id: string }>('DELETE', `/connections/${encodeURIComponent(found.connection.id)}`);
+    return res.ok ? { ok: true, json: res.body, lines: [`deleted ${found.connection.id}`], notes: [] } : res;
   }
-  return fail('invalid_input', 'Expected: kiln connections list | add --endpoint … | delete <id>');
+  return fail('invalid_input', 'Expected: kiln connections list | add s3 --name … --endpoint … | delete <name|id>');
+}
+
+/** `--connection` as a connection id: an id is kept, a name is looked up. */
+async function connectionId(api: ApiClient, cli: ParsedCli): Promise<{ ok: true; id?: string } | { ok: false; error: ErrorBody }> {
+  if (!cli.connection) return { ok: true };
+  const found = await findConnection(api, cli.connection);
+  if (!found.ok) return { ok: false, error: { ...found.error, kind: 'invalid_input', message: `--connection: ${found.error.message}` } };
+  return { ok: true, id: found.connection.id };
+}
+
+/** Waits for a job unless --async, then downloads its output to -o or prints its URL. */
+async function finish(api: ApiClient, cli: ParsedCli, job: Job, signal: AbortSignal): Promise<CliOutcome> {
+  if (cli.async) return { ok: true, json: job, lines: [jobLine(job)], notes: [] };
+  const done = await follow(api, job, cli.json, signal);
+  if (!('object' in done)) return { ok: false, error: done };
+  if (done.status !== 'succeeded' || !done.output) {
+    return { ok: false, error: done.error ?? { kind: 'processing_failed', message: `The job ended ${done.status}.` } };
+  }
+  const lines = [`${done.id} succeeded: ${describe(done.output)}`];
+  const error = await download(done.kind, done.output.url, cli.output, signal);
+  if (error) return { ok: false, error };
+  lines.push(cli.output && !cli.output.startsWith('s3://') ? `wrote ${cli.output}` : done.output.url);
+  return { ok: true, json: done, lines, notes: [] };
+}
+
+/** Saves an output at `url` to a local -o; nothing without -o or with an s3:// one (the service wrote it). */
+async function download(kind: JobKind, url: string, output: string | undefined, signal: AbortSignal): Promise<ErrorBody | null> {
+  if (!output || output.startsWith('s3://')) return null;
+  return writesFolder(kind) ? saveHls(url, output, signal) : saveOutput(url, output, signal);
+}
+
+type RemoteTask = Pick<Job, 'kind' | 'output' | 'error' | 'progress'> & { id: string; status: Job['status'] | 'waiting' };
+
+/** Remote `kiln task`: POST /tasks with Ittybit's `{kind, input, options}`, then polls GET /tasks/{id}. */
+async function runTask(api: ApiClient, cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome> {
+  const kind = cli.args[0] as TaskKindName;
+  const parsed = taskInput(cli.input);
+  if (!parsed.ok) return parsed;
+  const connection = await connectionId(api, cli);
+  if (!connection.ok) return connection;
+  const options: Record<string, unknown> = { ...cli.options };
+  if (kind === 'export') {
+    if (!cli.output?.startsWith('s3://'))
+      return fail('invalid_input', 'kiln task export needs -o s3://bucket/key: where to write the file');
+    options.url = cli.output;
+    delete options.format;
+    if (connection.id) options.connection_id = connection.id;
+  }
+  const created = await api.call<RemoteTask>('POST', '/tasks', {
+    kind,
+    input: parsed.input,
+    ...(Object.keys(options).length ? { options } : {}),
+    ...(connection.id && kind !== 'export' ? { connection_id: connection.id } : {}),
+  });
+  if (!created.ok) return { ok: false, error: { ...created.error, message: created.error.message.replace(/\boptions\.(\w+)/g, '--$1') } };
+  if (cli.async) return { ok: true, json: created.body, lines: [taskLine(created.body)], notes: [] };
+  const bar = cli.json ? progressBar({ isTTY: false } as NodeJS.WriteStream) : progressBar(process.stderr);
+  let current = created.body;
+  try {
+    while (current.status === 'waiting' || current.status === 'queued' || current.status === 'processing') {
+      await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+      if (signal.aborted) return fail('cancelled', `Stopped waiting; task ${current.id} goes on.`);
+      const next = await api.call<RemoteTask>('GET', `/tasks/${encodeURIComponent(current.id)}`);
+      if (!next.ok) return next;
+      current = next.body;
+      bar.update(kind, current.progress ?? 0);
+    }
+  } finally {
+    bar.done();
+  }
+  if (current.status !== 'succeeded') {
+    return { ok: false, error: current.error ?? { kind: 'processing_failed', message: `The task ended ${current.status}.` } };
+  }
+  const url = current.output?.url;
+  if (url && isEncodeKind(kind)) {
+    const error = await download(kind, url, cli.output, signal);
+    if (error) return { ok: false, error };
+  }
+  const wrote = cli.output && !cli.output.startsWith('s3://') && isEncodeKind(kind);
+  return { ok: true, json: current, lines: [taskLine(current), ...(wrote ? [`wrote ${cli.output}`] : url ? [url] : [])], notes: [] };
+}
+
+function taskLine(task: RemoteTask): string {
+  const out = task.output
+    ? ` → ${task.output.url ?? describe(task.output)}`
+    : task.error
+      ? ` (${task.error.kind}: ${task.error.message})`
+      : '';
+  return `${task.id}  ${task.kind.padEnd(14)} ${task.status.padEnd(10)}${out}`;
 }
 
 /**
@@ -217,15 +377,19 @@ async function runConnections(api: ApiClient, cli: ParsedCli): Promise<CliOutcom
  * await runRemote(parseCli(['video', '-i', 'clip.mov', '-o', 'clip-hd.mp4', '--width', '1920']), url, key, signal);
  */
 export async function runRemote(cli: ParsedCli, apiUrl: string, apiKey: string, signal: AbortSignal): Promise<CliOutcome> {
-  const api = apiClient(apiUrl, apiKey, signal);
-  if (cli.command === 'jobs') return runJobs(api, cli);
+  const debug = cli.debug ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
+  const api = apiClient(apiUrl, apiKey, signal, debug);
+  if (cli.command === 'jobs') return runJobs(api, cli, signal);
   if (cli.command === 'connections') return runConnections(api, cli);
+  if (cli.command === 'task') return runTask(api, cli, signal);
   const kind = cli.command;
-  if (!kind || kind === 'probe') return fail('invalid_input', 'Missing command; see kiln --help');
+  if (!isEncodeKind(kind)) return fail('invalid_input', 'Missing command; see kiln --help');
   if (!cli.input) return fail('invalid_input', 'Missing -i <file, URL or s3://bucket/key>');
   const parsedMetadata = parseMetadata(cli.metadata);
   if (!parsedMetadata.ok) return parsedMetadata;
   const { metadata } = parsedMetadata;
+  const connection = await connectionId(api, cli);
+  if (!connection.ok) return connection;
 
   let input = cli.input;
   if (!/^(https?|s3):\/\//.test(input) && !input.startsWith('file_')) {
@@ -240,24 +404,10 @@ export async function runRemote(cli: ParsedCli, apiUrl: string, apiKey: string, 
     kind,
     options: cli.options,
     ...(toS3 ? { output: cli.output } : {}),
+    ...(connection.id ? { connection_id: connection.id } : {}),
     ...(Object.keys(metadata).length ? { metadata } : {}),
     ...(cli.webhookUrl ? { webhook_url: cli.webhookUrl } : {}),
   });
   if (!created.ok) return { ok: false, error: { ...created.error, message: created.error.message.replace(/\boptions\.(\w+)/g, '--$1') } };
-  if (cli.async) return { ok: true, json: created.body, lines: [jobLine(created.body)], notes: [] };
-
-  const done = await follow(api, created.body, cli.json, signal);
-  if (!('object' in done)) return { ok: false, error: done };
-  if (done.status !== 'succeeded' || !done.output) {
-    return { ok: false, error: done.error ?? { kind: 'processing_failed', message: `The job ended ${done.status}.` } };
-  }
-  const lines = [`${done.id} succeeded: ${describe(done.output)}`];
-  if (cli.output && !toS3) {
-    const error = writesFolder(kind)
-      ? await saveHls(done.output.url, cli.output, signal)
-      : await saveOutput(done.output.url, cli.output, signal);
-    if (error) return { ok: false, error };
-    lines.push(`wrote ${cli.output}`);
-  } else lines.push(done.output.url);
-  return { ok: true, json: done, lines, notes: [] };
+  return finish(api, cli, created.body, signal);
 }

@@ -95,6 +95,24 @@ export function parseTimemark(line: string): number | null {
   return Number(match[2]) * 3600 + Number(match[3]) * 60 + Number(match[4]);
 }
 
+/** Set by `kiln --debug` to print every ffmpeg/ffprobe command line and its stderr; unset in the processor. */
+let trace: ((line: string) => void) | null = null;
+
+/**
+ * Hands each ffmpeg and ffprobe command line (shell-quoted, after `$ `) and each line they write
+ * to stderr to `listener`, or stops when given null.
+ *
+ * @example
+ * traceFfmpeg((line) => process.stderr.write(`${line}\n`));
+ */
+export function traceFfmpeg(listener: ((line: string) => void) | null): void {
+  trace = listener;
+}
+
+function shellQuoted(argv: readonly string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)).join(' ');
+}
+
 /** Bytes in the files under `dir`, subfolders included (HLS writes one folder per rendition). */
 async function bytesUnder(dir: string): Promise<number> {
   let total = 0;
@@ -137,6 +155,7 @@ export function runFfmpeg(run: FfmpegRun): Promise<FfmpegResult> {
   command.output(run.output);
   const argv = ['ffmpeg', ...command._getArguments()];
   error.argv = argv;
+  trace?.(`$ ${shellQuoted(argv)}`);
 
   return new Promise((resolve) => {
     const tail: string[] = [];
@@ -219,6 +238,7 @@ export function runFfmpeg(run: FfmpegRun): Promise<FfmpegResult> {
     });
     command.on('stderr', (line: string) => {
       run.onStderr?.(line);
+      trace?.(line);
       const clock = FRAME_CLOCK_LINE.test(line);
       if (!clock) tail.push(line);
       if (tail.length > STDERR_TAIL_LINES * 2) tail.splice(0, tail.length - STDERR_TAIL_LINES);
@@ -369,6 +389,7 @@ export function ffprobeJson(
     ...extraArgs, '-i', path,
   ];
   error.argv = argv;
+  trace?.(`$ ${shellQuoted(argv)}`);
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], signal });
     const out: Buffer[] = [];
@@ -385,6 +406,7 @@ export function ffprobeJson(
       else out.push(chunk);
     });
     child.stderr.on('data', (chunk: Buffer) => {
+      if (trace) for (const line of chunk.toString('utf8').split('\n')) if (line) trace(line);
       if (err.length < 64_000) err += chunk.toString('utf8');
     });
     child.on('error', (e) => {

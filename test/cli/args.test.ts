@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { formatFromOutput, parseCli } from '../../cli/args.ts';
+import { COMMANDS, formatFromOutput, OPTIONS, parseCli, USAGE, UsageError } from '../../cli/args.ts';
 
 describe('--format from the -o extension', () => {
   test.each([
@@ -48,5 +48,93 @@ describe('audio loudness flags (Ittybit normalize-audio-levels guide)', () => {
       waveform: 'json',
       waveform_points: 200,
     });
+  });
+});
+
+describe("Ittybit's flag spellings", () => {
+  test('takes the kebab-case spelling and keeps the snake_case one as an alias', () => {
+    for (const spelling of ['--webhook-url', '--webhook_url']) {
+      expect(parseCli(['image', '-i', 'a.png', '-o', 'b.webp', spelling, 'https://example.com/hook']).webhookUrl).toBe(
+        'https://example.com/hook',
+      );
+    }
+    // biome-ignore format: kiln CLI arguments read as flag/value pairs
+    const kebab = parseCli([
+      'connections', 'add', 's3', '--name', 'my-r2', '--access-key-id', 'AKIA', '--secret-access-key', 's3cr3t',
+      '--api-url', 'https://kiln.example.com', '--api-key', 'k',
+    ]);
+    expect(kebab).toMatchObject({ args: ['add', 's3'], apiUrl: 'https://kiln.example.com', apiKey: 'k' });
+    expect(kebab.flags).toMatchObject({ name: 'my-r2', access_key_id: 'AKIA', secret_access_key: 's3cr3t' });
+    expect(kebab.flags).not.toHaveProperty('access-key-id');
+    const snake = parseCli(['jobs', '--api_url', 'https://kiln.example.com', '--api_key', 'k', '--access_key_id', 'AKIA']);
+    expect(snake).toMatchObject({ apiUrl: 'https://kiln.example.com', apiKey: 'k', flags: { access_key_id: 'AKIA' } });
+  });
+
+  test('both spellings with different values are a usage error naming both', () => {
+    expect(() => parseCli(['jobs', '--api-key', 'a', '--api_key', 'b'])).toThrow(
+      new UsageError('--api-key and --api_key are the same flag; give it once'),
+    );
+  });
+
+  test('--no-audio is the mute option and --frames a number', () => {
+    expect(parseCli(['video', '-i', 'a.mov', '-o', 'b.mp4', '--no-audio', '--frames', '48']).options).toEqual({
+      mute: true,
+      frames: 48,
+      format: 'mp4',
+    });
+    expect(() => parseCli(['video', '-i', 'a.mov', '--frames', 'many'])).toThrow(
+      new UsageError('Expected a number for --frames but received "many"'),
+    );
+  });
+
+  test('--json and --tty pick the output; together they are a usage error', () => {
+    expect(parseCli(['probe', '-i', 'a.mov', '--json'])).toMatchObject({ mode: 'json', json: true });
+    expect(parseCli(['probe', '-i', 'a.mov', '--tty'])).toMatchObject({ mode: 'tty', json: false });
+    expect(parseCli(['probe', '-i', 'a.mov']).mode).toBeUndefined();
+    expect(() => parseCli(['probe', '-i', 'a.mov', '--json', '--tty'])).toThrow(
+      new UsageError('--json and --tty contradict each other; give one'),
+    );
+  });
+
+  test('--debug, --connection and the jobs filters are parsed', () => {
+    const video = parseCli([
+      'video',
+      '-i',
+      's3://uploads/clip.mov',
+      '-o',
+      's3://processed/clip-hd.mp4',
+      '--connection',
+      'my-s3',
+      '--debug',
+    ]);
+    expect(video).toMatchObject({ debug: true, connection: 'my-s3', options: {} });
+    // biome-ignore format: kiln CLI arguments read as flag/value pairs
+    const jobs = parseCli(['jobs', '--kind', 'video', '--status', 'succeeded', '--after', 'job_a', '--before', 'job_b', '--limit', '5']);
+    expect(jobs.flags).toMatchObject({ kind: 'video', status: 'succeeded', after: 'job_a', before: 'job_b', limit: '5' });
+    expect(parseCli(['jobs', 'create', '--body', '-'])).toMatchObject({ args: ['create'], flags: { body: '-' } });
+  });
+});
+
+describe('kiln task <kind>', () => {
+  test('takes the task kinds of POST /tasks, and encode flags for the encode kinds', () => {
+    const task = parseCli(['task', 'video', '-i', '{"url":"https://example.com/a.mov"}', '-o', 'a.webm', '--width', '640']);
+    expect(task).toMatchObject({ command: 'task', args: ['video'], options: { width: 640, format: 'webm' } });
+    expect(parseCli(['task', 'probe', '-i', '{"url":"https://example.com/a.mov"}']).args).toEqual(['probe']);
+  });
+
+  test('an unknown or missing kind is a usage error listing the kinds', () => {
+    const kinds = 'probe, import, video, image, audio, animation, adaptive_video, export';
+    expect(() => parseCli(['task', 'thumbnails'])).toThrow(
+      new UsageError(`Expected kiln task <kind> with a kind of ${kinds} but received "thumbnails"`),
+    );
+    expect(() => parseCli(['task'])).toThrow(new UsageError(`Expected kiln task <kind> with a kind of ${kinds} but received nothing`));
+  });
+});
+
+describe('--help', () => {
+  test('names every command and every flag', () => {
+    for (const command of Object.keys(COMMANDS).filter((c) => c !== 'adaptive_video'))
+      expect(USAGE).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    for (const flag of Object.keys(OPTIONS)) expect(USAGE, flag).toContain(`--${flag}`);
   });
 });

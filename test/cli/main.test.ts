@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { cleanupWorkDirs, videoStream, workDir } from '../support/inspect.ts';
+import { audioStream, cleanupWorkDirs, videoStream, workDir } from '../support/inspect.ts';
 import { fixture } from '../support/media.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -18,24 +19,59 @@ interface CliRun {
   stderr: string;
 }
 
-function kiln(args: string[], env: Record<string, string | undefined> = {}, cwd?: string): Promise<CliRun> {
-  const childEnv: Record<string, string | undefined> = { ...process.env, KILN_API_URL: undefined, ...env };
+/** No API from the machine's environment reaches the CLI unless a test sets one. */
+const NO_API = { KILN_API_URL: undefined, KILN_API_KEY: undefined, ITTYBIT_API_URL: undefined, ITTYBIT_API_KEY: undefined };
+
+function kiln(args: string[], env: Record<string, string | undefined> = {}, cwd?: string, stdin?: string): Promise<CliRun> {
+  const childEnv: Record<string, string | undefined> = { ...process.env, ...NO_API, ...env };
   for (const key of Object.keys(childEnv)) if (childEnv[key] === undefined) delete childEnv[key];
   return new Promise((done) => {
-    execFile(NODE, [BIN, ...args], { env: childEnv as NodeJS.ProcessEnv, cwd }, (error, stdout, stderr) => {
+    const child = execFile(NODE, [BIN, ...args], { env: childEnv as NodeJS.ProcessEnv, cwd }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       done({ code, stdout, stderr });
     });
+    child.stdin?.end(stdin ?? '');
   });
 }
+
+/** Runs a shell script with `kiln` on PATH, as a user's script would. */
+async function shell(script: string, cwd: string): Promise<CliRun> {
+  const bin = join(await workDir(), 'bin');
+  await mkdir(bin, { recursive: true });
+  await symlink(BIN, join(bin, 'kiln')).catch(() => {});
+  const PATH = `${bin}:${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`;
+  const env: Record<string, string | undefined> = { ...process.env, ...NO_API, PATH };
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  return new Promise((done) => {
+    execFile('bash', ['-c', `set -eo pipefail\n${script}`], { env: env as NodeJS.ProcessEnv, cwd }, (error, stdout, stderr) => {
+      done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** What the fake API was asked, in order. */
+const apiRequests: { method: string; url: string; auth: string | undefined; body: unknown }[] = [];
 
 let server: Server;
 let base = '';
 beforeAll(async () => {
   server = createServer((req, res) => {
-    if (req.url === '/clip.mp4') {
+    if (req.url === '/clip.mp4' || req.url === '/uploads/clip.mov') {
       res.writeHead(200, { 'content-type': 'video/mp4' });
       createReadStream(fixture('clip.mp4')).pipe(res);
+    } else if (req.url?.startsWith('/api/')) {
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c));
+      req.on('end', () => {
+        const url = req.url!.slice('/api'.length);
+        apiRequests.push({ method: req.method!, url, auth: req.headers.authorization, body: text ? JSON.parse(text) : undefined });
+        const reply = (status: number, body: unknown) =>
+          res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+        if (req.method === 'GET' && url.startsWith('/jobs?')) reply(200, [fakeJob('job_a'), fakeJob('job_b')]);
+        else if (req.method === 'POST' && url === '/jobs') reply(201, fakeJob('job_new'));
+        else if (url === '/health') reply(200, { status: 'ok', worker: { status: 'ok' } });
+        else reply(404, { kind: 'not_found', message: 'No such route.' });
+      });
     } else {
       res.writeHead(404).end('not found');
     }
@@ -44,6 +80,16 @@ beforeAll(async () => {
   const address = server.address();
   base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 });
+/** A finished job as the API shows it, its output served by the test server. */
+function fakeJob(id: string) {
+  const output = { object: 'file', id: 'file_1', kind: 'video', format: 'mp4', type: 'video/mp4', width: 640, height: 360, duration: 2 };
+  // biome-ignore format: one job object
+  return {
+    id, object: 'job', kind: 'video', status: 'succeeded', progress: 100, input: 'https://example.com/clip.mov', options: {},
+    output: { ...output, filesize: 501_768, codecs: { video: 'h264' }, url: `${base}/clip.mp4` }, metadata: {}, error: null, tasks: [],
+  };
+}
+
 afterAll(async () => {
   server.close();
   await cleanupWorkDirs();
@@ -92,7 +138,7 @@ describe('kiln CLI seed commands', () => {
   test('kiln video -i clip.mov -o clip-hd.mp4 --width 1920 --quality high', async () => {
     const dir = await workDir();
     const run = await kiln(
-      ['video', '-i', fixture('clip-1080p.mov'), '-o', 'clip-hd.mp4', '--width', '1920', '--quality', 'high'],
+      ['video', '-i', fixture('clip-1080p.mov'), '-o', 'clip-hd.mp4', '--width', '1920', '--quality', 'high', '--tty'],
       {},
       dir,
     );
@@ -103,7 +149,8 @@ describe('kiln CLI seed commands', () => {
 
   test('kiln image -i clip.mov -o clip-thumb.webp --start 2 --width 640', async () => {
     const dir = await workDir();
-    const run = await kiln(['image', '-i', fixture('clip-1080p.mov'), '-o', 'clip-thumb.webp', '--start', '2', '--width', '640'], {}, dir);
+    const argv = ['image', '-i', fixture('clip-1080p.mov'), '-o', 'clip-thumb.webp', '--start', '2', '--width', '640', '--tty'];
+    const run = await kiln(argv, {}, dir);
     expect(run.code).toBe(0);
     // The clip is 2 s long, so a frame at 2 s does not exist: the CLI says which frame it used.
     expect(run.stderr).toMatch(/note: start 2 s was past the last frame; used 1\.96\d s\./);
@@ -130,7 +177,7 @@ describe('kiln CLI local jobs', () => {
   });
 
   test('a bad input exits 1 with kind and message only', async () => {
-    const run = await kiln(['video', '-i', fixture('text.mp4'), '-o', join(await workDir(), 'x.mp4')]);
+    const run = await kiln(['video', '-i', fixture('text.mp4'), '-o', join(await workDir(), 'x.mp4'), '--tty']);
     expect(run.code).toBe(1);
     expect(run.stderr).toBe('input_not_media: The input is not a video, audio or image file Kiln can read.\n');
   });
@@ -142,7 +189,7 @@ describe('kiln CLI local jobs', () => {
   });
 
   test('probe prints the file description', async () => {
-    const run = await kiln(['probe', '-i', fixture('rotated.mov')]);
+    const run = await kiln(['probe', '-i', fixture('rotated.mov'), '--tty']);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^kind: video$/m);
     expect(run.stdout).toMatch(/^width: 360$/m);
@@ -172,5 +219,198 @@ describe('kiln CLI local jobs', () => {
     const run = await kiln(['probe', '-i', fixture('clip.mp4')], { KILN_MAX_INPUT_BYTES: 'lots' });
     expect(run.code).toBe(2);
     expect(run.stderr).toBe('invalid_input: Expected a positive number for KILN_MAX_INPUT_BYTES but received "lots"\n');
+  });
+});
+
+describe('kiln CLI output: JSON Lines when piped, text on a terminal or with --tty', () => {
+  test("pipes to jq as Ittybit's docs show: kiln task probe … --json | jq '.output'", async () => {
+    const run = await shell(`kiln task probe -i '{"url":"${base}/clip.mp4"}' --json | jq '.output'`, await workDir());
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ kind: 'video', width: 640, height: 360, url: `${base}/clip.mp4` });
+  });
+
+  test('piped without --json, stdout is one JSON object per line', async () => {
+    const run = await shell(`kiln probe -i ${fixture('clip.mp4')} | jq -c '[.kind, .width]'`, await workDir());
+    expect(run.stdout).toBe('["video",640]\n');
+    const listed = await kiln(['jobs'], { KILN_API_URL: `${base}/api`, KILN_API_KEY: 'k' });
+    expect(
+      listed.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line).id),
+    ).toEqual(['job_a', 'job_b']);
+  });
+
+  test('a failure is a JSON line on stdout and kind: message on stderr', async () => {
+    const run = await kiln(['video', '-i', fixture('text.mp4'), '-o', join(await workDir(), 'x.mp4')]);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, error: { kind: 'input_not_media' } });
+    expect(run.stderr).toBe('input_not_media: The input is not a video, audio or image file Kiln can read.\n');
+  });
+
+  test('--json and --tty together are a usage error', async () => {
+    const run = await kiln(['probe', '-i', fixture('clip.mp4'), '--json', '--tty']);
+    expect(run).toMatchObject({ code: 2, stdout: '', stderr: 'invalid_input: --json and --tty contradict each other; give one\n' });
+  });
+});
+
+describe('kiln CLI local mode without -o', () => {
+  test('writes <input name>.<format> into the current folder and prints its path', async () => {
+    const dir = await workDir();
+    const text = await kiln(['video', '-i', `${base}/uploads/clip.mov`, '--width', '320', '--format', 'mp4', '--tty'], {}, dir);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^wrote clip\.mp4 \(video, mp4, 320×180/);
+    expect(await videoStream(join(dir, 'clip.mp4'))).toMatchObject({ codec_name: 'h264', width: 320, height: 180 });
+    const json = await kiln(['audio', '-i', `${base}/uploads/clip.mov`], {}, dir);
+    expect(JSON.parse(json.stdout)).toMatchObject({ output: { kind: 'audio', format: 'mp3', path: join(dir, 'clip.mp3') } });
+  });
+
+  test('names it <name>-<kind>.<format> when that would overwrite the input', async () => {
+    const dir = await workDir();
+    await copyFile(fixture('clip.mp4'), join(dir, 'clip.mp4'));
+    const before = (await stat(join(dir, 'clip.mp4'))).size;
+    const run = await kiln(['video', '-i', 'clip.mp4', '--width', '320', '--tty'], {}, dir);
+    expect(run.stdout).toMatch(/^wrote clip-video\.mp4 \(video, mp4, 320×180/);
+    expect((await stat(join(dir, 'clip.mp4'))).size).toBe(before);
+    expect((await videoStream(join(dir, 'clip-video.mp4')))?.width).toBe(320);
+  });
+
+  test('adaptive writes the folder <name>-hls', async () => {
+    const dir = await workDir();
+    const run = await kiln(['adaptive', '-i', fixture('clip.mp4'), '--end', '1', '--tty'], {}, dir);
+    expect(run.stdout).toMatch(/^wrote clip-hls\/master\.m3u8 /);
+    expect(existsSync(join(dir, 'clip-hls', '360p', 'index.m3u8'))).toBe(true);
+  });
+});
+
+describe('kiln CLI flags', () => {
+  test('--no-audio drops the audio track', async () => {
+    const out = join(await workDir(), 'silent.mp4');
+    const run = await kiln(['video', '-i', fixture('clip.mp4'), '-o', out, '--width', '320', '--no-audio']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await audioStream(out)).toBeUndefined();
+    expect((await videoStream(out))?.width).toBe(320);
+  });
+
+  test('--debug prints the ffmpeg and ffprobe command lines and their output on stderr', async () => {
+    const out = join(await workDir(), 'frame.png');
+    const run = await kiln(['image', '-i', fixture('clip.mp4'), '-o', out, '--width', '64', '--debug']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^\$ ffprobe -v error .* -i \S*clip\.mp4$/m);
+    expect(run.stderr).toMatch(/^\$ ffmpeg .*-i \S*clip\.mp4 .*frame\.png$/m);
+    expect(run.stderr).toMatch(/^Input #0, mov,mp4/m);
+    expect((await sharp(out).metadata()).width).toBe(64);
+  });
+});
+
+describe('kiln task <kind> in local mode', () => {
+  test("probe's output feeds a video task, as Ittybit's task docs chain them", async () => {
+    const dir = await workDir();
+    const probe = await kiln(['task', 'probe', '-i', JSON.stringify({ url: fixture('clip.mp4') })], {}, dir);
+    const task = JSON.parse(probe.stdout);
+    expect(task).toMatchObject({ object: 'task', kind: 'probe', status: 'succeeded', output: { kind: 'video', width: 640 } });
+    const video = await kiln(['task', 'video', '-i', JSON.stringify(task.output), '-o', 'small.webm', '--width', '320'], {}, dir);
+    expect(JSON.parse(video.stdout)).toMatchObject({ kind: 'video', status: 'succeeded', output: { format: 'webm', width: 320 } });
+    expect(await videoStream(join(dir, 'small.webm'))).toMatchObject({ codec_name: 'vp9', width: 320 });
+  });
+
+  test('import downloads the URL into the current folder', async () => {
+    const dir = await workDir();
+    const run = await kiln(['task', 'import', '-i', `{"url":"${base}/clip.mp4"}`, '--tty'], {}, dir);
+    expect(run.stdout).toBe(`wrote clip.mp4 (${(await stat(fixture('clip.mp4'))).size} bytes)\n`);
+    expect(await readdir(dir)).toEqual(['clip.mp4']);
+  });
+
+  test('export says what it needs instead of pretending', async () => {
+    const run = await kiln(['task', 'export', '-i', '{"url":"clip.mp4"}', '-o', 's3://processed/clip.mp4', '--tty']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^invalid_input: kiln task export writes to s3:\/\/ .*set KILN_API_URL and KILN_API_KEY/);
+  });
+
+  test('-i must be a JSON object with a url, and the error says so', async () => {
+    expect((await kiln(['task', 'probe', '-i', 'clip.mp4', '--tty'])).stderr).toBe(
+      `invalid_input: Expected -i to be a JSON object such as -i '{"url":"https://example.com/clip.mov"}' but received "clip.mp4"\n`,
+    );
+    expect((await kiln(['task', 'video', '-i', '{"kind":"video"}', '--tty'])).stderr).toMatch(/^invalid_input: Expected -i\.url to be/);
+  });
+});
+
+describe('kiln health, login and the environment', () => {
+  test('health runs ffmpeg, ffprobe and sharp here and, with an API, asks its /health', async () => {
+    const local = await kiln(['health']);
+    expect(local.code).toBe(0);
+    expect(JSON.parse(local.stdout)).toMatchObject({
+      status: 'ok',
+      ffmpeg: { ok: true, version: expect.any(String) },
+      ffprobe: { ok: true },
+      sharp: { ok: true },
+    });
+    const remote = await kiln(['health', '--api-url', `${base}/api`, '--api-key', 'k']);
+    expect(JSON.parse(remote.stdout)).toMatchObject({ status: 'ok', api: { ok: true, health: { status: 'ok' } } });
+    const down = await kiln(['health', '--api-url', `${base}/nothing-here`, '--api-key', 'k', '--tty']);
+    expect(down.code).toBe(1);
+    expect(down.stdout).toMatch(/^api +FAILED/m);
+  });
+
+  test('login explains how to configure Kiln and exits 2', async () => {
+    const run = await kiln(['login', '--tty']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^invalid_input: Kiln has no browser login: .*Set KILN_API_URL .* and KILN_API_KEY/);
+  });
+
+  test('ITTYBIT_API_URL and ITTYBIT_API_KEY are read when the KILN_ ones are absent', async () => {
+    apiRequests.length = 0;
+    const run = await kiln(['jobs', '--kind', 'adaptive', '--status', 'succeeded'], {
+      ITTYBIT_API_URL: `${base}/api`,
+      ITTYBIT_API_KEY: 'itty_key',
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(apiRequests).toMatchObject([
+      { method: 'GET', url: '/jobs?kind=adaptive_video&status=succeeded&limit=10', auth: 'Bearer itty_key' },
+    ]);
+    await kiln(['jobs'], { ITTYBIT_API_URL: `${base}/api`, ITTYBIT_API_KEY: 'itty_key', KILN_API_KEY: 'kiln_key' });
+    expect(apiRequests[1]).toMatchObject({ url: '/jobs?limit=10', auth: 'Bearer kiln_key' });
+  });
+
+  test('a key without an API URL stays local: there is no hosted Kiln to default to', async () => {
+    const run = await kiln(['jobs', '--tty'], { ITTYBIT_API_KEY: 'itty_key' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^invalid_input: kiln jobs talks to the API: set KILN_API_URL and KILN_API_KEY/);
+  });
+});
+
+describe('kiln CLI remote mode against a fake API', () => {
+  const api = () => ({ KILN_API_URL: `${base}/api`, KILN_API_KEY: 'k' });
+  const body = {
+    input: 'https://darkroom-app.com/uploads/clip.mov',
+    kind: 'video',
+    options: { width: 480, quality: 'low', format: 'mp4' },
+  };
+
+  test('jobs create takes --body from a file, from stdin (-) and inline', async () => {
+    const dir = await workDir();
+    await writeFile(join(dir, 'preview.json'), JSON.stringify(body));
+    apiRequests.length = 0;
+    const fromFile = await kiln(['jobs', 'create', '--body', 'preview.json'], api(), dir);
+    expect(JSON.parse(fromFile.stdout)).toMatchObject({ id: 'job_new', status: 'succeeded' });
+    await kiln(['jobs', 'create', '--body', '-'], api(), dir, JSON.stringify(body));
+    await kiln(['jobs', 'create', '--body', JSON.stringify(body)], api(), dir);
+    expect(apiRequests.map((r) => [r.method, r.url, r.body])).toEqual(Array(3).fill(['POST', '/jobs', body]));
+    const bad = await kiln(['jobs', 'create', '--body', '-', '--tty'], api(), dir, '{"input":');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^invalid_input: Expected JSON in --body - \(stdin\): /);
+  });
+
+  test('without -o prints the output URL and writes nothing', async () => {
+    const dir = await workDir();
+    // biome-ignore format: the seed's flags
+    const run = await kiln(['video', '-i', 'https://darkroom-app.com/uploads/clip.mov', '--width', '1920', '--format', 'mp4', '--quality', 'high', '--tty'], api(), dir);
+    expect(run.stdout).toBe(`job_new succeeded: video, mp4, 640×360, 2.0 s, h264, 490.0 KB\n${base}/clip.mp4\n`);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  test('--debug prints each API request and its status on stderr', async () => {
+    const run = await kiln(['jobs', '--limit', '2', '--debug'], api());
+    expect(run.stderr).toBe(`> GET ${base}/api/jobs?limit=2\n< 200 GET /jobs?limit=2\n`);
   });
 });

@@ -172,3 +172,128 @@ const HLS_INFO = {
   has_audio: false,
   rotation: 0,
 };
+
+describe('kiln CLI remote mode: connections and tasks', () => {
+  let api: Server;
+  let apiBase = '';
+  const seen: { method: string; url: string; body: unknown }[] = [];
+  const MY_R2 = { id: 'conn_2', object: 'connection', name: 'my-r2', endpoint: 'https://acc.r2.cloudflarestorage.com', region: 'auto' };
+  /** GET /tasks/task_1 answers these in turn, then the last one again. */
+  let taskStates: Record<string, unknown>[] = [];
+
+  beforeAll(async () => {
+    api = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c));
+      req.on('end', () => {
+        const url = req.url ?? '/';
+        seen.push({ method: req.method ?? '', url, body: text ? JSON.parse(text) : undefined });
+        const reply = (status: number, body: unknown) =>
+          res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+        const route = `${req.method} ${url}`;
+        const connection = { ...MY_R2, access_key_id: 'AKIA', is_default: false, created_at: 1 };
+        if (route === 'GET /connections') reply(200, [{ ...connection, id: 'conn_1', name: 'other' }, connection]);
+        else if (route === 'POST /connections') reply(201, { ...connection, id: 'conn_3', name: 'new' });
+        else if (route === 'DELETE /connections/conn_2') reply(200, { id: 'conn_2', deleted: true });
+        else if (route === 'POST /jobs')
+          reply(201, { id: 'job_1', object: 'job', kind: 'video', status: 'queued', progress: 0, input: 'x', tasks: [] });
+        else if (route === 'POST /tasks') reply(201, { id: 'task_1', object: 'task', kind: 'probe', status: 'waiting', progress: 0 });
+        else if (route === 'GET /tasks/task_1') reply(200, taskStates.length > 1 ? taskStates.shift() : taskStates[0]);
+        else reply(404, { kind: 'not_found', message: 'No such route.' });
+      });
+    });
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+    apiBase = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    api.close();
+  });
+
+  const remote = (argv: string[]) => {
+    seen.length = 0;
+    return runRemote(parseCli(argv), apiBase, 'kiln_dev_key', new AbortController().signal);
+  };
+
+  test('--connection takes a name and sends its id as connection_id', async () => {
+    // biome-ignore format: the seed's flags
+    const outcome = await remote(['video', '-i', 's3://uploads/clip.mov', '-o', 's3://processed/clip-hd.mp4', '--width', '1920', '--format', 'mp4', '--quality', 'high', '--connection', 'my-r2', '--async']);
+    expect(outcome).toMatchObject({ ok: true });
+    expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /connections', 'POST /jobs']);
+    expect(seen[1]?.body).toEqual({
+      input: 's3://uploads/clip.mov',
+      kind: 'video',
+      options: { width: 1920, format: 'mp4', quality: 'high' },
+      output: 's3://processed/clip-hd.mp4',
+      connection_id: 'conn_2',
+    });
+  });
+
+  test('an unknown --connection is invalid_input naming the flag and the connections there are', async () => {
+    const outcome = await remote(['video', '-i', 's3://uploads/clip.mov', '--connection', 'nope']);
+    expect(outcome).toEqual({
+      ok: false,
+      error: { kind: 'invalid_input', message: '--connection: No connection named or with id "nope"; yours are other, my-r2' },
+    });
+    expect(seen.map((r) => r.method)).toEqual(['GET']);
+  });
+
+  test("connections add s3 sends Ittybit's fields with kind s3 and a name", async () => {
+    // biome-ignore format: kiln CLI arguments read as flag/value pairs
+    const outcome = await remote([
+      'connections', 'add', 's3', '--name', 'my-r2', '--endpoint', 'https://acc.r2.cloudflarestorage.com', '--region', 'auto',
+      '--access-key-id', 'AKIA', '--secret-access-key', 's3cr3t',
+    ]);
+    expect(outcome).toMatchObject({ ok: true, lines: [expect.stringMatching(/^conn_3 {2}new {2}https:/)] });
+    expect(seen[0]).toEqual({
+      method: 'POST',
+      url: '/connections',
+      body: {
+        kind: 's3',
+        name: 'my-r2',
+        endpoint: 'https://acc.r2.cloudflarestorage.com',
+        region: 'auto',
+        access_key_id: 'AKIA',
+        secret_access_key: 's3cr3t',
+        is_default: false,
+      },
+    });
+    expect(await remote(['connections', 'add', 'gcs'])).toEqual({
+      ok: false,
+      error: {
+        kind: 'invalid_input',
+        message: 'Expected kiln connections add s3 but received "gcs"; Kiln connects S3-compatible storage only',
+      },
+    });
+  });
+
+  test('connections delete takes a name or an id', async () => {
+    expect(await remote(['connections', 'delete', 'my-r2'])).toMatchObject({ ok: true, lines: ['deleted conn_2'] });
+    expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /connections', 'DELETE /connections/conn_2']);
+    expect(await remote(['connections', 'delete', 'conn_2'])).toMatchObject({ ok: true, lines: ['deleted conn_2'] });
+  });
+
+  test("task probe POSTs Ittybit's {kind, input} to /tasks and polls the task to its end", async () => {
+    const output = { kind: 'video', format: 'mov', width: 1920, height: 1080, duration: 2, url: 'https://example.com/clip.mov' };
+    taskStates = [
+      { id: 'task_1', object: 'task', kind: 'probe', status: 'processing', progress: 50 },
+      { id: 'task_1', object: 'task', kind: 'probe', status: 'succeeded', progress: 100, output },
+    ];
+    const outcome = await remote(['task', 'probe', '-i', '{"url":"https://example.com/clip.mov"}', '--json']);
+    expect(outcome).toMatchObject({ ok: true, json: { id: 'task_1', status: 'succeeded', output } });
+    expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual(['POST /tasks', 'GET /tasks/task_1', 'GET /tasks/task_1']);
+    expect(seen[0]?.body).toEqual({ kind: 'probe', input: { url: 'https://example.com/clip.mov' } });
+  });
+
+  test('task export sends -o as options.url with the connection, and a failed task says why', async () => {
+    const error = { kind: 'output_write_failed', message: 'The bucket refused the write.' };
+    taskStates = [{ id: 'task_1', object: 'task', kind: 'export', status: 'failed', progress: 0, error }];
+    const file = { kind: 'video', format: 'mp4', url: 'https://kiln.example.com/files/file_1' };
+    const argv = ['task', 'export', '-i', JSON.stringify(file), '-o', 's3://processed/clip.mp4', '--connection', 'my-r2'];
+    expect(await remote(argv)).toEqual({ ok: false, error });
+    expect(seen[1]?.body).toEqual({
+      kind: 'export',
+      input: file,
+      options: { url: 's3://processed/clip.mp4', connection_id: 'conn_2' },
+    });
+  });
+});

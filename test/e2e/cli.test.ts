@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -52,7 +52,7 @@ async function shell(script: string, remote: boolean) {
 
 describe('kiln CLI against the service', () => {
   it('uploads a local clip, waits, and downloads a web-ready MP4 (remote mode)', async () => {
-    const { stdout } = await kiln(['video', '-i', 'clip.mov', '-o', 'clip-hd.mp4', '--width', '1920', '--quality', 'high']);
+    const { stdout } = await kiln(['video', '-i', 'clip.mov', '-o', 'clip-hd.mp4', '--width', '1920', '--quality', 'high', '--tty']);
     expect(stdout).toMatch(/^job_\w+ succeeded: video, mp4, 1920×1080/m);
     const video = await videoStream(join(work, 'clip-hd.mp4'));
     expect(video).toMatchObject({ codec_name: 'h264', pix_fmt: 'yuv420p', width: 1920, height: 1080 });
@@ -77,7 +77,7 @@ describe('kiln CLI against the service', () => {
     // biome-ignore format: kiln CLI arguments read as flag/value pairs
     const { stdout } = await kiln([
       'image', '-i', 'photo.png', '-o', 'thumb.webp', '--width', '320', '--async', '--json',
-      '--metadata', 'user_id=usr_abc123', '--metadata', 'campaign=summer-launch', '--webhook_url', receiver.url(),
+      '--metadata', 'user_id=usr_abc123', '--metadata', 'campaign=summer-launch', '--webhook-url', receiver.url(),
     ]);
     const job = JSON.parse(stdout) as Job;
     expect(job).toMatchObject({
@@ -89,8 +89,13 @@ describe('kiln CLI against the service', () => {
     expect(done.status).toBe('succeeded');
     const shown = JSON.parse((await kiln(['jobs', job.id, '--json'])).stdout) as Job;
     expect(shown).toMatchObject({ id: job.id, status: 'succeeded' });
-    const listed = JSON.parse((await kiln(['jobs', '--status', 'succeeded', '--json'])).stdout) as Job[];
+    // JSON Lines: one job per line, at most 10 without --limit, as Ittybit's CLI.
+    const lines = (await kiln(['jobs', '--kind', 'image', '--status', 'succeeded'])).stdout.trimEnd().split('\n');
+    const listed = lines.map((line) => JSON.parse(line) as Job);
     expect(listed.map((j) => j.id)).toContain(job.id);
+    expect(listed.every((j) => j.kind === 'image' && j.status === 'succeeded')).toBe(true);
+    const older = (await kiln(['jobs', '--after', job.id, '--limit', '1'])).stdout;
+    expect(older).not.toContain(job.id);
   });
 
   it('downloads a whole HLS ladder to a folder in remote mode', async () => {
@@ -113,14 +118,14 @@ describe('kiln CLI against the service', () => {
     const added = JSON.parse(
       (await kiln([
         'connections', 'add', '--endpoint', `${stack.base}/cdn-cgi/local/r2/s3`,
-        '--access_key_id', 'id', '--secret_access_key', 's3cr3t', '--json',
+        '--access-key-id', 'id', '--secret_access_key', 's3cr3t', '--json',
       ])).stdout,
     ) as { id: string };
     expect(added.id).toMatch(/^conn_/);
     const listed = (await kiln(['connections', 'list'])).stdout;
     expect(listed).toContain(added.id);
     expect(listed).not.toContain('s3cr3t');
-    expect((await kiln(['connections', 'delete', added.id])).stdout).toContain(`deleted ${added.id}`);
+    expect((await kiln(['connections', 'delete', added.id, '--tty'])).stdout).toContain(`deleted ${added.id}`);
   });
 
   it('fails with the kind and message, no stack trace, for a bad option', async () => {
@@ -132,16 +137,47 @@ describe('kiln CLI against the service', () => {
     expect((err as { stderr: string }).stderr).not.toMatch(/\n\s+at /);
   });
 
+  /** A seed's text with only `ittybit` → `kiln` and its made-up input URL → the test's media server. */
+  async function seed(name: string): Promise<string> {
+    return (await readFile(join(ROOT, 'test', 'e2e', 'seeds', name), 'utf8'))
+      .replaceAll('ittybit ', 'kiln ')
+      .replace(/https:\/\/(darkroom-app|tapestry-app)\.com\/\S+\.mov/g, stack.mediaUrl('clip-1080p.mov'));
+  }
+
   it.each([true, false])("runs the seeds' CLI commands with kiln in place of ittybit (remote: %s)", async (remote) => {
-    for (const seed of ['cli-upload-pipeline.sh', 'cli-image-pipeline.sh']) {
-      const script = (await readFile(join(ROOT, 'test', 'e2e', 'seeds', seed), 'utf8')).replaceAll('ittybit ', 'kiln ');
-      await shell(script, remote);
-    }
+    for (const name of ['cli-upload-pipeline.sh', 'cli-image-pipeline.sh']) await shell(await seed(name), remote);
     expect(await videoStream(join(work, 'clip-hd.mp4'))).toMatchObject({ width: 1920, height: 1080, codec_name: 'h264' });
     expect(await videoStream(join(work, 'clip-preview.mp4'))).toMatchObject({ width: 480, height: 270 });
     expect(await audioStream(join(work, 'clip-preview.mp4'))).toMatchObject({ codec_name: 'aac' });
     expect(await sharp(join(work, 'clip-thumb.webp')).metadata()).toMatchObject({ format: 'webp', width: 640, height: 360 });
     expect(await sharp(join(work, 'photo-full.webp')).metadata()).toMatchObject({ format: 'webp', width: 1920, height: 1440 });
     expect(await sharp(join(work, 'photo-thumb.webp')).metadata()).toMatchObject({ format: 'webp', width: 320, height: 240 });
+  });
+
+  it.each([
+    ['cli-video-url.sh', 1920, 1080],
+    ['metadata-cli.sh', 1280, 720],
+  ])('runs the seed %s, which has no -o: remotely it prints the job with its output URL', async (name, width, height) => {
+    const { stdout } = await shell(await seed(name), true);
+    const job = JSON.parse(stdout) as Job;
+    expect(job).toMatchObject({ status: 'succeeded', output: { kind: 'video', format: 'mp4', width, height } });
+    const saved = join(work, `remote-${name}.mp4`);
+    await writeFile(saved, Buffer.from(await (await fetch(job.output!.url)).arrayBuffer()));
+    expect(await videoStream(saved)).toMatchObject({ codec_name: 'h264', width, height });
+  });
+
+  it.each([
+    ['cli-video-url.sh', 1920, 1080],
+    ['metadata-cli.sh', 1280, 720],
+  ])('runs the seed %s, which has no -o: locally it writes <input name>.mp4 here and prints the path', async (name, width, height) => {
+    const { stdout } = await shell(await seed(name), false);
+    const path = join(work, 'clip-1080p.mp4');
+    expect(JSON.parse(stdout)).toMatchObject({ ok: true, output: { format: 'mp4', width, height, path } });
+    expect(await videoStream(path)).toMatchObject({ codec_name: 'h264', width, height });
+  });
+
+  it('kiln health checks this machine and the API', async () => {
+    const report = JSON.parse((await kiln(['health'])).stdout);
+    expect(report).toMatchObject({ status: 'ok', ffmpeg: { ok: true }, sharp: { ok: true }, api: { ok: true, url: stack.base } });
   });
 });
