@@ -141,6 +141,7 @@ Options:
   --no-audio, --mute       drop the audio track (video)
   --normalize lufs         audio: normalise loudness to --target_lufs (default -16 LUFS)
   --target_lufs <n>        audio: loudness target, -70 to -5 (podcasts -16, music -14)
+  --waveform, --waveform_points  not supported: the answer says why (Ittybit's guide uses them)
   --json                   JSON Lines on stdout: one object per line (the default when stdout
                            is not a terminal); a failure is {"ok":false,"error":{kind,message}}
   --tty                    human-readable text (the default on a terminal)

@@ -74,8 +74,9 @@ export async function main(argv: string[]): Promise<number> {
       for (const object of objects) process.stdout.write(`${JSON.stringify(object)}\n`);
     } else {
       for (const line of outcome.lines) process.stdout.write(`${line}\n`);
-      for (const note of outcome.notes) process.stderr.write(`note: ${note}\n`);
     }
+    // Notes go to stderr in either mode: a piped run still hears them, and stdout stays one JSON object per line.
+    for (const note of outcome.notes) process.stderr.write(`note: ${note}\n`);
     return outcome.exitCode ?? 0;
   } catch (err) {
     // A throw is a bug or a broken environment (e.g. a malformed KILN_MAX_* variable): no stack trace.

@@ -47,14 +47,15 @@ describe('kiln connections in local mode', () => {
     await kilnIn(home, ADD_R2);
     // biome-ignore format: kiln CLI arguments read as flag/value pairs
     await kilnIn(home, ['connections', 'add', 's3', '--name', 'aws', '--access_key_id', 'AKIAWS', '--secret_access_key', 'aws-secret-value', '--default']);
-    const text = await kilnIn(home, ['connections', 'list']);
+    const text = await kilnIn(home, ['connections', 'list', '--tty']);
     expect(text.code).toBe(0);
     expect(text.stdout.trim().split('\n')).toEqual([
       'my-r2  https://acct.r2.cloudflarestorage.com  auto  AKIDEXAMPLE',
       'aws  AWS S3 (us-east-1)  us-east-1  AKIAWS  (default)',
     ]);
     const json = await kilnIn(home, ['connections', 'list', '--json']);
-    expect(JSON.parse(json.stdout)).toEqual([
+    // JSON Lines: one connection per line.
+    expect(json.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
       expect.objectContaining({ name: 'my-r2', is_default: false }),
       expect.objectContaining({ name: 'aws', region: 'us-east-1', is_default: true }),
     ]);
@@ -91,10 +92,10 @@ describe('kiln connections in local mode', () => {
 
   test('delete removes it; an unknown name is not_found', async () => {
     await kilnIn(home, ADD_R2);
-    const deleted = await kilnIn(home, ['connections', 'delete', 'my-r2']);
+    const deleted = await kilnIn(home, ['connections', 'delete', 'my-r2', '--tty']);
     expect(deleted).toMatchObject({ code: 0, stdout: 'deleted my-r2\n' });
     expect(JSON.parse(await readFile(store(), 'utf8')).connections).toEqual([]);
-    const again = await kilnIn(home, ['connections', 'delete', 'my-r2']);
+    const again = await kilnIn(home, ['connections', 'delete', 'my-r2', '--tty']);
     expect(again.code).toBe(1);
     expect(again.stderr).toBe(`not_found: No connection named "my-r2" in ${store()}; kiln connections list shows them\n`);
   });

@@ -22,6 +22,17 @@ interface CliRun {
 /** No API from the machine's environment reaches the CLI unless a test sets one. */
 const NO_API = { KILN_API_URL: undefined, KILN_API_KEY: undefined, ITTYBIT_API_URL: undefined, ITTYBIT_API_KEY: undefined };
 
+/** No S3 credentials from the machine: no saved connection, no AWS variables or shared credentials file. */
+const NO_S3 = {
+  XDG_CONFIG_HOME: '/nonexistent/kiln-test-config',
+  AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/kiln-test-aws-credentials',
+  AWS_ACCESS_KEY_ID: undefined,
+  AWS_SECRET_ACCESS_KEY: undefined,
+  AWS_PROFILE: undefined,
+  KILN_CONNECTION: undefined,
+  ITTYBIT_CONNECTION: undefined,
+};
+
 function kiln(args: string[], env: Record<string, string | undefined> = {}, cwd?: string, stdin?: string): Promise<CliRun> {
   const childEnv: Record<string, string | undefined> = { ...process.env, ...NO_API, ...env };
   for (const key of Object.keys(childEnv)) if (childEnv[key] === undefined) delete childEnv[key];
@@ -321,10 +332,13 @@ describe('kiln task <kind> in local mode', () => {
     expect(await readdir(dir)).toEqual(['clip.mp4']);
   });
 
-  test('export says what it needs instead of pretending', async () => {
-    const run = await kiln(['task', 'export', '-i', '{"url":"clip.mp4"}', '-o', 's3://processed/clip.mp4', '--tty']);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^invalid_input: kiln task export writes to s3:\/\/ .*set KILN_API_URL and KILN_API_KEY/);
+  test('export says what it needs: an s3:// destination, then credentials for it', async () => {
+    const noTarget = await kiln(['task', 'export', '-i', '{"url":"clip.mp4"}', '--tty']);
+    expect(noTarget.code).toBe(2);
+    expect(noTarget.stderr).toMatch(/^invalid_input: kiln task export writes to S3: pass -o s3:\/\/bucket\/key/);
+    const noCredentials = await kiln(['task', 'export', '-i', '{"url":"clip.mp4"}', '-o', 's3://processed/clip.mp4', '--tty'], NO_S3);
+    expect(noCredentials.code).toBe(2);
+    expect(noCredentials.stderr).toMatch(/^invalid_input: No S3 credentials for s3:\/\/ paths/);
   });
 
   test('-i must be a JSON object with a url, and the error says so', async () => {

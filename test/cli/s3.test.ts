@@ -138,7 +138,7 @@ describe('s3:// credentials in local mode', () => {
   });
 
   test('kiln with an s3:// path and no credentials prints one line naming what to set, before any work', async () => {
-    const run = await kilnIn(home, ['video', '-i', 's3://uploads/clip.mov', '-o', 'clip-hd.mp4']);
+    const run = await kilnIn(home, ['video', '-i', 's3://uploads/clip.mov', '-o', 'clip-hd.mp4', '--tty']);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe(

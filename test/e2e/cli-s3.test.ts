@@ -66,6 +66,7 @@ describe('kiln local mode with s3:// paths', () => {
       '320',
       '--connection',
       'local-r2',
+      '--tty',
     ]);
     expect(run.stderr).not.toMatch(/error|invalid/);
     expect(run.code).toBe(0);
@@ -99,9 +100,27 @@ describe('kiln local mode with s3:// paths', () => {
     expect(await sharp(out.path).metadata()).toMatchObject({ format: 'webp', width: 320, height: 240 });
   });
 
+  it('kiln task export writes a file to s3:// unchanged, typed from its probe', async () => {
+    const source = fixture('clip.mp4');
+    // biome-ignore format: kiln CLI arguments read as flag/value pairs
+    const run = await kilnIn(home, [
+      'task', 'export', '-i', JSON.stringify({ object: 'file', url: source }), '-o', 's3://processed/exported.mp4', '--connection', 'local-r2',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      object: 'task',
+      kind: 'export',
+      status: 'succeeded',
+      output: { url: 's3://processed/exported.mp4', kind: 'video', format: 'mp4' },
+    });
+    const out = await fetched('exported.mp4');
+    expect(out.type).toBe('video/mp4');
+    expect(Buffer.compare(await readFile(out.path), await readFile(source))).toBe(0);
+  });
+
   it('uploads every file of an HLS package under the playlist’s prefix', async () => {
     // biome-ignore format: kiln CLI arguments read as flag/value pairs
-    const run = await kilnIn(home, ['adaptive', '-i', 's3://uploads/in.mp4', '-o', 's3://processed/hls/stream.m3u8', '--quality', 'very_low']);
+    const run = await kilnIn(home, ['adaptive', '-i', 's3://uploads/in.mp4', '-o', 's3://processed/hls/stream.m3u8', '--quality', 'very_low', '--tty']);
     expect(run.stderr).not.toMatch(/error|invalid/);
     expect(run.stdout).toMatch(/^wrote s3:\/\/processed\/hls\/stream\.m3u8 /);
     const master = await fetched('hls/stream.m3u8');

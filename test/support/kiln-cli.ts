@@ -11,6 +11,8 @@ const NODE = existsSync(join(ROOT, 'node_modules', '.bin', 'node')) ? join(ROOT,
 const AMBIENT = [
   'KILN_API_URL',
   'KILN_API_KEY',
+  'ITTYBIT_API_URL',
+  'ITTYBIT_API_KEY',
   'KILN_CONNECTION',
   'ITTYBIT_CONNECTION',
   'AWS_ACCESS_KEY_ID',
