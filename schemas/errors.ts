@@ -8,6 +8,7 @@ export const ErrorKind = z.enum([
   'invalid_input',
   'unauthorized',
   'job_not_found',
+  'task_not_found',
   'not_found',
   'idempotency_key_reused',
   'connection_name_taken',

@@ -9,6 +9,7 @@ export const STATUS_BY_KIND: Partial<Record<ErrorKind, ContentfulStatusCode>> = 
   invalid_input: 400,
   unauthorized: 401,
   job_not_found: 404,
+  task_not_found: 404,
   not_found: 404,
   idempotency_key_reused: 409,
   connection_name_taken: 409,

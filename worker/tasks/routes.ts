@@ -265,7 +265,7 @@ export const taskRoutes = createRouter()
       const { id } = c.req.valid('param');
       const jobId = await tenantStub(c.env, c.get('tenant')).jobOfTask(id);
       const task = jobId ? await jobStub(c.env, jobId).task(c.get('tenant'), id) : null;
-      if (!task) throw new KilnError('not_found', `No task ${id} exists for this API key.`);
+      if (!task) throw new KilnError('task_not_found', `No task ${id} exists for this API key.`);
       return c.json(task, 200);
     },
   );

@@ -64,7 +64,10 @@ describe('POST /tasks (Ittybit-style standalone tasks)', () => {
       id: string;
     }>();
     expect((await api(`/tasks/${task.id}`)).status).toBe(200);
-    expect((await api(`/tasks/${task.id}`, { key: 'other_tenant_key' })).status).toBe(404);
+    const other = await api(`/tasks/${task.id}`, { key: 'other_tenant_key' });
+    expect(other.status).toBe(404);
+    // Ittybit's kind for a missing task; another tenant's task reads exactly like a missing one.
+    expect(await other.json()).toEqual({ kind: 'task_not_found', message: `No task ${task.id} exists for this API key.` });
   });
 });
 
