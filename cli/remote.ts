@@ -3,12 +3,11 @@
  * straight to storage, the job is submitted and followed with a progress bar, and the output is
  * downloaded to -o. `kiln jobs` and `kiln connections` manage what lives on the service.
  */
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { httpRequest } from '../container/net/http-request.ts';
 import { typeOfExtension } from '../container/probe/mime.ts';
 import type { Connection } from '../schemas/connection.ts';
 import type { ErrorBody } from '../schemas/errors.ts';
@@ -21,6 +20,7 @@ import { COMMANDS, isEncodeKind, type ParsedCli, type TaskKindName } from './arg
 import type { CliOutcome } from './local.ts';
 import { describe, taskInput } from './local.ts';
 import { progressBar } from './progress.ts';
+import { putFile } from './put.ts';
 
 /** How often a waiting CLI asks for the job; progress is coarse, so once a second is plenty. */
 export const POLL_INTERVAL_MS = 1_000;
@@ -62,20 +62,13 @@ async function upload(
   try {
     // The upload URL comes from the Kiln the user chose, which may well be self-hosted on a private
     // network: no SSRF guard here, unlike the processor's fetches of URLs users hand it.
-    const res = await httpRequest(new URL(created.body.upload_url), {
-      method: 'PUT',
-      headers: { 'content-length': size, 'content-type': contentType },
-      body: createReadStream(path),
-      signal,
-    });
-    let answer = '';
-    for await (const chunk of res) if (answer.length < 4_096) answer += String(chunk);
-    if ((res.statusCode ?? 0) >= 300) {
+    const { status, answer } = await putFile(created.body.upload_url, path, contentType, signal);
+    if (status >= 300) {
       // The upload URL is signed with the declared Content-Type; storage names a mismatch only by this code.
       const hint = answer.includes('<Code>SignatureDoesNotMatch</Code>')
         ? ` Storage refused the signature: the upload URL accepts only Content-Type: ${contentType}, as declared to POST /uploads.`
         : '';
-      return { ok: false, error: { kind: 'output_write_failed', message: `Uploading ${path} failed with HTTP ${res.statusCode}.${hint}` } };
+      return { ok: false, error: { kind: 'output_write_failed', message: `Uploading ${path} failed with HTTP ${status}.${hint}` } };
     }
   } catch (err) {
     return { ok: false, error: { kind: 'input_unreachable', message: `Uploading ${path} failed: ${(err as Error).message}` } };

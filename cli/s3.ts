@@ -1,19 +1,13 @@
-/**
- * `s3://bucket/key` inputs and outputs in local mode (docs/api.md#s3-in-local-mode): credentials
- * from a local connection or the AWS CLI's environment, URLs signed with SigV4 by the Worker's own
- * presigner, and transfers streamed at their exact length (S3 and R2 refuse chunked PUTs).
- */
-import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, extname, join } from 'node:path';
-import { httpRequest } from '../container/net/http-request.ts';
 import { FOLDER_UPLOAD_CONCURRENCY } from '../container/run/folder-upload.ts';
 import { type ErrorBody, interruptedError } from '../schemas/errors.ts';
 import { folderFileTypeOf, PLAYLIST_EXTENSION } from '../schemas/formats.ts';
 import { presign } from '../worker/storage/presign.ts';
 import { readConnections } from './connections-store.ts';
 import { type Download, download } from './download.ts';
+import { putFile } from './put.ts';
 
 /**
  * Lifetime of the URLs the CLI signs for itself: S3 checks it when a request starts, and each URL
@@ -240,23 +234,14 @@ export async function getObject(c: S3Credentials, url: string, dir: string, maxB
   });
 }
 
-async function putFile(c: S3Credentials, file: string, url: string, contentType: string, signal: AbortSignal): Promise<ErrorBody | null> {
+async function putObject(c: S3Credentials, file: string, url: string, contentType: string, signal: AbortSignal): Promise<ErrorBody | null> {
   const path = parseS3Path(url);
   if (!path) return { kind: 'invalid_input', message: `Expected s3://bucket/key for -o but received "${url}"` };
-  const { size } = await stat(file);
   const signed = await signedUrl(c, path, { method: 'PUT', contentType });
   try {
-    const res = await httpRequest(new URL(signed), {
-      method: 'PUT',
-      // One PUT takes up to 5 GiB, past the largest output Kiln writes.
-      headers: { 'content-length': size, 'content-type': contentType },
-      body: createReadStream(file),
-      signal,
-    });
-    let body = '';
-    for await (const chunk of res) if (body.length < 4_096) body += String(chunk);
-    const status = res.statusCode ?? 0;
-    return status >= 200 && status < 300 ? null : s3Refusal('write', c, url, status, body);
+    // One PUT takes up to 5 GiB, past the largest output Kiln writes.
+    const { status, answer } = await putFile(signed, file, contentType, signal);
+    return status >= 200 && status < 300 ? null : s3Refusal('write', c, url, status, answer);
   } catch (err) {
     if (signal.aborted) return interruptedError();
     return { kind: 'output_write_failed', message: `Writing ${url} failed: could not reach ${where(c)}: ${(err as Error).message}.` };
@@ -278,7 +263,7 @@ export async function putOutput(
   signal: AbortSignal,
 ): Promise<{ ok: true; url: string } | { ok: false; error: ErrorBody }> {
   if (!produced.folder) {
-    const error = await putFile(c, produced.path, target, produced.contentType, signal);
+    const error = await putObject(c, produced.path, target, produced.contentType, signal);
     return error ? { ok: false, error } : { ok: true, url: target };
   }
   const isPlaylist = extname(target).toLowerCase() === `.${PLAYLIST_EXTENSION}`;
@@ -300,7 +285,7 @@ export async function putOutput(
     Array.from({ length: FOLDER_UPLOAD_CONCURRENCY }, async () => {
       for (let name = queue.shift(); name !== undefined && !failure; name = queue.shift()) {
         const url = name === master ? masterUrl : `${prefix}${name}`;
-        const error = await putFile(c, join(dir, name), url, folderFileTypeOf(name), signal);
+        const error = await putObject(c, join(dir, name), url, folderFileTypeOf(name), signal);
         failure ??= error;
       }
     }),
