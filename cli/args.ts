@@ -151,7 +151,8 @@ Options:
   --connection <name>      the connection for s3:// paths (else KILN_CONNECTION or ITTYBIT_CONNECTION,
                            else the default connection, else AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
                            AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL, else ~/.aws/credentials);
-                           remote: a connection's name or id, sent as connection_id
+                           remote: a connection's name or id (else KILN_CONNECTION or
+                           ITTYBIT_CONNECTION, else the API's default), sent as connection_id
   -h, --help               show this help
 
 S3 on this machine: -i and -o may be s3://bucket/key (an adaptive -o: s3://bucket/prefix/stream.m3u8);

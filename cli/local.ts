@@ -59,9 +59,18 @@ async function copyOutput(kind: JobKind, produced: string, target: string): Prom
   return target;
 }
 
+/** A URL path with its escapes decoded, or as it is when one is malformed (`%E0`): a file name is no reason to fail. */
+function decodedPath(pathname: string): string {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return pathname;
+  }
+}
+
 /** The name part of an input path or URL, without folders or extension; `output` when there is none. */
 function inputName(input: string): string {
-  const path = isUrl(input) ? decodeURIComponent(new URL(input).pathname) : input;
+  const path = isUrl(input) ? decodedPath(new URL(input).pathname) : input;
   const name = basename(path, extname(path)).replace(/[^\p{L}\p{N}._ -]/gu, '_');
   return name || 'output';
 }
@@ -270,6 +279,10 @@ async function runLocalTask(cli: ParsedCli, signal: AbortSignal): Promise<CliOut
     return done({ ...probe.info, url }, `${url}: ${describe(probe.info)}`);
   }
   if (kind === 'import') {
+    if (isS3Url(cli.output)) {
+      const message = `kiln task import copies a file to this machine; to write it to S3 use kiln task export -o ${cli.output}`;
+      return { ok: false, error: { kind: 'invalid_input', message } };
+    }
     if (!isUrl(url)) {
       return {
         ok: false,

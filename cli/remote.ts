@@ -274,11 +274,20 @@ async function runConnections(api: ApiClient, cli: ParsedCli): Promise<CliOutcom
   return fail('invalid_input', 'Expected: kiln connections list | add s3 --name … --endpoint … | delete <name|id>');
 }
 
-/** `--connection` as a connection id: an id is kept, a name is looked up. */
+/**
+ * The connection a remote job names, as an id: `--connection`, else KILN_CONNECTION or
+ * ITTYBIT_CONNECTION (Ittybit's order), else none, so the service uses the tenant's default. A
+ * name is looked up; an id is kept.
+ */
 async function connectionId(api: ApiClient, cli: ParsedCli): Promise<{ ok: true; id?: string } | { ok: false; error: ErrorBody }> {
-  if (!cli.connection) return { ok: true };
-  const found = await findConnection(api, cli.connection);
-  if (!found.ok) return { ok: false, error: { ...found.error, kind: 'invalid_input', message: `--connection: ${found.error.message}` } };
+  const [wanted, from] = cli.connection
+    ? [cli.connection, '--connection']
+    : process.env.KILN_CONNECTION
+      ? [process.env.KILN_CONNECTION, 'KILN_CONNECTION']
+      : [process.env.ITTYBIT_CONNECTION, 'ITTYBIT_CONNECTION'];
+  if (!wanted) return { ok: true };
+  const found = await findConnection(api, wanted);
+  if (!found.ok) return { ok: false, error: { ...found.error, kind: 'invalid_input', message: `${from}: ${found.error.message}` } };
   return { ok: true, id: found.connection.id };
 }
 
@@ -312,6 +321,13 @@ async function runTask(api: ApiClient, cli: ParsedCli, signal: AbortSignal): Pro
   if (!parsed.ok) return parsed;
   const connection = await connectionId(api, cli);
   if (!connection.ok) return connection;
+  const parsedMetadata = parseMetadata(cli.metadata);
+  if (!parsedMetadata.ok) return parsedMetadata;
+  if (kind === 'import' && cli.output)
+    return fail(
+      'invalid_input',
+      'kiln task import stores the file in Kiln (its URL is printed); to write it to S3 use kiln task export -o s3://…',
+    );
   const options: Record<string, unknown> = { ...cli.options };
   if (kind === 'export') {
     if (!cli.output?.startsWith('s3://'))
@@ -325,6 +341,10 @@ async function runTask(api: ApiClient, cli: ParsedCli, signal: AbortSignal): Pro
     input: parsed.input,
     ...(Object.keys(options).length ? { options } : {}),
     ...(connection.id && kind !== 'export' ? { connection_id: connection.id } : {}),
+    // An encode task writes to an s3:// -o itself, like `kiln video -o s3://…`; a local -o is downloaded after.
+    ...(isEncodeKind(kind) && cli.output?.startsWith('s3://') ? { output: cli.output } : {}),
+    ...(Object.keys(parsedMetadata.metadata).length ? { metadata: parsedMetadata.metadata } : {}),
+    ...(cli.webhookUrl ? { webhook_url: cli.webhookUrl } : {}),
   });
   if (!created.ok) return { ok: false, error: { ...created.error, message: created.error.message.replace(/\boptions\.(\w+)/g, '--$1') } };
   if (cli.async) return { ok: true, json: created.body, lines: [taskLine(created.body)], notes: [] };

@@ -55,7 +55,12 @@ describe('kiln connections in local mode', () => {
     ]);
     const json = await kilnIn(home, ['connections', 'list', '--json']);
     // JSON Lines: one connection per line.
-    expect(json.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
+    expect(
+      json.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual([
       expect.objectContaining({ name: 'my-r2', is_default: false }),
       expect.objectContaining({ name: 'aws', region: 'us-east-1', is_default: true }),
     ]);

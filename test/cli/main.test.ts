@@ -332,6 +332,14 @@ describe('kiln task <kind> in local mode', () => {
     expect(await readdir(dir)).toEqual(['clip.mp4']);
   });
 
+  test('import refuses an s3:// -o, pointing to export, instead of writing a folder named s3:', async () => {
+    const run = await kiln(['task', 'import', '-i', '{"url":"https://example.com/clip.mp4"}', '-o', 's3://mybucket/clip.mp4', '--tty']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      'invalid_input: kiln task import copies a file to this machine; to write it to S3 use kiln task export -o s3://mybucket/clip.mp4\n',
+    );
+  });
+
   test('export says what it needs: an s3:// destination, then credentials for it', async () => {
     const noTarget = await kiln(['task', 'export', '-i', '{"url":"clip.mp4"}', '--tty']);
     expect(noTarget.code).toBe(2);

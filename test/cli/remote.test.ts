@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { parseCli } from '../../cli/args.ts';
 import { runRemote } from '../../cli/remote.ts';
 import { classifyHost } from '../../common/address.ts';
@@ -295,5 +295,38 @@ describe('kiln CLI remote mode: connections and tasks', () => {
       input: file,
       options: { url: 's3://processed/clip.mp4', connection_id: 'conn_2' },
     });
+  });
+
+  test('an encode task sends an s3:// -o as output, with --metadata and --webhook-url; import refuses -o', async () => {
+    const output = { kind: 'video', format: 'mp4', url: 's3://processed/clip-hd.mp4' };
+    taskStates = [{ id: 'task_1', object: 'task', kind: 'video', status: 'succeeded', progress: 100, output }];
+    // biome-ignore format: kiln CLI arguments read as flag/value pairs
+    const argv = ['task', 'video', '-i', '{"url":"https://example.com/clip.mov"}', '-o', 's3://processed/clip-hd.mp4', '--width', '1280',
+      '--metadata', 'user_id=u1', '--webhook-url', 'https://example.com/hook'];
+    expect(await remote(argv)).toMatchObject({ ok: true });
+    expect(seen[0]?.body).toEqual({
+      kind: 'video',
+      input: { url: 'https://example.com/clip.mov' },
+      options: { width: 1280, format: 'mp4' },
+      output: 's3://processed/clip-hd.mp4',
+      metadata: { user_id: 'u1' },
+      webhook_url: 'https://example.com/hook',
+    });
+    const imported = await remote(['task', 'import', '-i', '{"url":"https://example.com/clip.mov"}', '-o', 's3://processed/clip.mov']);
+    expect(imported).toMatchObject({
+      ok: false,
+      error: { kind: 'invalid_input', message: expect.stringMatching(/^kiln task import stores the file in Kiln/) },
+    });
+    expect(seen).toEqual([]);
+  });
+
+  test('KILN_CONNECTION, then ITTYBIT_CONNECTION, names the connection when --connection is absent', async () => {
+    for (const variable of ['KILN_CONNECTION', 'ITTYBIT_CONNECTION']) {
+      vi.stubEnv(variable, 'my-r2');
+      await remote(['video', '-i', 's3://uploads/clip.mov', '-o', 's3://processed/clip.mp4', '--async']);
+      vi.unstubAllEnvs();
+      expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /connections', 'POST /jobs']);
+      expect(seen[1]?.body).toMatchObject({ connection_id: 'conn_2' });
+    }
   });
 });

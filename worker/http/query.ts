@@ -22,7 +22,9 @@ export interface UnknownQueryOptions {
  * only there for a person to read).
  */
 function quotable(name: string): string {
-  const short = name.length > NAME_MAX_CHARS ? `${name.slice(0, NAME_MAX_CHARS)}...` : name;
+  // Cut by code points: a cut through a surrogate pair leaves a lone half that encodeURIComponent throws on.
+  const points = Array.from(name.toWellFormed());
+  const short = points.length > NAME_MAX_CHARS ? `${points.slice(0, NAME_MAX_CHARS).join('')}...` : points.join('');
   return short.replace(/[^\x20-\x7e]|["\\]/gu, (ch) => (ch === '"' || ch === '\\' ? `\\${ch}` : encodeURIComponent(ch)));
 }
 

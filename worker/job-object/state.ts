@@ -134,7 +134,9 @@ function stageOptions(stage: TaskStage, options: Record<string, unknown>, target
   if (stage === 'encode') return options;
   if (stage === 'export' && target.type !== 'none' && target.location.type === 's3') {
     const { bucket, key, connection_id } = target.location;
-    return { url: `s3://${bucket}/${key}`, connection_id };
+    // A folder output named its master playlist (s3://…/stream.m3u8): show the URL as it was sent.
+    const main = target.type === 'folder' && target.main ? target.main : '';
+    return { url: `s3://${bucket}/${key}${main}`, connection_id };
   }
   return {};
 }

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ErrorBody, KilnError } from '../../schemas/errors.ts';
+import { PLAYLIST_EXTENSION } from '../../schemas/formats.ts';
 import { issuesFromZod } from '../../schemas/issues.ts';
 import {
   ExternalFile,
@@ -88,6 +89,11 @@ interface TaskPlan {
   callerPath: (path: string) => string;
 }
 
+/** Whether a URL names an HLS playlist (`….m3u8`, query string aside). */
+function isPlaylistUrl(url: string): boolean {
+  return url.split(/[?#]/, 1)[0]!.toLowerCase().endsWith(`.${PLAYLIST_EXTENSION}`);
+}
+
 /** Turns a task request into a job request, and job field paths back into the caller's names. */
 function planTask(raw: TaskCreate): TaskPlan {
   const issues: Issue[] = [];
@@ -155,6 +161,14 @@ function planTask(raw: TaskCreate): TaskPlan {
     }
     if (step.data === 'export' && url === undefined) {
       refused.push({ path: optionsPath('url'), message: 'Expected options.url: the s3://bucket/key to export the file to' });
+    }
+    // An export copies one file; a playlist alone, without its segments, would play nothing.
+    if (step.data === 'export' && typeof input.url === 'string' && isPlaylistUrl(input.url)) {
+      refused.push({
+        path: callerPath('input'),
+        message:
+          'Expected a single file to export, not an HLS playlist: write an HLS package to your bucket with an adaptive_video job (or task) whose output is s3://bucket/prefix/',
+      });
     }
     if (refused.length) throw new ValidationError(refused);
     const candidate = { ...common, kind: step.data, ...(step.data === 'export' ? { output: url } : {}) };

@@ -32,6 +32,12 @@ describe('unknown query parameters on list routes', () => {
     expect(warnings.at(-1)).toBe('299 kiln "Ignored 3 more unknown query parameters"');
   });
 
+  it('names a long parameter cut inside an emoji without failing (a lone surrogate cannot be percent-encoded)', async () => {
+    const res = await api(`/jobs?${'a'.repeat(63)}%F0%9F%98%80x=1`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('Warning')).toBe(`299 kiln "Ignored unknown query parameter ${'a'.repeat(63)}%F0%9F%98%80..."`);
+  });
+
   it('refuses page other than 1, which cursors cannot honour, and says to use after', async () => {
     const res = await api('/jobs?page=2&limit=20');
     expect(res.status).toBe(400);

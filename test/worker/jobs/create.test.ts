@@ -139,8 +139,16 @@ describe('adaptive_video options and outputs', () => {
       output: { ...OUTPUT_INFO, format: 'hls', type: 'application/vnd.apple.mpegurl' },
       name: 'stream.m3u8',
     });
-    const done = await (await api(`/jobs/${body.id}`)).json<{ output: { url: string } }>();
+    const done = await (await api(`/jobs/${body.id}`)).json<{
+      output: { url: string };
+      tasks: { kind: string; options: Record<string, unknown> }[];
+    }>();
     expect(done.output.url).toBe('s3://my-stream-bucket/streams/lecture/stream.m3u8');
+    // The export task shows its destination as it was sent, playlist name included.
+    expect(done.tasks.find((t) => t.kind === 'export')?.options).toEqual({
+      url: 's3://my-stream-bucket/streams/lecture/stream.m3u8',
+      connection_id,
+    });
   });
 
   it.each([

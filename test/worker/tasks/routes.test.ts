@@ -162,6 +162,23 @@ describe("POST /tasks in Ittybit's current shape {kind, input, options}", () => 
     expect(done).toMatchObject({ status: 'succeeded', output: { object: 'file', url: 's3://media/exports/v.mp4', format: 'mp4' } });
   });
 
+  it('refuses to export an HLS playlist, which is one file of many, naming input.url and what to do', async () => {
+    const connection_id = await connection();
+    const playlist = { ...PROBED, url: 'https://tapestry-app.com/streams/v/master.m3u8?sig=1' };
+    const res = await api('/tasks', {
+      method: 'POST',
+      json: { kind: 'export', input: playlist, options: { url: 's3://media/v/', connection_id } },
+    });
+    expect(res.status).toBe(400);
+    expect((await res.json<{ issues: unknown[] }>()).issues).toEqual([
+      {
+        path: 'input.url',
+        message:
+          'Expected a single file to export, not an HLS playlist: write an HLS package to your bucket with an adaptive_video job (or task) whose output is s3://bucket/prefix/',
+      },
+    ]);
+  });
+
   it('takes connection_id at the top level too, for an s3:// probe', async () => {
     const connection_id = await connection();
     const task = await createTask({ kind: 'probe', input: { url: 's3://media/in/v.mov' }, connection_id });
