@@ -312,6 +312,18 @@ async function download(kind: JobKind, url: string, output: string | undefined, 
   return writesFolder(kind) ? saveHls(url, output, signal) : saveOutput(url, output, signal);
 }
 
+/** A job's or task's input as the API takes it: a URL, s3:// key or file id as it is, a local file uploaded first. */
+async function inputForApi(
+  api: ApiClient,
+  raw: string,
+  signal: AbortSignal,
+): Promise<{ ok: true; input: string } | { ok: false; error: ErrorBody }> {
+  if (/^(https?|s3):\/\//.test(raw) || raw.startsWith('file_')) return { ok: true, input: raw };
+  if (!existsSync(raw)) return { ok: false, error: { kind: 'invalid_input', message: `No such file: ${raw}` } };
+  const uploaded = await upload(api, raw, signal);
+  return uploaded.ok ? { ok: true, input: uploaded.id } : uploaded;
+}
+
 type RemoteTask = Pick<Job, 'kind' | 'output' | 'error' | 'progress'> & { id: string; status: Job['status'] | 'waiting' };
 
 /** Remote `kiln task`: POST /tasks with Ittybit's `{kind, input, options}`, then polls GET /tasks/{id}. */
@@ -323,6 +335,10 @@ async function runTask(api: ApiClient, cli: ParsedCli, signal: AbortSignal): Pro
   if (!connection.ok) return connection;
   const parsedMetadata = parseMetadata(cli.metadata);
   if (!parsedMetadata.ok) return parsedMetadata;
+  // A file on this machine goes up first, as for `kiln video -i clip.mov`: the service cannot read it here.
+  const remoteInput = await inputForApi(api, parsed.url, signal);
+  if (!remoteInput.ok) return remoteInput;
+  const input = remoteInput.input === parsed.url ? parsed.input : { ...parsed.input, url: remoteInput.input };
   if (kind === 'import' && cli.output)
     return fail(
       'invalid_input',
@@ -338,7 +354,7 @@ async function runTask(api: ApiClient, cli: ParsedCli, signal: AbortSignal): Pro
   }
   const created = await api.call<RemoteTask>('POST', '/tasks', {
     kind,
-    input: parsed.input,
+    input,
     ...(Object.keys(options).length ? { options } : {}),
     ...(connection.id && kind !== 'export' ? { connection_id: connection.id } : {}),
     // An encode task writes to an s3:// -o itself, like `kiln video -o s3://…`; a local -o is downloaded after.
@@ -404,13 +420,9 @@ export async function runRemote(cli: ParsedCli, apiUrl: string, apiKey: string, 
   const connection = await connectionId(api, cli);
   if (!connection.ok) return connection;
 
-  let input = cli.input;
-  if (!/^(https?|s3):\/\//.test(input) && !input.startsWith('file_')) {
-    if (!existsSync(input)) return fail('invalid_input', `No such file: ${input}`);
-    const uploaded = await upload(api, input, signal);
-    if (!uploaded.ok) return uploaded;
-    input = uploaded.id;
-  }
+  const remoteInput = await inputForApi(api, cli.input, signal);
+  if (!remoteInput.ok) return remoteInput;
+  const { input } = remoteInput;
   const toS3 = cli.output?.startsWith('s3://') ?? false;
   const created = await api.call<Job>('POST', '/jobs', {
     input,

@@ -176,6 +176,20 @@ describe('kiln CLI against the service', () => {
     expect(await videoStream(path)).toMatchObject({ codec_name: 'h264', width, height });
   });
 
+  it('chains kiln task probe → video remotely, uploading a file on this machine first', async () => {
+    const probed = JSON.parse((await kiln(['task', 'probe', '-i', '{"url":"clip.mov"}', '--json'])).stdout);
+    expect(probed).toMatchObject({
+      object: 'task',
+      kind: 'probe',
+      status: 'succeeded',
+      output: { object: 'file', width: 1920, height: 1080 },
+    });
+    // The probe's output File feeds the encode task as it stands, as Ittybit's create-task docs chain them.
+    const { stdout } = await kiln(['task', 'video', '-i', JSON.stringify(probed.output), '-o', 'task-480.mp4', '--width', '480', '--tty']);
+    expect(stdout).toMatch(/^task_\w+ +video +succeeded/m);
+    expect(await videoStream(join(work, 'task-480.mp4'))).toMatchObject({ codec_name: 'h264', width: 480, height: 270 });
+  });
+
   it('kiln health checks this machine and the API', async () => {
     const report = JSON.parse((await kiln(['health'])).stdout);
     expect(report).toMatchObject({ status: 'ok', ffmpeg: { ok: true }, sharp: { ok: true }, api: { ok: true, url: stack.base } });

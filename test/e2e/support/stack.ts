@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createTestHarness } from 'wrangler';
 import { apiClient } from '../../support/api-client.ts';
 import { devVars } from '../../support/dev-vars.ts';
@@ -23,7 +23,8 @@ async function configWithBuckets(buckets: string[]): Promise<string> {
       `\n[[r2_buckets]]\nbinding = "TEST_${name.toUpperCase()}"\nbucket_name = "${name}"\n` +
       `local_dev = { experimental_s3_credentials = { accessKeyId = "${LOCAL_S3.accessKeyId}", secretAccessKey = "${LOCAL_S3.secretAccessKey}" } }\n`,
   );
-  const path = 'wrangler.e2e.generated.toml';
+  // One file per process: two e2e stacks may run at once (./lock.ts).
+  const path = `wrangler.e2e.${process.pid}.generated.toml`;
   await writeFile(path, base + extra.join(''));
   return `./${path}`;
 }
@@ -31,7 +32,7 @@ async function configWithBuckets(buckets: string[]): Promise<string> {
 /**
  * The whole local stack as `npm run dev` runs it: the Worker in workerd through wrangler's test
  * harness (Durable Objects, Queues, R2 and its S3 endpoint simulated), a real processor process,
- * and a loopback HTTP server holding the test media. `shared: true` skips the e2e lock: a bench
+ * and a loopback HTTP server holding the test media. `shared: true` takes no e2e slot: a bench
  * that runs for many minutes (bench/chaos.ts) must not stall other people's e2e files past their
  * hook timeout, and it needs no generated config.
  */
@@ -39,14 +40,16 @@ export async function startStack(
   opts: { processorEnv?: Record<string, string>; extraBuckets?: string[]; vars?: Record<string, string>; shared?: boolean } = {},
 ) {
   if (opts.shared && opts.extraBuckets?.length)
-    throw new Error('A shared stack cannot add buckets: the generated config is guarded by the e2e lock.');
+    throw new Error('A shared stack cannot add buckets: it runs beside e2e files and needs no generated config.');
   const lock = opts.shared ? { release: async () => {} } : await acquireE2eLock();
   let processor = await startProcessor(opts.processorEnv);
+  const configPath = await configWithBuckets(opts.extraBuckets ?? []);
+  const removeConfig = () => (configPath === './wrangler.toml' ? Promise.resolve() : rm(configPath, { force: true }));
   const media = await serveDirectory(MEDIA_DIR);
   const harness = createTestHarness({
     workers: [
       {
-        configPath: await configWithBuckets(opts.extraBuckets ?? []),
+        configPath,
         secrets: { ...devVars(), PROCESSOR_URL: processor.url },
         vars: opts.vars ?? {},
       },
@@ -56,7 +59,7 @@ export async function startStack(
   try {
     ({ url } = await harness.listen());
   } catch (err) {
-    await Promise.allSettled([processor.stop(), media.close(), harness.close()]);
+    await Promise.allSettled([processor.stop(), media.close(), harness.close(), removeConfig()]);
     await lock.release();
     throw err;
   }
@@ -85,6 +88,7 @@ export async function startStack(
       await harness.close();
       await processor.stop();
       await media.close();
+      await removeConfig();
       await lock.release();
     },
   };
