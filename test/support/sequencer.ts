@@ -3,10 +3,10 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 /**
  * Starts the containers tier first, then the e2e files, then the rest. The containers file runs
  * for minutes, mostly waiting on Docker and on encodes inside the container, so it shares the pool
- * with everything else. The e2e files take turns through a lock (each starts a whole stack), so
- * they go next, one after another in the other slot from the start; the short worker and
- * container files come last and fill both slots once the containers file ends. In any other order
- * an e2e file picked up late leaves a slot waiting on the lock.
+ * with everything else. At most two e2e stacks run at once (test/e2e/support/lock.ts), exactly
+ * the two slots the containers file leaves, so the e2e files go next and never wait for a slot of
+ * the lock; the short worker and container files come last and fill every slot that frees up. In
+ * any other order an e2e file picked up late can leave a slot waiting on the lock.
  */
 export class ContainersFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
