@@ -66,3 +66,15 @@ export function apiFromEnv(
   const key = cli.apiKey ?? (env.KILN_API_KEY || undefined) ?? (env.ITTYBIT_API_KEY || undefined);
   return { ...(url ? { url } : {}), ...(key ? { key } : {}) };
 }
+
+/**
+ * The connection the user names, and where the name came from (for messages): `--connection`,
+ * else KILN_CONNECTION, else ITTYBIT_CONNECTION, Ittybit's order; null when none is named. Local
+ * mode looks the name up in this machine's store, remote mode in the API's connections.
+ */
+export function namedConnection(flag: string | undefined, env: NodeJS.ProcessEnv): { name: string; from: string } | null {
+  if (flag) return { name: flag, from: '--connection' };
+  if (env.KILN_CONNECTION) return { name: env.KILN_CONNECTION, from: 'KILN_CONNECTION' };
+  if (env.ITTYBIT_CONNECTION) return { name: env.ITTYBIT_CONNECTION, from: 'ITTYBIT_CONNECTION' };
+  return null;
+}

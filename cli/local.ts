@@ -12,7 +12,7 @@ import { probeFile } from '../container/probe/index.ts';
 import { processMedia } from '../container/process/index.ts';
 import type { ErrorBody } from '../schemas/errors.ts';
 import type { MediaInfo } from '../schemas/file.ts';
-import { PLAYLIST_EXTENSION, writesFolder } from '../schemas/formats.ts';
+import { isPlaylistPath, writesFolder } from '../schemas/formats.ts';
 import type { JobKind } from '../schemas/options.ts';
 import { isEncodeKind, type ParsedCli, type TaskKindName } from './args.ts';
 import { download, isUrl } from './download.ts';
@@ -47,7 +47,7 @@ export function describe(info: MediaInfo): string {
 async function copyOutput(kind: JobKind, produced: string, target: string): Promise<string> {
   if (writesFolder(kind)) {
     // A folder output: -o names the folder, or the master playlist inside it.
-    const isPlaylist = extname(target).toLowerCase() === `.${PLAYLIST_EXTENSION}`;
+    const isPlaylist = isPlaylistPath(target);
     const dir = isPlaylist ? dirname(target) : target;
     await mkdir(dir, { recursive: true });
     await cp(dirname(produced), dir, { recursive: true });
@@ -135,20 +135,33 @@ async function withScratch<T>(run: (scratch: string) => Promise<T>): Promise<T> 
   }
 }
 
-async function probeLocal(
+type Failed = { ok: false; error: ErrorBody };
+
+/**
+ * Fetches `input` into a scratch folder, probes it, and hands both to `use` before the folder goes.
+ * `target` is where `use` may write: S3 credentials are resolved when either is s3://.
+ */
+async function withProbedInput<T>(
   input: string,
+  target: string | undefined,
   cli: ParsedCli,
   signal: AbortSignal,
-): Promise<{ ok: true; info: MediaInfo } | { ok: false; error: ErrorBody }> {
+  use: (file: { path: string; info: MediaInfo; credentials: S3Credentials | undefined }) => Promise<T | Failed>,
+): Promise<T | Failed> {
   const limits = limitsFromEnv(process.env);
-  const s3 = await s3CredentialsFor(cli, input);
+  const s3 = await s3CredentialsFor(cli, input, target);
   if (!s3.ok) return s3;
   return withScratch(async (scratch) => {
     const fetched = await fetchInput(input, scratch, limits, signal, s3.credentials);
     if (!fetched.ok) return fetched;
     const probe = await probeFile(fetched.path, limits, signal);
-    return probe.ok ? { ok: true, info: probe.info } : probe;
+    if (!probe.ok) return probe;
+    return use({ path: fetched.path, info: probe.info, credentials: s3.credentials });
   });
+}
+
+function probeLocal(input: string, cli: ParsedCli, signal: AbortSignal): Promise<{ ok: true; info: MediaInfo } | Failed> {
+  return withProbedInput(input, undefined, cli, signal, async ({ info }) => ({ ok: true as const, info }));
 }
 
 type Encoded =
@@ -246,17 +259,10 @@ async function exportLocal(
   signal: AbortSignal,
   done: (written: string, info: MediaInfo) => CliOutcome,
 ): Promise<CliOutcome> {
-  const limits = limitsFromEnv(process.env);
-  const resolved = await resolveCredentials(cli.connection, process.env);
-  if (!resolved.ok) return resolved;
-  const { credentials } = resolved;
-  return withScratch(async (scratch) => {
-    const fetched = await fetchInput(input, scratch, limits, signal, credentials);
-    if (!fetched.ok) return fetched;
-    const probe = await probeFile(fetched.path, limits, signal);
-    if (!probe.ok) return probe;
-    const put = await putOutput(credentials, { path: fetched.path, contentType: probe.info.type, folder: false }, target, signal);
-    return put.ok ? done(put.url, probe.info) : put;
+  return withProbedInput<CliOutcome>(input, target, cli, signal, async ({ path, info, credentials }) => {
+    // `target` is s3://, so credentials were resolved (or the run already failed saying what to set).
+    const put = await putOutput(credentials!, { path, contentType: info.type, folder: false }, target, signal);
+    return put.ok ? done(put.url, info) : put;
   });
 }
 

@@ -11,11 +11,11 @@ import { pipeline } from 'node:stream/promises';
 import { typeOfExtension } from '../container/probe/mime.ts';
 import type { Connection } from '../schemas/connection.ts';
 import type { ErrorBody } from '../schemas/errors.ts';
-import { PLAYLIST_EXTENSION, writesFolder } from '../schemas/formats.ts';
+import { isPlaylistPath, PLAYLIST_EXTENSION, writesFolder } from '../schemas/formats.ts';
 import { isTerminal, type Job } from '../schemas/job.ts';
 import type { JobKind } from '../schemas/options.ts';
 import type { Upload } from '../schemas/upload.ts';
-import { type ApiClient, apiClient } from './api.ts';
+import { type ApiClient, apiClient, namedConnection } from './api.ts';
 import { COMMANDS, isEncodeKind, type ParsedCli, type TaskKindName } from './args.ts';
 import type { CliOutcome } from './local.ts';
 import { describe, taskInput } from './local.ts';
@@ -111,7 +111,7 @@ function plainRelativePath(relative: string): string | null {
  * and only names that are plain file names (see {@link plainRelativePath}).
  */
 async function saveHls(masterUrl: string, target: string, signal: AbortSignal): Promise<ErrorBody | null> {
-  const isPlaylist = target.toLowerCase().endsWith(`.${PLAYLIST_EXTENSION}`);
+  const isPlaylist = isPlaylistPath(target);
   const dir = isPlaylist ? dirname(target) : target;
   const root = new URL('.', masterUrl).toString();
   const pending = [masterUrl];
@@ -280,14 +280,10 @@ async function runConnections(api: ApiClient, cli: ParsedCli): Promise<CliOutcom
  * name is looked up; an id is kept.
  */
 async function connectionId(api: ApiClient, cli: ParsedCli): Promise<{ ok: true; id?: string } | { ok: false; error: ErrorBody }> {
-  const [wanted, from] = cli.connection
-    ? [cli.connection, '--connection']
-    : process.env.KILN_CONNECTION
-      ? [process.env.KILN_CONNECTION, 'KILN_CONNECTION']
-      : [process.env.ITTYBIT_CONNECTION, 'ITTYBIT_CONNECTION'];
-  if (!wanted) return { ok: true };
-  const found = await findConnection(api, wanted);
-  if (!found.ok) return { ok: false, error: { ...found.error, kind: 'invalid_input', message: `${from}: ${found.error.message}` } };
+  const named = namedConnection(cli.connection, process.env);
+  if (!named) return { ok: true };
+  const found = await findConnection(api, named.name);
+  if (!found.ok) return { ok: false, error: { ...found.error, kind: 'invalid_input', message: `${named.from}: ${found.error.message}` } };
   return { ok: true, id: found.connection.id };
 }
 

@@ -1,10 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, extname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { FOLDER_UPLOAD_CONCURRENCY } from '../container/run/folder-upload.ts';
 import { type ErrorBody, interruptedError } from '../schemas/errors.ts';
-import { folderFileTypeOf, PLAYLIST_EXTENSION } from '../schemas/formats.ts';
+import { folderFileTypeOf, isPlaylistPath } from '../schemas/formats.ts';
 import { presign } from '../worker/storage/presign.ts';
+import { namedConnection } from './api.ts';
 import { readConnections } from './connections-store.ts';
 import { type Download, download } from './download.ts';
 import { putFile } from './put.ts';
@@ -103,19 +104,14 @@ const ADD_HINT =
  * const resolved = await resolveCredentials(cli.connection, process.env);
  */
 export async function resolveCredentials(connection: string | undefined, env: NodeJS.ProcessEnv): Promise<Resolved> {
-  const [name, from] = connection
-    ? [connection, '--connection']
-    : env.KILN_CONNECTION
-      ? [env.KILN_CONNECTION, 'KILN_CONNECTION']
-      : env.ITTYBIT_CONNECTION
-        ? [env.ITTYBIT_CONNECTION, 'ITTYBIT_CONNECTION']
-        : [undefined, undefined];
+  const named = namedConnection(connection, env);
+  const name = named?.name;
   const read = await readConnections(env);
   if (!read.ok) return read;
   const chosen = name ? read.connections.find((c) => c.name === name) : read.connections.find((c) => c.is_default);
   if (name && !chosen) {
     const known = read.connections.map((c) => c.name).join(', ') || 'none';
-    const message = `No local connection named "${name}" (from ${from}); saved ones: ${known}. Add it with ${ADD_HINT.replace('<name>', name)}`;
+    const message = `No local connection named "${name}" (from ${named?.from}); saved ones: ${known}. Add it with ${ADD_HINT.replace('<name>', name)}`;
     return { ok: false, error: { kind: 'invalid_input', message } };
   }
   if (chosen) {
@@ -266,7 +262,7 @@ export async function putOutput(
     const error = await putObject(c, produced.path, target, produced.contentType, signal);
     return error ? { ok: false, error } : { ok: true, url: target };
   }
-  const isPlaylist = extname(target).toLowerCase() === `.${PLAYLIST_EXTENSION}`;
+  const isPlaylist = isPlaylistPath(target);
   const prefix = isPlaylist ? target.slice(0, target.lastIndexOf('/') + 1) : `${target.replace(/\/+$/, '')}/`;
   const master = basename(produced.path);
   const masterUrl = isPlaylist ? target : `${prefix}${master}`;

@@ -163,6 +163,15 @@ export function writesFolder(kind: JobKind, format?: string | null): boolean {
 export const PLAYLIST_EXTENSION = OUTPUT_FORMATS.adaptive_video.hls.extension;
 
 /**
+ * Whether a file path or s3:// key names an HLS playlist, in any letter case.
+ *
+ * @example isPlaylistPath('s3://cdn/lecture/Stream.M3U8'); // true
+ */
+export function isPlaylistPath(path: string): boolean {
+  return path.toLowerCase().endsWith(`.${PLAYLIST_EXTENSION}`);
+}
+
+/**
  * The format an output file extension (without the dot, lower case) names for a kind.
  *
  * @example

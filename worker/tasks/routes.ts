@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ErrorBody, KilnError } from '../../schemas/errors.ts';
-import { PLAYLIST_EXTENSION } from '../../schemas/formats.ts';
+import { isPlaylistPath } from '../../schemas/formats.ts';
 import { issuesFromZod } from '../../schemas/issues.ts';
 import {
   ExternalFile,
@@ -91,7 +91,7 @@ interface TaskPlan {
 
 /** Whether a URL names an HLS playlist (`….m3u8`, query string aside). */
 function isPlaylistUrl(url: string): boolean {
-  return url.split(/[?#]/, 1)[0]!.toLowerCase().endsWith(`.${PLAYLIST_EXTENSION}`);
+  return isPlaylistPath(url.split(/[?#]/, 1)[0]!);
 }
 
 /** Turns a task request into a job request, and job field paths back into the caller's names. */
