@@ -1,15 +1,15 @@
 import { type Job, type StandaloneTask, StepKind } from '../../schemas/job.ts';
 import { type JobState, type StoredJob, taskByStage } from '../job-object/state.ts';
 
-/** Whether the job runs a standalone probe, import or export, which is shown only as its task. */
-export function isStepJob(job: StoredJob): boolean {
-  return StepKind.safeParse(job.kind).success;
+/** Whether a job's kind is a standalone probe, import or export, which is shown only as its task. */
+function isStepKind(kind: StoredJob['kind']): kind is StepKind {
+  return StepKind.safeParse(kind).success;
 }
 
 /** The job as GET /jobs shows it, or null for the job behind a probe, import or export task. */
 export function publicJob(job: StoredJob): Job | null {
   const { kind } = job;
-  if (kind === 'probe' || kind === 'import' || kind === 'export') return null;
+  if (isStepKind(kind)) return null;
   return { ...job, kind };
 }
 
@@ -38,7 +38,7 @@ export function standaloneTask(state: JobState): StandaloneTask {
     error: job.error,
     metadata: job.metadata,
     webhook_url: job.webhook_url,
-    job_id: isStepJob(job) ? null : job.id,
+    job_id: isStepKind(job.kind) ? null : job.id,
     created_at: job.created_at,
     started_at: job.started_at,
     finished_at: job.finished_at,
