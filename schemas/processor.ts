@@ -101,6 +101,25 @@ export const ProcessorTask = z.object({
 });
 export type ProcessorTask = z.infer<typeof ProcessorTask>;
 
+/** Most jobs one coalesced run carries: one upload's usual outputs, with room to spare. */
+export const MAX_GROUP_TASKS = 8;
+
+/**
+ * Several jobs of one tenant on the same input, run as one (`POST /run-group` on the processor):
+ * one download, one probe, one decode feeding every encoder. Each task keeps its own output,
+ * callback and token and reports on its own, so one output failing or being cancelled leaves its
+ * siblings running. The Worker groups only tasks that read the same object; the processor reads
+ * `tasks[0].input_url`. The answer is the one `POST /run` gives (202, or 503 when no slot is free).
+ */
+export const ProcessorGroupTask = z.object({
+  tasks: z
+    .array(ProcessorTask)
+    .min(2)
+    .max(MAX_GROUP_TASKS)
+    .refine((tasks) => new Set(tasks.map((t) => t.job_id)).size === tasks.length, 'Expected each job at most once in a group'),
+});
+export type ProcessorGroupTask = z.infer<typeof ProcessorGroupTask>;
+
 export const FreshUrlsRequest = z.object({ attempt: z.number().int().min(1) });
 
 /** The URLs of a run, minted again when it leaves the processor's backlog. */
