@@ -163,8 +163,8 @@ describe('kiln CLI seed commands', () => {
     const argv = ['image', '-i', fixture('clip-1080p.mov'), '-o', 'clip-thumb.webp', '--start', '2', '--width', '640', '--tty'];
     const run = await kiln(argv, {}, dir);
     expect(run.code).toBe(0);
-    // The clip is 2 s long, so a frame at 2 s does not exist: the CLI says which frame it used.
-    expect(run.stderr).toMatch(/note: start 2 s was past the last frame; used 1\.96\d s\./);
+    // The clip is 1 s long, so a frame at 2 s does not exist: the CLI says which frame it used.
+    expect(run.stderr).toMatch(/note: start 2 s was past the last frame; used 0\.96\d s\./);
     const meta = await sharp(join(dir, 'clip-thumb.webp')).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['webp', 640, 360]);
   });

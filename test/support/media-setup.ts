@@ -1,11 +1,15 @@
 /**
  * Vitest globalSetup: generates the media fixtures once into `test/.media/` with ffmpeg (lavfi
- * sources), sharp and heif-enc. Existing files are kept, so only the first run pays for it.
- * Each file is written to a temp name and renamed, so an interrupted run never leaves a half
- * fixture behind.
+ * sources), sharp and heif-enc. Existing files are kept, so only the first run pays for it,
+ * unless their generator's source text changed since they were made (`generators.json` keeps a
+ * digest per fixture): a fixture edited here is remade on the next run instead of a stale copy
+ * failing tests that expect the new one. Each file is written to a temp name and renamed, so an
+ * interrupted run never leaves a half fixture behind.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
@@ -114,7 +118,7 @@ type Generator = (out: string, tmp: string) => Promise<unknown>;
 
 const GENERATORS: Record<FixtureName, Generator> = {
   'clip.mp4': (out) => ff(...lavfiVideo('640x360', 2), ...lavfiAudio(2), ...x264, ...aac, '-f', 'mp4', out),
-  'clip-1080p.mov': (out) => ff(...lavfiVideo('1920x1080', 2), ...lavfiAudio(2), ...x264, ...aac, '-f', 'mov', out),
+  'clip-1080p.mov': (out) => ff(...lavfiVideo('1920x1080', 1), ...lavfiAudio(1), ...x264, ...aac, '-f', 'mov', out),
   'rotated.mov': async (out, tmp) => {
     const src = `${tmp}.src.mov`;
     await ff(...lavfiVideo('640x360', 1), ...lavfiAudio(1), ...x264, ...aac, '-f', 'mov', src);
@@ -225,28 +229,50 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function generate(name: FixtureName): Promise<void> {
+/** Which generator made each fixture on disk: a digest of its source text. */
+const MANIFEST = join(MEDIA_DIR, 'generators.json');
+type Manifest = Partial<Record<FixtureName, string>>;
+
+const generatorDigest = (name: FixtureName) => createHash('sha256').update(GENERATORS[name].toString()).digest('hex').slice(0, 16);
+
+async function readManifest(): Promise<Manifest> {
+  try {
+    return JSON.parse(await readFile(MANIFEST, 'utf8')) as Manifest;
+  } catch {
+    return {};
+  }
+}
+
+async function generate(name: FixtureName, made: Manifest): Promise<void> {
   const out = fixture(name);
-  if (await exists(out)) return;
+  const digest = generatorDigest(name);
+  if (made[name] === digest && (await exists(out))) return;
   const ext = name.slice(name.lastIndexOf('.'));
   const tmp = `${out}.partial${ext}`;
   try {
     await GENERATORS[name](tmp, `${out}.tmp`);
     await rename(tmp, out);
+    made[name] = digest;
   } catch (err) {
     await rm(tmp, { force: true });
     throw new Error(`Could not generate fixture ${name}: ${(err as Error).message}`, { cause: err });
   }
 }
 
-/** Generates every missing fixture. Safe to run concurrently with nothing else. */
+/** Generates every missing or outdated fixture. Safe to run concurrently with nothing else. */
 export async function generateFixtures(): Promise<void> {
   await mkdir(MEDIA_DIR, { recursive: true });
+  const made = await readManifest();
   const queue = [...FIXTURES];
   const workers = Array.from({ length: GENERATE_CONCURRENCY }, async () => {
-    for (let name = queue.shift(); name; name = queue.shift()) await generate(name);
+    for (let name = queue.shift(); name; name = queue.shift()) await generate(name, made);
   });
-  await Promise.all(workers);
+  try {
+    await Promise.all(workers);
+  } finally {
+    await writeFile(`${MANIFEST}.tmp`, JSON.stringify(made, null, 2));
+    await rename(`${MANIFEST}.tmp`, MANIFEST);
+  }
 }
 
 export async function setup(): Promise<void> {

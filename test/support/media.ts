@@ -8,7 +8,7 @@ export const MEDIA_DIR = resolve(import.meta.dirname, '..', '.media');
 
 export const FIXTURES = [
   'clip.mp4', // 2 s 640x360 h264 + aac, 30 fps
-  'clip-1080p.mov', // 2 s 1920x1080 h264 + aac (e2e)
+  'clip-1080p.mov', // 1 s 1920x1080 h264 + aac (e2e; one second keeps the e2e encodes cheap)
   'rotated.mov', // 640x360 coded, display matrix rotate 90 → shown 360x640
   'hevc10.mp4', // 1 s 320x180 HEVC main10
   'h264-444.mp4', // 1 s 320x180 h264 High 4:4:4
