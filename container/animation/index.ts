@@ -12,6 +12,7 @@ import type { AnimationOptions } from '../../schemas/options.ts';
 import { encodeTrimmed } from '../ffmpeg/encode.ts';
 import { FRAME_CLOCK_FILTER } from '../ffmpeg/index.ts';
 import { outputPixelsError, overLimitError } from '../limits.ts';
+import { displaySize } from '../probe/index.ts';
 import { largestFrame, planResize } from '../resize/index.ts';
 import { planTrim, secs } from '../trim/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
@@ -71,11 +72,12 @@ export async function encodeAnimation(ctx: EncodeContext, options: AnimationOpti
       : planned;
   const format = options.format ?? defaultFormat('animation');
   const fps = options.fps ?? ANIMATION_DEFAULT_FPS;
+  const shown = displaySize(info, details);
   const request =
     options.width === undefined && options.height === undefined
-      ? { ...options, width: Math.min(info.width, ANIMATION_DEFAULT_MAX_WIDTH) }
+      ? { ...options, width: Math.min(shown.width, ANIMATION_DEFAULT_MAX_WIDTH) }
       : options;
-  const { plan, notes } = planResize({ width: info.width, height: info.height }, request, { even: false });
+  const { plan, notes } = planResize(shown, request, { even: false });
   const tooBig = outputPixelsError(largestFrame(plan), ctx.limits, 'maxAnimationPixels');
   if (tooBig) return { ok: false, error: tooBig };
   const base = videoFilters({ plan, details, background: options.background, fps }).join(',');
