@@ -174,7 +174,6 @@ describe('non-square pixels', () => {
   test('video comes out with square pixels at the display size; never upscale compares against that size', async () => {
     const whole = expectOk(await runJob('video', src('pal.mp4'), {}));
     expect(await squareVideo(whole.output.path)).toBe('1024x576 1:1');
-    expect((await videoStream(whole.output.path)).display_aspect_ratio).toBe('16:9');
     const asked = expectOk(await runJob('video', src('pal.mp4'), { width: 1024 }));
     expect(await squareVideo(asked.output.path)).toBe('1024x576 1:1');
     const tooWide = expectOk(await runJob('video', src('pal.mp4'), { width: 2000 }));
