@@ -15,7 +15,7 @@ import { displaySize, rationalValue } from '../probe/index.ts';
 import { evenDown, largestFrame, planResize } from '../resize/index.ts';
 import { planTrim, type TrimPlan } from '../trim/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
-import { DITHER_FILTER, defaultFps, isDeep, videoFilters } from '../video/filters.ts';
+import { DITHER_FILTER, defaultFps, needsDither, videoFilters } from '../video/filters.ts';
 import { videoQuality } from '../video/quality.ts';
 
 /** Segment length: Apple's HLS authoring spec recommends 6 s; 4 s starts playback sooner. */
@@ -147,7 +147,7 @@ export async function encodeAdaptive(ctx: EncodeContext, options: AdaptiveVideoO
   // One decode, resized once to the top frame (BT.709 from here on), then split into the rungs;
   // a deep source stays deep until each rung is dithered to 8 bits at its own size.
   const top = videoFilters({ plan, details, background: options.background, fps, source: video });
-  const dither = isDeep(details) ? `${DITHER_FILTER},` : '';
+  const dither = needsDither(details) ? `${DITHER_FILTER},` : '';
   const graph = [
     `[0:v]${top.join(',')},split=${renditions.length}${renditions.map((_, i) => `[s${i}]`).join('')}`,
     ...renditions.map((r, i) => {

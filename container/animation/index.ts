@@ -80,7 +80,8 @@ export async function encodeAnimation(ctx: EncodeContext, options: AnimationOpti
   const { plan, notes } = planResize(shown, request, { even: false });
   const tooBig = outputPixelsError(largestFrame(plan), ctx.limits, 'maxAnimationPixels');
   if (tooBig) return { ok: false, error: tooBig };
-  const base = videoFilters({ plan, details, background: options.background, fps }).join(',');
+  const chain = (pixFmt?: string) => videoFilters({ plan, details, background: options.background, fps, pixFmt }).join(',');
+  const base = chain();
   const output = join(ctx.workDir, `output.${extensionFor('animation', format)}`);
   const common = ['-an', '-map_metadata', '-1'];
   if (format === 'gif') {
@@ -127,7 +128,7 @@ export async function encodeAnimation(ctx: EncodeContext, options: AnimationOpti
   const ran = await encodeTrimmed(ctx, trim, {
     output,
     outputOptions: [
-      '-map', '0:v:0', ...common, '-vf', `${base},format=yuva420p`,
+      '-map', '0:v:0', ...common, '-vf', chain('yuva420p'),
       '-c:v', 'libwebp_anim', '-lossless', '0', '-quality', String(animatedWebpQuality(options.quality)),
       '-compression_level', '4', '-loop', '0', '-f', 'webp',
     ],

@@ -78,9 +78,13 @@ export function sourceFilters(details: ProbeDetails): string[] {
   return details.video?.interlaced ? [DEINTERLACE_FILTER] : [];
 }
 
-/** True when the source has more than 8 bits per sample (`yuv420p10le`, `p010le`, `rgb48le`, …). */
-export function isDeep(details: ProbeDetails): boolean {
-  return /(?:9|1[0-6]|48|64)(?:le|be)$/.test(details.video?.pixFmt ?? '');
+/**
+ * True for an SDR source with more than 8 bits per sample (`yuv420p10le`, `p010le`, `rgb48le`, …).
+ * HDR is not dithered here: zimg tone maps it in float and hands over RGB, which the dither
+ * filter could only turn into YUV by guessing a matrix.
+ */
+export function needsDither(details: ProbeDetails): boolean {
+  return !isHdr(details) && /(?:9|1[0-6]|48|64)(?:le|be)$/.test(details.video?.pixFmt ?? '');
 }
 
 function colour(background: string | undefined): string {
@@ -121,7 +125,7 @@ export function videoFilters({ plan, details, background, fps, pixFmt, source }:
   }
   filters.push('setsar=1');
   if (fps !== undefined) filters.push(`fps=${fps}`);
-  if (pixFmt) filters.push(...(isDeep(details) ? [DITHER_FILTER] : []), `format=${pixFmt}`);
+  if (pixFmt) filters.push(...(needsDither(details) ? [DITHER_FILTER] : []), `format=${pixFmt}`);
   return filters;
 }
 

@@ -290,6 +290,12 @@ describe('10-bit sources', () => {
     expect(widestFlatStep(await decodeFrame(out))).toBeLessThanOrEqual(20);
   });
 
+  test('a thumbnail of a 10-bit ramp is dithered instead of banded', async () => {
+    const result = expectOk(await runJob('image', src('ramp10.mp4'), { format: 'png' }));
+    const { data, info } = await sharp(result.output.path).greyscale().raw().toBuffer({ resolveWithObject: true });
+    expect(widestFlatStep({ data, width: info.width, height: info.height })).toBeLessThanOrEqual(20);
+  });
+
   test('video and HLS from a 10-bit source are 8-bit yuv420p', async () => {
     const video = expectOk(await runJob('video', src('ramp10.mp4'), {}));
     expect((await videoStream(video.output.path)).pix_fmt).toBe('yuv420p');
