@@ -264,7 +264,7 @@ function sampleAspectRatio(sar: string | undefined): number {
  * do. Every output is planned from this size, so "never upscale" compares against it.
  *
  * @example
- * displaySize({ width: 720, height: 576, rotation: 0 }, { video: { sar: 64 / 45, ... } }); // { width: 1024, height: 576 }
+ * displaySize(probe.info, probe.details); // a 16:9 PAL file stored 720×576: { width: 1024, height: 576 }
  */
 export function displaySize(
   info: Pick<MediaInfo, 'width' | 'height' | 'rotation'>,
