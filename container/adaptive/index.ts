@@ -11,11 +11,11 @@ import type { AdaptiveVideoOptions } from '../../schemas/options.ts';
 import { audioBitrate } from '../audio/quality.ts';
 import { encodeTrimmed } from '../ffmpeg/encode.ts';
 import { outputPixelsError } from '../limits.ts';
-import { rationalValue } from '../probe/index.ts';
+import { displaySize, rationalValue } from '../probe/index.ts';
 import { evenDown, largestFrame, planResize } from '../resize/index.ts';
 import { planTrim, type TrimPlan } from '../trim/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
-import { defaultFps, videoFilters } from '../video/filters.ts';
+import { DITHER_FILTER, defaultFps, needsDither, videoFilters } from '../video/filters.ts';
 import { videoQuality } from '../video/quality.ts';
 
 /** Segment length: Apple's HLS authoring spec recommends 6 s; 4 s starts playback sooner. */
@@ -124,7 +124,7 @@ export async function encodeAdaptive(ctx: EncodeContext, options: AdaptiveVideoO
   const { info, details } = ctx;
   const master = ctx.outputName ?? DEFAULT_MASTER_PLAYLIST;
   const dir = join(ctx.workDir, 'hls');
-  const video = info.kind === 'video' && info.width && info.height ? { width: info.width, height: info.height } : null;
+  const video = info.kind === 'video' && info.width && info.height ? displaySize(info, details) : null;
   if (!video && !(info.kind === 'audio' && info.has_audio)) {
     return {
       ok: false,
@@ -144,14 +144,16 @@ export async function encodeAdaptive(ctx: EncodeContext, options: AdaptiveVideoO
   const fps = defaultFps(details);
   const gop = Math.max(1, Math.round(rationalValue(fps) * HLS_SEGMENT_S));
   const withAudio = info.has_audio;
-  // One decode, resized once to the top frame (BT.709 from here on), then split into the rungs.
+  // One decode, resized once to the top frame (BT.709 from here on), then split into the rungs;
+  // a deep source stays deep until each rung is dithered to 8 bits at its own size.
   const top = videoFilters({ plan, details, background: options.background, fps, source: video });
+  const dither = needsDither(details) ? `${DITHER_FILTER},` : '';
   const graph = [
     `[0:v]${top.join(',')},split=${renditions.length}${renditions.map((_, i) => `[s${i}]`).join('')}`,
     ...renditions.map((r, i) => {
       const same = r.width === plan.width && r.height === plan.height;
       const scale = same ? '' : `scale=${r.width}:${r.height}:flags=lanczos:in_color_matrix=bt709:out_color_matrix=bt709:out_range=tv,`;
-      return `[s${i}]${scale}setsar=1,format=yuv420p[v${i}]`;
+      return `[s${i}]${scale}setsar=1,${dither}format=yuv420p[v${i}]`;
     }),
   ].join(';');
   await mkdir(dir, { recursive: true });

@@ -12,6 +12,7 @@ import type { AnimationOptions } from '../../schemas/options.ts';
 import { encodeTrimmed } from '../ffmpeg/encode.ts';
 import { FRAME_CLOCK_FILTER } from '../ffmpeg/index.ts';
 import { outputPixelsError, overLimitError } from '../limits.ts';
+import { displaySize } from '../probe/index.ts';
 import { largestFrame, planResize } from '../resize/index.ts';
 import { planTrim, secs } from '../trim/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
@@ -71,14 +72,16 @@ export async function encodeAnimation(ctx: EncodeContext, options: AnimationOpti
       : planned;
   const format = options.format ?? defaultFormat('animation');
   const fps = options.fps ?? ANIMATION_DEFAULT_FPS;
+  const shown = displaySize(info, details);
   const request =
     options.width === undefined && options.height === undefined
-      ? { ...options, width: Math.min(info.width, ANIMATION_DEFAULT_MAX_WIDTH) }
+      ? { ...options, width: Math.min(shown.width, ANIMATION_DEFAULT_MAX_WIDTH) }
       : options;
-  const { plan, notes } = planResize({ width: info.width, height: info.height }, request, { even: false });
+  const { plan, notes } = planResize(shown, request, { even: false });
   const tooBig = outputPixelsError(largestFrame(plan), ctx.limits, 'maxAnimationPixels');
   if (tooBig) return { ok: false, error: tooBig };
-  const base = videoFilters({ plan, details, background: options.background, fps }).join(',');
+  const chain = (pixFmt?: string) => videoFilters({ plan, details, background: options.background, fps, pixFmt }).join(',');
+  const base = chain();
   const output = join(ctx.workDir, `output.${extensionFor('animation', format)}`);
   const common = ['-an', '-map_metadata', '-1'];
   if (format === 'gif') {
@@ -125,7 +128,7 @@ export async function encodeAnimation(ctx: EncodeContext, options: AnimationOpti
   const ran = await encodeTrimmed(ctx, trim, {
     output,
     outputOptions: [
-      '-map', '0:v:0', ...common, '-vf', `${base},format=yuva420p`,
+      '-map', '0:v:0', ...common, '-vf', chain('yuva420p'),
       '-c:v', 'libwebp_anim', '-lossless', '0', '-quality', String(animatedWebpQuality(options.quality)),
       '-compression_level', '4', '-loop', '0', '-f', 'webp',
     ],

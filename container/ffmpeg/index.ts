@@ -333,6 +333,10 @@ export interface FfprobeStream {
   color_transfer?: string;
   color_primaries?: string;
   color_space?: string;
+  /** `64:45` for a 16:9 PAL frame stored 720 wide; `0:1` or absent when unknown. */
+  sample_aspect_ratio?: string;
+  /** `progressive`, or the field order of an interlaced stream: `tt`, `bb`, `tb`, `bt`. */
+  field_order?: string;
   avg_frame_rate?: string;
   r_frame_rate?: string;
   duration?: string;

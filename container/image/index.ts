@@ -12,6 +12,7 @@ import { cancelledError, type ErrorBody } from '../../schemas/errors.ts';
 import { extensionFor } from '../../schemas/formats.ts';
 import type { ImageOptions } from '../../schemas/options.ts';
 import { outputBytesError, outputPixelsError } from '../limits.ts';
+import { displaySize } from '../probe/index.ts';
 import { largestFrame, planResize, type ResizePlan } from '../resize/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
 import { imageQuality } from './quality.ts';
@@ -113,7 +114,7 @@ async function resolveSource(ctx: EncodeContext, options: ImageOptions): Promise
  * if (result.ok) console.log(result.path); // <workDir>/output.webp
  */
 export async function encodeImage(ctx: EncodeContext, options: ImageOptions): Promise<EncodeResult> {
-  const { plan, notes: resizeNotes } = planResize({ width: ctx.info.width ?? 1, height: ctx.info.height ?? 1 }, options, { even: false });
+  const { plan, notes: resizeNotes } = planResize(displaySize(ctx.info, ctx.details), options, { even: false });
   // Before a video frame or HEIC is decoded; an audio input is told it has no picture instead.
   const tooBig = ctx.info.kind === 'audio' ? null : outputPixelsError(largestFrame(plan), ctx.limits, 'maxOutputImagePixels');
   if (tooBig) return { ok: false, error: tooBig };

@@ -8,10 +8,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cancelledError, type ErrorBody, svgEntityError } from '../../schemas/errors.ts';
 import { ffmpegErrorBody, runFfmpeg } from '../ffmpeg/index.ts';
+import { displaySize } from '../probe/index.ts';
 import { fromSvgRoot } from '../probe/sniff.ts';
 import { secs } from '../trim/index.ts';
 import type { EncodeContext } from '../types.ts';
-import { isHdr, toneMapFilters } from '../video/filters.ts';
+import { DITHER_FILTER, isHdr, needsDither, sourceFilters, toneMapFilters } from '../video/filters.ts';
 
 export type ImageSource = { ok: true; input: string | Buffer; notes: string[] } | { ok: false; error: ErrorBody };
 
@@ -27,8 +28,9 @@ async function nonEmpty(path: string): Promise<boolean> {
 }
 
 /**
- * Extracts one frame at `start` as PNG. A start past the last frame is clamped to it and noted;
- * if seeking still lands past the end (VFR tails), the last decoded frame is taken instead.
+ * Extracts one frame at `start` as PNG, deinterlaced, dithered from a deeper source, and with
+ * square pixels at the size a player shows it (sharp knows nothing of a sample aspect ratio). A start past the last frame is clamped
+ * to it and noted; if seeking still lands past the end (VFR tails), the last decoded frame is taken instead.
  */
 export async function videoFrame(ctx: EncodeContext, start: number | undefined): Promise<ImageSource> {
   const notes: string[] = [];
@@ -39,7 +41,17 @@ export async function videoFrame(ctx: EncodeContext, start: number | undefined):
     at = last;
   }
   const output = join(ctx.workDir, 'frame.png');
-  const vf = [...(isHdr(ctx.details) ? toneMapFilters(ctx.details) : []), 'format=rgb24'].join(',');
+  const shown = displaySize(ctx.info, ctx.details);
+  const square = (ctx.details.video?.sar ?? 1) === 1 ? [] : [`scale=${shown.width}:${shown.height}:flags=lanczos`, 'setsar=1'];
+  // swscale's 10-bit YUV → RGB truncates; zimg dithers to 8-bit YUV first.
+  const dither = needsDither(ctx.details) ? [DITHER_FILTER, 'format=yuv444p'] : [];
+  const vf = [
+    ...sourceFilters(ctx.details),
+    ...(isHdr(ctx.details) ? toneMapFilters(ctx.details) : []),
+    ...square,
+    ...dither,
+    'format=rgb24',
+  ].join(',');
   const frameArgs = ['-map', '0:v:0', '-frames:v', '1', '-vf', vf, '-f', 'image2', '-c:v', 'png', '-update', '1'];
   const base = {
     output,

@@ -25,6 +25,10 @@ export interface ProbeDetails {
     rate: string | null;
     codedWidth: number;
     codedHeight: number;
+    /** Sample (pixel) aspect ratio, width over height: 64/45 for 16:9 PAL, 1 for square pixels or when untagged. */
+    sar: number;
+    /** True when the stream's field order says its frames are two interlaced fields. */
+    interlaced: boolean;
   };
   audio?: { codec: string; channels: number; sampleRate: number };
   image?: { format: SniffedImage; pages: number; hasAlpha: boolean };
@@ -214,6 +218,8 @@ function describeAv(data: FfprobeOutput, size: number, limits: Limits): ProbeRes
       rate,
       codedWidth,
       codedHeight,
+      sar: sampleAspectRatio(video.sample_aspect_ratio),
+      interlaced: INTERLACED_FIELD_ORDERS.has(video.field_order ?? ''),
     };
   }
   if (audio) {
@@ -241,6 +247,36 @@ function describeAv(data: FfprobeOutput, size: number, limits: Limits): ProbeRes
     },
     details,
   };
+}
+
+/** ffprobe field orders of interlaced video (top or bottom field first, coded and displayed). */
+const INTERLACED_FIELD_ORDERS = new Set(['tt', 'bb', 'tb', 'bt']);
+
+/** `64:45` → 64/45; unknown (`0:1`, absent) or absurd values count as square pixels. */
+function sampleAspectRatio(sar: string | undefined): number {
+  const value = rationalValue(sar?.replace(':', '/') ?? '1');
+  return value > 0.1 && value < 10 ? value : 1;
+}
+
+/**
+ * The size a player shows a picture at: rotation applied (as in MediaInfo) and non-square pixels
+ * stretched to square ones along the stored width, the way players and ffmpeg's `scale=iw*sar:ih`
+ * do. Every output is planned from this size, so "never upscale" compares against it.
+ *
+ * @example
+ * displaySize(probe.info, probe.details); // a 16:9 PAL file stored 720×576: { width: 1024, height: 576 }
+ */
+export function displaySize(
+  info: Pick<MediaInfo, 'width' | 'height' | 'rotation'>,
+  details: ProbeDetails,
+): { width: number; height: number } {
+  const width = info.width ?? 1;
+  const height = info.height ?? 1;
+  const sar = details.video?.sar ?? 1;
+  if (sar === 1) return { width, height };
+  // The stored width is the one the pixels stretch along; a 90° rotation shows it as the height.
+  const sideways = info.rotation === 90 || info.rotation === 270;
+  return sideways ? { width, height: Math.round(height * sar) } : { width: Math.round(width * sar), height };
 }
 
 /**

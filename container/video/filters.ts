@@ -1,7 +1,10 @@
 /**
- * The `-vf` chain every ffmpeg video output shares: HDR tone mapping, resize (scale, pad,
- * crop), colour matrix to BT.709, frame rate and pixel format. Rotation is not here: ffmpeg
- * autorotates on decode (it applies the display matrix with transpose/flip filters).
+ * The `-vf` chain every ffmpeg video output shares: deinterlacing, HDR tone mapping, resize
+ * (scale, pad, crop) to square pixels, colour matrix to BT.709, frame rate and pixel format
+ * (dithered from deeper sources). Rotation is not here: ffmpeg autorotates on decode (it applies
+ * the display matrix with transpose/flip filters, which also turn the sample aspect ratio).
+ * Full-range sources need nothing here: ffmpeg 5.1's scaler reads each frame's range, so
+ * `out_range=tv` (and the scaler ffmpeg inserts for a bare `format`) converts their levels.
  */
 import type { ProbeDetails } from '../probe/index.ts';
 import { HDR_TRANSFERS } from '../probe/index.ts';
@@ -16,7 +19,10 @@ export interface VideoFilterOptions {
   fps?: string | number | undefined;
   /** Final pixel format; omitted leaves it to the encoder (gif/webp palettes). */
   pixFmt?: string | undefined;
-  /** Displayed source size; when the plan keeps it and the matrix is already BT.709, no scaler runs. */
+  /**
+   * Displayed source size ({@link displaySize}); when the plan keeps it, the pixels are square and
+   * the matrix is already BT.709, no scaler runs.
+   */
   source?: { width: number; height: number } | undefined;
 }
 
@@ -52,6 +58,35 @@ function inputMatrix(details: ProbeDetails): string {
   return (details.video?.codedHeight ?? 0) >= 720 ? 'bt709' : 'bt601';
 }
 
+/**
+ * Interlaced sources are deinterlaced first, while each frame still holds both fields line by
+ * line (a scaler would blend them into combs). bwdif (yadif's successor, sharper on still detail)
+ * gives one frame per frame, so the frame rate and the frame count stay the source's;
+ * `deint=all` because encoders often mark every frame of an interlaced stream.
+ */
+export const DEINTERLACE_FILTER = 'bwdif=mode=send_frame:parity=auto:deint=all';
+
+/**
+ * 10/12-bit SDR to 8-bit: swscale truncates, which turns a smooth 10-bit sky into 8-bit bands
+ * four source levels wide; zimg's error diffusion spreads the remainder over neighbouring pixels
+ * instead. It runs last, on the resized frame, so it is never scaled away.
+ */
+export const DITHER_FILTER = 'zscale=dither=error_diffusion';
+
+/** Filters that come before everything else for this source (deinterlacing). */
+export function sourceFilters(details: ProbeDetails): string[] {
+  return details.video?.interlaced ? [DEINTERLACE_FILTER] : [];
+}
+
+/**
+ * True for an SDR source with more than 8 bits per sample (`yuv420p10le`, `p010le`, `rgb48le`, …).
+ * HDR is not dithered here: zimg tone maps it in float and hands over RGB, which the dither
+ * filter could only turn into YUV by guessing a matrix.
+ */
+export function needsDither(details: ProbeDetails): boolean {
+  return !isHdr(details) && /(?:9|1[0-6]|48|64)(?:le|be)$/.test(details.video?.pixFmt ?? '');
+}
+
 function colour(background: string | undefined): string {
   return `0x${(background ?? '#000000').slice(1)}`;
 }
@@ -63,13 +98,14 @@ function colour(background: string | undefined): string {
  * videoFilters({ plan: { mode: 'scale', width: 640, height: 360 }, details, fps: '30', pixFmt: 'yuv420p' }).join(',');
  */
 export function videoFilters({ plan, details, background, fps, pixFmt, source }: VideoFilterOptions): string[] {
-  const filters: string[] = [];
+  const filters = sourceFilters(details);
   const hdr = isHdr(details);
   if (hdr) filters.push(...toneMapFilters(details));
   const matrix = hdr ? 'bt709' : inputMatrix(details);
   const scale = (w: number, h: number) => `scale=${w}:${h}:flags=lanczos:in_color_matrix=${matrix}:out_color_matrix=bt709:out_range=tv`;
   // A same-size BT.709 → BT.709 scale is a no-op that costs ~7 % of a 1080p encode (bench/README.md).
-  const unchanged = plan.mode === 'scale' && source?.width === plan.width && source.height === plan.height && matrix === 'bt709';
+  const square = (details.video?.sar ?? 1) === 1;
+  const unchanged = plan.mode === 'scale' && square && source?.width === plan.width && source.height === plan.height && matrix === 'bt709';
   switch (plan.mode) {
     case 'scale':
       if (!unchanged) filters.push(scale(plan.width, plan.height));
@@ -89,7 +125,7 @@ export function videoFilters({ plan, details, background, fps, pixFmt, source }:
   }
   filters.push('setsar=1');
   if (fps !== undefined) filters.push(`fps=${fps}`);
-  if (pixFmt) filters.push(`format=${pixFmt}`);
+  if (pixFmt) filters.push(...(needsDither(details) ? [DITHER_FILTER] : []), `format=${pixFmt}`);
   return filters;
 }
 

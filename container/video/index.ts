@@ -8,7 +8,7 @@ import type { VideoOptions } from '../../schemas/options.ts';
 import { audioBitrate } from '../audio/quality.ts';
 import { encodeTrimmed } from '../ffmpeg/encode.ts';
 import { outputPixelsError } from '../limits.ts';
-import { rationalValue } from '../probe/index.ts';
+import { displaySize, rationalValue } from '../probe/index.ts';
 import { largestFrame, planResize } from '../resize/index.ts';
 import { capTrim, planTrim } from '../trim/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
@@ -82,7 +82,8 @@ export async function encodeVideo(ctx: EncodeContext, options: VideoOptions): Pr
   const codec: Codec = options.codec ?? (format === 'webm' ? 'vp9' : 'h264');
   const tier = videoQuality(options.quality);
   const audioBps = String(audioBitrate(options.quality));
-  const { plan, notes } = planResize({ width: info.width, height: info.height }, options, { even: true });
+  const shown = displaySize(info, details);
+  const { plan, notes } = planResize(shown, options, { even: true });
   const tooBig = outputPixelsError(largestFrame(plan), ctx.limits, 'maxOutputVideoPixels');
   if (tooBig) return { ok: false, error: tooBig };
   const fps = options.fps !== undefined ? String(options.fps) : details.video ? defaultFps(details) : String(Math.min(60, info.fps ?? 30));
@@ -95,7 +96,7 @@ export async function encodeVideo(ctx: EncodeContext, options: VideoOptions): Pr
     background: options.background,
     fps,
     pixFmt: 'yuv420p',
-    source: { width: info.width, height: info.height },
+    source: shown,
   });
 
   // biome-ignore format: ffmpeg arguments read as flag/value pairs
