@@ -57,7 +57,7 @@ async function queuedJob(
   const { id } = await createJob(body);
   await double.waitForTasks(id);
   await jobStub(env, id).releaseClaim(1, 'busy', 'held back by the test');
-  const state = (await jobStub(env, id).stored('dev')) as JobState;
+  const state = (await jobStub(env, id).stored('dev')) as unknown as JobState;
   return { id, message: { job_id: id, tenant: 'dev', seq: state.seq } };
 }
 
