@@ -136,7 +136,7 @@ export async function submitJob(opts: {
   idempotencyKey: string | undefined;
   taskIds?: string[];
   standalone?: Standalone;
-  /** The request's ExecutionContext.waitUntil: the direct dispatch runs after the response. */
+  /** The request's ExecutionContext.waitUntil: the response does not wait for the direct dispatch. */
   waitUntil: (work: Promise<unknown>) => void;
 }): Promise<{ state: JobState; replayed: boolean }> {
   const { env, body, origin } = opts;
