@@ -38,7 +38,8 @@ async function waitForSlot(opts: {
  * a started run, a recorded failure, or a skip (stale/duplicate/finished). A busy or unreachable
  * processor is retried with a delay, so messages that run out of retries reach the dead-letter queue.
  * A run starts only with one of its tenant's run slots (TENANT_MAX_CONCURRENT_JOBS), given back
- * whenever the run does not go ahead and, once it has, when the job ends (TenantObject.indexJob).
+ * whenever the run does not go ahead and, once it has, when the job ends (TenantObject.indexJob):
+ * see {@link startRun}, which the dispatch at a job's creation shares.
  */
 export async function consumeJobs(batch: MessageBatch<unknown>, env: Env, processor?: Processor): Promise<void> {
   const config = readConfig(env);
