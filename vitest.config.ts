@@ -72,8 +72,8 @@ export default defineConfig({
         name: 'worker-limits',
         include: [WORKER_LIMITS],
         bindings: {
-          // Two tenants per test file, so the files' counts never meet.
-          API_KEYS: 'dev:kiln_dev_key,other:other_tenant_key,burst:burst_tenant_key,calm:calm_tenant_key',
+          // Each test file has tenants of its own, so the files' counts never meet.
+          API_KEYS: 'dev:kiln_dev_key,other:other_tenant_key,burst:burst_tenant_key,calm:calm_tenant_key,slots:slots_tenant_key',
           RATE_LIMIT_JOBS_PER_MINUTE: '3',
           RATE_LIMIT_UPLOADS_PER_MINUTE: '2',
           TENANT_MAX_CONCURRENT_JOBS: '1',

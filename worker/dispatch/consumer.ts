@@ -1,11 +1,10 @@
-import type { ProcessorTask } from '../../schemas/processor.ts';
 import { readConfig } from '../config/index.ts';
 import { BUSY_RETRY_BASE_S, BUSY_RETRY_MAX_S, SLOT_WAIT_BASE_S, SLOT_WAIT_MAX_S } from '../constants.ts';
 import type { ClaimResult } from '../job-object/state.ts';
-import { jobStub, tenantStub } from '../stubs.ts';
+import { jobStub } from '../stubs.ts';
 import { QueueMessage } from './message.ts';
 import { type Processor, processorFor } from './processor.ts';
-import { buildProcessorTask, preparationFailure } from './task.ts';
+import { startRun } from './start.ts';
 
 /** Delay before the n-th redelivery of a message the processor could not take yet. */
 function busyRetryDelayS(deliveries: number, retryAfterS: number | null): number {
@@ -39,7 +38,8 @@ async function waitForSlot(opts: {
  * a started run, a recorded failure, or a skip (stale/duplicate/finished). A busy or unreachable
  * processor is retried with a delay, so messages that run out of retries reach the dead-letter queue.
  * A run starts only with one of its tenant's run slots (TENANT_MAX_CONCURRENT_JOBS), given back
- * whenever the run does not go ahead and, once it has, when the job ends (TenantObject.indexJob).
+ * whenever the run does not go ahead and, once it has, when the job ends (TenantObject.indexJob):
+ * see {@link startRun}, which the dispatch at a job's creation shares.
  */
 export async function consumeJobs(batch: MessageBatch<unknown>, env: Env, processor?: Processor): Promise<void> {
   const config = readConfig(env);
@@ -52,69 +52,21 @@ export async function consumeJobs(batch: MessageBatch<unknown>, env: Env, proces
       continue;
     }
     const { job_id, tenant, seq } = parsed.data;
-    const job = jobStub(env, job_id);
-    const tenantObject = tenantStub(env, tenant);
-    const endRun = () => tenantObject.releaseRunSlot(job_id);
     try {
-      if (!(await tenantObject.acquireRunSlot(job_id, config.limits.maxConcurrentJobs))) {
-        await waitForSlot({ msg, message: parsed.data, env, job, limit: config.limits.maxConcurrentJobs });
-        continue;
-      }
-      const claim = (await job.claim(seq)) as ClaimResult;
-      if (claim.action === 'skip') {
-        // A stale or duplicate message leaves the slot to the job's current run or message.
-        if (claim.reason === 'terminal' || claim.reason === 'missing') await endRun();
+      const started = await startRun({
+        env,
+        config,
+        processor: proc,
+        jobId: job_id,
+        tenant,
+        claim: (job) => job.claim(seq) as Promise<ClaimResult>,
+      });
+      if (started.outcome === 'no_slot') {
+        await waitForSlot({ msg, message: parsed.data, env, job: jobStub(env, job_id), limit: config.limits.maxConcurrentJobs });
+      } else if (started.outcome === 'deferred') {
+        msg.retry({ delaySeconds: busyRetryDelayS(msg.attempts, started.retryAfterS) });
+      } else {
         msg.ack();
-        continue;
-      }
-      let task: ProcessorTask;
-      try {
-        task = await buildProcessorTask({
-          state: claim.state,
-          attempt: claim.attempt,
-          config,
-          tenant: tenantObject,
-        });
-      } catch (err) {
-        // The claim is held: a plain msg.retry would be skipped as a duplicate.
-        const failure = preparationFailure(err);
-        if ('retry' in failure) {
-          await job.releaseClaim(claim.attempt, 'error', failure.retry.slice(0, 300));
-          await endRun();
-          msg.retry({ delaySeconds: busyRetryDelayS(msg.attempts, null) });
-        } else {
-          await job.fail(failure.fail);
-          await endRun();
-          msg.ack();
-        }
-        continue;
-      }
-      const result = await proc.dispatch(task);
-      switch (result.outcome) {
-        case 'accepted':
-          msg.ack();
-          break;
-        case 'busy':
-        case 'unreachable': {
-          const next = await job.releaseClaim(claim.attempt, result.outcome, result.detail.slice(0, 300));
-          await endRun();
-          if (next === 'failed') msg.ack();
-          else msg.retry({ delaySeconds: busyRetryDelayS(msg.attempts, result.outcome === 'busy' ? result.retryAfterS : null) });
-          break;
-        }
-        case 'unavailable':
-          await job.fail({ kind: 'processor_unavailable', message: result.message });
-          await endRun();
-          msg.ack();
-          break;
-        case 'rejected':
-          await job.fail({
-            kind: 'processing_failed',
-            message: `The processor refused the task (HTTP ${result.status}): ${result.detail}`,
-          });
-          await endRun();
-          msg.ack();
-          break;
       }
     } catch (err) {
       console.error('queue consumer error; will retry', job_id, err);

@@ -14,6 +14,7 @@ import {
   type Change,
   type ClaimResult,
   cancelJob,
+  claimNow,
   claimRun,
   createJob,
   type EventAnswer,
@@ -141,9 +142,18 @@ export class JobObject extends DurableObject<Env> {
 
   /** Called by the queue consumer for a message of generation `seq`: see {@link claimRun}. */
   async claim(seq: number): Promise<ClaimResult> {
+    return this.applyClaim((state, now) => claimRun(state, seq, now));
+  }
+
+  /** Called by the dispatch from the job's creation, before its queue message: see {@link claimNow}. */
+  async claimNow(): Promise<ClaimResult> {
+    return this.applyClaim(claimNow);
+  }
+
+  private async applyClaim(transition: (state: JobState, now: number) => ReturnType<typeof claimRun>): Promise<ClaimResult> {
     const state = this.load();
     if (!state) return { action: 'skip', reason: 'missing' };
-    const claim = claimRun(state, seq, Date.now());
+    const claim = transition(state, Date.now());
     if (claim.action === 'skip') return claim;
     await this.commit(state, claim.change);
     return { action: 'dispatch', attempt: state.attempt, state };
@@ -173,12 +183,31 @@ export class JobObject extends DurableObject<Env> {
     return state !== null && !isTerminal(state.job.status) && state.claimedSeq !== null;
   }
 
-  /** The processor was busy or could not be reached: see {@link releaseClaim}. */
-  async releaseClaim(attempt: number, outcome: 'busy' | 'unreachable' | 'error', detail: string): Promise<'retry' | 'failed'> {
+  /**
+   * The processor was busy or could not be reached: see {@link releaseClaim}. A run claimed with
+   * {@link claimNow} has no queue message to retry it, so `requeue` sends one for the job's
+   * generation; if that send fails, the alarm sends it shortly instead.
+   */
+  async releaseClaim(
+    attempt: number,
+    outcome: 'busy' | 'unreachable' | 'error',
+    detail: string,
+    requeue = false,
+  ): Promise<'retry' | 'failed'> {
     const state = this.load();
     if (!state) return 'retry';
     const release = releaseClaim(state, { attempt, outcome, detail }, Date.now());
-    if (release.change) await this.commit(state, release.change);
+    if (!release.change) return release.next;
+    await this.commit(state, release.change);
+    if (requeue && release.next === 'retry') {
+      await this.enqueue(state).catch(async (err: unknown) => {
+        console.error('run given back but not yet queued; the alarm queues it', state.job.id, err);
+        const fresh = this.load() ?? state;
+        resendSoon(fresh, Date.now());
+        this.save(fresh);
+        await this.scheduleAlarm();
+      });
+    }
     return release.next;
   }
 

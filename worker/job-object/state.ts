@@ -268,6 +268,19 @@ export function claimRun(state: JobState, seq: number, now: number): ClaimSkip |
 }
 
 /**
+ * A dispatch straight from the job's creation (worker/dispatch/start.ts) asks to start the job's
+ * run before its queue message arrives. It claims a new generation, so the message already sent
+ * is stale when it arrives and starts nothing: one run, and no message left to start a second.
+ * A job whose message already started its run, or that has finished, is skipped.
+ */
+export function claimNow(state: JobState, now: number): ClaimSkip | { action: 'dispatch'; change: Change } {
+  if (isTerminal(state.job.status)) return { action: 'skip', reason: 'terminal' };
+  if (state.claimedSeq !== null) return { action: 'skip', reason: 'duplicate' };
+  state.seq += 1;
+  return claimRun(state, state.seq, now);
+}
+
+/**
  * The processor was busy or could not be reached, or preparing the run hit a transient error: the
  * claim is given back so the retried message can start the run. A job that found no processor MAX_UNREACHABLE_DISPATCHES times in a row
  * fails instead, with the last error, so a container that cannot start is reported rather than

@@ -4,6 +4,7 @@ import { type JobCreate, type StepCreate, StepKind } from '../../schemas/job.ts'
 import { OptionsByKind } from '../../schemas/options.ts';
 import { PlaylistName, TaskStage } from '../../schemas/processor.ts';
 import { readConfig } from '../config/index.ts';
+import { dispatchNow } from '../dispatch/start.ts';
 import { ValidationError } from '../http/errors.ts';
 import type { JobRequest, JobState, OutputTarget, Standalone } from '../job-object/state.ts';
 import { checkOutboundUrl } from '../net/outbound.ts';
@@ -119,6 +120,8 @@ async function resolveOutput(opts: {
 /**
  * Checks a validated job request against the world (input, output, webhook, idempotency),
  * stores it in its JobObject and queues it. `replayed` is true when an Idempotency-Key matched.
+ * A job never started is also dispatched at once through `waitUntil` (see dispatchNow), so a
+ * processor with room starts it without waiting for the queue's delivery.
  *
  * An Idempotency-Key names its job id before the job exists, and is never given back: a request
  * that finds the key claimed but its job missing (the first request died, or its create failed
@@ -133,6 +136,8 @@ export async function submitJob(opts: {
   idempotencyKey: string | undefined;
   taskIds?: string[];
   standalone?: Standalone;
+  /** The request's ExecutionContext.waitUntil: the response does not wait for the direct dispatch. */
+  waitUntil: (work: Promise<unknown>) => void;
 }): Promise<{ state: JobState; replayed: boolean }> {
   const { env, body, origin } = opts;
   const config = readConfig(env);
@@ -164,7 +169,7 @@ export async function submitJob(opts: {
       replayed = true;
     }
   }
-  const state = await jobStub(env, jobId).create({
+  const state = (await jobStub(env, jobId).create({
     id: jobId,
     tenant: opts.tenant,
     origin,
@@ -175,6 +180,7 @@ export async function submitJob(opts: {
     target,
     taskIds: opts.taskIds ?? TaskStage.options.map(() => newId('task')),
     now: Date.now(),
-  });
+  })) as JobState;
+  if (state.attempt === 0 && state.claimedSeq === null) opts.waitUntil(dispatchNow(env, state));
   return { state, replayed };
 }

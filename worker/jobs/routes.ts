@@ -122,6 +122,7 @@ export const jobsRoutes = createRouter()
       origin: new URL(c.req.url).origin,
       body: c.req.valid('json'),
       idempotencyKey: c.req.valid('header')['idempotency-key'],
+      waitUntil: (work) => c.executionCtx.waitUntil(work),
     });
     const job = publicJob(state.job);
     // An Idempotency-Key first used for a standalone probe, import or export names no job.

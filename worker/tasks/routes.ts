@@ -233,6 +233,7 @@ export const taskRoutes = createRouter()
         origin: new URL(c.req.url).origin,
         body,
         idempotencyKey: c.req.valid('header')['idempotency-key'],
+        waitUntil: (work) => c.executionCtx.waitUntil(work),
         taskIds: TaskStage.options.map((s) => (s === stage ? taskId : newId('task'))),
         standalone: { ...standalone, task_id: taskId },
       }).catch((err: unknown) => {

@@ -34,8 +34,14 @@ describe('per-tenant run slots', () => {
         await double.waitForTasks(otherJob);
         expect(await statusOf(otherJob, OTHER)).toBe('processing');
         const waiting = jobs.find((j) => j !== running)!;
-        const events = await (await api(`/jobs/${waiting}/events`)).json<{ type: string }[]>();
-        expect(events.map((e) => e.type)).toContain('run_waiting');
+        // The running job may have started as it was created, before the queue delivered the others.
+        await vi.waitFor(
+          async () => {
+            const events = await (await api(`/jobs/${waiting}/events`)).json<{ type: string }[]>();
+            expect(events.map((e) => e.type)).toContain('run_waiting');
+          },
+          { timeout: 15_000, interval: 100 },
+        );
       }
       const [task] = await double.tasks(running);
       expect((await report(task!, { type: 'succeeded', output: OUTPUT_INFO })).status).toBe(200);

@@ -48,8 +48,8 @@ async function consume(body: unknown, processor: Processor, attempts = 1, withEn
 const double = processorDouble();
 
 /**
- * A queued job whose own queue message is spent: that run (attempt 1, at the processor double)
- * is given back as busy, so the tests' messages of generation 1 start the next runs.
+ * A queued job whose first run (attempt 1, dispatched at creation to the processor double) is
+ * given back as busy, so the tests' messages of the job's generation start the next runs.
  */
 async function queuedJob(
   body: Record<string, unknown> = {},
@@ -57,7 +57,8 @@ async function queuedJob(
   const { id } = await createJob(body);
   await double.waitForTasks(id);
   await jobStub(env, id).releaseClaim(1, 'busy', 'held back by the test');
-  return { id, message: { job_id: id, tenant: 'dev', seq: 1 } };
+  const state = (await jobStub(env, id).stored('dev')) as unknown as JobState;
+  return { id, message: { job_id: id, tenant: 'dev', seq: state.seq } };
 }
 
 /** An S3 connection of the dev tenant, for jobs whose input goes through it. */

@@ -10,6 +10,7 @@ import {
 } from '../../../worker/constants.ts';
 import {
   cancelJob,
+  claimNow,
   claimRun,
   createJob,
   failJob,
@@ -117,6 +118,21 @@ describe('claim', () => {
     cancelJob(state, T0);
     expect(claimRun(state, 1, T0)).toEqual({ action: 'skip', reason: 'terminal' });
     expect(state.attempt).toBe(1);
+  });
+
+  it("starts a run at creation under a new generation, so the job's queue message starts none", () => {
+    const state = queuedJob();
+    expect(claimNow(state, T0 + 5)).toEqual({ action: 'dispatch', change: { log: { type: 'run_started', detail: { attempt: 1 } } } });
+    expect(state).toMatchObject({ seq: 2, claimedSeq: 2, attempt: 1, job: { status: 'processing' } });
+    expect(claimRun(state, 1, T0 + 6)).toEqual({ action: 'skip', reason: 'stale' });
+  });
+
+  it('starts nothing at creation when the queue message started the run first, or the job finished', () => {
+    const state = runningJob();
+    expect(claimNow(state, T0)).toEqual({ action: 'skip', reason: 'duplicate' });
+    cancelJob(state, T0);
+    expect(claimNow(state, T0)).toEqual({ action: 'skip', reason: 'terminal' });
+    expect(state).toMatchObject({ seq: 1, attempt: 1 });
   });
 });
 

@@ -1,0 +1,101 @@
+import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import type { ProcessorTask } from '../../../schemas/processor.ts';
+import { consumeJobs } from '../../../worker/dispatch/consumer.ts';
+import type { DispatchResult, Processor } from '../../../worker/dispatch/processor.ts';
+import { dispatchNow } from '../../../worker/dispatch/start.ts';
+import worker from '../../../worker/index.ts';
+import type { JobState } from '../../../worker/job-object/state.ts';
+import { jobStub } from '../../../worker/stubs.ts';
+import { newId } from '../../../worker/utils/ids.ts';
+import { api, BASE, KEY, processorDouble, VIDEO_JOB } from '../helpers.ts';
+
+const double = processorDouble();
+
+/** A processor that answers every dispatch with `result` and remembers the tasks. */
+function answering(result: DispatchResult): Processor & { tasks: ProcessorTask[] } {
+  const tasks: ProcessorTask[] = [];
+  return {
+    tasks,
+    async dispatch(task) {
+      tasks.push(task);
+      return result;
+    },
+  };
+}
+
+/** POST /jobs, waiting for the work the request left to waitUntil (the direct dispatch) as well. */
+async function submit(): Promise<string> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(
+    new Request(`${BASE}/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(VIDEO_JOB),
+    }),
+    env,
+    ctx,
+  );
+  expect(res.status).toBe(201);
+  await waitOnExecutionContext(ctx);
+  return (await res.json<{ id: string }>()).id;
+}
+
+async function consume(body: unknown, processor: Processor) {
+  const batch = createMessageBatch('kiln-jobs', [{ id: 'msg-1', timestamp: new Date(), attempts: 1, body }]);
+  const ctx = createExecutionContext();
+  await consumeJobs(batch, env, processor);
+  return getQueueResult(batch, ctx);
+}
+
+async function eventTypes(id: string): Promise<string[]> {
+  return (await (await api(`/jobs/${id}/events`)).json<{ type: string }[]>()).map((e) => e.type);
+}
+
+describe('dispatch at creation', () => {
+  it("starts a new job's run as the request ends, without waiting for the queue to deliver its message", async () => {
+    const id = await submit();
+    const tasks = await double.tasks(id);
+    expect(tasks.map((t) => t.attempt)).toEqual([1]);
+    expect((await (await api(`/jobs/${id}`)).json<{ status: string }>()).status).toBe('processing');
+  });
+
+  it('does not run a job dispatched at creation again when its queue message arrives, nor for a duplicate of the current generation', async () => {
+    const id = await submit();
+    const state = (await jobStub(env, id).stored('dev')) as unknown as JobState;
+    const processor = answering({ outcome: 'accepted' });
+    for (const seq of [1, state.seq]) {
+      const result = await consume({ job_id: id, tenant: 'dev', seq }, processor);
+      expect(result.explicitAcks).toEqual(['msg-1']);
+      expect(result.retryMessages).toEqual([]);
+    }
+    expect(processor.tasks).toEqual([]);
+    expect((await double.tasks(id)).length).toBe(1);
+    expect((await eventTypes(id)).filter((t) => t === 'run_started')).toHaveLength(1);
+  });
+
+  it('gives a run the processor refused as busy back to the queue, which then runs it once', async () => {
+    const id = newId('job');
+    const state = (await jobStub(env, id).create({
+      id,
+      tenant: 'dev',
+      origin: BASE,
+      request: VIDEO_JOB,
+      options: VIDEO_JOB.options,
+      source: { type: 'url', url: VIDEO_JOB.input },
+      target: { type: 'file', location: { type: 'kiln', key: `outputs/${id}/out.mp4` } },
+      taskIds: ['task_p', 'task_i', 'task_e', 'task_x'].map((t) => `${t}${id.slice(4)}`),
+      now: Date.now(),
+    })) as JobState;
+    const busy = answering({ outcome: 'busy', retryAfterS: null, detail: 'every slot taken' });
+    expect(await dispatchNow(env, state, busy)).toEqual({ outcome: 'deferred', retryAfterS: null });
+    expect(busy.tasks.map((t) => t.attempt)).toEqual([1]);
+    expect(await eventTypes(id)).toEqual(['created', 'run_started', 'run_deferred']);
+    expect((await (await api(`/jobs/${id}`)).json<{ status: string }>()).status).toBe('queued');
+    // The message sent at creation is stale by now; the one sent when the run was given back starts it.
+    const tasks = await double.waitForTasks(id);
+    expect(tasks.map((t) => t.attempt)).toEqual([2]);
+    expect((await eventTypes(id)).filter((t) => t === 'run_started')).toHaveLength(2);
+  });
+});
