@@ -38,6 +38,10 @@ async function dispatch(cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome
   // Probing needs no service: it always runs here. `kiln connections` follows the mode: the API's
   // connections remotely (cli/remote.ts), this machine's store locally (cli/connections-store.ts).
   if (remote && api.url && cli.command !== 'probe') {
+    if (cli.batch || cli.outputs.length > 1) {
+      const message = 'Several inputs or outputs run on this machine only: add --local, or submit one job per output';
+      return { ok: false, error: { kind: 'invalid_input', message } };
+    }
     if (!api.key)
       return { ok: false, error: { kind: 'unauthorized', message: `Set KILN_API_KEY (or --api-key) to use the API at ${api.url}` } };
     return (await import('./remote.ts')).runRemote(cli, api.url, api.key, signal);
