@@ -15,6 +15,7 @@ const BENCHES: Record<string, string[]> = {
   pipeline: ['pipeline.ts'],
   memory: ['memory.ts'],
   chaos: ['chaos.ts'],
+  cli: ['cli.ts'],
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHES);
