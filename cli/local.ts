@@ -15,10 +15,10 @@ import type { MediaInfo } from '../schemas/file.ts';
 import { isPlaylistPath, writesFolder } from '../schemas/formats.ts';
 import type { JobKind } from '../schemas/options.ts';
 import { isEncodeKind, isGlob, type ParsedCli, type TaskKindName } from './args.ts';
-import { download, isUrl } from './download.ts';
 import { type CliOutcome, describe, taskInput } from './outcome.ts';
+import { isS3Url, isUrl } from './paths.ts';
 import { progressBar } from './progress.ts';
-import { getObject, isS3Url, putOutput, resolveCredentials, type S3Credentials } from './s3.ts';
+import type { S3Credentials } from './s3.ts';
 
 /** CLI users type `--width`, not `options.width`. */
 function forCli(error: ErrorBody): ErrorBody {
@@ -90,9 +90,9 @@ async function fetchInput(
   signal: AbortSignal,
   credentials: S3Credentials | undefined,
 ): Promise<Fetched> {
-  if (credentials && isS3Url(input)) return getObject(credentials, input, scratch, limits.maxInputBytes, signal);
+  if (credentials && isS3Url(input)) return (await import('./s3.ts')).getObject(credentials, input, scratch, limits.maxInputBytes, signal);
   if (!isUrl(input)) return { ok: true, path: input };
-  return download(input, scratch, limits.maxInputBytes, signal);
+  return (await import('./download.ts')).download(input, scratch, limits.maxInputBytes, signal);
 }
 
 /**
@@ -104,7 +104,7 @@ async function s3CredentialsFor(
   ...paths: (string | undefined)[]
 ): Promise<{ ok: true; credentials: S3Credentials | undefined } | { ok: false; error: ErrorBody }> {
   if (!paths.some((path) => isS3Url(path))) return { ok: true, credentials: undefined };
-  return resolveCredentials(cli.connection, process.env);
+  return (await import('./s3.ts')).resolveCredentials(cli.connection, process.env);
 }
 
 async function withScratch<T>(run: (scratch: string) => Promise<T>): Promise<T> {
@@ -224,7 +224,7 @@ async function encodeLocal(
         const output = typeof target.output === 'string' ? target.output : target.output(extname(result.output.path));
         if (s3.credentials && isS3Url(output)) {
           const produced = { path: result.output.path, contentType: result.output.info.type, folder: writesFolder(kind) };
-          const put = await putOutput(s3.credentials, produced, output, signal);
+          const put = await (await import('./s3.ts')).putOutput(s3.credentials, produced, output, signal);
           encoded.push(
             put.ok
               ? { ok: true, input: result.input, output: { ...result.output.info, url: put.url }, written: put.url, notes: result.notes }
@@ -358,7 +358,7 @@ async function exportLocal(
 ): Promise<CliOutcome> {
   return withProbedInput<CliOutcome>(input, target, cli, signal, async ({ path, info, credentials }) => {
     // `target` is s3://, so credentials were resolved (or the run already failed saying what to set).
-    const put = await putOutput(credentials!, { path, contentType: info.type, folder: false }, target, signal);
+    const put = await (await import('./s3.ts')).putOutput(credentials!, { path, contentType: info.type, folder: false }, target, signal);
     return put.ok ? done(put.url, info) : put;
   });
 }
@@ -394,7 +394,7 @@ async function runLocalTask(cli: ParsedCli, signal: AbortSignal): Promise<CliOut
     }
     const limits = limitsFromEnv(process.env);
     return withScratch(async (scratch) => {
-      const fetched = await download(url, scratch, limits.maxInputBytes, signal);
+      const fetched = await (await import('./download.ts')).download(url, scratch, limits.maxInputBytes, signal);
       if (!fetched.ok) return fetched;
       const target = cli.output ?? `${inputName(url)}${extname(new URL(url).pathname)}`;
       await mkdir(dirname(resolve(target)), { recursive: true });
