@@ -45,7 +45,9 @@ export async function buildCli() {
   });
   // The sources' mtimes are compared with the time the build started, not ended: an edit saved
   // while esbuild was reading still counts as newer than the build.
-  const pointer = { dir, builtAt: startedAt, inputs: Object.keys(result.metafile.inputs) };
+  // This script is an input too: a change to how the CLI is built must not leave an old build running.
+  const inputs = [...Object.keys(result.metafile.inputs), 'scripts/build-cli.js'];
+  const pointer = { dir, builtAt: startedAt, inputs };
   const temporary = `${POINTER}.${process.pid}.${randomBytes(4).toString('hex')}`;
   await writeFile(temporary, JSON.stringify(pointer));
   await rename(temporary, POINTER);
