@@ -298,7 +298,7 @@ async function runMany(kind: JobKind, cli: ParsedCli, signal: AbortSignal): Prom
     ? batchJobs(kind, inputs, cli)
     : [{ input: inputs[0]!, targets: cli.outputs.map((output, i) => ({ output, options: optionsFor(cli, i) })) }];
   const seen = new Map<string, string>();
-  if (cli.batch && !writesFolder(kind)) {
+  if (cli.batch) {
     for (const { input } of jobs) {
       const other = seen.get(inputName(input));
       if (other !== undefined) {
