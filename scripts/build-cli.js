@@ -5,6 +5,9 @@
  *
  *   node scripts/build-cli.js        (run by `npm install` through the `prepare` script)
  *
+ * `prepare` skips it where there is no scripts/ folder: the processor's Docker image runs
+ * `npm install` with only package.json copied in, and has no CLI to build.
+ *
  * Plain JavaScript, not TypeScript, because bin/kiln.js imports it to rebuild a stale build and
  * must not depend on type stripping to do so. Each build goes to a folder of its own and
  * `current.json` (written to a temporary name, then renamed) points at the newest, so two runs
