@@ -4,6 +4,7 @@ import module from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+// The built CLI targets Node 24, and the fallback below runs the TypeScript sources by type stripping.
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
   process.stderr.write(`kiln needs Node.js 24 or newer; this is ${process.version}.\n`);
