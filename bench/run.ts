@@ -16,6 +16,7 @@ const BENCHES: Record<string, string[]> = {
   memory: ['memory.ts'],
   chaos: ['chaos.ts'],
   small: ['small.ts'],
+  cli: ['cli.ts'],
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHES);

@@ -45,8 +45,10 @@ const SPELLINGS = {
 } as const;
 
 export const OPTIONS = {
-  input: { type: 'string', short: 'i' },
-  output: { type: 'string', short: 'o' },
+  // Repeatable: several inputs make a batch, several outputs of one input a multi-output run.
+  input: { type: 'string', short: 'i', multiple: true },
+  output: { type: 'string', short: 'o', multiple: true },
+  concurrency: { type: 'string' },
   width: { type: 'string' },
   height: { type: 'string' },
   fit: { type: 'string' },
@@ -102,6 +104,8 @@ export const USAGE = `kiln — web-ready video, images and audio
 
 Usage:
   kiln <command> -i <file or URL> [-o <file>] [options]
+  kiln <command> -i <file> <file>… [-o <folder>] [options]    a batch, on this machine
+  kiln <command> -i <file> -o <file> -o <file>… [options]     one input, several outputs
   kiln task <kind> -i '<json>' [options]
   kiln jobs [<job_id> | create --body <file|-|json>] [options]
 
@@ -155,6 +159,17 @@ Options:
                            ITTYBIT_CONNECTION, else the API's default), sent as connection_id
   -h, --help               show this help
 
+Batch and multi-output (on this machine):
+  -i a.jpg b.jpg …         several inputs (a shell glob, -i repeated, or a quoted 'photos/*.jpg',
+                           which kiln expands) run as a batch: -o names a folder (created if
+                           missing; default here) that gets <input name>.<ext> for each
+  --concurrency <n>        inputs encoded at once (default: the number of cores; at most 64)
+                           Each output prints one line as it finishes (JSON Lines when stdout is
+                           not a terminal, with "source" naming the input); a failed input prints
+                           its error and the others go on; the exit code is 1 if any failed
+  -o a.webp -o a.avif      one input, several outputs: each -o's extension picks its format,
+                           the other options apply to all; the input is fetched once
+
 S3 on this machine: -i and -o may be s3://bucket/key (an adaptive -o: s3://bucket/prefix/stream.m3u8);
   connections add s3 --name <name> --access-key-id <id> --secret-access-key <secret>
                   [--endpoint <url>] [--region <region>] [--default]
@@ -181,6 +196,8 @@ Examples:
   kiln video -i clip.mov -o clip-hd.mp4 --width 1920 --quality high
   kiln image -i clip.mov -o clip-thumb.webp --start 2 --width 640
   kiln image -i photo.png -o photo-full.webp --width 1920 --quality high
+  kiln image -i photos/*.jpg -o web/ --width 1920 --format webp
+  kiln image -i photo.jpg -o photo.webp -o photo.avif -o photo.jpg --width 1280
   kiln task probe -i '{"url":"https://example.com/clip.mov"}' --json | jq '.output'
 `;
 
@@ -190,8 +207,20 @@ export interface ParsedCli {
   command: Command | null;
   /** Words after the command: `jobs <id>`, `connections delete <id>`, `task <kind>`. */
   args: string[];
+  /** The first input, the one every single-input command takes. */
   input?: string | undefined;
+  /** The first output, the one every single-output command takes. */
   output?: string | undefined;
+  /** Every input: -i repeated or followed by more paths (a shell glob), for a batch. */
+  inputs: string[];
+  /** Several inputs, or a pattern to expand: each input is encoded on its own into the -o folder. */
+  batch: boolean;
+  /** Every -o: a batch's folder, or one input's several outputs. */
+  outputs: string[];
+  /** Per output in `outputs`, the format its extension implies (for a single input). */
+  outputFormats: (string | undefined)[];
+  /** Inputs encoded at once in a batch; undefined means one per core. */
+  concurrency?: number | undefined;
   options: Record<string, unknown>;
   /** `--json` or `--tty` as given; undefined lets main pick by whether stdout is a terminal. */
   mode: OutputMode | undefined;
@@ -282,6 +311,24 @@ function joinNegativeValues(argv: string[]): string[] {
   return out;
 }
 
+/** Whether a local input is a pattern for kiln to expand (`'photos/*.jpg'`, quoted so the shell did not). */
+export function isGlob(input: string): boolean {
+  return /[*?[]/.test(input) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(input);
+}
+
+/** Most inputs a batch encodes at once: more only thrash the disk and memory. */
+export const MAX_CONCURRENCY = 64;
+
+/** The format `output`'s extension implies for an encode, when --format was not given; refuses an extension that says nothing. */
+function impliedFormat(kind: string | null | undefined, output: string, format: unknown): string | undefined {
+  if (!isEncodeKind(kind) || format !== undefined || writesFolder(kind)) return undefined;
+  const inferred = formatFromOutput(kind, output);
+  if (inferred === undefined && !output.startsWith('s3://')) {
+    throw new UsageError(`Cannot tell the format from "${output}"; add --format or use a known extension`);
+  }
+  return inferred;
+}
+
 /**
  * Parses argv (without `node` and the script) into a command and job options.
  *
@@ -303,6 +350,10 @@ export function parseCli(argv: string[]): ParsedCli {
   if (word !== undefined && command === undefined) {
     throw new UsageError(`Unknown command "${word}"; expected one of ${Object.keys(COMMANDS).join(', ')}`);
   }
+  const inputs = [...(values.input ?? [])];
+  // `-i a.jpg b.jpg` (or a shell-expanded `-i *.jpg`): node's parser leaves b.jpg as a word.
+  if (isEncodeKind(command) && inputs.length > 0) inputs.push(...positionals.splice(1));
+  const outputs = values.output ?? [];
   const maxArgs = command ? MAX_ARGS[command] : 0;
   if (positionals.length > maxArgs + 1) {
     throw new UsageError(`Unexpected argument "${positionals[maxArgs + 1]}"; see kiln --help`);
@@ -335,14 +386,22 @@ export function parseCli(argv: string[]): ParsedCli {
     waveform_points: number('waveform_points', values.waveform_points),
   };
   for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key];
-  const encodeKind = command === 'task' ? taskKind : command;
-  if (isEncodeKind(encodeKind) && options.format === undefined && values.output && !writesFolder(encodeKind)) {
-    const inferred = formatFromOutput(encodeKind, values.output);
-    if (inferred) options.format = inferred;
-    else if (!values.output.startsWith('s3://')) {
-      throw new UsageError(`Cannot tell the format from "${values.output}"; add --format or use a known extension`);
-    }
+  if (!isEncodeKind(command) && inputs.length > 1) throw new UsageError(`kiln ${word} takes one -i`);
+  if (!isEncodeKind(command) && outputs.length > 1) throw new UsageError(`kiln ${word} takes one -o`);
+  const batch = inputs.length > 1 || inputs.some(isGlob);
+  if (batch && outputs.length > 1) {
+    throw new UsageError('Several inputs write into one folder: give one -o <folder>, or run each input with its own -o flags');
   }
+  if (outputs.length > 1 && isEncodeKind(command) && writesFolder(command))
+    throw new UsageError(`kiln ${word} writes a folder: give one -o`);
+  const concurrency = number('concurrency', values.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY)) {
+    throw new UsageError(`Expected --concurrency to be a whole number from 1 to ${MAX_CONCURRENCY} but received "${values.concurrency}"`);
+  }
+  const encodeKind = command === 'task' ? taskKind : command;
+  // A batch's -o is a folder, so its name says nothing about the format.
+  const outputFormats = batch ? [] : outputs.map((output) => impliedFormat(encodeKind, output, options.format));
+  if (options.format === undefined && outputFormats[0] !== undefined) options.format = outputFormats[0];
   const flags: ParsedCli['flags'] = { ...values };
   for (const snake of Object.keys(SPELLINGS) as (keyof typeof SPELLINGS)[]) {
     flags[snake] = either(values, snake);
@@ -351,8 +410,13 @@ export function parseCli(argv: string[]): ParsedCli {
   return {
     command: command ?? null,
     args: positionals.slice(1),
-    input: values.input,
-    output: values.output,
+    input: inputs[0],
+    output: outputs[0],
+    inputs,
+    batch,
+    outputs,
+    outputFormats,
+    concurrency,
     options,
     mode: values.json ? 'json' : values.tty ? 'tty' : undefined,
     json: values.json ?? false,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { ErrorBody } from '../schemas/errors.ts';
 import type { ParsedCli } from './args.ts';
-import type { CliOutcome } from './local.ts';
+import type { CliOutcome } from './outcome.ts';
 
 export const LocalConnection = z.object({
   name: z.string().min(1),

@@ -10,10 +10,6 @@ export const DOWNLOAD_IDLE_TIMEOUT_MS = 30_000;
 
 export type Download = { ok: true; path: string } | { ok: false; error: ErrorBody };
 
-export function isUrl(input: string): boolean {
-  return /^https?:\/\//i.test(input);
-}
-
 /** How a signed URL is named in messages, and what its refusal means, so no signature is printed. */
 export interface DownloadLabel {
   name: string;

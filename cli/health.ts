@@ -3,9 +3,8 @@
  * piece of work, not only print a version) and, in remote mode, what the API's GET /health says.
  */
 import { spawn } from 'node:child_process';
-import sharp from 'sharp';
 import { apiClient } from './api.ts';
-import type { CliOutcome } from './local.ts';
+import type { CliOutcome } from './outcome.ts';
 
 /** Each check gets this long; a first ffmpeg start on a loaded machine can take a few seconds. */
 export const HEALTH_CHECK_TIMEOUT_MS = 15_000;
@@ -49,6 +48,12 @@ async function binary(name: 'ffmpeg' | 'ffprobe', work: string[]): Promise<Check
 }
 
 async function sharpCheck(): Promise<Check> {
+  let sharp: typeof import('sharp')['default'];
+  try {
+    sharp = (await import('sharp')).default;
+  } catch (err) {
+    return { ok: false, version: null, message: `sharp does not load: ${(err as Error).message}; run npm install again.` };
+  }
   try {
     const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#336699' } })
       .png()

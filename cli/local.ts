@@ -3,45 +3,26 @@
  * no server and no key (docs/api.md#cli).
  */
 
-import { copyFile, cp, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, cp, glob, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { traceFfmpeg } from '../container/ffmpeg/index.ts';
 import { type Limits, limitsFromEnv } from '../container/limits.ts';
 import { probeFile } from '../container/probe/index.ts';
-import { processMedia } from '../container/process/index.ts';
+import { type ProcessResult, processMedia } from '../container/process/index.ts';
 import type { ErrorBody } from '../schemas/errors.ts';
 import type { MediaInfo } from '../schemas/file.ts';
 import { isPlaylistPath, writesFolder } from '../schemas/formats.ts';
 import type { JobKind } from '../schemas/options.ts';
-import { isEncodeKind, type ParsedCli, type TaskKindName } from './args.ts';
-import { download, isUrl } from './download.ts';
+import { isEncodeKind, isGlob, type ParsedCli, type TaskKindName } from './args.ts';
+import { type CliOutcome, describe, taskInput } from './outcome.ts';
+import { isS3Url, isUrl } from './paths.ts';
 import { progressBar } from './progress.ts';
-import { getObject, isS3Url, putOutput, resolveCredentials, type S3Credentials } from './s3.ts';
-
-/** What a command printed: `json` (an array prints one line per item) or text `lines`; `exitCode` when a report is not all good. */
-export type CliOutcome = { ok: true; json: unknown; lines: string[]; notes: string[]; exitCode?: number } | { ok: false; error: ErrorBody };
+import type { S3Credentials } from './s3.ts';
 
 /** CLI users type `--width`, not `options.width`. */
 function forCli(error: ErrorBody): ErrorBody {
   return { ...error, message: error.message.replace(/\boptions\.(\w+)/g, '--$1') };
-}
-
-function size(bytes: number): string {
-  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${bytes} B`;
-}
-
-/** One-line human summary of a file. */
-export function describe(info: MediaInfo): string {
-  const parts: string[] = [info.kind, info.format];
-  if (info.width && info.height) parts.push(`${info.width}×${info.height}`);
-  if (info.duration) parts.push(`${info.duration.toFixed(1)} s`);
-  const codecs = [info.codecs.video, info.codecs.audio].filter(Boolean).join('+');
-  if (codecs) parts.push(codecs);
-  parts.push(size(info.filesize));
-  return parts.join(', ');
 }
 
 async function copyOutput(kind: JobKind, produced: string, target: string): Promise<string> {
@@ -109,9 +90,9 @@ async function fetchInput(
   signal: AbortSignal,
   credentials: S3Credentials | undefined,
 ): Promise<Fetched> {
-  if (credentials && isS3Url(input)) return getObject(credentials, input, scratch, limits.maxInputBytes, signal);
+  if (credentials && isS3Url(input)) return (await import('./s3.ts')).getObject(credentials, input, scratch, limits.maxInputBytes, signal);
   if (!isUrl(input)) return { ok: true, path: input };
-  return download(input, scratch, limits.maxInputBytes, signal);
+  return (await import('./download.ts')).download(input, scratch, limits.maxInputBytes, signal);
 }
 
 /**
@@ -123,7 +104,7 @@ async function s3CredentialsFor(
   ...paths: (string | undefined)[]
 ): Promise<{ ok: true; credentials: S3Credentials | undefined } | { ok: false; error: ErrorBody }> {
   if (!paths.some((path) => isS3Url(path))) return { ok: true, credentials: undefined };
-  return resolveCredentials(cli.connection, process.env);
+  return (await import('./s3.ts')).resolveCredentials(cli.connection, process.env);
 }
 
 async function withScratch<T>(run: (scratch: string) => Promise<T>): Promise<T> {
@@ -168,84 +149,200 @@ type Encoded =
   | { ok: true; input: MediaInfo; output: MediaInfo & ({ path: string } | { url: string }); written: string; notes: string[] }
   | { ok: false; error: ErrorBody };
 
-/** Runs one encode of `input` (a path, http(s) URL or s3:// object) and writes the result to `output` (a path or s3://) or the default name. */
+/**
+ * One output of an input: its options, and where it goes: a path or s3:// key, or a name made from
+ * the extension the engine chose (the default name; a batch's folder).
+ */
+interface Target {
+  output: string | ((extension: string) => string);
+  options: Record<string, unknown>;
+}
+
+/** One output for the engine to make from an input: what to make, and an empty folder to make it in. */
+export interface OutputRequest {
+  kind: JobKind;
+  options: Record<string, unknown>;
+  workDir: string;
+}
+
+/**
+ * Every output of one input, through the engine. The one place the CLI calls the engine to encode:
+ * each output is its own processMedia run today, so a one-pass engine for several outputs of
+ * one input can take its place without the CLI changing.
+ */
+export async function processOutputs(
+  inputPath: string,
+  outputs: OutputRequest[],
+  limits: Limits,
+  signal: AbortSignal,
+  onProgress?: (stage: string, percent: number) => void,
+): Promise<ProcessResult[]> {
+  const results: ProcessResult[] = [];
+  for (const output of outputs) {
+    results.push(await processMedia({ ...output, inputPath, limits, signal, ...(onProgress ? { onProgress } : {}) }));
+  }
+  return results;
+}
+
+/**
+ * Fetches `input` (a path, http(s) URL or s3:// object) once, encodes each of `targets` from it and
+ * writes each where its target says. A failure to fetch fails every target.
+ */
 async function encodeLocal(
   kind: JobKind,
   input: string,
-  output: string | undefined,
+  targets: Target[],
   cli: ParsedCli,
   signal: AbortSignal,
-): Promise<Encoded> {
+  showProgress: boolean,
+): Promise<Encoded[]> {
   const limits: Limits = limitsFromEnv(process.env);
-  const s3 = await s3CredentialsFor(cli, input, output);
-  if (!s3.ok) return s3;
-  const bar = cli.json ? progressBar({ isTTY: false } as NodeJS.WriteStream) : progressBar(process.stderr);
+  const s3 = await s3CredentialsFor(cli, input, ...targets.map((t) => (typeof t.output === 'string' ? t.output : undefined)));
+  if (!s3.ok) return targets.map(() => s3);
+  const bar = showProgress && !cli.json ? progressBar(process.stderr) : progressBar({ isTTY: false } as NodeJS.WriteStream);
   try {
     return await withScratch(async (scratch) => {
       if (isUrl(input) || isS3Url(input)) bar.update('fetch', 0);
       const fetched = await fetchInput(input, scratch, limits, signal, s3.credentials);
-      if (!fetched.ok) return fetched;
-      const workDir = join(scratch, 'work');
-      await mkdir(workDir);
-      const result = await processMedia({
-        kind,
-        options: cli.options,
-        inputPath: fetched.path,
-        workDir,
-        limits,
-        signal,
-        onProgress: (stage, percent) => bar.update(stage, percent),
-      });
+      if (!fetched.ok) return targets.map(() => fetched);
+      const requests = await Promise.all(
+        targets.map(async (target, i) => {
+          const workDir = join(scratch, `work-${i}`);
+          await mkdir(workDir);
+          return { kind, options: target.options, workDir };
+        }),
+      );
+      const results = await processOutputs(fetched.path, requests, limits, signal, (stage, percent) => bar.update(stage, percent));
       bar.done();
-      if (!result.ok) return { ok: false, error: forCli(result.error) };
-      if (s3.credentials && isS3Url(output)) {
-        const produced = { path: result.output.path, contentType: result.output.info.type, folder: writesFolder(kind) };
-        const put = await putOutput(s3.credentials, produced, output, signal);
-        if (!put.ok) return put;
-        return { ok: true, input: result.input, output: { ...result.output.info, url: put.url }, written: put.url, notes: result.notes };
+      const encoded: Encoded[] = [];
+      for (const [i, result] of results.entries()) {
+        const target = targets[i]!;
+        if (!result.ok) {
+          encoded.push({ ok: false, error: forCli(result.error) });
+          continue;
+        }
+        const output = typeof target.output === 'string' ? target.output : target.output(extname(result.output.path));
+        if (s3.credentials && isS3Url(output)) {
+          const produced = { path: result.output.path, contentType: result.output.info.type, folder: writesFolder(kind) };
+          const put = await (await import('./s3.ts')).putOutput(s3.credentials, produced, output, signal);
+          encoded.push(
+            put.ok
+              ? { ok: true, input: result.input, output: { ...result.output.info, url: put.url }, written: put.url, notes: result.notes }
+              : put,
+          );
+          continue;
+        }
+        const written = await copyOutput(kind, result.output.path, output);
+        encoded.push({
+          ok: true,
+          input: result.input,
+          output: { ...result.output.info, path: resolve(written) },
+          written,
+          notes: result.notes,
+        });
       }
-      const target = output ?? defaultOutput(kind, input, extname(result.output.path), process.cwd());
-      const written = await copyOutput(kind, result.output.path, target);
-      return { ok: true, input: result.input, output: { ...result.output.info, path: resolve(written) }, written, notes: result.notes };
+      return encoded;
     });
   } finally {
     bar.done();
   }
 }
 
-/** `kiln task <kind> -i '<json>'`: the JSON object and its `url`, or an error naming what is wrong. */
-export function taskInput(
-  raw: string | undefined,
-): { ok: true; input: Record<string, unknown>; url: string } | { ok: false; error: ErrorBody } {
-  const example = `-i '{"url":"https://example.com/clip.mov"}'`;
-  if (raw === undefined)
-    return { ok: false, error: { kind: 'invalid_input', message: `Missing -i: kiln task takes a JSON object, e.g. ${example}` } };
-  let input: unknown;
-  try {
-    input = JSON.parse(raw);
-  } catch {
-    input = undefined;
+/** Where a batch writes `input`'s output: `<folder>/<input name>.<ext>` (s3:// folders too). */
+function batchOutput(kind: JobKind, input: string, folder: string): (extension: string) => string {
+  return (extension) => {
+    if (isS3Url(folder)) return `${folder.replace(/\/?$/, '/')}${defaultOutput(kind, input, extension, '/')}`;
+    const local = isUrl(input) || isS3Url(input) ? input : resolve(input);
+    return join(folder, defaultOutput(kind, local, extension, resolve(folder)));
+  };
+}
+
+/** The batch's inputs with each pattern replaced by the files it matches, sorted; a pattern matching nothing is an error. */
+async function expandInputs(inputs: string[]): Promise<{ ok: true; inputs: string[] } | Failed> {
+  const expanded: string[] = [];
+  for (const input of inputs) {
+    if (!isGlob(input) || (await stat(input).catch(() => null))) {
+      expanded.push(input);
+      continue;
+    }
+    const matches: string[] = [];
+    for await (const match of glob(input)) matches.push(match);
+    if (matches.length === 0) return { ok: false, error: { kind: 'invalid_input', message: `No file matches -i ${input}` } };
+    expanded.push(...matches.sort());
   }
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return {
-      ok: false,
-      error: {
-        kind: 'invalid_input',
-        message: `Expected -i to be a JSON object such as ${example} but received ${JSON.stringify(raw.slice(0, 80))}`,
-      },
-    };
+  return { ok: true, inputs: expanded };
+}
+
+/** One line of a batch or multi-output run, as JSON and as text. */
+function resultLine(source: string, target: string | undefined, encoded: Encoded): { json: unknown; text: string } {
+  if (!encoded.ok) {
+    const json = { ok: false, source, ...(target ? { output: target } : {}), error: encoded.error };
+    return { json, text: `${source}${target ? ` → ${target}` : ''}: ${encoded.error.kind}: ${encoded.error.message}` };
   }
-  const url = (input as Record<string, unknown>).url;
-  if (typeof url !== 'string' || url === '') {
-    return {
-      ok: false,
-      error: {
-        kind: 'invalid_input',
-        message: `Expected -i.url to be the file's URL or path (a string); a probe's "output" object has it`,
-      },
-    };
+  return {
+    json: { ok: true, source, input: encoded.input, output: encoded.output, notes: encoded.notes },
+    text: `wrote ${encoded.written} (${describe(encoded.output)})`,
+  };
+}
+
+/**
+ * `kiln <kind> -i a b c -o folder`: each input encoded on its own, `cli.concurrency` at a time (one
+ * per core by default), one line printed per output as it finishes; a failed input is reported
+ * and the rest go on. Also one input's several -o: one engine call, one line per output.
+ */
+async function runMany(kind: JobKind, cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome> {
+  const expanded = await expandInputs(cli.inputs);
+  if (!expanded.ok) return expanded;
+  const { inputs } = expanded;
+  const jobs: { input: string; targets: Target[] }[] = cli.batch
+    ? batchJobs(kind, inputs, cli)
+    : [{ input: inputs[0]!, targets: cli.outputs.map((output, i) => ({ output, options: optionsFor(cli, i) })) }];
+  const seen = new Map<string, string>();
+  if (cli.batch) {
+    for (const { input } of jobs) {
+      const other = seen.get(inputName(input));
+      if (other !== undefined) {
+        const message = `Two inputs would write the same output, ${other} and ${input}: rename one or run them apart`;
+        return { ok: false, error: { kind: 'invalid_input', message } };
+      }
+      seen.set(inputName(input), input);
+    }
   }
-  return { ok: true, input: input as Record<string, unknown>, url };
+  if (cli.batch && cli.output && !isS3Url(cli.output)) await mkdir(cli.output, { recursive: true });
+  let failed = 0;
+  const print = (line: { json: unknown; text: string }, ok: boolean) => {
+    if (cli.json) process.stdout.write(`${JSON.stringify(line.json)}\n`);
+    else (ok ? process.stdout : process.stderr).write(`${line.text}\n`);
+  };
+  const queue = [...jobs];
+  const workers = Math.min(queue.length, cli.concurrency ?? availableParallelism());
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      for (let job = queue.shift(); job && !signal.aborted; job = queue.shift()) {
+        const results = await encodeLocal(kind, job.input, job.targets, cli, signal, false);
+        for (const [i, encoded] of results.entries()) {
+          const target = job.targets[i]!.output;
+          if (!encoded.ok) failed++;
+          print(resultLine(job.input, typeof target === 'string' ? target : undefined, encoded), encoded.ok);
+        }
+      }
+    }),
+  );
+  if (signal.aborted) return { ok: false, error: { kind: 'cancelled', message: 'Interrupted; outputs already written are kept' } };
+  const total = jobs.reduce((n, job) => n + job.targets.length, 0);
+  const notes = failed > 0 ? [`${failed} of ${total} outputs failed; the others were written.`] : [];
+  return { ok: true, json: [], lines: [], notes, exitCode: failed > 0 ? 1 : 0 };
+}
+
+function batchJobs(kind: JobKind, inputs: string[], cli: ParsedCli): { input: string; targets: Target[] }[] {
+  const folder = cli.output ?? '.';
+  return inputs.map((input) => ({ input, targets: [{ output: batchOutput(kind, input, folder), options: cli.options }] }));
+}
+
+/** The options for the i-th -o: the shared ones, with the format its own extension implies. */
+function optionsFor(cli: ParsedCli, i: number): Record<string, unknown> {
+  const format = cli.outputFormats[i];
+  return format === undefined || cli.flags.format !== undefined ? cli.options : { ...cli.options, format };
 }
 
 /**
@@ -261,7 +358,7 @@ async function exportLocal(
 ): Promise<CliOutcome> {
   return withProbedInput<CliOutcome>(input, target, cli, signal, async ({ path, info, credentials }) => {
     // `target` is s3://, so credentials were resolved (or the run already failed saying what to set).
-    const put = await putOutput(credentials!, { path, contentType: info.type, folder: false }, target, signal);
+    const put = await (await import('./s3.ts')).putOutput(credentials!, { path, contentType: info.type, folder: false }, target, signal);
     return put.ok ? done(put.url, info) : put;
   });
 }
@@ -297,7 +394,7 @@ async function runLocalTask(cli: ParsedCli, signal: AbortSignal): Promise<CliOut
     }
     const limits = limitsFromEnv(process.env);
     return withScratch(async (scratch) => {
-      const fetched = await download(url, scratch, limits.maxInputBytes, signal);
+      const fetched = await (await import('./download.ts')).download(url, scratch, limits.maxInputBytes, signal);
       if (!fetched.ok) return fetched;
       const target = cli.output ?? `${inputName(url)}${extname(new URL(url).pathname)}`;
       await mkdir(dirname(resolve(target)), { recursive: true });
@@ -316,8 +413,9 @@ async function runLocalTask(cli: ParsedCli, signal: AbortSignal): Promise<CliOut
       done({ ...info, url: written }, `wrote ${written} (${describe(info)})`),
     );
   }
-  const encoded = await encodeLocal(kind, url, cli.output, cli, signal);
-  if (!encoded.ok) return encoded;
+  const output = cli.output ?? ((extension: string) => defaultOutput(kind, url, extension, process.cwd()));
+  const [encoded] = await encodeLocal(kind, url, [{ output, options: cli.options }], cli, signal, true);
+  if (!encoded?.ok) return encoded ?? { ok: false, error: { kind: 'internal_error', message: 'The engine returned no output' } };
   return done(encoded.output, `wrote ${encoded.written} (${describe(encoded.output)})`, encoded.notes);
 }
 
@@ -343,8 +441,11 @@ export async function runLocal(cli: ParsedCli, signal: AbortSignal): Promise<Cli
   }
   const kind = cli.command;
   if (!isEncodeKind(kind)) return { ok: false, error: { kind: 'invalid_input', message: 'Missing command; see kiln --help' } };
-  const encoded = await encodeLocal(kind, cli.input, cli.output, cli, signal);
-  if (!encoded.ok) return encoded;
+  if (cli.batch || cli.outputs.length > 1) return runMany(kind, cli, signal);
+  const input = cli.input;
+  const output = cli.output ?? ((extension: string) => defaultOutput(kind, input, extension, process.cwd()));
+  const [encoded] = await encodeLocal(kind, input, [{ output, options: cli.options }], cli, signal, true);
+  if (!encoded?.ok) return encoded ?? { ok: false, error: { kind: 'internal_error', message: 'The engine returned no output' } };
   const extra: string[] = [];
   if (cli.metadata.length > 0 || cli.webhookUrl || cli.async)
     extra.push('--metadata, --webhook-url and --async only apply to remote jobs; ignored.');

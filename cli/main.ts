@@ -3,16 +3,15 @@
  * process; remote mode (an API URL set, no --local) talks to a Kiln deployment. Output is JSON
  * Lines when stdout is not a terminal (or with --json), text otherwise (or with --tty).
  * Failures print `kind: message` and exit non-zero; never a stack trace.
+ *
+ * Only the argument parser is imported up front: each mode is imported when it runs, so `--help`
+ * and remote commands start without loading zod, sharp, fluent-ffmpeg or the engine
+ * (scripts/build-cli.js splits the bundle at these imports).
  */
 
-import { InvalidLimitError } from '../container/limits.ts';
 import type { ErrorBody } from '../schemas/errors.ts';
-import { apiFromEnv } from './api.ts';
 import { type ParsedCli, parseCli, USAGE, UsageError } from './args.ts';
-import { runLocalConnections } from './connections-store.ts';
-import { runHealth } from './health.ts';
-import { type CliOutcome, runLocal } from './local.ts';
-import { runRemote } from './remote.ts';
+import type { CliOutcome } from './outcome.ts';
 
 /** Exit codes: 0 done, 1 the job failed, 2 the command line was wrong, 130 interrupted (128 + SIGINT). */
 const EXIT_FAILED = 1;
@@ -32,18 +31,23 @@ const LOGIN_MESSAGE =
 
 async function dispatch(cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome> {
   if (cli.command === 'login') return { ok: false, error: { kind: 'invalid_input', message: LOGIN_MESSAGE } };
+  const { apiFromEnv } = await import('./api.ts');
   const api = apiFromEnv(cli, process.env);
   const remote = api.url !== undefined && !cli.local;
-  if (cli.command === 'health') return runHealth(remote ? api : {}, signal);
+  if (cli.command === 'health') return (await import('./health.ts')).runHealth(remote ? api : {}, signal);
   // Probing needs no service: it always runs here. `kiln connections` follows the mode: the API's
   // connections remotely (cli/remote.ts), this machine's store locally (cli/connections-store.ts).
   if (remote && api.url && cli.command !== 'probe') {
+    if (cli.batch || cli.outputs.length > 1) {
+      const message = 'Several inputs or outputs run on this machine only: add --local, or submit one job per output';
+      return { ok: false, error: { kind: 'invalid_input', message } };
+    }
     if (!api.key)
       return { ok: false, error: { kind: 'unauthorized', message: `Set KILN_API_KEY (or --api-key) to use the API at ${api.url}` } };
-    return runRemote(cli, api.url, api.key, signal);
+    return (await import('./remote.ts')).runRemote(cli, api.url, api.key, signal);
   }
-  if (cli.command === 'connections') return runLocalConnections(cli, process.env);
-  return runLocal(cli, signal);
+  if (cli.command === 'connections') return (await import('./connections-store.ts')).runLocalConnections(cli, process.env);
+  return (await import('./local.ts')).runLocal(cli, signal);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -82,6 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     // A throw is a bug or a broken environment (e.g. a malformed KILN_MAX_* variable): no stack trace.
     if (cli.debug || process.env.KILN_DEBUG) console.error(err);
     const message = err instanceof Error ? err.message : String(err);
+    const { InvalidLimitError } = await import('../container/limits.ts');
     const kind = err instanceof InvalidLimitError ? err.kind : 'internal_error';
     return fail({ kind, message }, cli.json);
   } finally {

@@ -17,8 +17,7 @@ import type { JobKind } from '../schemas/options.ts';
 import type { Upload } from '../schemas/upload.ts';
 import { type ApiClient, apiClient, namedConnection } from './api.ts';
 import { COMMANDS, isEncodeKind, type ParsedCli, type TaskKindName } from './args.ts';
-import type { CliOutcome } from './local.ts';
-import { describe, taskInput } from './local.ts';
+import { type CliOutcome, describe, taskInput } from './outcome.ts';
 import { progressBar } from './progress.ts';
 import { putFile } from './put.ts';
 

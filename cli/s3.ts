@@ -40,10 +40,6 @@ export interface S3Credentials {
 
 type Resolved = { ok: true; credentials: S3Credentials } | { ok: false; error: ErrorBody };
 
-export function isS3Url(path: string | undefined): path is string {
-  return path?.startsWith('s3://') ?? false;
-}
-
 /**
  * Splits `s3://bucket/key`; null when there is no bucket or no key.
  *

@@ -138,3 +138,30 @@ describe('--help', () => {
     for (const flag of Object.keys(OPTIONS)) expect(USAGE, flag).toContain(`--${flag}`);
   });
 });
+
+describe('batch and multi-output arguments', () => {
+  test('-i followed by more paths, or repeated, is a batch; a quoted glob is one too', () => {
+    const cli = parseCli(['image', '-i', 'a.jpg', 'b.jpg', '-i', 'c.png', '-o', 'web', '--format', 'webp', '--concurrency', '3']);
+    expect([cli.inputs, cli.batch, cli.output, cli.concurrency]).toEqual([['a.jpg', 'c.png', 'b.jpg'], true, 'web', 3]);
+    expect(parseCli(['image', '-i', 'photos/*.jpg', '-o', 'web']).batch).toBe(true);
+    expect(parseCli(['image', '-i', 'https://example.com/a?b=*', '-o', 'a.webp']).batch).toBe(false);
+  });
+
+  test("several -o for one input: each -o's extension gives its format unless --format is given", () => {
+    expect(parseCli(['image', '-i', 'a.jpg', '-o', 'a.webp', '-o', 'a.avif']).outputFormats).toEqual(['webp', 'avif']);
+    expect(parseCli(['image', '-i', 'a.jpg', '-o', 'a.webp', '-o', 'a.avif', '--format', 'png']).outputFormats).toEqual([
+      undefined,
+      undefined,
+    ]);
+  });
+
+  test.each([
+    [['image', '-i', 'a.jpg', 'b.jpg', '-o', 'x.webp', '-o', 'y.webp'], /^Several inputs write into one folder/],
+    [['adaptive', '-i', 'a.mov', '-o', 'a', '-o', 'b'], /^kiln adaptive writes a folder: give one -o/],
+    [['probe', '-i', 'a.jpg', '-i', 'b.jpg'], /^kiln probe takes one -i/],
+    [['image', '-i', 'a.jpg', 'b.jpg', '--concurrency', '0'], /^Expected --concurrency to be a whole number from 1 to 64 but received "0"/],
+  ])('%j is a usage error', (argv, message) => {
+    expect(() => parseCli(argv)).toThrow(UsageError);
+    expect(() => parseCli(argv)).toThrow(message);
+  });
+});

@@ -436,3 +436,74 @@ describe('kiln CLI remote mode against a fake API', () => {
     expect(run.stderr).toBe(`> GET ${base}/api/jobs?limit=2\n< 200 GET /jobs?limit=2\n`);
   });
 });
+
+describe('kiln CLI batch and multi-output', () => {
+  /** Two photos and a text file named like one, in a fresh folder. */
+  async function photos(): Promise<string> {
+    const dir = await workDir();
+    await copyFile(fixture('orient-6.jpg'), join(dir, 'a.jpg'));
+    await copyFile(fixture('gps.jpg'), join(dir, 'b.jpg'));
+    await copyFile(fixture('text.mp4'), join(dir, 'c.jpg'));
+    return dir;
+  }
+
+  test('several inputs go into the -o folder, one JSON line each; a failed one exits 1 and the others are written', async () => {
+    const dir = await photos();
+    const run = await kiln(['image', '-i', 'a.jpg', 'b.jpg', 'c.jpg', '-o', 'web', '--width', '32', '--format', 'webp'], {}, dir);
+    expect(run.code).toBe(1);
+    const lines = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines.map((l) => [l.source, l.ok]).sort()).toEqual([
+      ['a.jpg', true],
+      ['b.jpg', true],
+      ['c.jpg', false],
+    ]);
+    expect(lines.find((l) => l.source === 'c.jpg').error.kind).toBe('input_not_media');
+    expect(run.stderr).toBe('note: 1 of 3 outputs failed; the others were written.\n');
+    expect((await readdir(join(dir, 'web'))).sort()).toEqual(['a.webp', 'b.webp']);
+    const a = await sharp(join(dir, 'web', 'a.webp')).metadata();
+    expect([a.format, a.width, a.height]).toEqual(['webp', 32, 21]);
+  });
+
+  test('a quoted glob is expanded by kiln, and --tty prints one line per output', async () => {
+    const dir = await photos();
+    const run = await kiln(
+      ['image', '-i', '[ab].jpg', '-o', 'out', '--width', '20', '--format', 'png', '--concurrency', '1', '--tty'],
+      {},
+      dir,
+    );
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^wrote out\/a\.png \(image, png, 20×13, .*\)\nwrote out\/b\.png \(image, png, 20×15, .*\)\n$/);
+    const none = await kiln(['image', '-i', 'nothing-*.jpg', '-o', 'out', '--format', 'png'], {}, dir);
+    expect([none.code, none.stderr]).toEqual([2, 'invalid_input: No file matches -i nothing-*.jpg\n']);
+  });
+
+  test('one input, several -o: each extension picks its format', async () => {
+    const dir = await photos();
+    const run = await kiln(['image', '-i', 'a.jpg', '-o', 'a.webp', '-o', 'a.avif', '-o', 'a.png', '--width', '30', '--tty'], {}, dir);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trimEnd().split('\n')).toHaveLength(3);
+    for (const format of ['webp', 'heif', 'png']) {
+      const file = join(dir, `a.${format === 'heif' ? 'avif' : format}`);
+      const meta = await sharp(file).metadata();
+      expect([meta.format, meta.width]).toEqual([format, 30]);
+    }
+  });
+
+  test('two inputs that would write the same output, or a batch in remote mode, are refused before any work', async () => {
+    const dir = await photos();
+    await mkdir(join(dir, 'more'));
+    await copyFile(fixture('gps.jpg'), join(dir, 'more', 'a.jpg'));
+    const clash = await kiln(['image', '-i', 'a.jpg', 'more/a.jpg', '-o', 'out', '--format', 'webp'], {}, dir);
+    expect([clash.code, clash.stderr]).toEqual([
+      2,
+      'invalid_input: Two inputs would write the same output, a.jpg and more/a.jpg: rename one or run them apart\n',
+    ]);
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+    const remote = await kiln(['image', '-i', 'a.jpg', 'b.jpg', '--format', 'webp'], { KILN_API_URL: base, KILN_API_KEY: 'k' }, dir);
+    expect(remote.code).toBe(2);
+    expect(remote.stderr).toMatch(/^invalid_input: Several inputs or outputs run on this machine only: add --local/);
+  });
+});
