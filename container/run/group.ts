@@ -304,10 +304,11 @@ async function encodeAll(members: Member[], run: GroupRun): Promise<void> {
     } else if (e.m.task.kind === 'image' && probe.info.kind === 'image') stills.push(e);
     else separate.push(e);
   }
-  if (branches.length < 2) separate.unshift(...branches.splice(0).map((b) => b.e));
+  const pixFmt = probe.details.video?.pixFmt;
+  if (branches.length < 2 || !pixFmt) separate.unshift(...branches.splice(0).map((b) => b.e));
 
   const [again] = await Promise.all([
-    branches.length > 0 ? sharedDecode(branches, run, outRoot, upload) : [],
+    pixFmt && branches.length > 0 ? sharedDecode(branches, pixFmt, run, outRoot, upload) : [],
     clonedStills(stills, run, upload),
   ]);
   // One at a time, as separate jobs would run in this one slot.
@@ -322,19 +323,27 @@ async function encodeAll(members: Member[], run: GroupRun): Promise<void> {
 }
 
 /**
- * One ffmpeg process, one decode, a `split` feeding every branch. When it fails, none of its
+ * One ffmpeg process, one decode, a `split` feeding every branch (its frames identical to those a
+ * separate run's filters get: test/container/run/group.test.ts compares them). When it fails, none of its
  * outputs is trusted and every branch comes back to be encoded on its own, so each job gets its
  * own verdict and its own message.
  */
 async function sharedDecode(
   branches: Branch[],
+  pixFmt: string,
   run: GroupRun,
   outRoot: string,
   upload: (e: Encoding, result: EncodedOutput) => void,
 ): Promise<Encoding[]> {
   const { ctx } = run;
   const outputs = branches.map((b, i) => ({ ...branchOf(b.outputOptions, `s${i}`, `o${i}`, b.prefix), output: b.output }));
-  const graph = [`[0:v]split=${branches.length}${branches.map((_, i) => `[s${i}]`).join('')}`, ...outputs.map((o) => o.chain)].join(';');
+  // `split` gives every branch the same pixel format, so one branch that wants RGB (a frame) would
+  // turn the frames of every other into RGB and back. Pinned to the decoder's own format, each branch
+  // converts what it needs after the split, exactly as its separate run converts after the decoder.
+  const graph = [
+    `[0:v]format=${pixFmt},split=${branches.length}${branches.map((_, i) => `[s${i}]`).join('')}`,
+    ...outputs.map((o) => o.chain),
+  ].join(';');
   const [first, ...more] = outputs;
   const encodings = branches.map((b) => b.e);
   if (!first) return [];
@@ -357,7 +366,10 @@ async function sharedDecode(
   const again: Encoding[] = [];
   for (const b of branches) {
     const { e } = b;
-    if (e.m.signal.aborted) continue;
+    if (e.m.signal.aborted) {
+      run.fail(e.m, 'encode', cancelledError());
+      continue;
+    }
     const bytes = await fileBytes(b.output);
     if (bytes > ctx.limits.maxOutputBytes) upload(e, { ok: false, error: outputBytesError(ctx.limits.maxOutputBytes) });
     else if (!b.frame) upload(e, await readBack({ ok: true, path: b.output, notes: b.notes }, e.m.signal));
