@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 const HERE = resolve(import.meta.dirname);
 const BENCHES: Record<string, string[]> = {
   engine: ['engine.ts'],
+  group: ['group.ts'],
   api: ['api.ts'],
   pipeline: ['pipeline.ts'],
   memory: ['memory.ts'],

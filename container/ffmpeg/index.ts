@@ -62,6 +62,8 @@ export interface FfmpegRun {
   /** Output file (or playlist) path. */
   output: string;
   outputOptions: string[];
+  /** Outputs after `output`, each with its own options: one decode feeding several files (a coalesced run). */
+  moreOutputs?: Array<{ output: string; outputOptions: string[] }> | undefined;
   /** A `-filter_complex` graph, if the job needs one. */
   complexFilter?: string;
   /** Seconds of media the output will cover (`planTrim`'s `seconds`); enables progress. */
@@ -153,6 +155,10 @@ export function runFfmpeg(run: FfmpegRun): Promise<FfmpegResult> {
   // space in two, which broke a -var_stream_map of two renditions ("v:0,name:480p v:1,name:360p").
   if (run.outputOptions.length > 0) command.outputOptions(...run.outputOptions);
   command.output(run.output);
+  for (const more of run.moreOutputs ?? []) {
+    command.output(more.output);
+    if (more.outputOptions.length > 0) command.outputOptions(...more.outputOptions);
+  }
   const argv = ['ffmpeg', ...command._getArguments()];
   error.argv = argv;
   trace?.(`$ ${shellQuoted(argv)}`);

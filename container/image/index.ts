@@ -7,11 +7,11 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import sharp, { type ResizeOptions } from 'sharp';
+import sharp, { type ResizeOptions, type Sharp } from 'sharp';
 import { cancelledError, type ErrorBody } from '../../schemas/errors.ts';
 import { extensionFor } from '../../schemas/formats.ts';
 import type { ImageOptions } from '../../schemas/options.ts';
-import { outputBytesError, outputPixelsError } from '../limits.ts';
+import { type Limits, outputBytesError, outputPixelsError } from '../limits.ts';
 import { largestFrame, planResize, type ResizePlan } from '../resize/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
 import { imageQuality } from './quality.ts';
@@ -92,7 +92,8 @@ function byteLimit(maxBytes: number): Transform {
   });
 }
 
-async function resolveSource(ctx: EncodeContext, options: ImageOptions): Promise<ImageSource> {
+/** What sharp decodes for an image job: the input itself, a frame of a video input, or a HEIC or SVG made decodable and safe. */
+export async function resolveSource(ctx: EncodeContext, options: ImageOptions): Promise<ImageSource> {
   if (ctx.info.kind === 'video') return videoFrame(ctx, options.start);
   if (ctx.info.kind === 'audio') {
     return {
@@ -106,18 +107,40 @@ async function resolveSource(ctx: EncodeContext, options: ImageOptions): Promise
 }
 
 /**
+ * What a coalesced run (container/run/group.ts) has already decoded for this image: the source
+ * (a video frame from its shared decode, a HEIC or SVG made safe once), and for a still input the
+ * sharp instance every output clones, so the file is read once whatever the number of outputs.
+ */
+export interface ImageFrom {
+  source?: Extract<ImageSource, { ok: true }>;
+  decoded?: Sharp;
+}
+
+/**
+ * The sharp instance that decodes an image job's source, limited as every job is.
+ *
+ * @example
+ * const decoded = imageDecoder(buffer, limits); // decoded.clone() per output
+ */
+export function imageDecoder(input: string | Buffer, limits: Limits): Sharp {
+  return sharp(input, { failOn: 'warning', limitInputPixels: limits.maxImagePixels, animated: false }).timeout({
+    seconds: Math.ceil(limits.maxProcessingS),
+  });
+}
+
+/**
  * Encodes one still image into `ctx.workDir`.
  *
  * @example
  * const result = await encodeImage(ctx, { width: 640, format: 'webp' });
  * if (result.ok) console.log(result.path); // <workDir>/output.webp
  */
-export async function encodeImage(ctx: EncodeContext, options: ImageOptions): Promise<EncodeResult> {
+export async function encodeImage(ctx: EncodeContext, options: ImageOptions, from: ImageFrom = {}): Promise<EncodeResult> {
   const { plan, notes: resizeNotes } = planResize({ width: ctx.info.width ?? 1, height: ctx.info.height ?? 1 }, options, { even: false });
   // Before a video frame or HEIC is decoded; an audio input is told it has no picture instead.
   const tooBig = ctx.info.kind === 'audio' ? null : outputPixelsError(largestFrame(plan), ctx.limits, 'maxOutputImagePixels');
   if (tooBig) return { ok: false, error: tooBig };
-  const source = await resolveSource(ctx, options);
+  const source = from.source ?? (await resolveSource(ctx, options));
   if (!source.ok) return source;
   const notes = [...source.notes];
   if (ctx.info.kind === 'image' && options.start !== undefined) notes.push('start is ignored for still images.');
@@ -128,14 +151,7 @@ export async function encodeImage(ctx: EncodeContext, options: ImageOptions): Pr
   const output = join(ctx.workDir, `output.${extensionFor('image', format)}`);
   ctx.onProgress?.(10);
   try {
-    let image = sharp(source.input, {
-      failOn: 'warning',
-      limitInputPixels: ctx.limits.maxImagePixels,
-      animated: false,
-    })
-      .timeout({ seconds: Math.ceil(ctx.limits.maxProcessingS) })
-      .rotate()
-      .resize(resizeOptions(plan, options, format));
+    let image = (from.decoded?.clone() ?? imageDecoder(source.input, ctx.limits)).rotate().resize(resizeOptions(plan, options, format));
     if (format === 'jpeg') image = image.flatten({ background: options.background ?? '#ffffff' });
     image = image.toColourspace('srgb');
     switch (format) {

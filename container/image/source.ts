@@ -27,10 +27,17 @@ async function nonEmpty(path: string): Promise<boolean> {
 }
 
 /**
- * Extracts one frame at `start` as PNG. A start past the last frame is clamped to it and noted;
- * if seeking still lands past the end (VFR tails), the last decoded frame is taken instead.
+ * Where and how the frame for `start` is taken: the time (clamped to the last frame, with a note),
+ * the PNG it is written to and the ffmpeg output options. A coalesced run (container/run/group.ts)
+ * writes the same PNG from its shared decode and hands it to the image encoder.
+ *
+ * @example
+ * planVideoFrame(ctx, 2); // { at: 2, notes: [], output: '<workDir>/frame.png', frameArgs: ['-map', '0:v:0', …] }
  */
-export async function videoFrame(ctx: EncodeContext, start: number | undefined): Promise<ImageSource> {
+export function planVideoFrame(
+  ctx: Pick<EncodeContext, 'details' | 'workDir'>,
+  start: number | undefined,
+): { at: number; notes: string[]; output: string; frameArgs: string[] } {
   const notes: string[] = [];
   let at = start ?? 0;
   const last = ctx.details.lastFrameS;
@@ -41,6 +48,15 @@ export async function videoFrame(ctx: EncodeContext, start: number | undefined):
   const output = join(ctx.workDir, 'frame.png');
   const vf = [...(isHdr(ctx.details) ? toneMapFilters(ctx.details) : []), 'format=rgb24'].join(',');
   const frameArgs = ['-map', '0:v:0', '-frames:v', '1', '-vf', vf, '-f', 'image2', '-c:v', 'png', '-update', '1'];
+  return { at, notes, output, frameArgs };
+}
+
+/**
+ * Extracts one frame at `start` as PNG. A start past the last frame is clamped to it and noted;
+ * if seeking still lands past the end (VFR tails), the last decoded frame is taken instead.
+ */
+export async function videoFrame(ctx: EncodeContext, start: number | undefined): Promise<ImageSource> {
+  const { at, notes, output, frameArgs } = planVideoFrame(ctx, start);
   const base = {
     output,
     timeoutMs: ctx.limits.maxProcessingS * 1000,

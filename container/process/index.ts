@@ -106,18 +106,42 @@ export async function processMedia(req: ProcessRequest): Promise<ProcessResult> 
     signal: req.signal,
     onProgress: (percent) => req.onProgress?.('encode', percent),
   };
-  const encoded = await encode(req.kind, ctx, validated.options);
-  if (req.signal?.aborted) return { ok: false, stage: 'encode', error: cancelledError() };
+  const encoded = await encodeProbed(req.kind, validated.options, ctx);
   if (!encoded.ok) return { ok: false, stage: 'encode', error: encoded.error };
+  return { ok: true, input: probe.info, output: encoded.output, notes: encoded.notes };
+}
 
-  const outputProbe = await probeFile(encoded.path, OUTPUT_PROBE_LIMITS, req.signal, OUTPUT_PROBE_DEMUXERS);
+/** An encode read back: the output's path and MediaInfo and the notes for the user, or why it failed. */
+export type EncodedOutput = { ok: true; output: { path: string; info: MediaInfo }; notes: string[] } | { ok: false; error: ErrorBody };
+
+/**
+ * Encodes one output from an input that is already probed (a coalesced run probes once for all
+ * its outputs) and reads the output back.
+ *
+ * @example
+ * const encoded = await encodeProbed('video', validated.options, ctx);
+ */
+export async function encodeProbed(kind: JobKind, options: unknown, ctx: EncodeContext): Promise<EncodedOutput> {
+  const encoded = await encode(kind, ctx, options);
+  if (ctx.signal?.aborted) return { ok: false, error: cancelledError() };
+  if (!encoded.ok) return encoded;
+  return readBack(encoded, ctx.signal);
+}
+
+/**
+ * Probes an encoder's output; a file that cannot be read back is a broken encoder, not the user's problem.
+ *
+ * @example
+ * const read = await readBack({ ok: true, path: '/tmp/job/output.mp4', notes: [] });
+ */
+export async function readBack(encoded: Extract<EncodeResult, { ok: true }>, signal?: AbortSignal): Promise<EncodedOutput> {
+  const outputProbe = await probeFile(encoded.path, OUTPUT_PROBE_LIMITS, signal, OUTPUT_PROBE_DEMUXERS);
   if (!outputProbe.ok) {
     return {
       ok: false,
-      stage: 'encode',
       error: { kind: 'processing_failed', message: 'The encoder produced a file that cannot be read back; please report this input.' },
     };
   }
   const info: MediaInfo = { ...outputProbe.info, ...encoded.override };
-  return { ok: true, input: probe.info, output: { path: encoded.path, info }, notes: encoded.notes };
+  return { ok: true, output: { path: encoded.path, info }, notes: encoded.notes };
 }

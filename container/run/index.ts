@@ -5,7 +5,7 @@ import type { JobKind } from '../../schemas/options.ts';
 import { FreshUrls, type ProcessorEvent, type ProcessorTask, type RunKind, type TaskStage } from '../../schemas/processor.ts';
 import type { Limits } from '../limits.ts';
 import { downloadToFile, uploadFile } from '../net/transfer.ts';
-import { processMedia } from '../process/index.ts';
+import { type EncodedOutput, processMedia } from '../process/index.ts';
 import { isStandalone, probeInput, standaloneOptionsError } from '../process/standalone.ts';
 import { uploadFolder } from './folder-upload.ts';
 import { CALLBACK_TIMEOUT_MS, createReporter, type Reporter } from './reporter.ts';
@@ -21,8 +21,42 @@ export interface RunContext {
 }
 
 /** The abort reason of the processing time limit: every stage reports an abort as `cancelled`, and this tells the two apart. */
-class TimeLimitError extends Error {
+export class TimeLimitError extends Error {
   override name = 'TimeLimitError';
+}
+
+/** What a job hears when its run outlasted `KILN_MAX_PROCESSING_S`. */
+export function timeLimitError(limits: Limits): ErrorBody {
+  return {
+    kind: 'timeout',
+    message: `Processing took longer than the ${limits.maxProcessingS} s limit; trim the input or lower the quality.`,
+  };
+}
+
+/** What a job hears when its run crashed: the processor lives on, and the job is told to retry. */
+export const CRASH_ERROR: ErrorBody = {
+  kind: 'processing_failed',
+  message: 'The processor hit an unexpected error (for example, its disk is full); retry the job, and report it if it persists.',
+};
+
+/** A reporter that remembers the stage it last reported, so a crash is reported in the stage the run had reached. */
+export interface TrackedReporter extends Reporter {
+  readonly stage: TaskStage;
+}
+
+export function trackedReporter(task: ProcessorTask, abort: AbortController, fetcher?: typeof fetch): TrackedReporter {
+  const sender = createReporter({ ...task.callback, attempt: task.attempt, abort, fetcher });
+  let stage: TaskStage = 'import';
+  return {
+    ...sender,
+    get stage() {
+      return stage;
+    },
+    progress(next, percent, input) {
+      stage = next;
+      sender.progress(next, percent, input);
+    },
+  };
 }
 
 /**
@@ -31,7 +65,7 @@ class TimeLimitError extends Error {
  * when the job no longer wants the run (409). A Worker that cannot answer leaves the task's own
  * URLs, which stay valid for hours; one older than `refresh_url` never sends it.
  */
-async function freshUrls(task: ProcessorTask, signal: AbortSignal, fetcher: typeof fetch = fetch): Promise<FreshUrls | null> {
+export async function freshUrls(task: ProcessorTask, signal: AbortSignal, fetcher: typeof fetch = fetch): Promise<FreshUrls | null> {
   if (!task.refresh_url) return task;
   try {
     const res = await fetcher(task.refresh_url, {
@@ -55,7 +89,10 @@ async function freshUrls(task: ProcessorTask, signal: AbortSignal, fetcher: type
 }
 
 /** Where a run writes, matched to what its kind makes. */
-type Target = { kind: 'probe' } | { kind: 'copy'; url: string } | { kind: JobKind; output: Exclude<FreshUrls['output'], { type: 'none' }> };
+export type Target =
+  | { kind: 'probe' }
+  | { kind: 'copy'; url: string }
+  | { kind: JobKind; output: Exclude<FreshUrls['output'], { type: 'none' }> };
 
 /**
  * Refuses, before anything is downloaded, a run whose output cannot take what its kind makes
@@ -64,7 +101,7 @@ type Target = { kind: 'probe' } | { kind: 'copy'; url: string } | { kind: JobKin
  * @example
  * runTarget('probe', {}, { type: 'file', url }); // { ok: false, error: { kind: 'invalid_input', … } }
  */
-function runTarget(
+export function runTarget(
   kind: RunKind,
   options: unknown,
   output: FreshUrls['output'],
@@ -91,11 +128,11 @@ function runTarget(
 }
 
 /** How the part of a run after the download ended: the success event's content, or where and why it failed. */
-type Outcome =
+export type Outcome =
   | { ok: true; success: Omit<Extract<ProcessorEvent, { type: 'succeeded' }>, 'type' | 'attempt'> }
   | { ok: false; stage: TaskStage; error: ErrorBody };
 
-interface Downloaded {
+export interface Downloaded {
   task: ProcessorTask;
   ctx: RunContext;
   reporter: Reporter;
@@ -105,7 +142,7 @@ interface Downloaded {
 }
 
 /** probe → (copy) export: the input's MediaInfo, and for a copy its bytes uploaded as they came. */
-async function probeAndCopy(target: Extract<Target, { kind: 'probe' | 'copy' }>, run: Downloaded): Promise<Outcome> {
+export async function probeAndCopy(target: Extract<Target, { kind: 'probe' | 'copy' }>, run: Downloaded): Promise<Outcome> {
   const { reporter, signal, ctx } = run;
   reporter.progress('probe', 0);
   const probed = await probeInput({ kind: target.kind, options: run.task.options, inputPath: run.inputPath, limits: ctx.limits, signal });
@@ -140,14 +177,24 @@ async function encodeAndUpload(target: Extract<Target, { kind: JobKind }>, run: 
   });
   if (!result.ok) return { ok: false, stage: result.stage === 'probe' ? 'probe' : 'encode', error: result.error };
   reporter.progress('encode', 100, result.input);
+  return uploadOutput(target, result, run);
+}
+
+/** export: an encoded output uploaded as a file, or as a folder of files under its main file. */
+export async function uploadOutput(
+  target: Extract<Target, { kind: JobKind }>,
+  encoded: Extract<EncodedOutput, { ok: true }>,
+  run: Omit<Downloaded, 'inputPath' | 'dir'>,
+): Promise<Outcome> {
+  const { reporter, signal, ctx, task } = run;
   reporter.progress('export', 0);
-  const folder = dirname(result.output.path);
+  const folder = dirname(encoded.output.path);
   const upload =
     target.output.type === 'file'
       ? await uploadFile({
-          path: result.output.path,
+          path: encoded.output.path,
           url: target.output.url,
-          contentType: result.output.info.type,
+          contentType: encoded.output.info.type,
           allowLoopback: ctx.allowLoopback,
           signal,
         })
@@ -164,9 +211,9 @@ async function encodeAndUpload(target: Extract<Target, { kind: JobKind }>, run: 
   return {
     ok: true,
     success: {
-      output: result.output.info,
-      notes: result.notes,
-      ...(target.output.type === 'folder' ? { name: relative(folder, result.output.path) } : {}),
+      output: encoded.output.info,
+      notes: encoded.notes,
+      ...(target.output.type === 'folder' ? { name: relative(folder, encoded.output.path) } : {}),
     },
   };
 }
@@ -179,16 +226,8 @@ async function encodeAndUpload(target: Extract<Target, { kind: JobKind }>, run: 
  */
 export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<void> {
   const abort = new AbortController();
-  const sender = createReporter({ ...task.callback, attempt: task.attempt, abort, fetcher: ctx.fetcher });
   // A crash is reported in the stage the run had reached: a probe run never claims it was encoding.
-  let stage: TaskStage = 'import';
-  const reporter: Reporter = {
-    ...sender,
-    progress(next, percent, input) {
-      stage = next;
-      sender.progress(next, percent, input);
-    },
-  };
+  const reporter = trackedReporter(task, abort, ctx.fetcher);
   reporter.progress('import', 0);
   // Waiting for a slot is not processing: the time limit starts once this run may use the CPU.
   const { release, waited } = (await ctx.waitForSlot?.()) ?? { release: () => {}, waited: false };
@@ -199,13 +238,7 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
       type: 'failed',
       attempt: task.attempt,
       stage: at,
-      error:
-        abort.signal.reason instanceof TimeLimitError
-          ? {
-              kind: 'timeout',
-              message: `Processing took longer than the ${ctx.limits.maxProcessingS} s limit; trim the input or lower the quality.`,
-            }
-          : error,
+      error: abort.signal.reason instanceof TimeLimitError ? timeLimitError(ctx.limits) : error,
     });
   try {
     const urls = waited ? await freshUrls(task, abort.signal, ctx.fetcher) : task;
@@ -233,10 +266,7 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
   } catch (err) {
     // Disk full, an unwritable temp root, a bug: the job still hears why, and the processor lives on.
     console.error(JSON.stringify({ level: 'error', msg: 'run crashed', job_id: task.job_id, error: String(err) }));
-    await fail(stage, {
-      kind: 'processing_failed',
-      message: 'The processor hit an unexpected error (for example, its disk is full); retry the job, and report it if it persists.',
-    });
+    await fail(reporter.stage, CRASH_ERROR);
   } finally {
     clearTimeout(deadline);
     release();

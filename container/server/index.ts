@@ -1,11 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { ServerType } from '@hono/node-server';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import sharp from 'sharp';
+import type { z } from 'zod';
 import { bearerToken } from '../../common/bearer.ts';
-import { ProcessorTask } from '../../schemas/processor.ts';
+import { ProcessorGroupTask, ProcessorTask } from '../../schemas/processor.ts';
 import { ffmpegVersion } from '../ffmpeg/index.ts';
+import { runGroup } from '../run/group.ts';
 import type { RunContext } from '../run/index.ts';
 import { runTask } from '../run/index.ts';
 import type { ProcessorSettings } from '../settings.ts';
@@ -22,7 +24,10 @@ export function secretMatches(header: string | undefined, secret: string): boole
   return timingSafeEqual(digest(presented), digest(secret)) && presented.length > 0;
 }
 
-const UNAUTHORIZED = { kind: 'unauthorized', message: "POST /run needs the Worker's PROCESSOR_SECRET as a bearer token." } as const;
+const UNAUTHORIZED = {
+  kind: 'unauthorized',
+  message: "POST /run and POST /run-group need the Worker's PROCESSOR_SECRET as a bearer token.",
+} as const;
 
 /** A counting semaphore: `acquire` resolves when one of `size` slots is free, saying whether it had to wait. */
 function slots(size: number) {
@@ -45,7 +50,8 @@ function slots(size: number) {
 
 /**
  * The processor's HTTP surface: `POST /run` takes a task and answers 202 at once (the work runs
- * in the background and reports to the task's callback); `GET /health` reports versions and load.
+ * in the background and reports to the task's callback); `POST /run-group` does the same for
+ * several tasks on one input, run as one; `GET /health` reports versions and load.
  */
 export function createProcessorApp(opts: ProcessorOptions) {
   const active = new Set<Promise<void>>();
@@ -54,6 +60,37 @@ export function createProcessorApp(opts: ProcessorOptions) {
   // A failed check is not kept, the next /health checks again: on a machine busy enough that
   // `ffmpeg -version` outlasts its timeout, the processor would otherwise answer 503 for good.
   let versions: ReturnType<typeof checkVersions> | undefined = checkVersions();
+
+  /** The answer `/run` and `/run-group` share: 401, 400 naming the fields, 503 when full, else 202 with the run started in the background. */
+  async function accept<T>(c: Context, schema: z.ZodType<T>, start: (parsed: T) => { run: Promise<void>; answer: object }) {
+    if (!secretMatches(c.req.header('authorization'), opts.secret)) return c.json(UNAUTHORIZED, 401);
+    const raw: unknown = await c.req.json().catch(() => null);
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      return c.json(
+        {
+          kind: 'invalid_input',
+          message: 'The task is malformed.',
+          issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+        },
+        400,
+      );
+    }
+    if (active.size >= opts.concurrency + opts.backlog) {
+      c.header('Retry-After', String(BUSY_RETRY_AFTER_S));
+      return c.json(
+        { kind: 'processor_busy', message: `All ${opts.concurrency} slots and ${opts.backlog} waiting places are taken; retry later.` },
+        503,
+      );
+    }
+    const { run: started, answer } = start(parsed.data);
+    const run = started
+      // A run reports its own failures; this only keeps a bug from taking every other run down.
+      .catch((err: unknown) => console.error(JSON.stringify({ level: 'error', msg: 'run rejected', error: String(err) })))
+      .finally(() => active.delete(run));
+    active.add(run);
+    return c.json(answer, 202);
+  }
 
   const app = new Hono()
     .get('/health', async (c) => {
@@ -71,36 +108,23 @@ export function createProcessorApp(opts: ProcessorOptions) {
         v.ffmpeg === 'missing' ? 503 : 200,
       );
     })
-    .post('/run', async (c) => {
-      if (!secretMatches(c.req.header('authorization'), opts.secret)) return c.json(UNAUTHORIZED, 401);
-      const raw: unknown = await c.req.json().catch(() => null);
-      const parsed = ProcessorTask.safeParse(raw);
-      if (!parsed.success) {
-        return c.json(
-          {
-            kind: 'invalid_input',
-            message: 'The task is malformed.',
-            issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-          },
-          400,
-        );
-      }
-      if (active.size >= opts.concurrency + opts.backlog) {
-        c.header('Retry-After', String(BUSY_RETRY_AFTER_S));
-        return c.json(
-          { kind: 'processor_busy', message: `All ${opts.concurrency} slots and ${opts.backlog} waiting places are taken; retry later.` },
-          503,
-        );
-      }
-      const run = runTask(parsed.data, { ...opts, waitForSlot: running.acquire })
-        // runTask reports its own failures; this only keeps a bug from taking every other run down.
-        .catch((err: unknown) => console.error(JSON.stringify({ level: 'error', msg: 'run rejected', error: String(err) })))
-        .finally(() => active.delete(run));
-      active.add(run);
-      return c.json({ accepted: true, job_id: parsed.data.job_id, attempt: parsed.data.attempt }, 202);
-    })
+    .post('/run', (c) =>
+      accept(c, ProcessorTask, (task) => ({
+        run: runTask(task, { ...opts, waitForSlot: running.acquire }),
+        answer: { accepted: true, job_id: task.job_id, attempt: task.attempt },
+      })),
+    )
+    // A coalesced run takes one slot and one place, like a single run: its outputs share one decode.
+    .post('/run-group', (c) =>
+      accept(c, ProcessorGroupTask, (group) => ({
+        run: runGroup(group, { ...opts, waitForSlot: running.acquire }),
+        answer: { accepted: true, jobs: group.tasks.map((t) => ({ job_id: t.job_id, attempt: t.attempt })) },
+      })),
+    )
     // Whoever calls a wrong path or method gets the same JSON envelope as every other answer, not Hono's plain text.
-    .notFound((c) => c.json({ kind: 'not_found', message: 'No such route; the processor serves POST /run and GET /health.' }, 404));
+    .notFound((c) =>
+      c.json({ kind: 'not_found', message: 'No such route; the processor serves POST /run, POST /run-group and GET /health.' }, 404),
+    );
 
   return { app, active };
 }

@@ -3,6 +3,7 @@
  * input. Rotation applied, HDR tone mapped, constant frame rate, faststart (docs/api.md#video).
  */
 import { join } from 'node:path';
+import type { ErrorBody } from '../../schemas/errors.ts';
 import { defaultFormat, extensionFor } from '../../schemas/formats.ts';
 import type { VideoOptions } from '../../schemas/options.ts';
 import { audioBitrate } from '../audio/quality.ts';
@@ -10,7 +11,7 @@ import { encodeTrimmed } from '../ffmpeg/encode.ts';
 import { outputPixelsError } from '../limits.ts';
 import { rationalValue } from '../probe/index.ts';
 import { largestFrame, planResize } from '../resize/index.ts';
-import { capTrim, planTrim } from '../trim/index.ts';
+import { capTrim, planTrim, type TrimPlan } from '../trim/index.ts';
 import type { EncodeContext, EncodeResult } from '../types.ts';
 import { defaultFps, videoFilters } from './filters.ts';
 import { type VideoQualityTier, videoQuality } from './quality.ts';
@@ -61,14 +62,20 @@ function videoCodecArgs(codec: Codec, tier: VideoQualityTier, bitrate: number | 
   }
 }
 
+/** The one ffmpeg output a video job writes: its trim (input options), output path and output options. */
+export type VideoPlan =
+  | { ok: true; trim: Extract<TrimPlan, { ok: true }>; output: string; outputOptions: string[]; notes: string[] }
+  | { ok: false; error: ErrorBody };
+
 /**
- * Encodes `ctx.inputPath` to a video file in `ctx.workDir`.
+ * Plans the encode of `ctx.inputPath` to a video file in `ctx.workDir` without running it: a
+ * separate job runs it alone, a coalesced run (container/run/group.ts) as one output of a shared decode.
  *
  * @example
- * const result = await encodeVideo(ctx, { width: 1280, quality: 'high' });
- * if (result.ok) console.log(result.path); // <workDir>/output.mp4
+ * const plan = planVideo(ctx, { width: 1280, quality: 'high' });
+ * if (plan.ok) console.log(plan.output, plan.outputOptions.join(' '));
  */
-export async function encodeVideo(ctx: EncodeContext, options: VideoOptions): Promise<EncodeResult> {
+export function planVideo(ctx: Pick<EncodeContext, 'info' | 'details' | 'limits' | 'workDir'>, options: VideoOptions): VideoPlan {
   const { info, details } = ctx;
   // Animated GIFs are video in all but name (GIF → MP4 is the classic web optimisation).
   const animatedGif = info.kind === 'image' && info.format === 'gif' && (info.duration ?? 0) > 0;
@@ -121,10 +128,20 @@ export async function encodeVideo(ctx: EncodeContext, options: VideoOptions): Pr
   ];
   if (info.has_audio && options.mute) notes.push('Audio removed (mute).');
   const output = join(ctx.workDir, `output.${extensionFor('video', format)}`);
-  const ran = await encodeTrimmed(ctx, trim, {
-    output,
-    outputOptions,
-  });
+  return { ok: true, trim, output, outputOptions, notes: [...trim.notes, ...notes] };
+}
+
+/**
+ * Encodes `ctx.inputPath` to a video file in `ctx.workDir`.
+ *
+ * @example
+ * const result = await encodeVideo(ctx, { width: 1280, quality: 'high' });
+ * if (result.ok) console.log(result.path); // <workDir>/output.mp4
+ */
+export async function encodeVideo(ctx: EncodeContext, options: VideoOptions): Promise<EncodeResult> {
+  const plan = planVideo(ctx, options);
+  if (!plan.ok) return plan;
+  const ran = await encodeTrimmed(ctx, plan.trim, { output: plan.output, outputOptions: plan.outputOptions });
   if (!ran.ok) return ran;
-  return { ok: true, path: output, notes: [...trim.notes, ...notes] };
+  return { ok: true, path: plan.output, notes: plan.notes };
 }

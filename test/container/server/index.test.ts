@@ -253,7 +253,7 @@ describe('processor service', () => {
     ] as const) {
       const res = await app.request(path, { method, headers: { authorization: `Bearer ${SECRET}` } });
       expect(res.status, `${method} ${path}`).toBe(404);
-      expect(await res.json()).toEqual({ kind: 'not_found', message: 'No such route; the processor serves POST /run and GET /health.' });
+      expect(await res.json()).toEqual({ kind: 'not_found', message: 'No such route; the processor serves POST /run, POST /run-group and GET /health.' });
     }
   });
 
