@@ -3,7 +3,7 @@ import { type KilnConfig, readConfig } from '../config/index.ts';
 import { BUSY_RETRY_BASE_S, BUSY_RETRY_MAX_S, SLOT_WAIT_BASE_S, SLOT_WAIT_MAX_S } from '../constants.ts';
 import type { ClaimResult, JobState } from '../job-object/state.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
-import { coalesceKey, groupRuns } from './group.ts';
+import { groupRuns } from './group.ts';
 import { messageEntries, type QueueEntry, QueueMessage } from './message.ts';
 import { type DispatchResult, type Processor, processorFor } from './processor.ts';
 import { buildProcessorTask, preparationFailure } from './task.ts';
@@ -142,7 +142,7 @@ function retryLater(msg: Message<unknown>): Verdict {
  * when the job ends (TenantObject.indexJob).
  *
  * Every job is claimed on its own (its own slot, attempt and token); the runs of one batch that
- * read the same input (see {@link coalesceKey}) are then offered to the processor as one group,
+ * read the same input (coalesceKey in ./group.ts) are then offered to the processor as one group,
  * and whatever it answers is recorded on each job as if it had been offered alone. A message
  * naming several jobs (POST /jobs/batch) is acked once all of them are, and retried, with the
  * longest delay any asks for, if any is: a job already running skips the retry as a duplicate.
