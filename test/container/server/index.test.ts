@@ -101,6 +101,31 @@ function task(id: string, input: string) {
 }
 
 describe('processor service', () => {
+  it('takes a group on POST /run-group as one run in one slot, and answers as POST /run does', async () => {
+    const tmpRoot = await mkdtemp(join(tmpdir(), 'kiln-proc-'));
+    const { app, active } = processor({ concurrency: 1, backlog: 0, tmpRoot });
+    const post = (body: unknown, secret = SECRET) =>
+      app.request('/run-group', { method: 'POST', headers: { authorization: `Bearer ${secret}` }, body: JSON.stringify(body) });
+    const before = fetched['/photo.png'] ?? 0;
+    const seen = events.length;
+    const group = { tasks: [task('g1', '/photo.png'), { ...task('g2', '/photo.png'), options: { width: 32, format: 'png' } }] };
+    expect((await post(group, 'wrong-secret-0123456789')).status).toBe(401);
+    const res = await post(group);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ accepted: true, jobs: group.tasks.map((t) => ({ job_id: t.job_id, attempt: 1 })) });
+    // The group holds the one slot: a single run or another group waits its turn elsewhere.
+    const busy = await run(app, task('after', '/photo.png'));
+    expect([busy.status, busy.headers.get('retry-after')]).toEqual([503, String(BUSY_RETRY_AFTER_S)]);
+    expect((await post(group)).status).toBe(503);
+    const bad = await post({ tasks: [group.tasks[0]] });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ kind: 'invalid_input', issues: [{ path: 'tasks' }] });
+    await vi.waitFor(() => expect(active.size).toBe(0), { timeout: 20_000 });
+    expect(events.slice(seen).filter((e) => e.type === 'succeeded')).toHaveLength(2);
+    expect((fetched['/photo.png'] ?? 0) - before).toBe(1);
+    expect(await readdir(tmpRoot)).toEqual([]);
+  });
+
   it('answers 202 at once, reports success, and leaves no temp files', async () => {
     const tmpRoot = await mkdtemp(join(tmpdir(), 'kiln-proc-'));
     const { app, active } = processor({ concurrency: 1, backlog: 0, tmpRoot });
@@ -253,7 +278,10 @@ describe('processor service', () => {
     ] as const) {
       const res = await app.request(path, { method, headers: { authorization: `Bearer ${SECRET}` } });
       expect(res.status, `${method} ${path}`).toBe(404);
-      expect(await res.json()).toEqual({ kind: 'not_found', message: 'No such route; the processor serves POST /run, POST /run-group and GET /health.' });
+      expect(await res.json()).toEqual({
+        kind: 'not_found',
+        message: 'No such route; the processor serves POST /run, POST /run-group and GET /health.',
+      });
     }
   });
 
