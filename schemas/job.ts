@@ -62,16 +62,55 @@ export const JobCreate = z
     metadata: Metadata.optional(),
     webhook_url: z.url().max(URL_MAX_CHARS).optional(),
   })
-  .superRefine((job, ctx) => {
-    const parsed = OptionsByKind[job.kind].safeParse(job.options ?? {});
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        ctx.addIssue({ ...issue, path: ['options', ...issue.path] } as z.core.$ZodRawIssue);
-      }
-    }
-  })
+  .superRefine(checkOptions)
   .meta({ id: 'JobCreate' });
 export type JobCreate = z.infer<typeof JobCreate>;
+
+/** Validates `options` against its kind's schema, reporting each issue at `options.…`. */
+function checkOptions(job: { kind: JobKind; options?: Record<string, unknown> | undefined }, ctx: z.RefinementCtx): void {
+  const parsed = OptionsByKind[job.kind].safeParse(job.options ?? {});
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      ctx.addIssue({ ...issue, path: ['options', ...issue.path] } as z.core.$ZodRawIssue);
+    }
+  }
+}
+
+/**
+ * Most outputs one multi-output request (POST /jobs/batch) may ask for: the processor's
+ * MAX_GROUP_TASKS (schemas/processor.ts), so one request is always one run.
+ */
+export const MAX_BATCH_OUTPUTS = 8;
+
+/** One output of a multi-output request: a job's own fields, without the input it shares. */
+export const JobBatchOutput = z
+  .strictObject({
+    kind: JobCreate.shape.kind,
+    options: JobCreate.shape.options,
+    output: JobCreate.shape.output,
+    metadata: JobCreate.shape.metadata,
+    webhook_url: JobCreate.shape.webhook_url,
+  })
+  .superRefine(checkOptions)
+  .meta({ id: 'JobBatchOutput' });
+export type JobBatchOutput = z.infer<typeof JobBatchOutput>;
+
+/**
+ * A multi-output request (Kiln extension): one input, 2–8 outputs, one job per output, run
+ * together in one processor run (one download, one decode).
+ */
+export const JobBatchCreate = z
+  .strictObject({
+    input: JobCreate.shape.input,
+    connection_id: JobCreate.shape.connection_id,
+    outputs: z
+      .array(JobBatchOutput)
+      .min(2)
+      .max(MAX_BATCH_OUTPUTS)
+      .describe('The outputs, each becoming one job; for a single output use POST /jobs.'),
+  })
+  .meta({ id: 'JobBatchCreate' });
+export type JobBatchCreate = z.infer<typeof JobBatchCreate>;
 
 export const JobStatus = z.enum(['queued', 'processing', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof JobStatus>;

@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { USAGE } from '../cli/args.ts';
 import { ErrorKind } from '../schemas/errors.ts';
-import { JobCreate } from '../schemas/job.ts';
+import { JobBatchCreate, JobBatchOutput, JobCreate } from '../schemas/job.ts';
 import type { JsonSchema } from '../schemas/json-schema.ts';
 import { type JobKind, OptionsByKind } from '../schemas/options.ts';
 import { STATUS_BY_KIND } from '../worker/http/errors.ts';
@@ -77,6 +77,11 @@ function accepts(s: JsonSchema): string {
       return [s.type, range(s.minimum, s.maximum)].filter(Boolean).join(' ');
     case 'boolean':
       return 'boolean';
+    case 'array': {
+      const items = s.items?.$ref ? 'objects' : s.items ? accepts(s.items) : 'any';
+      const length = range(s.minItems, s.maxItems);
+      return [`array of ${items}`, length ? `(${length} items)` : ''].filter(Boolean).join(' ');
+    }
     case 'object':
       if (s.propertyNames?.pattern && typeof s.additionalProperties === 'object') {
         return `object: keys matching \`${s.propertyNames.pattern}\`, values ${accepts(s.additionalProperties)}`;
@@ -122,6 +127,8 @@ export function generatedSections(): Record<string, string> {
     'cli-usage': ['```text', USAGE.trimEnd(), '```'].join('\n'),
   };
   for (const kind of Object.keys(OptionsByKind) as JobKind[]) sections[`options-${kind}`] = fieldTable(OptionsByKind[kind]);
+  sections['job-batch-create'] = fieldTable(JobBatchCreate);
+  sections['job-batch-output'] = fieldTable(JobBatchOutput);
   return sections;
 }
 

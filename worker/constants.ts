@@ -59,6 +59,13 @@ export const DISPATCH_SCAN_BUDGET_MS = 20_000;
 /** Waiting for the processor to accept a task (it answers 202 at once; a cold container needs longer). */
 export const DISPATCH_TIMEOUT_MS = 30_000;
 
+/**
+ * How long a job just created waits for siblings on the same input before it is dispatched, so an
+ * upload's outputs sent one request after another (a script's HD, thumbnail and preview) share one
+ * download and one decode. The issue's "a few hundred ms" at most; image jobs never wait (start.ts).
+ */
+export const COALESCE_WINDOW_MS = 150;
+
 /** First delay before re-offering a task to a busy processor; doubles per delivery up to the cap. */
 export const BUSY_RETRY_BASE_S = 5;
 /** Cap on that delay: with wrangler.toml's max_retries = 10 this waits about 40 minutes in all. */

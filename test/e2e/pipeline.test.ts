@@ -2,7 +2,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AwsClient } from 'aws4fetch';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { download } from '../support/api-client.ts';
 import { probe as ffprobe, topLevelAtoms } from '../support/inspect.ts';
 import { fixture } from '../support/media.ts';
@@ -142,6 +142,97 @@ describe('adaptive_video to an s3:// playlist key', () => {
     const path = join(workDir, 'audio-only.ts');
     await writeFile(path, Buffer.from(await bytes.arrayBuffer()));
     expect((await ffprobe(path)).streams?.map((st) => st.codec_name)).toEqual(['aac']);
+  });
+});
+
+describe('POST /jobs/batch: one upload, several outputs, one run', () => {
+  type Job = Awaited<ReturnType<typeof stack.waitForJob>>;
+
+  async function streamOf(job: Job, name: string, type: 'video' | 'audio') {
+    const probe = await ffprobe(await download(job.output!.url, workDir, name));
+    return probe.streams?.find((s) => s.codec_type === type);
+  }
+
+  it("runs the seed's three outputs from one download, each job succeeding with its own output", async () => {
+    const input = 'clip-1080p.mov?batch=seed';
+    const created = await stack.api<{ id: string; kind: string; status: string }[]>('/jobs/batch', {
+      method: 'POST',
+      json: {
+        input: stack.mediaUrl(input),
+        outputs: [
+          { kind: 'video', options: { width: 1920, format: 'mp4', quality: 'high' }, metadata: { role: 'hd' } },
+          { kind: 'image', options: { start: 1, width: 640, format: 'webp' }, metadata: { role: 'thumbnail' } },
+          { kind: 'video', options: { width: 480, quality: 'low', format: 'mp4' }, metadata: { role: 'preview' } },
+        ],
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.map((j) => [j.kind, j.status])).toEqual([
+      ['video', 'queued'],
+      ['image', 'queued'],
+      ['video', 'queued'],
+    ]);
+    const [hd, thumbnail, preview] = await Promise.all(created.body.map((j) => stack.waitForJob(j.id)));
+    for (const job of [hd!, thumbnail!, preview!]) expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    expect(hd!.metadata).toEqual({ role: 'hd' });
+    expect(hd!.output).toMatchObject({ kind: 'video', format: 'mp4', width: 1920, height: 1080 });
+    expect(thumbnail!.output).toMatchObject({ kind: 'image', format: 'webp', type: 'image/webp', width: 640, height: 360 });
+    expect(preview!.output).toMatchObject({ kind: 'video', format: 'mp4', width: 480, height: 270 });
+    expect(await streamOf(hd!, 'batch-hd.mp4', 'video')).toMatchObject({ codec_name: 'h264', width: 1920, height: 1080 });
+    expect(await streamOf(preview!, 'batch-preview.mp4', 'video')).toMatchObject({ codec_name: 'h264', width: 480, height: 270 });
+    expect(await streamOf(preview!, 'batch-preview-audio.mp4', 'audio')).toMatchObject({ codec_name: 'aac' });
+    expect((await ffprobe(await download(thumbnail!.output!.url, workDir, 'batch-thumb.webp'))).streams?.[0]).toMatchObject({
+      codec_name: 'webp',
+      width: 640,
+      height: 360,
+    });
+    expect(stack.mediaRequests(input)).toBe(1);
+  });
+
+  it('keeps one output failing and one cancelled mid-run to their own jobs while the sibling succeeds', async () => {
+    const input = 'clip-1080p.mov?batch=mixed';
+    // A connection whose secret the bucket refuses: only the output written through it fails.
+    const conn = await stack.api<{ id: string }>('/connections', {
+      method: 'POST',
+      json: {
+        endpoint: `${stack.base}/cdn-cgi/local/r2/s3`,
+        region: 'auto',
+        access_key_id: LOCAL_S3.accessKeyId,
+        secret_access_key: 'not-the-bucket-secret',
+      },
+    });
+    expect(conn.status).toBe(201);
+    const created = await stack.api<{ id: string }[]>('/jobs/batch', {
+      method: 'POST',
+      json: {
+        input: stack.mediaUrl(input),
+        connection_id: conn.body.id,
+        outputs: [
+          { kind: 'video', options: { width: 640, format: 'mp4', quality: 'low' } },
+          { kind: 'image', options: { width: 320, format: 'webp' }, output: 's3://kiln-media/batch/thumb.webp' },
+          { kind: 'adaptive_video', options: { format: 'hls', quality: 'low' } },
+        ],
+      },
+    });
+    expect(created.status).toBe(201);
+    const [video, image, ladder] = created.body.map((j) => j.id) as [string, string, string];
+    await vi.waitFor(
+      async () => {
+        const job = await stack.api<{ status: string }>(`/jobs/${ladder}`);
+        if (job.body.status !== 'processing') throw new Error(`the ladder is ${job.body.status}`);
+      },
+      { timeout: 60_000, interval: 50 },
+    );
+    const cancelled = await stack.api<{ status: string }>(`/jobs/${ladder}/cancel`, { method: 'POST' });
+    expect(cancelled.body.status).toBe('cancelled');
+    const [done, failed, stopped] = await Promise.all([video, image, ladder].map((id) => stack.waitForJob(id)));
+    expect(done!.status, JSON.stringify(done!.error)).toBe('succeeded');
+    expect(done!.output).toMatchObject({ kind: 'video', format: 'mp4', width: 640, height: 360 });
+    expect(await streamOf(done!, 'batch-mixed.mp4', 'video')).toMatchObject({ codec_name: 'h264', width: 640, height: 360 });
+    expect(failed!.status).toBe('failed');
+    expect(failed!.error?.kind).toBe('output_write_failed');
+    expect(stopped).toMatchObject({ status: 'cancelled', output: null });
+    expect(stack.mediaRequests(input)).toBe(1);
   });
 });
 

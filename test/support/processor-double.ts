@@ -9,7 +9,9 @@ import { devVars } from './dev-vars.ts';
  * the real processor instead.
  *
  * Like the real processor it answers 401 to a task without the Worker's PROCESSOR_SECRET.
- * Control: `PUT /_status/{job_id}` with a status code (default 202); `GET /_tasks/{job_id}`.
+ * Control: `PUT /_status/{job_id}` with a status code (default 202); `GET /_tasks/{job_id}`. A
+ * group (`POST /run-group`) records each task under its job, gets the first status set for any
+ * of them, and `GET /_groups/{job_id}` lists the groups (their job ids) the job was offered in.
  * It also plays a webhook receiver: `POST /_hook/{name}` records the request and answers the
  * status set by `PUT /_hook_status/{name}` (default 200); `GET /_hooks/{name}` lists them.
  * `PUT /_hook_hold/{name}` makes it record requests but keep them waiting for their answer until
@@ -20,6 +22,7 @@ let server: Server;
 export default async function setup(project: TestProject) {
   const tasks = new Map<string, unknown[]>();
   const statuses = new Map<string, number>();
+  const groups = new Map<string, string[][]>();
   const hooks = new Map<string, { headers: Record<string, string>; body: string; status: number }[]>();
   const hookStatuses = new Map<string, number>();
   const heldHooks = new Map<string, (() => void)[]>();
@@ -29,13 +32,22 @@ export default async function setup(project: TestProject) {
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://x');
       const [, route, id = ''] = url.pathname.split('/');
-      if (req.method === 'POST' && route === 'run' && req.headers.authorization !== `Bearer ${devVars().PROCESSOR_SECRET}`) {
+      const dispatch = req.method === 'POST' && (route === 'run' || route === 'run-group');
+      if (dispatch && req.headers.authorization !== `Bearer ${devVars().PROCESSOR_SECRET}`) {
         res.writeHead(401).end(JSON.stringify({ kind: 'unauthorized', message: 'wrong processor secret' }));
-      } else if (req.method === 'POST' && route === 'run') {
-        const task = JSON.parse(body) as { job_id: string };
-        const status = statuses.get(task.job_id) ?? 202;
-        tasks.set(task.job_id, [...(tasks.get(task.job_id) ?? []), task]);
+      } else if (dispatch) {
+        const offered =
+          route === 'run' ? [JSON.parse(body) as { job_id: string }] : (JSON.parse(body) as { tasks: { job_id: string }[] }).tasks;
+        const ids = offered.map((task) => task.job_id);
+        // A group gets one answer: the first status a test set for any of its jobs.
+        const status = ids.map((id) => statuses.get(id)).find((s) => s !== undefined) ?? 202;
+        for (const task of offered) {
+          tasks.set(task.job_id, [...(tasks.get(task.job_id) ?? []), task]);
+          if (route === 'run-group') groups.set(task.job_id, [...(groups.get(task.job_id) ?? []), ids]);
+        }
         res.writeHead(status, status === 503 ? { 'retry-after': '1' } : {}).end(JSON.stringify({ status }));
+      } else if (req.method === 'GET' && route === '_groups') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(groups.get(id) ?? []));
       } else if (req.method === 'PUT' && route === '_status') {
         statuses.set(id, Number(body));
         res.writeHead(204).end();

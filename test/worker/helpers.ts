@@ -34,6 +34,10 @@ export function processorDouble() {
     async tasks(jobId: string): Promise<ProcessorTask[]> {
       return (await fetch(`${base}/_tasks/${jobId}`)).json();
     },
+    /** The groups (each its job ids, in order) the job was offered in through POST /run-group. */
+    async groups(jobId: string): Promise<string[][]> {
+      return (await fetch(`${base}/_groups/${jobId}`)).json();
+    },
     hookUrl(name: string) {
       return `${base}/_hook/${name}`;
     },

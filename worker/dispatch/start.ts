@@ -1,8 +1,10 @@
 import type { ProcessorTask } from '../../schemas/processor.ts';
 import { type KilnConfig, readConfig } from '../config/index.ts';
+import { COALESCE_WINDOW_MS } from '../constants.ts';
 import type { ClaimResult, JobState } from '../job-object/state.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
-import { type Processor, processorFor } from './processor.ts';
+import { coalesceKey, groupRuns } from './group.ts';
+import { type DispatchResult, type Processor, processorFor } from './processor.ts';
 import { buildProcessorTask, preparationFailure } from './task.ts';
 
 /**
@@ -13,25 +15,37 @@ import { buildProcessorTask, preparationFailure } from './task.ts';
  */
 export type StartOutcome = { outcome: 'no_slot' } | { outcome: 'deferred'; retryAfterS: number | null } | { outcome: 'done' };
 
+/** A claimed run with its task built, ready to offer to the processor alone or in a group. */
+export interface Run {
+  jobId: string;
+  state: JobState;
+  attempt: number;
+  task: ProcessorTask;
+  job: ReturnType<typeof jobStub>;
+  /** Gives the tenant's run slot back. */
+  endRun: () => Promise<unknown>;
+}
+
+/** How a start claims the run: the consumer claims its message's generation, the dispatch at creation a new one. */
+type Claim = (job: ReturnType<typeof jobStub>) => Promise<ClaimResult>;
+
 /**
- * Starts a job's run if it may: takes one of its tenant's run slots (TENANT_MAX_CONCURRENT_JOBS),
- * claims the run with `claim`, and dispatches it. The slot is given back whenever the run does
- * not go ahead and, once it has, when the job ends (TenantObject.indexJob). Shared by the queue
- * consumer (claiming its message's generation) and the dispatch from the job's creation
- * ({@link dispatchNow}); `requeue` is for the latter, whose run has no queue message to retry it.
+ * Takes one of the tenant's run slots (TENANT_MAX_CONCURRENT_JOBS), claims the job's run with
+ * `claim` and builds its task: a Run, or the outcome when the run does not go ahead. The slot is
+ * given back whenever the run does not go ahead and, once it has, when the job ends
+ * (TenantObject.indexJob). `requeue` is for a claim no queue message will retry (claimNow).
  *
  * @example
- * const started = await startRun({ env, config, processor, jobId, tenant, claim: (job) => job.claim(seq) });
+ * const claimed = await claimForRun({ env, config, jobId, tenant, claim: (job) => job.claim(seq) });
  */
-export async function startRun(opts: {
+export async function claimForRun(opts: {
   env: Env;
   config: KilnConfig;
-  processor: Processor;
   jobId: string;
   tenant: string;
-  claim: (job: ReturnType<typeof jobStub>) => Promise<ClaimResult>;
+  claim: Claim;
   requeue?: boolean;
-}): Promise<StartOutcome> {
+}): Promise<Run | StartOutcome> {
   const { config, jobId, requeue = false } = opts;
   const job = jobStub(opts.env, jobId);
   const tenant = tenantStub(opts.env, opts.tenant);
@@ -43,9 +57,9 @@ export async function startRun(opts: {
     if (claim.reason === 'terminal' || claim.reason === 'missing') await endRun();
     return { outcome: 'done' };
   }
-  let task: ProcessorTask;
   try {
-    task = await buildProcessorTask({ state: claim.state, attempt: claim.attempt, config, tenant });
+    const task = await buildProcessorTask({ state: claim.state, attempt: claim.attempt, config, tenant });
+    return { jobId, state: claim.state, attempt: claim.attempt, task, job, endRun };
   } catch (err) {
     // The claim is held: a message retried without giving it back would be skipped as a duplicate.
     const failure = preparationFailure(err);
@@ -58,13 +72,28 @@ export async function startRun(opts: {
     await endRun();
     return { outcome: 'done' };
   }
-  const result = await opts.processor.dispatch(task);
+}
+
+/**
+ * Offers runs to the processor: one alone, several on one input as one group. A processor that
+ * does not know POST /run-group (404: a self-hosted one older than the Worker) gets them one by one.
+ */
+export async function dispatchRuns(proc: Processor, runs: Run[]): Promise<DispatchResult[]> {
+  if (runs.length === 1) return [await proc.dispatch(runs[0]!.task)];
+  const result = await proc.dispatchGroup({ tasks: runs.map((r) => r.task) });
+  if (result.outcome === 'rejected' && result.status === 404) return Promise.all(runs.map((r) => proc.dispatch(r.task)));
+  return runs.map(() => result);
+}
+
+/** Records on the run's job what the processor answered for it, alone or with its group. */
+export async function settleRun(run: Run, result: DispatchResult, requeue = false): Promise<StartOutcome> {
+  const { job, endRun } = run;
   switch (result.outcome) {
     case 'accepted':
       return { outcome: 'done' };
     case 'busy':
     case 'unreachable': {
-      const next = await job.releaseClaim(claim.attempt, result.outcome, result.detail.slice(0, 300), requeue);
+      const next = await job.releaseClaim(run.attempt, result.outcome, result.detail.slice(0, 300), requeue);
       await endRun();
       if (next === 'failed') return { outcome: 'done' };
       return { outcome: 'deferred', retryAfterS: result.outcome === 'busy' ? result.retryAfterS : null };
@@ -84,6 +113,32 @@ export async function startRun(opts: {
 }
 
 /**
+ * Claims and starts the runs of `jobIds`, those on one input as one group: the dispatch at
+ * creation's own path (the consumer groups across its batch's messages instead).
+ */
+async function startRuns(opts: {
+  env: Env;
+  config: KilnConfig;
+  processor: Processor;
+  tenant: string;
+  jobIds: string[];
+  claim: Claim;
+}): Promise<StartOutcome[]> {
+  const outcomes = new Map<string, StartOutcome>();
+  const runs: Run[] = [];
+  for (const jobId of opts.jobIds) {
+    const claimed = await claimForRun({ ...opts, jobId, requeue: true });
+    if ('task' in claimed) runs.push(claimed);
+    else outcomes.set(jobId, claimed);
+  }
+  for (const group of groupRuns(runs)) {
+    const results = await dispatchRuns(opts.processor, group);
+    for (const [i, run] of group.entries()) outcomes.set(run.jobId, await settleRun(run, results[i]!, true));
+  }
+  return opts.jobIds.map((id) => outcomes.get(id) ?? { outcome: 'done' });
+}
+
+/**
  * Dispatches a job just created at once, instead of waiting for the queue to deliver its message
  * (up to the queue's batch wait, max_batch_timeout). The queue stays the durable path: a tenant
  * without a free run slot leaves the job to its message; a run claimed here makes that message
@@ -91,21 +146,39 @@ export async function startRun(opts: {
  * cannot take the run gets it again through a fresh message, with the consumer's retries and
  * dead-letter queue. Any error leaves the job to its message or, once claimed, to the watchdog.
  *
+ * Siblings on one input (an upload's HD, thumbnail and preview, sent one after another) should
+ * share one run. A job that can share a decode worth waiting for opens a window on its input
+ * (TenantObject.joinDispatchWindow) and, COALESCE_WINDOW_MS later, starts every job that joined
+ * it as one group. An image job never opens one, so a small photo starts at once: it only joins
+ * a window a video job opened. Returns this job's outcome, or null when the job's start was left
+ * to the window's leader or to the queue.
+ *
  * @example
  * c.executionCtx.waitUntil(dispatchNow(c.env, state));
  */
-export async function dispatchNow(env: Env, state: Pick<JobState, 'job' | 'tenant'>, processor?: Processor): Promise<StartOutcome | null> {
+export async function dispatchNow(env: Env, state: JobState, processor?: Processor): Promise<StartOutcome | null> {
   const config = readConfig(env);
   try {
-    return await startRun({
+    const key = coalesceKey(state);
+    let jobIds = [state.job.id];
+    if (key !== null) {
+      const tenant = tenantStub(env, state.tenant);
+      const role = await tenant.joinDispatchWindow(key, state.job.id, state.job.kind !== 'image');
+      if (role === 'joined') return null;
+      if (role === 'lead') {
+        await new Promise((resolve) => setTimeout(resolve, COALESCE_WINDOW_MS));
+        jobIds = await tenant.closeDispatchWindow(key, state.job.id);
+      }
+    }
+    const outcomes = await startRuns({
       env,
       config,
       processor: processor ?? processorFor(env, config),
-      jobId: state.job.id,
       tenant: state.tenant,
+      jobIds,
       claim: (job) => job.claimNow() as Promise<ClaimResult>,
-      requeue: true,
     });
+    return outcomes[jobIds.indexOf(state.job.id)] ?? null;
   } catch (err) {
     console.error('direct dispatch failed; the queue or the watchdog starts the run', state.job.id, err);
     return null;

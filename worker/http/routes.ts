@@ -36,7 +36,7 @@ export function createApp() {
   app.on('PUT', '/files/:id{file_[^/]+}', apiKeyAuth());
   // Only what creates work or stores bytes is rate limited; reads are cheap DO lookups that
   // clients poll, and a limit there would only break status polling during a burst.
-  app.on('POST', ['/jobs', '/tasks'], rateLimit('jobs'));
+  app.on('POST', ['/jobs', '/jobs/batch', '/tasks'], rateLimit('jobs'));
   app.on('POST', '/uploads', rateLimit('uploads'));
   app.on('PUT', '/files/:id{file_[^/]+}', rateLimit('uploads'));
   // After the callbacks, which read up to CALLBACK_BODY_MAX_BYTES once their token checks out.

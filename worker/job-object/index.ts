@@ -84,8 +84,12 @@ export class JobObject extends DurableObject<Env> {
     await this.scheduleAlarm();
   }
 
-  /** Stores a new job, indexes it for its tenant and queues it. Creating twice returns the first. */
-  async create(n: NewJob): Promise<JobState> {
+  /**
+   * Stores a new job, indexes it for its tenant and queues it, unless `enqueue` is false: the
+   * caller then sends the message (one for several jobs), and calls {@link resendSoon} if it
+   * cannot. Creating twice returns the first.
+   */
+  async create(n: NewJob, opts: { enqueue: boolean } = { enqueue: true }): Promise<JobState> {
     const existing = this.load();
     if (existing) return existing;
     const { state, change } = createJob(n);
@@ -94,7 +98,7 @@ export class JobObject extends DurableObject<Env> {
     await this.scheduleAlarm();
     const [, sent] = await Promise.all([
       this.syncIndex(state),
-      this.enqueue(state).then(
+      (opts.enqueue ? this.enqueue(state) : Promise.resolve()).then(
         () => true,
         (err: unknown) => {
           console.error('job created but not yet queued; the alarm queues it', n.id, err);
@@ -103,13 +107,21 @@ export class JobObject extends DurableObject<Env> {
       ),
     ]);
     if (sent) return state;
-    // The job is stored, so the caller gets it; the alarm sends it shortly instead. Reload
-    // first: a redelivered message may already have claimed it meanwhile.
-    const fresh = this.load() ?? state;
-    resendSoon(fresh, Date.now());
-    this.save(fresh);
+    // The job is stored, so the caller gets it; the alarm sends it shortly instead.
+    return this.resendSoon();
+  }
+
+  /**
+   * The job's queue message could not be sent: the alarm sends it shortly. Reloads first: a
+   * redelivered message may already have claimed the job meanwhile.
+   */
+  async resendSoon(): Promise<JobState> {
+    const state = this.load();
+    if (!state) throw new Error('resendSoon on a job that does not exist');
+    resendSoon(state, Date.now());
+    this.save(state);
     await this.scheduleAlarm();
-    return fresh;
+    return state;
   }
 
   /** The job, if it exists and belongs to `tenant`; another tenant's job looks like no job, and so does a standalone step's. */

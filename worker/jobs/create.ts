@@ -6,7 +6,7 @@ import { PlaylistName, TaskStage } from '../../schemas/processor.ts';
 import { readConfig } from '../config/index.ts';
 import { dispatchNow } from '../dispatch/start.ts';
 import { ValidationError } from '../http/errors.ts';
-import type { JobRequest, JobState, OutputTarget, Standalone } from '../job-object/state.ts';
+import type { JobRequest, JobState, NewJob, OutputTarget, Standalone } from '../job-object/state.ts';
 import { checkOutboundUrl } from '../net/outbound.ts';
 import { outputKey, outputPrefix } from '../storage/keys.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
@@ -117,6 +117,68 @@ async function resolveOutput(opts: {
   return playlist ? { type: 'folder', location, main: playlist.name } : { type, location };
 }
 
+/** A job request checked against the world, ready to store: {@link prepareJob}. */
+export interface PreparedJob {
+  jobId: string;
+  body: JobRequest;
+  options: Record<string, unknown>;
+  source: NewJob['source'];
+  target: OutputTarget;
+}
+
+/**
+ * Checks a validated job request against the world (options, webhook, connection, input,
+ * output) and names its job, without storing anything: a multi-output request checks every
+ * output before it creates any job.
+ */
+export async function prepareJob(opts: { env: Env; tenant: string; origin: string; body: JobRequest }): Promise<PreparedJob> {
+  const { env, body, origin } = opts;
+  const config = readConfig(env);
+  const tenant = tenantStub(env, opts.tenant);
+  // A step copies or reads the file as it is: the processor gets no options.
+  const options = isStep(body) ? {} : (OptionsByKind[body.kind].parse(body.options ?? {}) as Record<string, unknown>);
+  if (body.webhook_url) {
+    checkOutboundUrl(body.webhook_url, 'webhook_url', { allowLoopback: config.allowLoopback, httpsOnly: true });
+  }
+  // Checked even when nothing is s3://, so a mistyped id is never silently unused.
+  if (body.connection_id && !(await tenant.getConnection(body.connection_id))) throw unknownConnectionId(body.connection_id);
+  const source = await resolveInput({ input: body.input, connectionId: body.connection_id, config, origin, tenant });
+  const jobId = newId('job');
+  const target = await resolveOutput({ body, jobId, options, tenant });
+  return { jobId, body, options, source, target };
+}
+
+/**
+ * Stores a prepared job in its JobObject, which queues it unless `enqueue` is false (the caller
+ * sends its message, as POST /jobs/batch does for all its jobs in one).
+ */
+export function storeJob(opts: {
+  env: Env;
+  tenant: string;
+  origin: string;
+  prepared: PreparedJob;
+  taskIds?: string[];
+  standalone?: Standalone;
+  enqueue?: boolean;
+}): Promise<JobState> {
+  const { prepared } = opts;
+  return jobStub(opts.env, prepared.jobId).create(
+    {
+      id: prepared.jobId,
+      tenant: opts.tenant,
+      origin: opts.origin,
+      request: prepared.body,
+      options: prepared.options,
+      standalone: opts.standalone,
+      source: prepared.source,
+      target: prepared.target,
+      taskIds: opts.taskIds ?? TaskStage.options.map(() => newId('task')),
+      now: Date.now(),
+    },
+    { enqueue: opts.enqueue ?? true },
+  );
+}
+
 /**
  * Checks a validated job request against the world (input, output, webhook, idempotency),
  * stores it in its JobObject and queues it. `replayed` is true when an Idempotency-Key matched.
@@ -139,22 +201,12 @@ export async function submitJob(opts: {
   /** The request's ExecutionContext.waitUntil: the response does not wait for the direct dispatch. */
   waitUntil: (work: Promise<unknown>) => void;
 }): Promise<{ state: JobState; replayed: boolean }> {
-  const { env, body, origin } = opts;
-  const config = readConfig(env);
-  const tenant = tenantStub(env, opts.tenant);
-  // A step copies or reads the file as it is: the processor gets no options.
-  const options = isStep(body) ? {} : (OptionsByKind[body.kind].parse(body.options ?? {}) as Record<string, unknown>);
-  if (body.webhook_url) {
-    checkOutboundUrl(body.webhook_url, 'webhook_url', { allowLoopback: config.allowLoopback, httpsOnly: true });
-  }
-  // Checked even when nothing is s3://, so a mistyped id is never silently unused.
-  if (body.connection_id && !(await tenant.getConnection(body.connection_id))) throw unknownConnectionId(body.connection_id);
-  const source = await resolveInput({ input: body.input, connectionId: body.connection_id, config, origin, tenant });
-  let jobId = newId('job');
-  let target = await resolveOutput({ body, jobId, options, tenant });
+  const { env, body } = opts;
+  let prepared = await prepareJob(opts);
   let replayed = false;
   if (opts.idempotencyKey) {
-    const claim = await tenant.claimIdempotencyKey(opts.idempotencyKey, await requestHash(body), jobId);
+    const tenant = tenantStub(env, opts.tenant);
+    const claim = await tenant.claimIdempotencyKey(opts.idempotencyKey, await requestHash(body), prepared.jobId);
     if (claim.outcome === 'conflict') {
       throw new KilnError(
         'idempotency_key_reused',
@@ -164,23 +216,12 @@ export async function submitJob(opts: {
     if (claim.outcome === 'replay') {
       const original = await jobStub(env, claim.job_id).stored(opts.tenant);
       if (original) return { state: original, replayed: true };
-      jobId = claim.job_id;
-      target = await resolveOutput({ body, jobId, options, tenant });
+      const jobId = claim.job_id;
+      prepared = { ...prepared, jobId, target: await resolveOutput({ body, jobId, options: prepared.options, tenant }) };
       replayed = true;
     }
   }
-  const state = (await jobStub(env, jobId).create({
-    id: jobId,
-    tenant: opts.tenant,
-    origin,
-    request: body,
-    options,
-    standalone: opts.standalone,
-    source,
-    target,
-    taskIds: opts.taskIds ?? TaskStage.options.map(() => newId('task')),
-    now: Date.now(),
-  })) as JobState;
+  const state = await storeJob({ ...opts, prepared });
   if (state.attempt === 0 && state.claimedSeq === null) opts.waitUntil(dispatchNow(env, state));
   return { state, replayed };
 }

@@ -1,13 +1,22 @@
-import { createRoute } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { ErrorBody, jobNotFoundError, KilnError } from '../../schemas/errors.ts';
-import { Job, JobCreate, JobEvent, METADATA_KEY_PATTERN, METADATA_KEY_RULE, METADATA_VALUE_MAX_CHARS } from '../../schemas/job.ts';
+import {
+  Job,
+  JobBatchCreate,
+  JobCreate,
+  JobEvent,
+  METADATA_KEY_PATTERN,
+  METADATA_KEY_RULE,
+  METADATA_VALUE_MAX_CHARS,
+} from '../../schemas/job.ts';
 import { type AppEnv, createRouter } from '../http/app.ts';
 import { invalidField, ValidationError } from '../http/errors.ts';
 import { errorResponses, IdempotencyHeader, json, listJson, rateLimitedResponse } from '../http/openapi.ts';
 import { ignoreUnknownQueryParams } from '../http/query.ts';
 import { jobStub, tenantStub } from '../stubs.ts';
 import { publicJob } from '../tasks/view.ts';
+import { submitBatch } from './batch.ts';
 import { submitJob } from './create.ts';
 import { JobIdParam, ListJobsQuery } from './schemas.ts';
 
@@ -20,6 +29,20 @@ const createJob = createRoute({
     201: json(Job, 'The job was created and queued.'),
     200: json(Job, 'Replay: the job first created with this Idempotency-Key.'),
     409: json(ErrorBody, 'The Idempotency-Key was used with a different body.'),
+    ...errorResponses,
+    ...rateLimitedResponse,
+  },
+});
+
+const createJobBatch = createRoute({
+  method: 'post',
+  path: '/jobs/batch',
+  summary: 'Create one job per output of one input, run together (Kiln extension)',
+  description:
+    'One input, 2–8 outputs: answers with one job per output, in order, each the same Job POST /jobs returns. The jobs run as one processor run (one download, one decode), and each keeps its own status, output, error, metadata and webhook. Idempotency-Key is not accepted.',
+  request: { body: { content: { 'application/json': { schema: JobBatchCreate } }, required: true } },
+  responses: {
+    201: json(z.array(Job), 'The jobs were created and queued, one per output, in order.'),
     ...errorResponses,
     ...rateLimitedResponse,
   },
@@ -129,6 +152,24 @@ export const jobsRoutes = createRouter()
     if (!job)
       throw new KilnError('idempotency_key_reused', 'This Idempotency-Key was already used for a task; use a new key for a new job.');
     return c.json(job, replayed ? 200 : 201);
+  })
+  .openapi(createJobBatch, async (c) => {
+    if (c.req.header('idempotency-key') !== undefined) {
+      throw invalidField(
+        'headers.idempotency-key',
+        'Idempotency-Key is not supported by POST /jobs/batch; send the request without it, or create each job with POST /jobs',
+      );
+    }
+    const states = await submitBatch({
+      env: c.env,
+      tenant: c.get('tenant'),
+      origin: new URL(c.req.url).origin,
+      body: c.req.valid('json'),
+    });
+    return c.json(
+      states.map((s) => publicJob(s.job)).filter((job) => job !== null),
+      201,
+    );
   })
   .openapi(listJobs, async (c) => {
     const query = c.req.valid('query');

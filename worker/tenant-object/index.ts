@@ -3,6 +3,7 @@ import { isTerminal, type Job, type TaskKind } from '../../schemas/job.ts';
 import { IDEMPOTENCY_TTL_MS } from '../constants.ts';
 import { jobStub } from '../stubs.ts';
 import { type ConnectionChanges, type ConnectionRecord, ConnectionStore, type ConnectionWrite } from './connections.ts';
+import { DispatchWindows, type WindowRole } from './dispatch-windows.ts';
 import { type RateBucketName, RateBuckets, RunSlots, type TokenTake } from './limits.ts';
 import { type JobListQuery, listJobsSql } from './list.ts';
 import { WebhookSecretStore, type WebhookSecrets } from './webhook-secrets.ts';
@@ -35,6 +36,7 @@ export class TenantObject extends DurableObject<Env> {
   private readonly connectionStore: ConnectionStore;
   private readonly rateBuckets: RateBuckets;
   private readonly runSlots: RunSlots;
+  private readonly dispatchWindows = new DispatchWindows();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -180,5 +182,15 @@ export class TenantObject extends DurableObject<Env> {
 
   async releaseRunSlot(jobId: string): Promise<void> {
     this.runSlots.release(jobId);
+  }
+
+  /** A job just created on input `key` asks whether to start with its siblings: see {@link DispatchWindows}. */
+  async joinDispatchWindow(key: string, jobId: string, mayLead: boolean): Promise<WindowRole> {
+    return this.dispatchWindows.join(key, jobId, mayLead, Date.now());
+  }
+
+  /** The window's leader, its wait over, takes the jobs that joined it. */
+  async closeDispatchWindow(key: string, leaderId: string): Promise<string[]> {
+    return this.dispatchWindows.close(key, leaderId);
   }
 }

@@ -33,6 +33,10 @@ function answering(result: DispatchResult): Processor & { tasks: ProcessorTask[]
       tasks.push(task);
       return result;
     },
+    async dispatchGroup(group) {
+      tasks.push(...group.tasks);
+      return result;
+    },
   };
 }
 

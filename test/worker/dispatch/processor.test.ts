@@ -12,12 +12,14 @@ type Answer = { status: number; body?: unknown; headers?: Record<string, string>
 
 function instances(answers: Answer[]) {
   const offered: number[] = [];
+  const requests: { url: string; body: unknown }[] = [];
   const restarted: number[] = [];
   const namespace = {
     idFromName: (name: string) => Number(name.replace('instance-', '')),
     get: (n: number) => ({
-      async fetch() {
+      async fetch(url: string, init: RequestInit) {
         offered.push(n);
+        requests.push({ url, body: JSON.parse(String(init.body)) });
         const answer = answers[n]!;
         if (answer === 'throws') throw new Error('Network connection lost.');
         return new Response(JSON.stringify(answer.body ?? {}), { status: answer.status, headers: answer.headers });
@@ -27,7 +29,7 @@ function instances(answers: Answer[]) {
       },
     }),
   } as unknown as DurableObjectNamespace<ProcessorContainer>;
-  return { namespace, offered, restarted };
+  return { namespace, offered, requests, restarted };
 }
 
 const TASK = { job_id: 'job_00000000000000000000000000' } as ProcessorTask;
@@ -72,5 +74,15 @@ describe('offering a task to container instances', () => {
     const result = await containerProcessor(namespace, { containerInstances: 3, processorSecret: SECRET }).dispatch(TASK);
     expect(result).toEqual({ outcome: 'unavailable', message: said.message });
     expect(offered).toHaveLength(1);
+  });
+
+  it('offers a group as one POST /run-group, going on past a busy instance like a single task', async () => {
+    // Instances are tried from a random one: whichever comes first, the busy one is passed over.
+    const { namespace, requests, offered } = instances([BUSY, { status: 202 }]);
+    const group = { tasks: [TASK, { ...TASK, job_id: 'job_11111111111111111111111111' }] };
+    const processor = containerProcessor(namespace, { containerInstances: 2, processorSecret: SECRET });
+    expect(await processor.dispatchGroup(group)).toEqual({ outcome: 'accepted' });
+    expect(offered.at(-1)).toBe(1);
+    for (const request of requests) expect(request).toEqual({ url: 'http://container/run-group', body: group });
   });
 });

@@ -22,24 +22,34 @@ function answering(result: DispatchResult): Processor & { tasks: ProcessorTask[]
       tasks.push(task);
       return result;
     },
+    async dispatchGroup(group) {
+      tasks.push(...group.tasks);
+      return result;
+    },
   };
 }
 
-/** POST /jobs, waiting for the work the request left to waitUntil (the direct dispatch) as well. */
-async function submit(): Promise<string> {
+/** POST /jobs; `settled` resolves once the work the request left to waitUntil (the direct dispatch) is done. */
+async function send(body: Record<string, unknown> = VIDEO_JOB): Promise<{ id: string; settled: Promise<unknown> }> {
   const ctx = createExecutionContext();
   const res = await worker.fetch(
     new Request(`${BASE}/jobs`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify(VIDEO_JOB),
+      body: JSON.stringify(body),
     }),
     env,
     ctx,
   );
   expect(res.status).toBe(201);
-  await waitOnExecutionContext(ctx);
-  return (await res.json<{ id: string }>()).id;
+  return { id: (await res.json<{ id: string }>()).id, settled: waitOnExecutionContext(ctx) };
+}
+
+/** POST /jobs, waiting for the direct dispatch as well. */
+async function submit(body?: Record<string, unknown>): Promise<string> {
+  const { id, settled } = await send(body);
+  await settled;
+  return id;
 }
 
 async function consume(body: unknown, processor: Processor) {
@@ -77,14 +87,20 @@ describe('dispatch at creation', () => {
 
   it('gives a run the processor refused as busy back to the queue, which then runs it once', async () => {
     const id = newId('job');
+    // An image job on an input of its own: dispatched at once, with no window to wait out.
+    const request = {
+      input: `https://darkroom-app.com/uploads/${crypto.randomUUID()}.jpg`,
+      kind: 'image',
+      options: { width: 64 },
+    } as const;
     const state = (await jobStub(env, id).create({
       id,
       tenant: 'dev',
       origin: BASE,
-      request: VIDEO_JOB,
-      options: VIDEO_JOB.options,
-      source: { type: 'url', url: VIDEO_JOB.input },
-      target: { type: 'file', location: { type: 'kiln', key: `outputs/${id}/out.mp4` } },
+      request,
+      options: request.options,
+      source: { type: 'url', url: request.input },
+      target: { type: 'file', location: { type: 'kiln', key: `outputs/${id}/out.jpg` } },
       taskIds: ['task_p', 'task_i', 'task_e', 'task_x'].map((t) => `${t}${id.slice(4)}`),
       now: Date.now(),
     })) as JobState;
@@ -97,5 +113,26 @@ describe('dispatch at creation', () => {
     const tasks = await double.waitForTasks(id);
     expect(tasks.map((t) => t.attempt)).toEqual([2]);
     expect((await eventTypes(id)).filter((t) => t === 'run_started')).toHaveLength(2);
+  });
+
+  it('starts jobs on one input sent one after another as one run, and an image job with no sibling at once', async () => {
+    const input = `https://darkroom-app.com/uploads/${crypto.randomUUID()}.mov`;
+    const hd = await send({ input, kind: 'video', options: { width: 1280 } });
+    const thumbnail = await send({ input, kind: 'image', options: { width: 320, start: 1 } });
+    const preview = await send({ input, kind: 'video', options: { width: 480, quality: 'low' } });
+    await Promise.all([hd.settled, thumbnail.settled, preview.settled]);
+    expect(await double.groups(hd.id)).toEqual([[hd.id, thumbnail.id, preview.id]]);
+    for (const { id } of [hd, thumbnail, preview]) {
+      expect((await double.tasks(id)).map((t) => t.attempt)).toEqual([1]);
+      expect((await eventTypes(id)).filter((t) => t === 'run_started')).toHaveLength(1);
+    }
+    // A photo's job opens no window: it starts alone, without waiting for siblings that may never come.
+    const photo = await submit({
+      input: `https://darkroom-app.com/uploads/${crypto.randomUUID()}.jpg`,
+      kind: 'image',
+      options: { width: 64 },
+    });
+    expect(await double.groups(photo)).toEqual([]);
+    expect((await double.tasks(photo)).map((t) => t.attempt)).toEqual([1]);
   });
 });

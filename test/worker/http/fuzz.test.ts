@@ -139,9 +139,17 @@ const taskBody = fc.oneof(
   ittybitTask,
 );
 
+/** A multi-output request: the jobs' own fields as its outputs, the first job's input shared. */
+const batchBody = fc.array(jobBody, { minLength: 2, maxLength: 8 }).map((jobs) => ({
+  input: jobs[0]!.input,
+  connection_id: '$conn',
+  outputs: jobs.map(({ input: _input, connection_id: _connection, ...output }) => output),
+}));
+
 /** The body each route documents, from its zod schema; routes without one get garbage only. */
 const BODIES: Record<string, fc.Arbitrary<unknown>> = {
   'POST /jobs': jobBody,
+  'POST /jobs/batch': batchBody,
   'POST /tasks': taskBody,
   'POST /uploads': fromZod(UploadCreate),
   'POST /connections': fromZod(ConnectionCreate, {
@@ -166,6 +174,14 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
     metadata: { user_id: 'u_1' },
     webhook_url: 'https://darkroom-app.com/hooks/kiln',
   },
+  'POST /jobs/batch': {
+    input: 'https://darkroom-app.com/uploads/clip.mov',
+    connection_id: '$sampleConn',
+    outputs: [
+      { kind: 'video', options: { format: 'mp4' }, output: 's3://bucket/clip.mp4', metadata: { user_id: 'u_1' } },
+      { kind: 'image', options: { format: 'webp' }, webhook_url: 'https://darkroom-app.com/hooks/kiln' },
+    ],
+  },
   'POST /tasks': {
     kind: 'image',
     url: 'https://darkroom-app.com/a.png',
@@ -184,6 +200,7 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
 /** Every route in /openapi.json, and the routes it leaves out on purpose. */
 const DOCUMENTED = [
   'POST /jobs',
+  'POST /jobs/batch',
   'GET /jobs',
   'GET /jobs/{id}',
   'GET /jobs/{id}/events',

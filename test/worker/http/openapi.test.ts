@@ -16,6 +16,7 @@ describe('GET /openapi.json', () => {
       '/connections/{id}',
       '/files/{id}',
       '/jobs',
+      '/jobs/batch',
       '/jobs/{id}',
       '/jobs/{id}/cancel',
       '/jobs/{id}/deliveries',
@@ -28,6 +29,7 @@ describe('GET /openapi.json', () => {
       '/webhooks/secret/rotate',
     ]);
     expect(Object.keys(doc.paths['/jobs']!).sort()).toEqual(['get', 'post']);
+    expect(doc.components.schemas.JobBatchCreate.properties.outputs).toMatchObject({ minItems: 2, maxItems: 8 });
     expect(doc.components.schemas.Job.properties.status.enum).toEqual(['queued', 'processing', 'succeeded', 'failed', 'cancelled']);
     expect(Object.keys(doc.paths['/connections/{id}']!).sort()).toEqual(['delete', 'get', 'patch']);
     expect(doc.components.schemas.Connection.properties.object).toMatchObject({ enum: ['storage_connection'] });

@@ -1,0 +1,44 @@
+import { MAX_GROUP_TASKS, type ProcessorTask } from '../../schemas/processor.ts';
+import type { JobState } from '../job-object/state.ts';
+
+/**
+ * What makes jobs one coalesced run: the same tenant reading the same object (one upload or R2
+ * key, one object behind one connection, or one input URL). Null for a job that runs on its own:
+ * a standalone probe, import or export reads or copies the file, with no decode to share.
+ *
+ * @example coalesceKey(state) // 'dev kiln uploads/file_01…/clip.mp4'
+ */
+export function coalesceKey(state: JobState): string | null {
+  const { kind } = state.job;
+  if (kind === 'probe' || kind === 'import' || kind === 'export') return null;
+  const { source } = state;
+  const object =
+    source.type === 'url'
+      ? `url ${source.url}`
+      : source.type === 'kiln'
+        ? `kiln ${source.key}`
+        : `s3 ${source.connection_id} ${source.bucket}/${source.key}`;
+  return `${state.tenant} ${object}`;
+}
+
+/**
+ * Splits runs ready to dispatch into what goes to the processor together: runs of one
+ * {@link coalesceKey} in groups of at most MAX_GROUP_TASKS, every other run alone. Order is kept
+ * within a group, so the first job submitted leads its group.
+ */
+export function groupRuns<R extends { state: JobState; task: ProcessorTask }>(runs: R[]): R[][] {
+  const groups: R[][] = [];
+  const open = new Map<string, R[]>();
+  for (const run of runs) {
+    const key = coalesceKey(run.state);
+    const group = key === null ? undefined : open.get(key);
+    if (group && group.length < MAX_GROUP_TASKS) {
+      group.push(run);
+      continue;
+    }
+    const fresh = [run];
+    groups.push(fresh);
+    if (key !== null) open.set(key, fresh);
+  }
+  return groups;
+}
