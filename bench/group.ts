@@ -17,13 +17,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { AUDIO_BITRATES } from '../container/audio/quality.ts';
-import { IMAGE_QUALITY_TIERS } from '../container/image/quality.ts';
 import { DEFAULT_LIMITS } from '../container/limits.ts';
 import { runGroup } from '../container/run/group.ts';
 import { runTask } from '../container/run/index.ts';
-import { VIDEO_QUALITY_TIERS } from '../container/video/quality.ts';
 import type { ProcessorEvent, ProcessorTask } from '../schemas/processor.ts';
+import { seedBareCommands } from './seed-commands.ts';
 import { fmt, median } from './stats.ts';
 
 const run = promisify(execFile);
@@ -52,26 +50,7 @@ if (!existsSync(photo)) {
   await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=4000x3000', '-vf', 'noise=alls=8', '-frames:v', '1', '-q:v', '2', photo]);
 }
 
-const high = VIDEO_QUALITY_TIERS.high;
-const low = VIDEO_QUALITY_TIERS.low;
-/** The bare commands of bench/pipeline.ts: the x264/AAC/WebP settings Kiln's tiers use, with nothing else. */
-// biome-ignore format: ffmpeg arguments read as flag/value pairs
-const bare = {
-  hd: (out: string) => [
-    '-v', 'error', '-y', '-i', clip, '-vf', 'scale=1920:-2',
-    '-c:v', 'libx264', '-preset', high.h264.preset, '-crf', String(high.h264.crf), '-profile:v', 'high', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-b:a', String(AUDIO_BITRATES.high), '-ac', '2', '-ar', '48000', '-movflags', '+faststart', out,
-  ],
-  thumb: (out: string) => [
-    '-v', 'error', '-y', '-ss', '2', '-i', clip, '-frames:v', '1', '-vf', 'scale=640:-2',
-    '-c:v', 'libwebp', '-quality', String(IMAGE_QUALITY_TIERS.medium.webp), out,
-  ],
-  preview: (out: string) => [
-    '-v', 'error', '-y', '-i', clip, '-vf', 'scale=480:-2',
-    '-c:v', 'libx264', '-preset', low.h264.preset, '-crf', String(low.h264.crf), '-profile:v', 'high', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-b:a', String(AUDIO_BITRATES.low), '-ac', '2', '-ar', '48000', '-movflags', '+faststart', out,
-  ],
-};
+const bare = seedBareCommands(clip);
 
 /** Storage and the Worker's callbacks: serves the sources, takes and drops the outputs, records the last event per job. */
 const last = new Map<string, ProcessorEvent>();

@@ -12,11 +12,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
-import { AUDIO_BITRATES } from '../container/audio/quality.ts';
-import { IMAGE_QUALITY_TIERS } from '../container/image/quality.ts';
-import { VIDEO_QUALITY_TIERS } from '../container/video/quality.ts';
 import { startStack } from '../test/e2e/support/stack.ts';
 import { MEDIA_DIR } from '../test/support/media.ts';
+import { seedBareCommands } from './seed-commands.ts';
 import { fmt, median } from './stats.ts';
 
 const run = promisify(execFile);
@@ -39,26 +37,7 @@ if (!existsSync(clip)) {
   ]);
 }
 
-const high = VIDEO_QUALITY_TIERS.high;
-const low = VIDEO_QUALITY_TIERS.low;
-/** The bare commands: the x264/AAC settings Kiln's tiers use, with nothing else. */
-// biome-ignore format: ffmpeg arguments read as flag/value pairs
-const bare = {
-  hd: (out: string) => [
-    '-v', 'error', '-y', '-i', clip, '-vf', 'scale=1920:-2',
-    '-c:v', 'libx264', '-preset', high.h264.preset, '-crf', String(high.h264.crf), '-profile:v', 'high', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-b:a', String(AUDIO_BITRATES.high), '-ac', '2', '-ar', '48000', '-movflags', '+faststart', out,
-  ],
-  thumb: (out: string) => [
-    '-v', 'error', '-y', '-ss', '2', '-i', clip, '-frames:v', '1', '-vf', 'scale=640:-2',
-    '-c:v', 'libwebp', '-quality', String(IMAGE_QUALITY_TIERS.medium.webp), out,
-  ],
-  preview: (out: string) => [
-    '-v', 'error', '-y', '-i', clip, '-vf', 'scale=480:-2',
-    '-c:v', 'libx264', '-preset', low.h264.preset, '-crf', String(low.h264.crf), '-profile:v', 'high', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-b:a', String(AUDIO_BITRATES.low), '-ac', '2', '-ar', '48000', '-movflags', '+faststart', out,
-  ],
-};
+const bare = seedBareCommands(clip);
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();

@@ -1,6 +1,7 @@
 import { exports } from 'cloudflare:workers';
 import { inject, vi } from 'vitest';
 import type { ProcessorEvent, ProcessorTask } from '../../schemas/processor.ts';
+import type { DispatchResult, Processor } from '../../worker/dispatch/processor.ts';
 
 export const KEY = 'kiln_dev_key';
 export const BASE = 'http://127.0.0.1:8787';
@@ -101,3 +102,19 @@ export const OUTPUT_INFO = {
   has_audio: true,
   rotation: 0,
 } as const;
+
+/** A processor that answers every dispatch with `result` and remembers the tasks. */
+export function answering(result: DispatchResult): Processor & { tasks: ProcessorTask[] } {
+  const tasks: ProcessorTask[] = [];
+  return {
+    tasks,
+    async dispatch(task) {
+      tasks.push(task);
+      return result;
+    },
+    async dispatchGroup(group) {
+      tasks.push(...group.tasks);
+      return result;
+    },
+  };
+}

@@ -1,7 +1,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
-import type { ProcessorTask } from '../../../schemas/processor.ts';
 import {
   BUSY_RETRY_BASE_S,
   BUSY_RETRY_MAX_S,
@@ -12,32 +11,16 @@ import {
   TENANT_MAX_CONCURRENT_JOBS,
 } from '../../../worker/constants.ts';
 import { consumeDeadLetters, consumeJobs } from '../../../worker/dispatch/consumer.ts';
-import { type DispatchResult, httpProcessor, type Processor } from '../../../worker/dispatch/processor.ts';
+import { httpProcessor, type Processor } from '../../../worker/dispatch/processor.ts';
 import type { JobState } from '../../../worker/job-object/state.ts';
 import { jobStub, tenantStub } from '../../../worker/stubs.ts';
-import { api, createJob, processorDouble, report } from '../helpers.ts';
+import { answering, api, createJob, processorDouble, report } from '../helpers.ts';
 
 /** A valid CONNECTION_ENCRYPTION_KEY other than the development one: the key after a rotation. */
 const ROTATED_KEY = btoa('another-32-byte-connection-key!!');
 
 async function jobError(id: string) {
   return (await api(`/jobs/${id}`)).json<{ status: string; error: { kind: string; message: string } | null }>();
-}
-
-/** A processor that answers every dispatch with `result` and remembers the tasks. */
-function answering(result: DispatchResult): Processor & { tasks: ProcessorTask[] } {
-  const tasks: ProcessorTask[] = [];
-  return {
-    tasks,
-    async dispatch(task) {
-      tasks.push(task);
-      return result;
-    },
-    async dispatchGroup(group) {
-      tasks.push(...group.tasks);
-      return result;
-    },
-  };
 }
 
 async function consume(body: unknown, processor: Processor, attempts = 1, withEnv: Env = env) {

@@ -1,33 +1,16 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import type { ProcessorTask } from '../../../schemas/processor.ts';
 import { consumeJobs } from '../../../worker/dispatch/consumer.ts';
-import type { DispatchResult, Processor } from '../../../worker/dispatch/processor.ts';
+import type { Processor } from '../../../worker/dispatch/processor.ts';
 import { dispatchNow } from '../../../worker/dispatch/start.ts';
 import worker from '../../../worker/index.ts';
 import type { JobState } from '../../../worker/job-object/state.ts';
 import { jobStub } from '../../../worker/stubs.ts';
 import { newId } from '../../../worker/utils/ids.ts';
-import { api, BASE, KEY, processorDouble, VIDEO_JOB } from '../helpers.ts';
+import { answering, api, BASE, KEY, processorDouble, VIDEO_JOB } from '../helpers.ts';
 
 const double = processorDouble();
-
-/** A processor that answers every dispatch with `result` and remembers the tasks. */
-function answering(result: DispatchResult): Processor & { tasks: ProcessorTask[] } {
-  const tasks: ProcessorTask[] = [];
-  return {
-    tasks,
-    async dispatch(task) {
-      tasks.push(task);
-      return result;
-    },
-    async dispatchGroup(group) {
-      tasks.push(...group.tasks);
-      return result;
-    },
-  };
-}
 
 /** POST /jobs; `settled` resolves once the work the request left to waitUntil (the direct dispatch) is done. */
 async function send(body: Record<string, unknown> = VIDEO_JOB): Promise<{ id: string; settled: Promise<unknown> }> {
