@@ -319,7 +319,16 @@ async function runMany(kind: JobKind, cli: ParsedCli, signal: AbortSignal): Prom
   await Promise.all(
     Array.from({ length: workers }, async () => {
       for (let job = queue.shift(); job && !signal.aborted; job = queue.shift()) {
-        const results = await encodeLocal(kind, job.input, job.targets, cli, signal, false);
+        // One input's failure, however it happens (a folder where its output goes, a full disk),
+        // is its own line: the other inputs still run.
+        const results = await encodeLocal(kind, job.input, job.targets, cli, signal, false).catch((err: unknown) =>
+          job.targets.map(
+            (): Encoded => ({
+              ok: false,
+              error: { kind: 'output_write_failed', message: err instanceof Error ? err.message : String(err) },
+            }),
+          ),
+        );
         for (const [i, encoded] of results.entries()) {
           const target = job.targets[i]!.output;
           if (!encoded.ok) failed++;

@@ -78,7 +78,7 @@ function checkOptions(job: { kind: JobKind; options?: Record<string, unknown> | 
 
 /**
  * Most outputs one multi-output request (POST /jobs/batch) may ask for: the processor's
- * MAX_GROUP_TASKS (schemas/processor.ts), so one request is always one run.
+ * MAX_GROUP_TASKS (schemas/processor.ts), so one request fits one run.
  */
 export const MAX_BATCH_OUTPUTS = 8;
 

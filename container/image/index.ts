@@ -110,7 +110,7 @@ export async function resolveSource(ctx: EncodeContext, options: ImageOptions): 
 /**
  * What a coalesced run (container/run/group.ts) has already decoded for this image: the source
  * (a video frame from its shared decode, a HEIC or SVG made safe once), and for a still input the
- * sharp instance every output clones, so the file is read once whatever the number of outputs.
+ * sharp instance every output clones (libvips still decodes the file once per clone, shrinking on load).
  */
 export interface ImageFrom {
   source?: Extract<ImageSource, { ok: true }>;

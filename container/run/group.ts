@@ -387,7 +387,10 @@ async function sharedDecode(
 async function clonedStills(stills: Encoding[], run: GroupRun, upload: (e: Encoding, result: EncodedOutput) => void): Promise<Encoding[]> {
   const [first] = stills;
   if (!first) return [];
-  const source = await resolveSource({ ...first.ctx, workDir: run.dir }, first.options as ImageOptions);
+  // Made once for every still (a HEIC converted, an SVG made safe): it stops only once they all have.
+  const signals = stills.map((e) => e.ctx.signal).filter((s) => s !== undefined);
+  const signal = signals.length > 0 ? allAborted(signals) : undefined;
+  const source = await resolveSource({ ...first.ctx, workDir: run.dir, signal }, first.options as ImageOptions);
   if (!source.ok) {
     for (const e of stills) upload(e, source);
     return [];

@@ -467,6 +467,27 @@ describe('kiln CLI batch and multi-output', () => {
     expect([a.format, a.width, a.height]).toEqual(['webp', 32, 21]);
   });
 
+  test('an output that cannot be written fails its own input only, with --concurrency 1 too', async () => {
+    const dir = await photos();
+    await mkdir(join(dir, 'web', 'a.webp'), { recursive: true });
+    const run = await kiln(
+      ['image', '-i', 'a.jpg', 'b.jpg', '-o', 'web', '--width', '32', '--format', 'webp', '--concurrency', '1'],
+      {},
+      dir,
+    );
+    expect(run.code).toBe(1);
+    const lines = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines.map((l) => [l.source, l.ok]).sort()).toEqual([
+      ['a.jpg', false],
+      ['b.jpg', true],
+    ]);
+    expect(lines.find((l) => l.source === 'a.jpg').error.kind).toBe('output_write_failed');
+    expect((await sharp(join(dir, 'web', 'b.webp')).metadata()).width).toBe(32);
+  });
+
   test('a quoted glob is expanded by kiln, and --tty prints one line per output', async () => {
     const dir = await photos();
     const run = await kiln(

@@ -209,9 +209,13 @@ describe.skipIf(!dockerEnv)('the processor as a Cloudflare Container', () => {
   });
 
   it(`runs one job more than instances × slots (${INSTANCES} × 1): it backs off while every slot encodes, then all succeed`, async () => {
-    const file = await stack.upload(join(media, 'busy.mp4'), 'video/mp4');
-    const job = (i: number) =>
-      submit({ input: file, kind: 'video', options: { width: 640 + 16 * i, quality: 'very_high', format: 'mp4' } });
+    // An upload each: jobs on one input sent together would run as one group in one slot.
+    const job = async (i: number) =>
+      submit({
+        input: await stack.upload(join(media, 'busy.mp4'), 'video/mp4'),
+        kind: 'video',
+        options: { width: 640 + 16 * i, quality: 'very_high', format: 'mp4' },
+      });
     const encoding = async (id: string) => {
       const { body } = await stack.api<Job>(`/jobs/${id}`);
       return body.tasks.find((t) => t.kind === 'video')?.status === 'processing' ? true : undefined;

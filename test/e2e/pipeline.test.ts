@@ -210,12 +210,13 @@ describe('POST /jobs/batch: one upload, several outputs, one run', () => {
         outputs: [
           { kind: 'video', options: { width: 640, format: 'mp4', quality: 'low' } },
           { kind: 'image', options: { width: 320, format: 'webp' }, output: 's3://kiln-media/batch/thumb.webp' },
-          { kind: 'adaptive_video', options: { format: 'hls', quality: 'low' } },
+          { kind: 'video', options: { width: 1280, format: 'mp4', quality: 'high' } },
         ],
       },
     });
     expect(created.status).toBe(201);
     const [video, image, ladder] = created.body.map((j) => j.id) as [string, string, string];
+    // ladder: the sibling cancelled while the shared encode runs.
     await vi.waitFor(
       async () => {
         const job = await stack.api<{ status: string }>(`/jobs/${ladder}`);

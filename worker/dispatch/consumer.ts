@@ -109,16 +109,20 @@ export async function consumeJobs(batch: MessageBatch<unknown>, env: Env, proces
       else settled.push(claimed);
     }
   }
-  for (const group of groupRuns(runs)) {
-    const results = await orRetry(group[0]!.msg, group[0]!.jobId, () => dispatchRuns(proc, group));
-    for (const [i, run] of group.entries()) {
-      const result = Array.isArray(results) ? results[i] : undefined;
-      const verdict = result
-        ? await orRetry(run.msg, run.jobId, async () => verdictOf(await settleRun(run, result), run.msg))
-        : retryLater(run.msg);
-      verdicts.get(run.msg)?.push(verdict);
-    }
-  }
+  // All at once: every run is claimed by now, and a dispatch can wait up to DISPATCH_TIMEOUT_MS for
+  // a cold container; one after another, the last claims could outlast the heartbeat watchdog.
+  await Promise.all(
+    groupRuns(runs).map(async (group) => {
+      const results = await orRetry(group[0]!.msg, group[0]!.jobId, () => dispatchRuns(proc, group));
+      for (const [i, run] of group.entries()) {
+        const result = Array.isArray(results) ? results[i] : undefined;
+        const verdict = result
+          ? await orRetry(run.msg, run.jobId, async () => verdictOf(await settleRun(run, result), run.msg))
+          : retryLater(run.msg);
+        verdicts.get(run.msg)?.push(verdict);
+      }
+    }),
+  );
   for (const [msg, settled] of verdicts) {
     const retries = settled.filter((v) => v.action === 'retry');
     if (retries.length === 0) msg.ack();

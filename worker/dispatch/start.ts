@@ -184,3 +184,27 @@ export async function dispatchNow(env: Env, state: JobState, processor?: Process
     return null;
   }
 }
+
+/**
+ * The jobs of one POST /jobs/batch, started at once as one group (dispatchNow without the window:
+ * the siblings are all here). Their one queue message, made stale by these claims, is the durable
+ * path when the processor cannot take them now.
+ */
+export async function dispatchTogetherNow(env: Env, states: JobState[], processor?: Processor): Promise<StartOutcome[] | null> {
+  const config = readConfig(env);
+  const [first] = states;
+  if (!first) return [];
+  try {
+    return await startRuns({
+      env,
+      config,
+      processor: processor ?? processorFor(env, config),
+      tenant: first.tenant,
+      jobIds: states.map((s) => s.job.id),
+      claim: (job) => job.claimNow() as Promise<ClaimResult>,
+    });
+  } catch (err) {
+    console.error('direct dispatch of a batch failed; its queue message or the watchdog starts it', first.job.id, err);
+    return null;
+  }
+}

@@ -4,6 +4,7 @@ import { isTerminal, type Job, type JobEvent, type StandaloneTask } from '../../
 import type { ProcessorEvent } from '../../schemas/processor.ts';
 import type { Delivery } from '../../schemas/webhook.ts';
 import { readConfig } from '../config/index.ts';
+import { BUSY_RETRY_BASE_S } from '../constants.ts';
 import type { QueueMessage } from '../dispatch/message.ts';
 import { inputFile, outputFile } from '../storage/outputs.ts';
 import { publicJob, standaloneTask } from '../tasks/view.ts';
@@ -212,12 +213,11 @@ export class JobObject extends DurableObject<Env> {
     if (!release.change) return release.next;
     await this.commit(state, release.change);
     if (requeue && release.next === 'retry') {
-      await this.enqueue(state).catch(async (err: unknown) => {
+      // After the first busy backoff, as the consumer's retry would: at once it would find the
+      // processor just as full.
+      await this.enqueue(state, BUSY_RETRY_BASE_S).catch(async (err: unknown) => {
         console.error('run given back but not yet queued; the alarm queues it', state.job.id, err);
-        const fresh = this.load() ?? state;
-        resendSoon(fresh, Date.now());
-        this.save(fresh);
-        await this.scheduleAlarm();
+        await this.resendSoon();
       });
     }
     return release.next;
@@ -350,8 +350,8 @@ export class JobObject extends DurableObject<Env> {
     if (stale) await this.scheduleAlarm();
   }
 
-  private async enqueue(state: JobState): Promise<void> {
+  private async enqueue(state: JobState, delaySeconds = 0): Promise<void> {
     const message: QueueMessage = { job_id: state.job.id, tenant: state.tenant, seq: state.seq };
-    await this.env.JOB_QUEUE.send(message);
+    await this.env.JOB_QUEUE.send(message, delaySeconds > 0 ? { delaySeconds } : undefined);
   }
 }

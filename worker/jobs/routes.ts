@@ -10,6 +10,7 @@ import {
   METADATA_KEY_RULE,
   METADATA_VALUE_MAX_CHARS,
 } from '../../schemas/job.ts';
+import { dispatchTogetherNow } from '../dispatch/start.ts';
 import { type AppEnv, createRouter } from '../http/app.ts';
 import { invalidField, ValidationError } from '../http/errors.ts';
 import { errorResponses, IdempotencyHeader, json, listJson, rateLimitedResponse } from '../http/openapi.ts';
@@ -166,6 +167,7 @@ export const jobsRoutes = createRouter()
       origin: new URL(c.req.url).origin,
       body: c.req.valid('json'),
     });
+    c.executionCtx.waitUntil(dispatchTogetherNow(c.env, states));
     return c.json(
       states.map((s) => publicJob(s.job)).filter((job) => job !== null),
       201,

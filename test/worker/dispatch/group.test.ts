@@ -4,8 +4,8 @@ import { coalesceKey, groupRuns } from '../../../worker/dispatch/group.ts';
 import type { InputSource, JobState } from '../../../worker/job-object/state.ts';
 
 /** The parts of a job's state that decide its group. */
-function state(tenant: string, kind: string, source: InputSource): JobState {
-  return { tenant, source, job: { kind } } as unknown as JobState;
+function state(tenant: string, kind: string, source: InputSource, options: Record<string, unknown> = {}): JobState {
+  return { tenant, source, job: { kind, options } } as unknown as JobState;
 }
 
 const UPLOAD: InputSource = { type: 'kiln', key: 'uploads/file_1/clip.mov' };
@@ -26,6 +26,13 @@ describe('which runs share a processor run', () => {
       coalesceKey(state('dev', 'video', { type: 'url', url: 'https://a.example/clip.mov?v=2' })),
     );
     for (const step of ['probe', 'import', 'export']) expect(coalesceKey(state('dev', step, UPLOAD))).toBeNull();
+  });
+
+  it('leaves alone what cannot come off the shared decode: HLS, audio, animation and trimmed video', () => {
+    expect(coalesceKey(state('dev', 'image', UPLOAD, { start: 2 }))).not.toBeNull();
+    for (const kind of ['adaptive_video', 'audio', 'animation']) expect(coalesceKey(state('dev', kind, UPLOAD))).toBeNull();
+    for (const trim of [{ start: 1 }, { end: 3 }, { duration: 2 }, { frames: 10 }])
+      expect(coalesceKey(state('dev', 'video', UPLOAD, trim))).toBeNull();
   });
 
   it('splits more than eight runs on one input into groups of at most eight, in order, and leaves the rest alone', () => {
