@@ -159,7 +159,7 @@ interface Target {
 }
 
 /** One output for the engine to make from an input: what to make, and an empty folder to make it in. */
-export interface OutputRequest {
+interface OutputRequest {
   kind: JobKind;
   options: Record<string, unknown>;
   workDir: string;
@@ -167,10 +167,11 @@ export interface OutputRequest {
 
 /**
  * Every output of one input, through the engine. The one place the CLI calls the engine to encode:
- * each output is its own processMedia run today, so a one-pass engine for several outputs of
- * one input can take its place without the CLI changing.
+ * each output is its own processMedia run. The processor's one-pass group run
+ * (container/run/group.ts) works on tasks with URLs and callbacks, not local files, so it cannot
+ * serve here yet; when it can, this is the one call to change.
  */
-export async function processOutputs(
+async function processOutputs(
   inputPath: string,
   outputs: OutputRequest[],
   limits: Limits,

@@ -46,6 +46,13 @@ function kiln(args: string[], env: Record<string, string | undefined> = {}, cwd?
 }
 
 /** Runs a shell script with `kiln` on PATH, as a user's script would. */
+/** Each line of a JSON Lines stdout, parsed. */
+const jsonLines = (stdout: string) =>
+  stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+
 async function shell(script: string, cwd: string): Promise<CliRun> {
   const bin = join(await workDir(), 'bin');
   await mkdir(bin, { recursive: true });
@@ -244,12 +251,7 @@ describe('kiln CLI output: JSON Lines when piped, text on a terminal or with --t
     const run = await shell(`kiln probe -i ${fixture('clip.mp4')} | jq -c '[.kind, .width]'`, await workDir());
     expect(run.stdout).toBe('["video",640]\n');
     const listed = await kiln(['jobs'], { KILN_API_URL: `${base}/api`, KILN_API_KEY: 'k' });
-    expect(
-      listed.stdout
-        .trimEnd()
-        .split('\n')
-        .map((line) => JSON.parse(line).id),
-    ).toEqual(['job_a', 'job_b']);
+    expect(jsonLines(listed.stdout).map((job) => job.id)).toEqual(['job_a', 'job_b']);
   });
 
   test('a failure is a JSON line on stdout and kind: message on stderr', async () => {
@@ -451,10 +453,7 @@ describe('kiln CLI batch and multi-output', () => {
     const dir = await photos();
     const run = await kiln(['image', '-i', 'a.jpg', 'b.jpg', 'c.jpg', '-o', 'web', '--width', '32', '--format', 'webp'], {}, dir);
     expect(run.code).toBe(1);
-    const lines = run.stdout
-      .trimEnd()
-      .split('\n')
-      .map((line) => JSON.parse(line));
+    const lines = jsonLines(run.stdout);
     expect(lines.map((l) => [l.source, l.ok]).sort()).toEqual([
       ['a.jpg', true],
       ['b.jpg', true],
@@ -476,10 +475,7 @@ describe('kiln CLI batch and multi-output', () => {
       dir,
     );
     expect(run.code).toBe(1);
-    const lines = run.stdout
-      .trimEnd()
-      .split('\n')
-      .map((line) => JSON.parse(line));
+    const lines = jsonLines(run.stdout);
     expect(lines.map((l) => [l.source, l.ok]).sort()).toEqual([
       ['a.jpg', false],
       ['b.jpg', true],

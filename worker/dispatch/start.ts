@@ -113,29 +113,26 @@ export async function settleRun(run: Run, result: DispatchResult, requeue = fals
 }
 
 /**
- * Claims and starts the runs of `jobIds`, those on one input as one group: the dispatch at
- * creation's own path (the consumer groups across its batch's messages instead).
+ * Claims (claimNow: a generation of their own, so their queue messages go stale) and starts the
+ * runs of jobs just created, those on one input as one group: the dispatch at creation's own
+ * path (the consumer groups across its batch's messages instead).
  */
-async function startRuns(opts: {
-  env: Env;
-  config: KilnConfig;
-  processor: Processor;
-  tenant: string;
-  jobIds: string[];
-  claim: Claim;
-}): Promise<StartOutcome[]> {
+async function startNow(env: Env, tenant: string, jobIds: string[], processor?: Processor): Promise<StartOutcome[]> {
+  const config = readConfig(env);
+  const proc = processor ?? processorFor(env, config);
+  const claim: Claim = (job) => job.claimNow() as Promise<ClaimResult>;
   const outcomes = new Map<string, StartOutcome>();
   const runs: Run[] = [];
-  for (const jobId of opts.jobIds) {
-    const claimed = await claimForRun({ ...opts, jobId, requeue: true });
+  for (const jobId of jobIds) {
+    const claimed = await claimForRun({ env, config, tenant, jobId, claim, requeue: true });
     if ('task' in claimed) runs.push(claimed);
     else outcomes.set(jobId, claimed);
   }
   for (const group of groupRuns(runs)) {
-    const results = await dispatchRuns(opts.processor, group);
+    const results = await dispatchRuns(proc, group);
     for (const [i, run] of group.entries()) outcomes.set(run.jobId, await settleRun(run, results[i]!, true));
   }
-  return opts.jobIds.map((id) => outcomes.get(id) ?? { outcome: 'done' });
+  return jobIds.map((id) => outcomes.get(id) ?? { outcome: 'done' });
 }
 
 /**
@@ -157,7 +154,6 @@ async function startRuns(opts: {
  * c.executionCtx.waitUntil(dispatchNow(c.env, state));
  */
 export async function dispatchNow(env: Env, state: JobState, processor?: Processor): Promise<StartOutcome | null> {
-  const config = readConfig(env);
   try {
     const key = coalesceKey(state);
     let jobIds = [state.job.id];
@@ -170,14 +166,7 @@ export async function dispatchNow(env: Env, state: JobState, processor?: Process
         jobIds = await tenant.closeDispatchWindow(key, state.job.id);
       }
     }
-    const outcomes = await startRuns({
-      env,
-      config,
-      processor: processor ?? processorFor(env, config),
-      tenant: state.tenant,
-      jobIds,
-      claim: (job) => job.claimNow() as Promise<ClaimResult>,
-    });
+    const outcomes = await startNow(env, state.tenant, jobIds, processor);
     return outcomes[jobIds.indexOf(state.job.id)] ?? null;
   } catch (err) {
     console.error('direct dispatch failed; the queue or the watchdog starts the run', state.job.id, err);
@@ -191,18 +180,15 @@ export async function dispatchNow(env: Env, state: JobState, processor?: Process
  * path when the processor cannot take them now.
  */
 export async function dispatchTogetherNow(env: Env, states: JobState[], processor?: Processor): Promise<StartOutcome[] | null> {
-  const config = readConfig(env);
   const [first] = states;
   if (!first) return [];
   try {
-    return await startRuns({
+    return await startNow(
       env,
-      config,
-      processor: processor ?? processorFor(env, config),
-      tenant: first.tenant,
-      jobIds: states.map((s) => s.job.id),
-      claim: (job) => job.claimNow() as Promise<ClaimResult>,
-    });
+      first.tenant,
+      states.map((s) => s.job.id),
+      processor,
+    );
   } catch (err) {
     console.error('direct dispatch of a batch failed; its queue message or the watchdog starts it', first.job.id, err);
     return null;
