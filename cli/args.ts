@@ -7,7 +7,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { formatForExtension, writesFolder } from '../schemas/formats.ts';
 import type { JobKind } from '../schemas/options.ts';
 
-export type Command = JobKind | 'probe' | 'task' | 'jobs' | 'connections' | 'health' | 'login';
+export type Command = JobKind | 'recipe' | 'probe' | 'task' | 'jobs' | 'connections' | 'health' | 'login';
 
 export const COMMANDS: Record<string, Command> = {
   video: 'video',
@@ -16,6 +16,7 @@ export const COMMANDS: Record<string, Command> = {
   animation: 'animation',
   adaptive: 'adaptive_video',
   adaptive_video: 'adaptive_video',
+  recipe: 'recipe',
   probe: 'probe',
   task: 'task',
   jobs: 'jobs',
@@ -106,6 +107,7 @@ Usage:
   kiln <command> -i <file or URL> [-o <file>] [options]
   kiln <command> -i <file> <file>… [-o <folder>] [options]    a batch, on this machine
   kiln <command> -i <file> -o <file> -o <file>… [options]     one input, several outputs
+  kiln recipe <recipe.json | - | '<json>'> -i <file> [-o <file>… | -o <folder>]
   kiln task <kind> -i '<json>' [options]
   kiln jobs [<job_id> | create --body <file|-|json>] [options]
 
@@ -115,6 +117,10 @@ Commands:
   audio       MP3, AAC (.m4a), Ogg Vorbis, Opus, WAV or FLAC
   animation   GIF or animated WebP from a stretch of video (--end defaults to --start + 5 s)
   adaptive    HLS ladder; -o is a directory (or a path ending in .m3u8)
+  recipe      several outputs of any kinds from one input, in one pass: the recipe is a
+              POST /jobs/batch body ({"outputs": [{"kind", "options", "output"?}, …]}, 2–8
+              outputs; "input" optional when -i is given); -o once per output names each,
+              one -o names a folder; without -o: <input name>-<n>.<ext> here (remote: URLs)
   probe       print what Kiln knows about a file
   task <kind> one step on its own: probe or import -i '{"url":"…"}'; video, image, audio,
               animation or adaptive_video -i '<file object>' (uses its "url"); export -o s3://…
@@ -198,6 +204,7 @@ Examples:
   kiln image -i photo.png -o photo-full.webp --width 1920 --quality high
   kiln image -i photos/*.jpg -o web/ --width 1920 --format webp
   kiln image -i photo.jpg -o photo.webp -o photo.avif -o photo.jpg --width 1280
+  kiln recipe upload.json -i clip.mov -o hd.mp4 -o thumb.webp -o preview.mp4
   kiln task probe -i '{"url":"https://example.com/clip.mov"}' --json | jq '.output'
 `;
 
@@ -286,6 +293,7 @@ const MAX_ARGS: Record<Command, number> = {
   audio: 0,
   animation: 0,
   adaptive_video: 0,
+  recipe: 1,
   probe: 0,
   task: 1,
   jobs: 2,
@@ -387,7 +395,7 @@ export function parseCli(argv: string[]): ParsedCli {
   };
   for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key];
   if (!isEncodeKind(command) && inputs.length > 1) throw new UsageError(`kiln ${word} takes one -i`);
-  if (!isEncodeKind(command) && outputs.length > 1) throw new UsageError(`kiln ${word} takes one -o`);
+  if (!isEncodeKind(command) && command !== 'recipe' && outputs.length > 1) throw new UsageError(`kiln ${word} takes one -o`);
   const batch = inputs.length > 1 || inputs.some(isGlob);
   if (batch && outputs.length > 1) {
     throw new UsageError('Several inputs write into one folder: give one -o <folder>, or run each input with its own -o flags');

@@ -9,15 +9,16 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { traceFfmpeg } from '../container/ffmpeg/index.ts';
 import { type Limits, limitsFromEnv } from '../container/limits.ts';
 import { probeFile } from '../container/probe/index.ts';
-import { type ProcessResult, processMedia } from '../container/process/index.ts';
+import { processTogether } from '../container/process/together.ts';
 import type { ErrorBody } from '../schemas/errors.ts';
 import type { MediaInfo } from '../schemas/file.ts';
 import { isPlaylistPath, writesFolder } from '../schemas/formats.ts';
 import type { JobKind } from '../schemas/options.ts';
 import { isEncodeKind, isGlob, type ParsedCli, type TaskKindName } from './args.ts';
 import { type CliOutcome, describe, taskInput } from './outcome.ts';
-import { isS3Url, isUrl } from './paths.ts';
+import { inputName, isS3Url, isUrl } from './paths.ts';
 import { progressBar } from './progress.ts';
+import { readRecipe, recipeOutputName } from './recipe.ts';
 import type { S3Credentials } from './s3.ts';
 
 /** CLI users type `--width`, not `options.width`. */
@@ -38,22 +39,6 @@ async function copyOutput(kind: JobKind, produced: string, target: string): Prom
   await mkdir(dirname(resolve(target)), { recursive: true });
   await copyFile(produced, target);
   return target;
-}
-
-/** A URL path with its escapes decoded, or as it is when one is malformed (`%E0`): a file name is no reason to fail. */
-function decodedPath(pathname: string): string {
-  try {
-    return decodeURIComponent(pathname);
-  } catch {
-    return pathname;
-  }
-}
-
-/** The name part of an input path or URL, without folders or extension; `output` when there is none. */
-function inputName(input: string): string {
-  const path = isUrl(input) ? decodedPath(new URL(input).pathname) : input;
-  const name = basename(path, extname(path)).replace(/[^\p{L}\p{N}._ -]/gu, '_');
-  return name || 'output';
 }
 
 const KIND_LABEL: Record<JobKind, string> = {
@@ -154,35 +139,9 @@ type Encoded =
  * the extension the engine chose (the default name; a batch's folder).
  */
 interface Target {
+  kind: JobKind;
   output: string | ((extension: string) => string);
   options: Record<string, unknown>;
-}
-
-/** One output for the engine to make from an input: what to make, and an empty folder to make it in. */
-interface OutputRequest {
-  kind: JobKind;
-  options: Record<string, unknown>;
-  workDir: string;
-}
-
-/**
- * Every output of one input, through the engine. The one place the CLI calls the engine to encode:
- * each output is its own processMedia run. The processor's one-pass group run
- * (container/run/group.ts) works on tasks with URLs and callbacks, not local files, so it cannot
- * serve here yet; when it can, this is the one call to change.
- */
-async function processOutputs(
-  inputPath: string,
-  outputs: OutputRequest[],
-  limits: Limits,
-  signal: AbortSignal,
-  onProgress?: (stage: string, percent: number) => void,
-): Promise<ProcessResult[]> {
-  const results: ProcessResult[] = [];
-  for (const output of outputs) {
-    results.push(await processMedia({ ...output, inputPath, limits, signal, ...(onProgress ? { onProgress } : {}) }));
-  }
-  return results;
 }
 
 /**
@@ -190,7 +149,6 @@ async function processOutputs(
  * writes each where its target says. A failure to fetch fails every target.
  */
 async function encodeLocal(
-  kind: JobKind,
   input: string,
   targets: Target[],
   cli: ParsedCli,
@@ -206,14 +164,15 @@ async function encodeLocal(
       if (isUrl(input) || isS3Url(input)) bar.update('fetch', 0);
       const fetched = await fetchInput(input, scratch, limits, signal, s3.credentials);
       if (!fetched.ok) return targets.map(() => fetched);
-      const requests = await Promise.all(
-        targets.map(async (target, i) => {
-          const workDir = join(scratch, `work-${i}`);
-          await mkdir(workDir);
-          return { kind, options: target.options, workDir };
-        }),
-      );
-      const results = await processOutputs(fetched.path, requests, limits, signal, (stage, percent) => bar.update(stage, percent));
+      // Several outputs come from one decode where they can (the processor's one-pass engine).
+      const results = await processTogether({
+        inputPath: fetched.path,
+        dir: scratch,
+        outputs: targets.map((target) => ({ kind: target.kind, options: target.options })),
+        limits,
+        signal,
+        onProgress: (stage, percent) => bar.update(stage, percent),
+      });
       bar.done();
       const encoded: Encoded[] = [];
       for (const [i, result] of results.entries()) {
@@ -224,7 +183,7 @@ async function encodeLocal(
         }
         const output = typeof target.output === 'string' ? target.output : target.output(extname(result.output.path));
         if (s3.credentials && isS3Url(output)) {
-          const produced = { path: result.output.path, contentType: result.output.info.type, folder: writesFolder(kind) };
+          const produced = { path: result.output.path, contentType: result.output.info.type, folder: writesFolder(target.kind) };
           const put = await (await import('./s3.ts')).putOutput(s3.credentials, produced, output, signal);
           encoded.push(
             put.ok
@@ -233,7 +192,12 @@ async function encodeLocal(
           );
           continue;
         }
-        const written = await copyOutput(kind, result.output.path, output);
+        // A folder where the file should go, a full disk: that output fails alone.
+        const written = await copyOutput(target.kind, result.output.path, output).catch((err: unknown) => err as Error);
+        if (written instanceof Error) {
+          encoded.push({ ok: false, error: { kind: 'output_write_failed', message: `Could not write ${output}: ${written.message}` } });
+          continue;
+        }
         encoded.push({
           ok: true,
           input: result.input,
@@ -297,7 +261,7 @@ async function runMany(kind: JobKind, cli: ParsedCli, signal: AbortSignal): Prom
   const { inputs } = expanded;
   const jobs: { input: string; targets: Target[] }[] = cli.batch
     ? batchJobs(kind, inputs, cli)
-    : [{ input: inputs[0]!, targets: cli.outputs.map((output, i) => ({ output, options: optionsFor(cli, i) })) }];
+    : [{ input: inputs[0]!, targets: cli.outputs.map((output, i) => ({ kind, output, options: optionsFor(cli, i) })) }];
   const seen = new Map<string, string>();
   if (cli.batch) {
     for (const { input } of jobs) {
@@ -310,6 +274,14 @@ async function runMany(kind: JobKind, cli: ParsedCli, signal: AbortSignal): Prom
     }
   }
   if (cli.batch && cli.output && !isS3Url(cli.output)) await mkdir(cli.output, { recursive: true });
+  return runTargets(jobs, cli, signal);
+}
+
+/**
+ * Encodes each input's targets (inputs `cli.concurrency` at a time, one per core by default),
+ * printing one line per output as it finishes; a failed input is reported and the rest go on.
+ */
+async function runTargets(jobs: { input: string; targets: Target[] }[], cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome> {
   let failed = 0;
   const print = (line: { json: unknown; text: string }, ok: boolean) => {
     if (cli.json) process.stdout.write(`${JSON.stringify(line.json)}\n`);
@@ -322,7 +294,7 @@ async function runMany(kind: JobKind, cli: ParsedCli, signal: AbortSignal): Prom
       for (let job = queue.shift(); job && !signal.aborted; job = queue.shift()) {
         // One input's failure, however it happens (a folder where its output goes, a full disk),
         // is its own line: the other inputs still run.
-        const results = await encodeLocal(kind, job.input, job.targets, cli, signal, false).catch((err: unknown) =>
+        const results = await encodeLocal(job.input, job.targets, cli, signal, false).catch((err: unknown) =>
           job.targets.map(
             (): Encoded => ({
               ok: false,
@@ -344,9 +316,33 @@ async function runMany(kind: JobKind, cli: ParsedCli, signal: AbortSignal): Prom
   return { ok: true, json: [], lines: [], notes, exitCode: failed > 0 ? 1 : 0 };
 }
 
+/**
+ * `kiln recipe` here: every output of the recipe from one fetch and one pass over the input (see
+ * cli/recipe.ts for how -o names them), one line per output.
+ */
+async function runRecipe(cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome> {
+  const read = await readRecipe(cli);
+  if (!read.ok) return read;
+  const { body, targets } = read.recipe;
+  const job = {
+    input: body.input,
+    targets: body.outputs.map((output, i): Target => {
+      const target = targets[i]!;
+      if ('path' in target) return { kind: output.kind, options: output.options ?? {}, output: target.path };
+      const { folder } = target;
+      const place = (extension: string) => recipeOutputName(body.input, i, output.kind, extension, folder);
+      return { kind: output.kind, options: output.options ?? {}, output: place };
+    }),
+  };
+  const outcome = await runTargets([job], cli, signal);
+  const remoteOnly = body.connection_id !== undefined || body.outputs.some((o) => o.metadata !== undefined || o.webhook_url !== undefined);
+  if (!outcome.ok || !remoteOnly) return outcome;
+  return { ...outcome, notes: [...outcome.notes, 'metadata, webhook_url and connection_id apply to remote jobs; ignored here.'] };
+}
+
 function batchJobs(kind: JobKind, inputs: string[], cli: ParsedCli): { input: string; targets: Target[] }[] {
   const folder = cli.output ?? '.';
-  return inputs.map((input) => ({ input, targets: [{ output: batchOutput(kind, input, folder), options: cli.options }] }));
+  return inputs.map((input) => ({ input, targets: [{ kind, output: batchOutput(kind, input, folder), options: cli.options }] }));
 }
 
 /** The options for the i-th -o: the shared ones, with the format its own extension implies. */
@@ -424,7 +420,7 @@ async function runLocalTask(cli: ParsedCli, signal: AbortSignal): Promise<CliOut
     );
   }
   const output = cli.output ?? ((extension: string) => defaultOutput(kind, url, extension, process.cwd()));
-  const [encoded] = await encodeLocal(kind, url, [{ output, options: cli.options }], cli, signal, true);
+  const [encoded] = await encodeLocal(url, [{ kind, output, options: cli.options }], cli, signal, true);
   if (!encoded?.ok) return encoded ?? { ok: false, error: { kind: 'internal_error', message: 'The engine returned no output' } };
   return done(encoded.output, `wrote ${encoded.written} (${describe(encoded.output)})`, encoded.notes);
 }
@@ -442,6 +438,7 @@ export async function runLocal(cli: ParsedCli, signal: AbortSignal): Promise<Cli
   }
   if (cli.debug) traceFfmpeg((line) => process.stderr.write(`${line}\n`));
   if (cli.command === 'task') return runLocalTask(cli, signal);
+  if (cli.command === 'recipe') return runRecipe(cli, signal);
   if (!cli.input) return { ok: false, error: { kind: 'invalid_input', message: 'Missing -i <file or URL>' } };
   if (cli.command === 'probe') {
     const probe = await probeLocal(cli.input, cli, signal);
@@ -454,7 +451,7 @@ export async function runLocal(cli: ParsedCli, signal: AbortSignal): Promise<Cli
   if (cli.batch || cli.outputs.length > 1) return runMany(kind, cli, signal);
   const input = cli.input;
   const output = cli.output ?? ((extension: string) => defaultOutput(kind, input, extension, process.cwd()));
-  const [encoded] = await encodeLocal(kind, input, [{ output, options: cli.options }], cli, signal, true);
+  const [encoded] = await encodeLocal(input, [{ kind, output, options: cli.options }], cli, signal, true);
   if (!encoded?.ok) return encoded ?? { ok: false, error: { kind: 'internal_error', message: 'The engine returned no output' } };
   const extra: string[] = [];
   if (cli.metadata.length > 0 || cli.webhookUrl || cli.async)

@@ -38,7 +38,7 @@ async function dispatch(cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome
   // Probing needs no service: it always runs here. `kiln connections` follows the mode: the API's
   // connections remotely (cli/remote.ts), this machine's store locally (cli/connections-store.ts).
   if (remote && api.url && cli.command !== 'probe') {
-    if (cli.batch || cli.outputs.length > 1) {
+    if (cli.command !== 'recipe' && (cli.batch || cli.outputs.length > 1)) {
       const message = 'Several inputs or outputs run on this machine only: add --local, or submit one job per output';
       return { ok: false, error: { kind: 'invalid_input', message } };
     }

@@ -5,7 +5,7 @@
  */
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { typeOfExtension } from '../container/probe/mime.ts';
@@ -17,9 +17,12 @@ import type { JobKind } from '../schemas/options.ts';
 import type { Upload } from '../schemas/upload.ts';
 import { type ApiClient, apiClient, namedConnection } from './api.ts';
 import { COMMANDS, isEncodeKind, type ParsedCli, type TaskKindName } from './args.ts';
+import { readJson } from './json-argument.ts';
 import { type CliOutcome, describe, taskInput } from './outcome.ts';
+import { isS3Url } from './paths.ts';
 import { progressBar } from './progress.ts';
 import { putFile } from './put.ts';
+import { readRecipe, recipeOutputName } from './recipe.ts';
 
 /** How often a waiting CLI asks for the job; progress is coarse, so once a second is plenty. */
 export const POLL_INTERVAL_MS = 1_000;
@@ -166,41 +169,17 @@ async function follow(api: ApiClient, job: Job, json: boolean, signal: AbortSign
   return current;
 }
 
-/** `--body file.json`, `--body -` (stdin) or `--body '<json>'`: the JSON it names, or an error naming --body. */
-async function readBody(raw: string | undefined): Promise<{ ok: true; body: unknown } | { ok: false; error: ErrorBody }> {
-  if (raw === undefined) {
-    const message = 'Missing --body: kiln jobs create --body job.json, --body - (stdin) or --body \'{"input":…}\'';
-    return { ok: false, error: { kind: 'invalid_input', message } };
-  }
-  let text = raw;
-  let from = '--body';
-  if (raw === '-') {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    text = Buffer.concat(chunks).toString('utf8');
-    from = '--body - (stdin)';
-  } else if (!raw.trimStart().startsWith('{')) {
-    if (!existsSync(raw))
-      return {
-        ok: false,
-        error: { kind: 'invalid_input', message: `Expected --body to be JSON, - or a file, but there is no file ${raw}` },
-      };
-    text = await readFile(raw, 'utf8');
-    from = `--body ${raw}`;
-  }
-  try {
-    return { ok: true, body: JSON.parse(text) };
-  } catch (err) {
-    return { ok: false, error: { kind: 'invalid_input', message: `Expected JSON in ${from}: ${(err as Error).message}` } };
-  }
-}
-
 async function runJobs(api: ApiClient, cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome> {
   const [first, extra] = cli.args;
   if (first === 'create') {
-    const body = await readBody(typeof cli.flags.body === 'string' ? cli.flags.body : undefined);
+    const raw = typeof cli.flags.body === 'string' ? cli.flags.body : undefined;
+    if (raw === undefined) {
+      const message = 'Missing --body: kiln jobs create --body job.json, --body - (stdin) or --body \'{"input":…}\'';
+      return { ok: false, error: { kind: 'invalid_input', message } };
+    }
+    const body = await readJson(raw, '--body');
     if (!body.ok) return body;
-    const created = await api.call<Job>('POST', '/jobs', body.body);
+    const created = await api.call<Job>('POST', '/jobs', body.json);
     if (!created.ok) return created;
     return finish(api, cli, created.body, signal);
   }
@@ -395,6 +374,63 @@ function taskLine(task: RemoteTask): string {
 }
 
 /**
+ * Remote `kiln recipe`: the input uploaded when it is a local file, one POST /jobs/batch, then each
+ * job followed to its end and its output saved where the recipe's targets say (cli/recipe.ts);
+ * one line per output, exit code 1 when any failed.
+ */
+async function runRecipe(api: ApiClient, cli: ParsedCli, signal: AbortSignal): Promise<CliOutcome> {
+  const read = await readRecipe(cli);
+  if (!read.ok) return read;
+  const { body, targets } = read.recipe;
+  const connection = await connectionId(api, cli);
+  if (!connection.ok) return connection;
+  const remoteInput = await inputForApi(api, body.input, signal);
+  if (!remoteInput.ok) return remoteInput;
+  const outputs = body.outputs.map((output, i) => {
+    const target = targets[i]!;
+    return 'path' in target && isS3Url(target.path) ? { ...output, output: target.path } : output;
+  });
+  const connectionField = body.connection_id ?? connection.id;
+  const created = await api.call<Job[]>('POST', '/jobs/batch', {
+    input: remoteInput.input,
+    outputs,
+    ...(connectionField ? { connection_id: connectionField } : {}),
+  });
+  if (!created.ok) return created;
+  if (cli.async) return { ok: true, json: created.body, lines: created.body.map(jobLine), notes: [] };
+  const lines: string[] = [];
+  const json: unknown[] = [];
+  let failed = 0;
+  for (const [i, job] of created.body.entries()) {
+    const done = await follow(api, job, cli.json, signal);
+    if (!('object' in done)) return { ok: false, error: done };
+    const target = targets[i]!;
+    // Without -o the output stays in Kiln's storage and its URL is printed, as for one job.
+    const extension = extname(new URL(done.output?.url ?? 'http://x/').pathname);
+    const saveTo =
+      'path' in target
+        ? target.path
+        : target.folder === undefined
+          ? undefined
+          : recipeOutputName(body.input, i, done.kind, extension, target.folder);
+    const error =
+      done.status !== 'succeeded' || !done.output
+        ? (done.error ?? { kind: 'processing_failed', message: `The job ended ${done.status}.` })
+        : await download(done.kind, done.output.url, saveTo, signal);
+    if (error) {
+      failed++;
+      lines.push(`${done.id} failed: ${error.kind}: ${error.message}`);
+      json.push({ ok: false, job: done, error });
+      continue;
+    }
+    lines.push(`${done.id} succeeded: ${saveTo && !isS3Url(saveTo) ? `wrote ${saveTo}` : done.output?.url} (${describe(done.output!)})`);
+    json.push({ ok: true, job: done, ...(saveTo ? { output: saveTo } : {}) });
+  }
+  const notes = failed > 0 ? [`${failed} of ${created.body.length} outputs failed; the others succeeded.`] : [];
+  return { ok: true, json, lines, notes, exitCode: failed > 0 ? 1 : 0 };
+}
+
+/**
  * Runs a CLI invocation against the API at `apiUrl`.
  *
  * @example
@@ -406,6 +442,7 @@ export async function runRemote(cli: ParsedCli, apiUrl: string, apiKey: string, 
   if (cli.command === 'jobs') return runJobs(api, cli, signal);
   if (cli.command === 'connections') return runConnections(api, cli);
   if (cli.command === 'task') return runTask(api, cli, signal);
+  if (cli.command === 'recipe') return runRecipe(api, cli, signal);
   const kind = cli.command;
   if (!isEncodeKind(kind)) return fail('invalid_input', 'Missing command; see kiln --help');
   if (!cli.input) return fail('invalid_input', 'Missing -i <file, URL or s3://bucket/key>');

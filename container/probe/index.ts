@@ -198,6 +198,19 @@ function describeAv(data: FfprobeOutput, size: number, limits: Limits): ProbeRes
       },
     };
   }
+  // Non-square pixels are stretched to square ones before anything else (displaySize): a wide
+  // sample aspect ratio makes every frame up to ten times larger than stored, so that size is the one to bound.
+  const sar = video ? sampleAspectRatio(video.sample_aspect_ratio) : 1;
+  if (video && sar > 1 && Math.round(codedWidth * sar) * codedHeight > limits.maxVideoPixels) {
+    const shown = `${Math.round(codedWidth * sar)}×${codedHeight}`;
+    return {
+      ok: false,
+      error: {
+        kind: 'too_many_pixels',
+        message: `The video frame is ${codedWidth}×${codedHeight} stored with a sample aspect ratio of ${video.sample_aspect_ratio}, shown at ${shown}; the limit is ${megapixels(limits.maxVideoPixels)} MP per frame.`,
+      },
+    };
+  }
   const rate = video ? frameRate(video) : null;
   const fps = rate ? round(rationalValue(rate), 3) : null;
   const codecs: MediaInfo['codecs'] = {};
@@ -218,7 +231,7 @@ function describeAv(data: FfprobeOutput, size: number, limits: Limits): ProbeRes
       rate,
       codedWidth,
       codedHeight,
-      sar: sampleAspectRatio(video.sample_aspect_ratio),
+      sar,
       interlaced: INTERLACED_FIELD_ORDERS.has(video.field_order ?? ''),
     };
   }

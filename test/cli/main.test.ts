@@ -509,6 +509,87 @@ describe('kiln CLI batch and multi-output', () => {
     }
   });
 
+  test('one video input, several -o: one ffmpeg decodes once for every output', async () => {
+    const dir = await workDir();
+    const run = await kiln(['video', '-i', fixture('clip.mp4'), '-o', 'a.mp4', '-o', 'a.webm', '--width', '160', '--debug'], {}, dir);
+    expect(run.code, run.stderr).toBe(0);
+    const encodes = run.stderr.split('\n').filter((line) => line.startsWith('$ ffmpeg '));
+    expect(encodes).toHaveLength(1);
+    expect(encodes[0]).toContain('split=2');
+    expect(await videoStream(join(dir, 'a.mp4'))).toMatchObject({ codec_name: 'h264', width: 160, pix_fmt: 'yuv420p' });
+    expect(await videoStream(join(dir, 'a.webm'))).toMatchObject({ codec_name: 'vp9', width: 160 });
+  });
+
+  test('kiln recipe: outputs of several kinds from one decode, named by one -o each', async () => {
+    const dir = await workDir();
+    const recipe = {
+      outputs: [
+        { kind: 'video', options: { width: 320, format: 'mp4' } },
+        { kind: 'image', options: { width: 96, format: 'webp', start: 1 } },
+        { kind: 'video', options: { width: 160, quality: 'low' } },
+      ],
+    };
+    await writeFile(join(dir, 'seed.json'), JSON.stringify(recipe));
+    const args = ['recipe', 'seed.json', '-i', fixture('clip.mp4'), '-o', 'hd.mp4', '-o', 'thumb.webp', '-o', 'low.mp4', '--debug'];
+    const run = await kiln(args, {}, dir);
+    expect(run.code, run.stderr).toBe(0);
+    const encodes = run.stderr.split('\n').filter((line) => line.startsWith('$ ffmpeg '));
+    expect(encodes).toHaveLength(1);
+    expect(encodes[0]).toContain('split=3');
+    expect(jsonLines(run.stdout).map((line) => [line.ok, line.output.path])).toEqual([
+      [true, join(dir, 'hd.mp4')],
+      [true, join(dir, 'thumb.webp')],
+      [true, join(dir, 'low.mp4')],
+    ]);
+    expect(await videoStream(join(dir, 'hd.mp4'))).toMatchObject({ codec_name: 'h264', width: 320, height: 180 });
+    expect(await sharp(join(dir, 'thumb.webp')).metadata()).toMatchObject({ format: 'webp', width: 96, height: 54 });
+    expect(await videoStream(join(dir, 'low.mp4'))).toMatchObject({ codec_name: 'h264', width: 160, height: 90 });
+  });
+
+  test('kiln recipe without -o names outputs <input>-<n>; one output that cannot be written fails alone', async () => {
+    const dir = await workDir();
+    await copyFile(fixture('clip.mp4'), join(dir, 'clip.mp4'));
+    // A folder where the second output's file would go.
+    await mkdir(join(dir, 'clip-2.png'));
+    const recipe = {
+      outputs: [
+        { kind: 'image', options: { width: 64, format: 'webp' } },
+        { kind: 'image', options: { width: 32, format: 'png' } },
+      ],
+    };
+    const run = await kiln(['recipe', JSON.stringify(recipe), '-i', 'clip.mp4'], {}, dir);
+    expect(run.code).toBe(1);
+    const [first, second] = jsonLines(run.stdout);
+    expect(first).toMatchObject({ ok: true, output: { format: 'webp', width: 64, path: join(dir, 'clip-1.webp') } });
+    expect(second).toMatchObject({ ok: false, error: { kind: 'output_write_failed' } });
+    expect(second.error.message).toMatch(/^Could not write clip-2\.png: /);
+  });
+
+  test('kiln recipe refuses a bad recipe before any work, naming the output and field', async () => {
+    const dir = await workDir();
+    const bad = { outputs: [{ kind: 'video', options: { width: 0 } }, { kind: 'image' }] };
+    const run = await kiln(['recipe', JSON.stringify(bad), '-i', fixture('clip.mp4')], {}, dir);
+    expect([run.code, run.stderr]).toEqual([
+      2,
+      'invalid_input: Expected a number >= 1 for outputs[0].options.width but received 0 of type number\n',
+    ]);
+    const counts = await kiln(
+      ['recipe', JSON.stringify({ outputs: [{ kind: 'image' }, { kind: 'image' }] }), '-i', 'x.mp4', '-o', 'a', '-o', 'b', '-o', 'c'],
+      {},
+      dir,
+    );
+    expect([counts.code, counts.stderr]).toEqual([
+      2,
+      'invalid_input: The recipe has 2 outputs but 3 -o were given: give one -o per output, or one -o folder\n',
+    ]);
+    const missing = await kiln(['recipe', 'nope.json', '-i', 'x.mp4'], {}, dir);
+    expect([missing.code, missing.stderr]).toEqual([
+      2,
+      'invalid_input: Expected the recipe to be JSON, - or a file, but there is no file nope.json\n',
+    ]);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   test('two inputs that would write the same output, or a batch in remote mode, are refused before any work', async () => {
     const dir = await photos();
     await mkdir(join(dir, 'more'));

@@ -113,6 +113,29 @@ describe('kiln CLI against the service', () => {
     }
   });
 
+  it('runs a recipe remotely as one batch: uploads once, saves each output where its -o says', async () => {
+    const recipe = JSON.stringify({
+      outputs: [
+        { kind: 'image', options: { width: 320, format: 'webp' } },
+        { kind: 'image', options: { width: 64, format: 'png' } },
+      ],
+    });
+    const { stdout } = await kiln(['recipe', recipe, '-i', 'photo.png', '-o', 'recipe-320.webp', '-o', 'recipe-64.png', '--json']);
+    const lines = stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { ok: boolean; job: Job; output: string });
+    expect(lines.map((l) => [l.ok, l.job.status, l.output])).toEqual([
+      [true, 'succeeded', 'recipe-320.webp'],
+      [true, 'succeeded', 'recipe-64.png'],
+    ]);
+    // One upload: both jobs name the same Kiln file.
+    expect(lines[0]?.job.input).toMatch(/file_/);
+    expect(lines[1]?.job.input).toBe(lines[0]?.job.input);
+    expect(await sharp(join(work, 'recipe-320.webp')).metadata()).toMatchObject({ format: 'webp', width: 320 });
+    expect(await sharp(join(work, 'recipe-64.png')).metadata()).toMatchObject({ format: 'png', width: 64 });
+  });
+
   it('adds, lists and deletes connections', async () => {
     // biome-ignore format: kiln CLI arguments read as flag/value pairs
     const added = JSON.parse(

@@ -188,6 +188,16 @@ describe('non-square pixels', () => {
     expect(await squareVideo(result.output.path)).toBe('288x512 1:1');
   });
 
+  test('the pixel limit bounds the shown frame: wide pixels cannot make a frame larger than the limit', async () => {
+    const stored = 720 * 576;
+    const shown = 1024 * 576;
+    const within = await probeFile(src('pal.mp4'), { ...DEFAULT_LIMITS, maxVideoPixels: shown });
+    expect(within.ok).toBe(true);
+    const over = await probeFile(src('pal.mp4'), { ...DEFAULT_LIMITS, maxVideoPixels: (stored + shown) / 2 });
+    expect(over).toMatchObject({ ok: false, error: { kind: 'too_many_pixels' } });
+    expect(!over.ok && over.error.message).toMatch(/720×576 stored with a sample aspect ratio of 64:45, shown at 1024×576/);
+  });
+
   test('a thumbnail shows the display aspect', async () => {
     const whole = expectOk(await runJob('image', src('pal.mp4'), { format: 'png' }));
     expect(await imageSize(whole.output.path)).toBe('1024x576');
