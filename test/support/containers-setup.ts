@@ -3,7 +3,7 @@ import { prepareDocker } from '../../scripts/docker.ts';
 
 /**
  * The container tier needs a Docker engine for `wrangler dev` to build and run the Dockerfile.
- * Without one, `npm test` skips the tier and says why; with KILN_DOCKER_SETUP set (CI), a Docker
+ * Without one, `npm run test:containers` skips the tier and says why; with KILN_DOCKER_SETUP set (CI), a Docker
  * that still is not ready fails the run instead of skipping.
  */
 export default function setup(project: TestProject) {
