@@ -3,7 +3,7 @@
  * options read from the zod schemas the API and the processor validate with (schemas/options.ts),
  * so a range, an allowed value or a default changed there shows here. Built when asked, not at
  * build time: the source fallback of bin/kiln.js then needs no second way to get it, and zod
- * (about 0.2 s to load) is paid only by these two paths, never by `kiln --help` or a job's start.
+ * (about 0.15 s to load) is paid only by these two paths, never by `kiln --help`.
  */
 import { z } from 'zod';
 import type { JsonSchema } from '../schemas/json-schema.ts';
@@ -153,7 +153,7 @@ function accepts(s: JsonSchema): string {
     case 'number': {
       const what = s.type === 'integer' ? 'whole number' : 'number';
       if (s.minimum !== undefined && s.maximum !== undefined) return `${what} ${number(s.minimum)} to ${number(s.maximum)}`;
-      if (s.maximum !== undefined) return `${what} above 0, at most ${number(s.maximum)}`;
+      if (s.maximum !== undefined) return `${what} at most ${number(s.maximum)}`;
       return what;
     }
     case 'boolean':
@@ -165,8 +165,12 @@ function accepts(s: JsonSchema): string {
   }
 }
 
-/** The CLI flags that set `kind`'s job options, from its schema: the options the CLI has a flag for, except those Kiln refuses. */
-export function optionFlags(kind: JobKind): Flag[] {
+/**
+ * The CLI flags that set `kind`'s job options, from its schema: the options the CLI has a flag
+ * for, except those Kiln refuses (Ittybit's, described "Not supported: …" in schemas/options.ts),
+ * which a user looking for what to type has no use for.
+ */
+function optionFlags(kind: JobKind): Flag[] {
   const json = z.toJSONSchema(OptionsByKind[kind], { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   const id = json.$ref?.replace('#/$defs/', '');
   const object = id ? json.$defs![id]! : json;
@@ -182,17 +186,23 @@ export function optionFlags(kind: JobKind): Flag[] {
   return flags;
 }
 
-/** Every flag `command` takes; a task's are its kind's, or every encode kind's when the kind is not known. */
+const JOB_KINDS = Object.keys(OptionsByKind) as JobKind[];
+
+/** Every flag `command` takes; a task's are its kind's, or every encode kind's when the kind is not known; every command's with none. */
 function flagsOf(command: Command | null, taskKind: string | undefined): Flag[] {
-  if (command === null) return [...COMMON, ...Object.values(OWN).flat(), ...(['video', 'image', 'audio'] as const).flatMap(optionFlags)];
-  const kinds: JobKind[] = isEncodeKind(command)
-    ? [command]
-    : command === 'task'
-      ? isEncodeKind(taskKind)
-        ? [taskKind]
-        : ['video', 'image', 'audio', 'animation', 'adaptive_video']
-      : [];
+  if (command === null) return [...COMMON, ...Object.values(OWN).flat(), ...JOB_KINDS.flatMap(optionFlags)];
+  const kinds = isEncodeKind(command) ? [command] : command === 'task' ? (isEncodeKind(taskKind) ? [taskKind] : JOB_KINDS) : [];
   return [...OWN[command], ...kinds.flatMap(optionFlags), ...COMMON];
+}
+
+/**
+ * The long flags (without dashes) `command` takes, which an unknown option is matched against.
+ *
+ * @example
+ * flagNames('audio').includes('target_lufs'); // true
+ */
+export function flagNames(command: Command | null, taskKind?: string): string[] {
+  return flagsOf(command, taskKind).flatMap((f) => f.names.filter((n) => n.startsWith('--')).map((n) => n.slice(2)));
 }
 
 function table(flags: Flag[]): string[] {
@@ -235,8 +245,7 @@ export function commandHelp(command: Command, taskKind?: string): string {
  * close (`Unknown option --widht; did you mean --width?`), else where to look.
  */
 export function unknownOptionMessage(err: Pick<UnknownOptionError, 'option' | 'command' | 'taskKind'>): string {
-  const names = flagsOf(err.command, err.taskKind).flatMap((f) => f.names.filter((n) => n.startsWith('--')).map((n) => n.slice(2)));
-  const near = err.option.startsWith('--') ? closest(err.option.slice(2), names) : undefined;
+  const near = err.option.startsWith('--') ? closest(err.option.slice(2), flagNames(err.command, err.taskKind)) : undefined;
   const where = err.command ? `kiln ${WORD[err.command]}` : 'kiln';
   return near ? `Unknown option ${err.option}; did you mean --${near}?` : `Unknown option ${err.option} for ${where}; see ${where} --help`;
 }

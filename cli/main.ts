@@ -18,9 +18,12 @@ const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 const EXIT_INTERRUPTED = 130;
 
-/** How to look up a job or task that failed, unless the message already names it. */
+/**
+ * How to look up the job or task a failure happened to (it failed, or waiting for it did), unless
+ * the message already names it.
+ */
 function lookUp(failed: { object: 'job' | 'task'; id: string }): string {
-  return failed.object === 'job' ? `job ${failed.id} failed; see it with: kiln jobs ${failed.id}` : `task ${failed.id} failed`;
+  return failed.object === 'job' ? `see the job with: kiln jobs ${failed.id}` : `the task is ${failed.id} (GET /tasks/${failed.id})`;
 }
 
 function fail(error: ErrorBody, json: boolean, failed?: { object: 'job' | 'task'; id: string }): number {

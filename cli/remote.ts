@@ -286,7 +286,7 @@ async function connectionId(api: ApiClient, cli: ParsedCli): Promise<{ ok: true;
   return { ok: true, id: found.connection.id };
 }
 
-/** Waits for a job unless --async, then downloads its output to -o or prints its URL. A failure names the job. */
+/** Waits for a job unless --async, then downloads its output to -o or prints its URL. A job that fails is named. */
 async function finish(api: ApiClient, cli: ParsedCli, job: Job, signal: AbortSignal): Promise<CliOutcome> {
   if (cli.async) return { ok: true, json: job, lines: [jobLine(job)], notes: [] };
   const failed = { object: 'job', id: job.id } as const;
@@ -297,7 +297,8 @@ async function finish(api: ApiClient, cli: ParsedCli, job: Job, signal: AbortSig
   }
   const lines = [`${done.id} succeeded: ${describe(done.output)}`];
   const error = await download(done.kind, done.output.url, cli.output, signal);
-  if (error) return { ok: false, error, failed };
+  // The job succeeded: a download that fails is this machine's failure, not the job's.
+  if (error) return { ok: false, error };
   lines.push(cli.output && !cli.output.startsWith('s3://') ? `wrote ${cli.output}` : done.output.url);
   return { ok: true, json: done, lines, notes: [] };
 }
@@ -382,7 +383,7 @@ async function runTask(api: ApiClient, cli: ParsedCli, signal: AbortSignal): Pro
   const url = current.output?.url;
   if (url && isEncodeKind(kind)) {
     const error = await download(kind, url, cli.output, signal);
-    if (error) return { ok: false, error, failed };
+    if (error) return { ok: false, error };
   }
   const wrote = cli.output && !cli.output.startsWith('s3://') && isEncodeKind(kind);
   return { ok: true, json: current, lines: [taskLine(current), ...(wrote ? [`wrote ${cli.output}`] : url ? [url] : [])], notes: [] };

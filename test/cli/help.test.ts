@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { parseCli, UnknownOptionError, UsageError } from '../../cli/args.ts';
-import { commandHelp, unknownOptionMessage } from '../../cli/help.ts';
+import { COMMANDS, OPTIONS, parseCli, UnknownOptionError, UsageError } from '../../cli/args.ts';
+import { commandHelp, flagNames, unknownOptionMessage } from '../../cli/help.ts';
 
 /** The message `kiln <argv>` prints for its unknown option. */
 function unknownOption(argv: string[]): string {
@@ -54,6 +54,14 @@ describe('an unknown option or command', () => {
     expect(unknownOption(['task', 'video', '--fsp', '3'])).toBe('Unknown option --fsp; did you mean --fps?');
     expect(unknownOption(['jobs', '--limt', '3'])).toBe('Unknown option --limt; did you mean --limit?');
     expect(unknownOption(['video', '--zzz'])).toBe('Unknown option --zzz for kiln video; see kiln video --help');
+  });
+
+  test("every flag the parser knows is some command's, and no command lists a flag the parser does not know", () => {
+    const listed = new Set(Object.values(COMMANDS).flatMap((command) => flagNames(command)));
+    // Refused on purpose (the answer says why), so never offered.
+    const refused = ['waveform', 'waveform_points'];
+    expect([...listed].filter((name) => !(name in OPTIONS))).toEqual([]);
+    expect(Object.keys(OPTIONS).filter((name) => !listed.has(name) && !refused.includes(name))).toEqual([]);
   });
 
   test('a mistyped command gets the nearest command', () => {

@@ -490,8 +490,7 @@ describe('kiln CLI remote mode against a fake API', () => {
     expect(text).toMatchObject({
       code: 1,
       stdout: '',
-      stderr:
-        'input_not_media: The input is not a video, audio or image file Kiln can read.\njob job_failed failed; see it with: kiln jobs job_failed\n',
+      stderr: 'input_not_media: The input is not a video, audio or image file Kiln can read.\nsee the job with: kiln jobs job_failed\n',
     });
     const json = await kiln([...argv, '--json'], api());
     expect(json.code).toBe(1);
