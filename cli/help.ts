@@ -230,7 +230,11 @@ export function commandHelp(command: Command, taskKind?: string): string {
     ...table(OWN[command]),
   ];
   if (kind) {
-    lines.push('', `Options of the ${WORD[kind]} job (checked as POST /jobs checks them; docs/api.md#${kind}):`, ...table(optionFlags(kind)));
+    lines.push(
+      '',
+      `Options of the ${WORD[kind]} job (checked as POST /jobs checks them; docs/api.md#${kind}):`,
+      ...table(optionFlags(kind)),
+    );
   } else if (command === 'task') {
     lines.push('', "An encode kind takes that kind's options: kiln task video --help lists them.");
   }
