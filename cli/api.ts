@@ -12,6 +12,19 @@ export interface ApiClient {
 }
 
 /**
+ * The API at `base` did not answer: named with the URL, the reason (fetch's own "fetch failed"
+ * hides it in `cause`) and the two usual fixes.
+ */
+function apiUnreachable(base: string, err: unknown): ErrorBody {
+  const cause = (err as { cause?: unknown }).cause;
+  const reason = cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
+  return {
+    kind: 'api_unreachable',
+    message: `Could not reach the Kiln API at ${base} (${reason}). Is Kiln running there (npm run dev starts one on http://127.0.0.1:8787), and is the URL right (--api-url, KILN_API_URL or ITTYBIT_API_URL)?`,
+  };
+}
+
+/**
  * @example
  * const api = apiClient('http://127.0.0.1:8787', 'kiln_dev_key');
  * const jobs = await api.call<Job[]>('GET', '/jobs?limit=5');
@@ -34,7 +47,7 @@ export function apiClient(baseUrl: string, key: string, signal?: AbortSignal, de
       } catch (err) {
         debug?.(`< ${method} ${path}: ${(err as Error).message}`);
         if (signal?.aborted) return { ok: false, error: interruptedError() };
-        return { ok: false, error: { kind: 'input_unreachable', message: `Could not reach Kiln at ${base}: ${(err as Error).message}` } };
+        return { ok: false, error: apiUnreachable(base, err) };
       }
       debug?.(`< ${res.status} ${method} ${path}`);
       const text = await res.text();

@@ -163,7 +163,8 @@ Options:
                            AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL, else ~/.aws/credentials);
                            remote: a connection's name or id (else KILN_CONNECTION or
                            ITTYBIT_CONNECTION, else the API's default), sent as connection_id
-  -h, --help               show this help
+  -h, --help               show this help; kiln <command> --help shows that command's own
+                           options, with their ranges, allowed values and defaults
 
 Batch and multi-output (on this machine):
   -i a.jpg b.jpg …         several inputs (a shell glob, -i repeated, or a quoted 'photos/*.jpg',
@@ -252,6 +253,59 @@ export class UsageError extends Error {
 }
 
 /**
+ * An option no command takes. cli/main.ts words the message with the command's own options
+ * (cli/help.ts), which come from the zod schemas: loading them here would slow every start.
+ */
+export class UnknownOptionError extends UsageError {
+  override name = 'UnknownOptionError';
+  /** As typed, with its dashes: `--widht`. */
+  readonly option: string;
+  readonly command: Command | null;
+  /** The kind of `kiln task <kind>`, whose options apply. */
+  readonly taskKind: string | undefined;
+  constructor(option: string, command: Command | null, taskKind: string | undefined) {
+    super(`Unknown option ${option}; see kiln${command ? ` ${command}` : ''} --help`);
+    this.option = option;
+    this.command = command;
+    this.taskKind = taskKind;
+  }
+}
+
+/**
+ * Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
+ * neighbours each count 1, so `widht` is 1 from `width`.
+ */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The candidate nearest to a mistyped word, or undefined when none is close: at most one edit
+ * for words of up to four letters, two for longer ones, so `--fit` is not offered for `--foo`.
+ *
+ * @example
+ * closest('widht', ['width', 'height']); // 'width'
+ */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  const limit = word.length <= 4 ? 1 : 2;
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate);
+    if (distance <= limit && (!best || distance < best.distance)) best = { candidate, distance };
+  }
+  return best?.candidate;
+}
+
+/**
  * The `format` option implied by an output path, or undefined when the extension says nothing.
  *
  * @example
@@ -285,6 +339,25 @@ function either(values: Record<string, unknown>, snake: keyof typeof SPELLINGS):
   }
   return b ?? a;
 }
+
+/** A parse that only asks for help: nothing else on the line is read. */
+const HELP_ONLY: ParsedCli = {
+  command: null,
+  args: [],
+  inputs: [],
+  batch: false,
+  outputs: [],
+  outputFormats: [],
+  options: {},
+  mode: undefined,
+  json: false,
+  debug: false,
+  local: false,
+  help: true,
+  metadata: [],
+  async: false,
+  flags: {},
+};
 
 /** How many words each command takes after its name. */
 const MAX_ARGS: Record<Command, number> = {
@@ -345,9 +418,16 @@ function impliedFormat(kind: string | null | undefined, output: string, format: 
  */
 export function parseCli(argv: string[]): ParsedCli {
   let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+  const args = joinNegativeValues(argv);
   try {
-    parsed = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
+    const unknown = /^Unknown option '([^']+)'/.exec((err as Error).message)?.[1];
+    if (unknown !== undefined) {
+      // Parsed again, leniently, only to learn which command's options to suggest from.
+      const { positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: false });
+      throw new UnknownOptionError(unknown, COMMANDS[positionals[0] ?? ''] ?? null, positionals[1]);
+    }
     // Node's message goes on to explain `--` positionals, which is noise for kiln users.
     const first = (err as Error).message.split(/\.\s/)[0] ?? 'Invalid arguments';
     throw new UsageError(`${first}; see kiln --help`);
@@ -356,8 +436,12 @@ export function parseCli(argv: string[]): ParsedCli {
   const word = positionals[0];
   const command = word === undefined ? null : COMMANDS[word];
   if (word !== undefined && command === undefined) {
-    throw new UsageError(`Unknown command "${word}"; expected one of ${Object.keys(COMMANDS).join(', ')}`);
+    const near = closest(word, Object.keys(COMMANDS));
+    const hint = near ? `; did you mean ${near}?` : `; expected one of ${Object.keys(COMMANDS).join(', ')}`;
+    throw new UsageError(`Unknown command "${word}"${hint}`);
   }
+  // `kiln video --help` prints the command's help whatever else the line holds.
+  if (values.help) return { ...HELP_ONLY, command: command ?? null, args: positionals.slice(1), help: true };
   const inputs = [...(values.input ?? [])];
   // `-i a.jpg b.jpg` (or a shell-expanded `-i *.jpg`): node's parser leaves b.jpg as a word.
   if (isEncodeKind(command) && inputs.length > 0) inputs.push(...positionals.splice(1));

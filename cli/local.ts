@@ -15,7 +15,7 @@ import type { MediaInfo } from '../schemas/file.ts';
 import { isPlaylistPath, writesFolder } from '../schemas/formats.ts';
 import type { JobKind } from '../schemas/options.ts';
 import { isEncodeKind, isGlob, type ParsedCli, type TaskKindName } from './args.ts';
-import { type CliOutcome, describe, taskInput } from './outcome.ts';
+import { type CliOutcome, describe, noSuchFile, taskInput } from './outcome.ts';
 import { inputName, isS3Url, isUrl } from './paths.ts';
 import { progressBar } from './progress.ts';
 import { readRecipe, recipeOutputName } from './recipe.ts';
@@ -76,7 +76,7 @@ async function fetchInput(
   credentials: S3Credentials | undefined,
 ): Promise<Fetched> {
   if (credentials && isS3Url(input)) return (await import('./s3.ts')).getObject(credentials, input, scratch, limits.maxInputBytes, signal);
-  if (!isUrl(input)) return { ok: true, path: input };
+  if (!isUrl(input)) return (await stat(input).catch(() => null)) ? { ok: true, path: input } : { ok: false, error: noSuchFile(input) };
   return (await import('./download.ts')).download(input, scratch, limits.maxInputBytes, signal);
 }
 

@@ -10,7 +10,7 @@
  */
 
 import type { ErrorBody } from '../schemas/errors.ts';
-import { type ParsedCli, parseCli, USAGE, UsageError } from './args.ts';
+import { type ParsedCli, parseCli, UnknownOptionError, USAGE, UsageError } from './args.ts';
 import type { CliOutcome } from './outcome.ts';
 
 /** Exit codes: 0 done, 1 the job failed, 2 the command line was wrong, 130 interrupted (128 + SIGINT). */
@@ -18,10 +18,19 @@ const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 const EXIT_INTERRUPTED = 130;
 
-function fail(error: ErrorBody, json: boolean): number {
+/**
+ * How to look up the job or task a failure happened to (it failed, or waiting for it did), unless
+ * the message already names it.
+ */
+function lookUp(failed: { object: 'job' | 'task'; id: string }): string {
+  return failed.object === 'job' ? `see the job with: kiln jobs ${failed.id}` : `the task is ${failed.id} (GET /tasks/${failed.id})`;
+}
+
+function fail(error: ErrorBody, json: boolean, failed?: { object: 'job' | 'task'; id: string }): number {
   // A script piping stdout to jq gets the error as a line; whoever runs the script still sees why.
-  if (json) process.stdout.write(`${JSON.stringify({ ok: false, error })}\n`);
+  if (json) process.stdout.write(`${JSON.stringify({ ok: false, ...(failed ? { id: failed.id } : {}), error })}\n`);
   process.stderr.write(`${error.kind}: ${error.message}\n`);
+  if (failed && !error.message.includes(failed.id)) process.stderr.write(`${lookUp(failed)}\n`);
   if (error.kind === 'cancelled') return EXIT_INTERRUPTED;
   return error.kind === 'invalid_input' ? EXIT_USAGE : EXIT_FAILED;
 }
@@ -55,11 +64,19 @@ export async function main(argv: string[]): Promise<number> {
   try {
     cli = parseCli(argv);
   } catch (err) {
+    if (err instanceof UnknownOptionError) {
+      process.stderr.write(`invalid_input: ${(await import('./help.ts')).unknownOptionMessage(err)}\n`);
+      return EXIT_USAGE;
+    }
     if (err instanceof UsageError) {
       process.stderr.write(`invalid_input: ${err.message}\n`);
       return EXIT_USAGE;
     }
     throw err;
+  }
+  if (cli.help && cli.command) {
+    process.stdout.write((await import('./help.ts')).commandHelp(cli.command, cli.args[0]));
+    return 0;
   }
   if (cli.help || cli.command === null) {
     (cli.help ? process.stdout : process.stderr).write(USAGE);
@@ -72,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSigint);
   try {
     const outcome = await dispatch(cli, controller.signal);
-    if (!outcome.ok) return fail(outcome.error, cli.json);
+    if (!outcome.ok) return fail(outcome.error, cli.json, outcome.failed);
     if (cli.json) {
       const objects = Array.isArray(outcome.json) ? outcome.json : [outcome.json];
       for (const object of objects) process.stdout.write(`${JSON.stringify(object)}\n`);

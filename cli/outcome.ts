@@ -5,8 +5,20 @@
 import type { ErrorBody } from '../schemas/errors.ts';
 import type { MediaInfo } from '../schemas/file.ts';
 
-/** What a command printed: `json` (an array prints one line per item) or text `lines`; `exitCode` when a report is not all good. */
-export type CliOutcome = { ok: true; json: unknown; lines: string[]; notes: string[]; exitCode?: number } | { ok: false; error: ErrorBody };
+/**
+ * What a command printed: `json` (an array prints one line per item) or text `lines`; `exitCode`
+ * when a report is not all good. A failure names the job or task it happened to, once there is
+ * one, so the user can look it up.
+ */
+export type CliOutcome =
+  | { ok: true; json: unknown; lines: string[]; notes: string[]; exitCode?: number }
+  | { ok: false; error: ErrorBody; failed?: { object: 'job' | 'task'; id: string } };
+
+/**
+ * A local input that is not there, in the same words locally and remotely (exit 2: the command
+ * line named it). Locally, ffprobe would otherwise call it unreadable media.
+ */
+export const noSuchFile = (path: string): ErrorBody => ({ kind: 'invalid_input', message: `No such file: ${path}` });
 
 function size(bytes: number): string {
   if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;

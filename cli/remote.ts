@@ -18,7 +18,7 @@ import type { Upload } from '../schemas/upload.ts';
 import { type ApiClient, apiClient, namedConnection } from './api.ts';
 import { COMMANDS, isEncodeKind, type ParsedCli, type TaskKindName } from './args.ts';
 import { readJson } from './json-argument.ts';
-import { type CliOutcome, describe, taskInput } from './outcome.ts';
+import { type CliOutcome, describe, noSuchFile, taskInput } from './outcome.ts';
 import { isS3Url } from './paths.ts';
 import { progressBar } from './progress.ts';
 import { putFile } from './put.ts';
@@ -265,16 +265,18 @@ async function connectionId(api: ApiClient, cli: ParsedCli): Promise<{ ok: true;
   return { ok: true, id: found.connection.id };
 }
 
-/** Waits for a job unless --async, then downloads its output to -o or prints its URL. */
+/** Waits for a job unless --async, then downloads its output to -o or prints its URL. A job that fails is named. */
 async function finish(api: ApiClient, cli: ParsedCli, job: Job, signal: AbortSignal): Promise<CliOutcome> {
   if (cli.async) return { ok: true, json: job, lines: [jobLine(job)], notes: [] };
+  const failed = { object: 'job', id: job.id } as const;
   const done = await follow(api, job, cli.json, signal);
-  if (!('object' in done)) return { ok: false, error: done };
+  if (!('object' in done)) return { ok: false, error: done, failed };
   if (done.status !== 'succeeded' || !done.output) {
-    return { ok: false, error: done.error ?? { kind: 'processing_failed', message: `The job ended ${done.status}.` } };
+    return { ok: false, error: done.error ?? { kind: 'processing_failed', message: `The job ended ${done.status}.` }, failed };
   }
   const lines = [`${done.id} succeeded: ${describe(done.output)}`];
   const error = await download(done.kind, done.output.url, cli.output, signal);
+  // The job succeeded: a download that fails is this machine's failure, not the job's.
   if (error) return { ok: false, error };
   lines.push(cli.output && !cli.output.startsWith('s3://') ? `wrote ${cli.output}` : done.output.url);
   return { ok: true, json: done, lines, notes: [] };
@@ -293,7 +295,7 @@ async function inputForApi(
   signal: AbortSignal,
 ): Promise<{ ok: true; input: string } | { ok: false; error: ErrorBody }> {
   if (/^(https?|s3):\/\//.test(raw) || raw.startsWith('file_')) return { ok: true, input: raw };
-  if (!existsSync(raw)) return { ok: false, error: { kind: 'invalid_input', message: `No such file: ${raw}` } };
+  if (!existsSync(raw)) return { ok: false, error: noSuchFile(raw) };
   const uploaded = await upload(api, raw, signal);
   return uploaded.ok ? { ok: true, input: uploaded.id } : uploaded;
 }
@@ -340,12 +342,14 @@ async function runTask(api: ApiClient, cli: ParsedCli, signal: AbortSignal): Pro
   if (cli.async) return { ok: true, json: created.body, lines: [taskLine(created.body)], notes: [] };
   const bar = cli.json ? progressBar({ isTTY: false } as NodeJS.WriteStream) : progressBar(process.stderr);
   let current = created.body;
+  const failed = { object: 'task', id: current.id } as const;
   try {
     while (current.status === 'waiting' || current.status === 'queued' || current.status === 'processing') {
       await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
-      if (signal.aborted) return fail('cancelled', `Stopped waiting; task ${current.id} goes on.`);
+      if (signal.aborted)
+        return { ok: false, error: { kind: 'cancelled', message: `Stopped waiting; task ${current.id} goes on.` }, failed };
       const next = await api.call<RemoteTask>('GET', `/tasks/${encodeURIComponent(current.id)}`);
-      if (!next.ok) return next;
+      if (!next.ok) return { ...next, failed };
       current = next.body;
       bar.update(kind, current.progress ?? 0);
     }
@@ -353,7 +357,7 @@ async function runTask(api: ApiClient, cli: ParsedCli, signal: AbortSignal): Pro
     bar.done();
   }
   if (current.status !== 'succeeded') {
-    return { ok: false, error: current.error ?? { kind: 'processing_failed', message: `The task ended ${current.status}.` } };
+    return { ok: false, error: current.error ?? { kind: 'processing_failed', message: `The task ended ${current.status}.` }, failed };
   }
   const url = current.output?.url;
   if (url && isEncodeKind(kind)) {

@@ -29,6 +29,8 @@ export const ErrorKind = z.enum([
   'processing_failed',
   'processor_busy',
   'processor_unavailable',
+  // The CLI's own: it could not reach the API it was pointed at (no answer, or no such host).
+  'api_unreachable',
 ]);
 export type ErrorKind = z.infer<typeof ErrorKind>;
 

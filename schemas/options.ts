@@ -121,10 +121,18 @@ function orList(items: readonly string[]): string {
 export const VideoOptions = z
   .strictObject({
     ...shared,
-    format: formatOption('video').optional(),
+    format: formatOption('video')
+      .optional()
+      .describe(`Container (default ${defaultFormat('video')}).`),
     codec: VideoCodec.optional().describe('h264 or h265 in mp4/mov, vp9 in webm, av1 in mp4/webm (default h264, vp9 for webm).'),
-    fps: z.number().min(1).max(60).optional(),
-    bitrate: z.number().int().min(300_000).max(60_000_000).optional(),
+    fps: z.number().min(1).max(60).optional().describe("Frames per second (default: the source's, at most 60)."),
+    bitrate: z
+      .number()
+      .int()
+      .min(300_000)
+      .max(60_000_000)
+      .optional()
+      .describe('Cap in bits per second (default: none; quality sets the size).'),
     mute: z.boolean().optional().describe('Drop the audio track.'),
     mute_video: z.boolean().optional().describe('Another name for mute (used in some Ittybit guides).'),
     frames: z
@@ -166,7 +174,11 @@ export const VideoOptions = z
 export const ImageOptions = z
   .strictObject({
     ...shared,
-    format: formatOption('image').optional(),
+    format: formatOption('image')
+      .optional()
+      .describe(
+        'Output format (default: a jpeg, png, webp or avif input keeps its own; a video frame or HEIC gives jpeg; GIF, SVG and BMP give png).',
+      ),
     interval: unsupported('a job makes one image; create one image job per frame, each with options.start set to its time.'),
   })
   .transform(({ interval, ...value }) => value)
@@ -188,7 +200,10 @@ export const AudioOptions = z
     quality: shared.quality,
     start: shared.start,
     end: shared.end,
-    format: z.enum(formatNames('audio')).optional(),
+    format: z
+      .enum(formatNames('audio'))
+      .optional()
+      .describe(`Output format (default ${defaultFormat('audio')}).`),
     bitrate: z.number().int().min(32_000).max(320_000).optional().describe('Bits per second, 32000–320000 (default from quality).'),
     normalize: z
       .enum(['lufs'])
@@ -225,7 +240,9 @@ const GIF_FPS_MAX = 50;
 export const AnimationOptions = z
   .strictObject({
     ...shared,
-    format: formatOption('animation').optional(),
+    format: formatOption('animation')
+      .optional()
+      .describe(`Output format (default ${defaultFormat('animation')}).`),
     fps: z.number().min(1).max(60).optional().describe(`Frames per second (default 10; at most ${GIF_FPS_MAX} for gif).`),
     end: seconds.optional().describe('End time in seconds (default start + 5 s, at most the end of the input).'),
     duration,
@@ -249,7 +266,10 @@ export const AdaptiveVideoOptions = z
     ...shared,
     width: shared.width.describe('Top rendition width: pixels, or a percentage of the source such as "50%"; lower rungs follow.'),
     height: shared.height.describe('Top rendition height: pixels, or a percentage of the source such as "50%"; lower rungs follow.'),
-    format: z.enum(formatNames('adaptive_video')).optional(),
+    format: z
+      .enum(formatNames('adaptive_video'))
+      .optional()
+      .describe(`Output format (default ${defaultFormat('adaptive_video')}, the only one).`),
   })
   .superRefine(endAfterStart)
   .meta({ id: 'AdaptiveVideoOptions' });

@@ -18,7 +18,7 @@ import { STATUS_BY_KIND } from '../worker/http/errors.ts';
 export const API_DOC_PATH = resolve(import.meta.dirname, '..', 'docs', 'api.md');
 
 /** Where each error kind shows up, and what it means to the caller. Typed by kind, so a new kind cannot go undocumented. */
-const ERROR_KINDS: Record<ErrorKind, { on: 'request' | 'job' | 'both'; meaning: string }> = {
+const ERROR_KINDS: Record<ErrorKind, { on: 'request' | 'job' | 'both' | 'cli'; meaning: string }> = {
   invalid_input: { on: 'both', meaning: "The request or the job's options are invalid; a request's `issues` names each field." },
   unauthorized: { on: 'request', meaning: 'The API key is missing or unknown.' },
   job_not_found: { on: 'request', meaning: "No such job for this API key (another tenant's job looks the same)." },
@@ -49,6 +49,10 @@ const ERROR_KINDS: Record<ErrorKind, { on: 'request' | 'job' | 'both'; meaning: 
   processing_failed: { on: 'job', meaning: 'The encoder failed on this input; the message quotes its last line.' },
   processor_busy: { on: 'both', meaning: 'No processor could take the job after repeated attempts; submit it again.' },
   processor_unavailable: { on: 'both', meaning: 'The processor is misconfigured or unreachable; the message names the problem.' },
+  api_unreachable: {
+    on: 'cli',
+    meaning: 'The CLI got no answer from the API URL it was given; the message names the URL and what to check.',
+  },
 };
 
 /** The object schema behind a zod schema, with its `$defs` indirection resolved. */
@@ -112,8 +116,8 @@ function fieldTable(schema: z.ZodType): string {
 function errorTable(): string {
   const rows = ErrorKind.options.map((kind) => {
     const { on, meaning } = ERROR_KINDS[kind];
-    const status = on === 'job' ? '—' : String(STATUS_BY_KIND[kind] ?? 500);
-    const where = { request: 'response', job: 'job', both: 'response, job' }[on];
+    const status = on === 'job' || on === 'cli' ? '—' : String(STATUS_BY_KIND[kind] ?? 500);
+    const where = { request: 'response', job: 'job', both: 'response, job', cli: 'CLI' }[on];
     return `| \`${kind}\` | ${status} | ${where} | ${meaning} |`;
   });
   return ['| kind | HTTP status | appears in | meaning |', '|---|---|---|---|', ...rows].join('\n');

@@ -86,6 +86,7 @@ beforeAll(async () => {
         const reply = (status: number, body: unknown) =>
           res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
         if (req.method === 'GET' && url.startsWith('/jobs?')) reply(200, [fakeJob('job_a'), fakeJob('job_b')]);
+        else if (req.method === 'POST' && url === '/jobs' && text.includes('broken.mov')) reply(201, failedJob());
         else if (req.method === 'POST' && url === '/jobs') reply(201, fakeJob('job_new'));
         else if (url === '/health') reply(200, { status: 'ok', worker: { status: 'ok' } });
         else reply(404, { kind: 'not_found', message: 'No such route.' });
@@ -108,17 +109,32 @@ function fakeJob(id: string) {
   };
 }
 
+/** A job the processor failed: the API answers it at once, already terminal. */
+function failedJob() {
+  const error = { kind: 'input_not_media', message: 'The input is not a video, audio or image file Kiln can read.' };
+  // biome-ignore format: one job object
+  return {
+    id: 'job_failed', object: 'job', kind: 'video', status: 'failed', progress: 20, input: 'https://example.com/broken.mov',
+    options: {}, output: null, metadata: {}, error, tasks: [],
+  };
+}
+
 afterAll(async () => {
   server.close();
   await cleanupWorkDirs();
 });
 
 describe('kiln CLI help and usage', () => {
-  test('--help prints usage and exits 0', async () => {
-    const run = await kiln(['--help']);
-    expect(run.code).toBe(0);
+  test('--help prints usage and exits 0, without loading zod (it slows every start)', async () => {
+    const hook = join(await workDir(), 'hook.mjs');
+    await writeFile(
+      hook,
+      "import { registerHooks } from 'node:module';\n" +
+        "registerHooks({ resolve(s, c, next) { if (s === 'zod') process.stderr.write('loaded zod\\n'); return next(s, c); } });\n",
+    );
+    const run = await kiln(['--help'], { NODE_OPTIONS: `--import=${hook}` });
+    expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(run.stdout).toMatch(/Usage:/);
-    expect((await kiln(['video', '--help'])).stdout).toMatch(/kiln video -i clip\.mov/);
   });
 
   test('no command prints usage on stderr and exits 2', async () => {
@@ -127,10 +143,17 @@ describe('kiln CLI help and usage', () => {
     expect(run.stderr).toMatch(/Usage:/);
   });
 
-  test('an unknown flag is a usage error without a stack trace', async () => {
+  test("an unknown flag is a usage error naming the nearest of that command's options", async () => {
     const run = await kiln(['video', '-i', 'a.mov', '-o', 'b.mp4', '--widht', '3']);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toBe("invalid_input: Unknown option '--widht'; see kiln --help\n");
+    expect(run).toMatchObject({ code: 2, stdout: '', stderr: 'invalid_input: Unknown option --widht; did you mean --width?\n' });
+  });
+
+  test("a command's --help is its own: its options with ranges, allowed values and defaults from the job schemas", async () => {
+    const video = await kiln(['video', '--help']);
+    expect(video.code).toBe(0);
+    expect(video.stdout).toMatch(/^kiln video — MP4/);
+    expect(video.stdout).toContain("  --fps <n>\n      number 1 to 60\n      Frames per second (default: the source's, at most 60).\n");
+    expect(video.stdout).toContain('  --codec <h264|h265|vp9|av1>\n');
   });
 
   test('an output extension it cannot map asks for --format', async () => {
@@ -192,6 +215,19 @@ describe('kiln CLI local jobs', () => {
     expect(run.code).toBe(0);
     const body = JSON.parse(run.stdout);
     expect(body).toMatchObject({ ok: true, input: { kind: 'video' }, output: { kind: 'audio', format: 'm4a', path: out }, notes: [] });
+  });
+
+  test('a missing file is "No such file" with its path and exit 2, in the same words locally and remotely', async () => {
+    const dir = await workDir();
+    const local = await kiln(['video', '-i', 'clpi.mov', '-o', 'x.mp4', '--tty'], {}, dir);
+    expect(local).toMatchObject({ code: 2, stdout: '', stderr: 'invalid_input: No such file: clpi.mov\n' });
+    const remote = await kiln(['video', '-i', 'clpi.mov', '-o', 'x.mp4', '--tty'], { KILN_API_URL: `${base}/api`, KILN_API_KEY: 'k' }, dir);
+    expect(remote).toEqual(local);
+    const json = await kiln(['probe', '-i', 'clpi.mov', '--json'], {}, dir);
+    expect([json.code, JSON.parse(json.stdout)]).toEqual([
+      2,
+      { ok: false, error: { kind: 'invalid_input', message: 'No such file: clpi.mov' } },
+    ]);
   });
 
   test('a bad input exits 1 with kind and message only', async () => {
@@ -431,6 +467,38 @@ describe('kiln CLI remote mode against a fake API', () => {
     const run = await kiln(['video', '-i', 'https://darkroom-app.com/uploads/clip.mov', '--width', '1920', '--format', 'mp4', '--quality', 'high', '--tty'], api(), dir);
     expect(run.stdout).toBe(`job_new succeeded: video, mp4, 640×360, 2.0 s, h264, 490.0 KB\n${base}/clip.mp4\n`);
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  test('an API nothing answers at is api_unreachable, naming the URL and what to check', async () => {
+    // A port that was just free: nothing listens on it.
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((r) => closed.close(r));
+    const url = `http://127.0.0.1:${port}`;
+    const run = await kiln(['jobs', '--tty'], { KILN_API_URL: url, KILN_API_KEY: 'k' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      `api_unreachable: Could not reach the Kiln API at ${url} (connect ECONNREFUSED 127.0.0.1:${port}). ` +
+        'Is Kiln running there (npm run dev starts one on http://127.0.0.1:8787), and is the URL right (--api-url, KILN_API_URL or ITTYBIT_API_URL)?\n',
+    );
+  });
+
+  test('a failed job prints its id, in text and in JSON, so kiln jobs <id> can show it', async () => {
+    const argv = ['video', '-i', 'https://example.com/broken.mov', '-o', 'x.mp4'];
+    const text = await kiln([...argv, '--tty'], api());
+    expect(text).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'input_not_media: The input is not a video, audio or image file Kiln can read.\nsee the job with: kiln jobs job_failed\n',
+    });
+    const json = await kiln([...argv, '--json'], api());
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({
+      ok: false,
+      id: 'job_failed',
+      error: { kind: 'input_not_media', message: 'The input is not a video, audio or image file Kiln can read.' },
+    });
   });
 
   test('--debug prints each API request and its status on stderr', async () => {

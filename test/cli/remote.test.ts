@@ -289,7 +289,8 @@ describe('kiln CLI remote mode: connections and tasks', () => {
     taskStates = [{ id: 'task_1', object: 'task', kind: 'export', status: 'failed', progress: 0, error }];
     const file = { kind: 'video', format: 'mp4', url: 'https://kiln.example.com/files/file_1' };
     const argv = ['task', 'export', '-i', JSON.stringify(file), '-o', 's3://processed/clip.mp4', '--connection', 'my-r2'];
-    expect(await remote(argv)).toEqual({ ok: false, error });
+    // The failure names the task, so the user can look it up.
+    expect(await remote(argv)).toEqual({ ok: false, error, failed: { object: 'task', id: 'task_1' } });
     expect(seen[1]?.body).toEqual({
       kind: 'export',
       input: file,

@@ -160,6 +160,15 @@ describe('kiln CLI against the service', () => {
     expect((err as { stderr: string }).stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('prints the id of a job that failed, and kiln jobs <id> shows that job', async () => {
+    await copyFile(fixture('text.mp4'), join(work, 'notes.mp4'));
+    const run = await kiln(['video', '-i', 'notes.mp4', '-o', 'notes-out.mp4', '--json']).catch((e: { code: number; stdout: string }) => e);
+    expect(run).toMatchObject({ code: 1 });
+    const line = JSON.parse(run.stdout);
+    expect(line).toMatchObject({ ok: false, id: expect.stringMatching(/^job_\w+$/), error: { kind: 'input_not_media' } });
+    expect(JSON.parse((await kiln(['jobs', line.id])).stdout)).toMatchObject({ id: line.id, status: 'failed' });
+  });
+
   /** A seed's text with only `ittybit` → `kiln` and its made-up input URL → the test's media server. */
   async function seed(name: string): Promise<string> {
     return (await readFile(join(ROOT, 'test', 'e2e', 'seeds', name), 'utf8'))

@@ -5,6 +5,9 @@ import { checkOutboundUrl } from '../net/outbound.ts';
 import { parseFileUrl } from '../storage/keys.ts';
 import type { TenantObject } from '../tenant-object/index.ts';
 
+/** What `input` takes, for the 400 that refuses something else: a local path is the usual mistake, and an upload is its fix. */
+export const INPUT_EXPECTED = 'a URL (https://…), a file_… id from POST /uploads, or s3://bucket/key';
+
 /** Parses `s3://bucket/key` into its parts. */
 export function parseS3Url(raw: string): { bucket: string; key: string } | null {
   const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(raw);
@@ -62,6 +65,6 @@ export async function resolveInput(opts: {
     if (!upload) throw invalidField('input', 'That file URL does not belong to an upload made with this API key');
     return { type: 'kiln', key: upload.key };
   }
-  checkOutboundUrl(input, 'input', { allowLoopback: config.allowLoopback });
+  checkOutboundUrl(input, 'input', { allowLoopback: config.allowLoopback, expected: INPUT_EXPECTED });
   return { type: 'url', url: input };
 }

@@ -6,17 +6,24 @@ import { invalidField } from '../http/errors.ts';
  * link-local or metadata address; loopback only when the deployment allows it (dev). The
  * processor checks the addresses behind the name again when it connects (docs/api.md#limits-and-security).
  *
+ * `expected` words what the field takes when it takes more than a URL (a job's input also takes
+ * file ids and s3:// keys, which are resolved before this check).
+ *
  * @example checkOutboundUrl(body.webhook_url, 'webhook_url', { allowLoopback: false, httpsOnly: true })
  */
-export function checkOutboundUrl(raw: string, field: string, opts: { allowLoopback: boolean; httpsOnly?: boolean }): URL {
+export function checkOutboundUrl(
+  raw: string,
+  field: string,
+  opts: { allowLoopback: boolean; httpsOnly?: boolean; expected?: string },
+): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw invalidField(field, `Expected a URL for ${field} but received ${JSON.stringify(raw.slice(0, 100))}`);
+    throw invalidField(field, `Expected ${opts.expected ?? 'a URL'} for ${field} but received ${JSON.stringify(raw.slice(0, 100))}`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw invalidField(field, `Expected an https:// URL for ${field} but received the scheme ${url.protocol}`);
+    throw invalidField(field, `Expected ${opts.expected ?? 'an https:// URL'} for ${field} but received the scheme ${url.protocol}`);
   }
   const refusal = outboundRefusal(url.hostname, opts);
   if (refusal === 'forbidden') {

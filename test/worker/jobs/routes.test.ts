@@ -58,6 +58,17 @@ describe('POST /jobs', () => {
     expect(err.issues.find((i) => i.path === path)!.message).toContain(path);
   });
 
+  it.each([
+    ['clip.mov', 'Expected a URL (https://…), a file_… id from POST /uploads, or s3://bucket/key for input but received "clip.mov"'],
+    [
+      'localhost:8787/clip.mov',
+      'Expected a URL (https://…), a file_… id from POST /uploads, or s3://bucket/key for input but received the scheme localhost:',
+    ],
+  ])('refuses the input %s saying a file id from an upload is accepted too', async (input, message) => {
+    const res = await api('/jobs', { method: 'POST', json: { ...VIDEO_JOB, input } });
+    expect(await res.json()).toEqual({ kind: 'invalid_input', message, issues: [{ path: 'input', message }] });
+  });
+
   it('names every unknown option', async () => {
     const res = await api('/jobs', { method: 'POST', json: { ...VIDEO_JOB, options: { widht: 640, colour: 'red' } } });
     const err = await res.json<{ issues: { path: string; message: string }[] }>();
