@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -262,7 +262,9 @@ describe("README: the five-minute walkthrough's block", () => {
     // The dev stack's address and the receiver's port are this test's; a 1 s clip keeps it cheap.
     const script = block.replaceAll('http://127.0.0.1:8787', stack.base).replaceAll('9999', port).replace(' -t 5 ', ' -t 1 ');
     const cwd = await mkdtemp(join(tmpdir(), 'kiln-walkthrough-'));
-    const { stdout } = await promisify(execFile)('bash', ['-c', `set -euo pipefail\n${script}\necho "receiver $RECEIVER"`], { cwd });
+    // A step that fails stops the receiver it started; on success the test stops it once the webhooks are in.
+    const run = `set -euo pipefail\ntrap 'kill \${RECEIVER:-} 2>/dev/null' ERR\n${script}\necho "receiver $RECEIVER"`;
+    const { stdout } = await promisify(execFile)('bash', ['-c', run], { cwd });
     const receiverPid = Number(/^receiver (\d+)$/m.exec(stdout)![1]);
     try {
       expect(stdout).toMatch(/^uploaded clip\.mov: HTTP 200, \d+ bytes$/m);
@@ -276,6 +278,7 @@ describe("README: the five-minute walkthrough's block", () => {
       for (const id of ids) expect(await readFile(log, 'utf8')).toContain(id);
     } finally {
       process.kill(receiverPid);
+      await rm(cwd, { recursive: true, force: true });
     }
   });
 });
