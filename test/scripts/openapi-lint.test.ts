@@ -63,3 +63,23 @@ describe('the OpenAPI document the Worker serves', () => {
     await expect(types).toMatchFileSnapshot(CLIENT_TYPES);
   });
 });
+
+describe('GET /health with a PROCESSOR_URL where nothing answers', () => {
+  test('says the processor is unreachable and where, in one line of JSON', async () => {
+    const res = await fetch(new URL('/health', base));
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    expect(text.endsWith('}\n')).toBe(true);
+    expect(JSON.parse(text)).toEqual({
+      status: 'degraded',
+      worker: { status: 'ok' },
+      processor: {
+        status: 'unreachable',
+        via: 'url',
+        message: expect.stringMatching(
+          /^The processor at http:\/\/127\.0\.0\.1:9 answered HTTP \d+ without its health report; is it running\?$/,
+        ),
+      },
+    });
+  });
+});

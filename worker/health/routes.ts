@@ -52,21 +52,26 @@ healthRoutes.get('/health', async (c) => {
   if (!processorUrl) {
     return jsonLine({ status: 'ok', worker: { status: 'ok' }, processor: { status: 'on_demand', via: 'container' } }, 200);
   }
-  try {
-    const res = await fetch(new URL('/health', processorUrl), { signal: AbortSignal.timeout(PROCESSOR_HEALTH_TIMEOUT_MS) });
-    const processor = (await res.json()) as { status: string };
-    return jsonLine(
-      { status: res.ok ? 'ok' : 'degraded', worker: { status: 'ok' }, processor: { ...processor, via: 'url' } },
-      res.ok ? 200 : 503,
-    );
-  } catch (err) {
-    return jsonLine(
+  const unreachable = (why: string) =>
+    jsonLine(
       {
         status: 'degraded',
         worker: { status: 'ok' },
-        processor: { status: 'unreachable', via: 'url', message: err instanceof Error ? err.message : String(err) },
+        processor: { status: 'unreachable', via: 'url', message: `The processor at ${processorUrl} ${why}; is it running?` },
       },
       503,
     );
+  let res: Response;
+  try {
+    res = await fetch(new URL('/health', processorUrl), { signal: AbortSignal.timeout(PROCESSOR_HEALTH_TIMEOUT_MS) });
+  } catch (err) {
+    return unreachable(`did not answer (${err instanceof Error ? err.message : String(err)})`);
   }
+  const processor = (await res.json().catch(() => null)) as { status: string } | null;
+  // Whatever answered is not the processor: wrangler answers a refused connection with a text 502.
+  if (!processor) return unreachable(`answered HTTP ${res.status} without its health report`);
+  return jsonLine(
+    { status: res.ok ? 'ok' : 'degraded', worker: { status: 'ok' }, processor: { ...processor, via: 'url' } },
+    res.ok ? 200 : 503,
+  );
 });
