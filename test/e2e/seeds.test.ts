@@ -258,9 +258,15 @@ describe("README: the five-minute walkthrough's block", () => {
     const readme = await readFile(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Five-minute walkthrough'));
     const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+    for (const swapped of ['http://127.0.0.1:8787', '9999', ' -t 5 ', 'size=1920x1080']) expect(block).toContain(swapped);
     const port = String(await freePort());
-    // The dev stack's address and the receiver's port are this test's; a 1 s clip keeps it cheap.
-    const script = block.replaceAll('http://127.0.0.1:8787', stack.base).replaceAll('9999', port).replace(' -t 5 ', ' -t 1 ');
+    // The dev stack's address and the receiver's port are this test's. A 1 s 320x240 clip keeps it
+    // cheap: Kiln never upscales, so every job still succeeds; the sizes are the client test's to check.
+    const script = block
+      .replaceAll('http://127.0.0.1:8787', stack.base)
+      .replaceAll('9999', port)
+      .replace(' -t 5 ', ' -t 1 ')
+      .replace('size=1920x1080', 'size=320x240');
     const cwd = await mkdtemp(join(tmpdir(), 'kiln-walkthrough-'));
     // A step that fails stops the receiver it started; on success the test stops it once the webhooks are in.
     const run = `set -euo pipefail\ntrap 'kill \${RECEIVER:-} 2>/dev/null' ERR\n${script}\necho "receiver $RECEIVER"`;
