@@ -1,11 +1,15 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { AwsClient } from 'aws4fetch';
+import createClient from 'openapi-fetch';
 import sharp from 'sharp';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Job } from '../../schemas/job.ts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { isTerminal, type Job } from '../../schemas/job.ts';
 import { devVars } from '../support/dev-vars.ts';
 import {
   audioStream,
@@ -18,6 +22,7 @@ import {
   videoStream,
 } from '../support/inspect.ts';
 import { fixture } from '../support/media.ts';
+import type { paths } from './support/kiln-api.d.ts';
 import { startReceiver } from './support/receiver.ts';
 import { hasPythonRequests, runSeed } from './support/seeds.ts';
 import { API_KEY, LOCAL_S3, startStack } from './support/stack.ts';
@@ -186,6 +191,100 @@ describe('seed: with S3 storage', () => {
       const path = join(dir, `s3-${snippet}.mp4`);
       await writeFile(path, Buffer.from(await res.arrayBuffer()));
       await expectWebMp4(path, 1920, 1080);
+    }
+  });
+});
+
+describe('seed: the upload pipeline through a client generated from /openapi.json', () => {
+  it('uploads a clip, runs the three jobs and polls them to outputs of the right size (openapi-typescript + openapi-fetch)', async () => {
+    const kiln = createClient<paths>({ baseUrl: stack.base, headers: { Authorization: `Bearer ${API_KEY}` } });
+    const upload = await kiln.POST('/uploads', { body: { filename: 'clip.mov', content_type: 'video/quicktime' } });
+    if (!upload.data) throw new Error(`POST /uploads failed: ${JSON.stringify(upload.error)}`);
+    const put = await fetch(upload.data.upload_url, {
+      method: 'PUT',
+      headers: { 'content-type': 'video/quicktime' },
+      body: await readFile(fixture('clip-1080p.mov')),
+    });
+    expect(put.status).toBe(200);
+
+    const seedJobs = [
+      { kind: 'video', options: { width: 1920, format: 'mp4', quality: 'high' } },
+      { kind: 'image', options: { start: 2, width: 640, format: 'webp' } },
+      { kind: 'video', options: { width: 480, quality: 'low', format: 'mp4' } },
+    ] as const;
+    const created = await Promise.all(seedJobs.map((job) => kiln.POST('/jobs', { body: { input: upload.data.file.id, ...job } })));
+    const ids = created.map(({ data, error }) => data?.id ?? JSON.stringify(error));
+    const finished = await Promise.all(
+      ids.map((id) =>
+        vi.waitFor(
+          async () => {
+            const { data } = await kiln.GET('/jobs/{id}', { params: { path: { id } } });
+            if (!data || !isTerminal(data.status)) throw new Error(`job ${id} is ${data?.status}`);
+            return data;
+          },
+          { timeout: 90_000, interval: 250 },
+        ),
+      ),
+    );
+    const [hd, thumb, preview] = finished.map((job) => {
+      expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+      return job.output!.url;
+    });
+    expect(await videoStream(await fetched(hd!, 'client-hd.mp4'))).toMatchObject({ width: 1920, height: 1080 });
+    expect(await sharp(await fetched(thumb!, 'client-thumb.webp')).metadata()).toMatchObject({ format: 'webp', width: 640, height: 360 });
+    expect(await videoStream(await fetched(preview!, 'client-preview.mp4'))).toMatchObject({ width: 480, height: 270 });
+  });
+});
+
+async function fetched(url: string, name: string): Promise<string> {
+  const res = await fetch(url);
+  expect(res.status).toBe(200);
+  const path = join(dir, name);
+  await writeFile(path, Buffer.from(await res.arrayBuffer()));
+  return path;
+}
+
+/** A port nothing listens on now, for the walkthrough's webhook receiver (two e2e stacks may run at once). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe("README: the five-minute walkthrough's block", () => {
+  it('uploads, says so, starts the three jobs, waits until all are finished and logs their webhooks to a file', async () => {
+    const readme = await readFile(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Five-minute walkthrough'));
+    const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+    for (const swapped of ['http://127.0.0.1:8787', '9999', ' -t 5 ', 'size=1920x1080']) expect(block).toContain(swapped);
+    const port = String(await freePort());
+    // The dev stack's address and the receiver's port are this test's. A 1 s 320x240 clip keeps it
+    // cheap: Kiln never upscales, so every job still succeeds; the sizes are the client test's to check.
+    const script = block
+      .replaceAll('http://127.0.0.1:8787', stack.base)
+      .replaceAll('9999', port)
+      .replace(' -t 5 ', ' -t 1 ')
+      .replace('size=1920x1080', 'size=320x240');
+    const cwd = await mkdtemp(join(tmpdir(), 'kiln-walkthrough-'));
+    // A step that fails stops the receiver it started; on success the test stops it once the webhooks are in.
+    const run = `set -euo pipefail\ntrap 'kill \${RECEIVER:-} 2>/dev/null' ERR\n${script}\necho "receiver $RECEIVER"`;
+    const { stdout } = await promisify(execFile)('bash', ['-c', run], { cwd });
+    const receiverPid = Number(/^receiver (\d+)$/m.exec(stdout)![1]);
+    try {
+      expect(stdout).toMatch(/^uploaded clip\.mov: HTTP 200, \d+ bytes$/m);
+      expect(stdout).toMatch(/^file id: file_\w+$/m);
+      const ids = [...stdout.matchAll(/^created (job_\w+)$/gm)].map((m) => m[1]!);
+      expect(ids).toHaveLength(3);
+      for (const id of ids)
+        expect(stdout).toMatch(new RegExp(`^${id} succeeded ${stack.base}/files/outputs/${id}/file_\\w+\\.(mp4|webp)$`, 'm'));
+      const log = join(cwd, 'walkthrough', 'webhooks.log');
+      await vi.waitFor(async () => expect((await readFile(log, 'utf8')).trim().split('\n')).toHaveLength(3), { timeout: 15_000 });
+      for (const id of ids) expect(await readFile(log, 'utf8')).toContain(id);
+    } finally {
+      process.kill(receiverPid);
+      await rm(cwd, { recursive: true, force: true });
     }
   });
 });

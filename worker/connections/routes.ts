@@ -71,6 +71,8 @@ export const connectionRoutes = createRouter()
     createRoute({
       method: 'post',
       path: '/connections',
+      operationId: 'createConnection',
+      tags: ['Connections'],
       summary: 'Connect S3-compatible storage for s3:// inputs and outputs',
       request: { body: { content: { 'application/json': { schema: ConnectionCreate } }, required: true } },
       responses: { 201: json(Connection, 'The connection (without its secret).'), ...conflict, ...errorResponses },
@@ -101,6 +103,8 @@ export const connectionRoutes = createRouter()
     createRoute({
       method: 'get',
       path: '/connections',
+      operationId: 'listConnections',
+      tags: ['Connections'],
       summary: 'List connections',
       middleware: [ignoreUnknownQueryParams({ paging: 'none' })],
       responses: { 200: listJson(Connection, 'Connections, oldest first.'), ...errorResponses },
@@ -111,6 +115,8 @@ export const connectionRoutes = createRouter()
     createRoute({
       method: 'get',
       path: '/connections/{id}',
+      operationId: 'getConnection',
+      tags: ['Connections'],
       summary: 'Retrieve a connection',
       request: { params: ConnectionIdParam },
       responses: { 200: json(Connection, 'The connection (without its secret).'), ...errorResponses },
@@ -126,6 +132,8 @@ export const connectionRoutes = createRouter()
     createRoute({
       method: 'patch',
       path: '/connections/{id}',
+      operationId: 'updateConnection',
+      tags: ['Connections'],
       summary: 'Rename a connection, rotate its credentials, move its endpoint, or make it the default',
       request: {
         params: ConnectionIdParam,
@@ -152,6 +160,8 @@ export const connectionRoutes = createRouter()
     createRoute({
       method: 'delete',
       path: '/connections/{id}',
+      operationId: 'deleteConnection',
+      tags: ['Connections'],
       summary: 'Delete a connection',
       request: { params: ConnectionIdParam },
       responses: { 200: json(z.object({ id: z.string(), deleted: z.literal(true) }), 'Deleted.'), ...errorResponses },

@@ -1,7 +1,8 @@
-import { Hono } from 'hono';
-import { KilnError } from '../../schemas/errors.ts';
+import { z } from '@hono/zod-openapi';
+import { ErrorBody, KilnError } from '../../schemas/errors.ts';
 import { mimeFor } from '../../schemas/formats.ts';
-import type { AppEnv } from '../http/app.ts';
+import { createRouter } from '../http/app.ts';
+import { json } from '../http/openapi.ts';
 
 /** Outputs and uploads are immutable under their keys, so caches may keep them for a year. */
 const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
@@ -23,8 +24,9 @@ async function getHonouringHeaders(bucket: R2Bucket, key: string, headers: Heade
  * Serves objects from Kiln's bucket: Range, ETag and conditional requests handled by R2 itself.
  * No API key: the URLs Kiln hands out are unguessable (docs/api.md#uploads-and-files) so they work in <img> and <video>.
  */
-export const fileRoutes = new Hono<AppEnv>().on(['GET', 'HEAD'], '/files/:key{(outputs|uploads)/.+}', async (c) => {
-  const key = c.req.param('key');
+export const fileRoutes = createRouter();
+fileRoutes.on(['GET', 'HEAD'], '/files/:prefix{outputs|uploads}/:rest{.+}', async (c) => {
+  const key = `${c.req.param('prefix')}/${c.req.param('rest')}`;
   const { object, ranged } = await getHonouringHeaders(c.env.MEDIA, key, c.req.raw.headers);
   if (!object) throw new KilnError('not_found', 'No file exists at this URL.');
   const headers = new Headers();
@@ -52,4 +54,44 @@ export const fileRoutes = new Hono<AppEnv>().on(['GET', 'HEAD'], '/files/:key{(o
     headers.set('content-length', String(object.size));
   }
   return new Response(c.req.method === 'HEAD' ? null : object.body, { status: isPartial ? 206 : 200, headers });
+});
+
+const FileParams = z.object({
+  prefix: z.enum(['outputs', 'uploads']).openapi({ description: '`outputs` for what jobs wrote, `uploads` for what was uploaded.' }),
+  rest: z.string().openapi({
+    description: 'The rest of the file URL Kiln returned; it may contain `/` (files inside an HLS folder). Use the URL as given.',
+  }),
+});
+const bytes = { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } };
+const notFound = { 404: json(ErrorBody, 'No file exists at this URL (`not_found`).') };
+const fileHeaders = {
+  ETag: { schema: { type: 'string' as const }, description: 'For If-None-Match.' },
+  'Content-Length': { schema: { type: 'integer' as const }, description: 'Bytes in this response.' },
+};
+
+// Registered by hand: zod-openapi's routes cannot take a path parameter that spans `/`.
+fileRoutes.openAPIRegistry.registerPath({
+  method: 'get',
+  path: '/files/{prefix}/{rest}',
+  operationId: 'getFile',
+  tags: ['Files'],
+  summary: 'Download an output or an upload; Range and If-None-Match honoured, no API key needed',
+  security: [],
+  request: { params: FileParams },
+  responses: {
+    200: { description: 'The whole file.', headers: fileHeaders, content: bytes },
+    206: { description: 'The requested Range, with Content-Range.', content: bytes },
+    304: { description: 'Not modified since the ETag in If-None-Match.' },
+    ...notFound,
+  },
+});
+fileRoutes.openAPIRegistry.registerPath({
+  method: 'head',
+  path: '/files/{prefix}/{rest}',
+  operationId: 'headFile',
+  tags: ['Files'],
+  summary: "A file's size, type and ETag without its bytes",
+  security: [],
+  request: { params: FileParams },
+  responses: { 200: { description: 'The file exists.', headers: fileHeaders }, ...notFound },
 });

@@ -16,7 +16,7 @@ export const json = (schema: z.ZodType, description: string) => ({
 export const errorResponses = {
   400: json(ValidationErrorBody, 'The request is invalid; `issues` names each field.'),
   401: json(ErrorBody, 'Missing or unknown API key.'),
-  404: json(ErrorBody, 'No such job for this API key.'),
+  404: json(ErrorBody, 'No such job, task, file or connection for this API key.'),
 } as const;
 
 /** The answer of a route that counts against one of the tenant's rates (docs/behaviour.md#limits-per-tenant). */

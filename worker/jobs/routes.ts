@@ -24,6 +24,8 @@ import { JobIdParam, ListJobsQuery } from './schemas.ts';
 const createJob = createRoute({
   method: 'post',
   path: '/jobs',
+  operationId: 'createJob',
+  tags: ['Jobs'],
   summary: 'Create a job',
   request: { body: { content: { 'application/json': { schema: JobCreate } }, required: true }, headers: IdempotencyHeader },
   responses: {
@@ -38,6 +40,8 @@ const createJob = createRoute({
 const createJobBatch = createRoute({
   method: 'post',
   path: '/jobs/batch',
+  operationId: 'createJobBatch',
+  tags: ['Jobs'],
   summary: 'Create one job per output of one input, run together (Kiln extension)',
   description:
     'One input, 2–8 outputs: answers with one job per output, in order, each the same Job POST /jobs returns. The jobs run as one processor run (one download, one decode), and each keeps its own status, output, error, metadata and webhook. Idempotency-Key is not accepted.',
@@ -52,6 +56,8 @@ const createJobBatch = createRoute({
 const getJob = createRoute({
   method: 'get',
   path: '/jobs/{id}',
+  operationId: 'getJob',
+  tags: ['Jobs'],
   summary: 'Retrieve a job',
   request: { params: JobIdParam },
   responses: { 200: json(Job, 'The job.'), ...errorResponses },
@@ -63,6 +69,8 @@ export const METADATA_FILTER = /^metadata\[/;
 const listJobs = createRoute({
   method: 'get',
   path: '/jobs',
+  operationId: 'listJobs',
+  tags: ['Jobs'],
   summary: 'List jobs, newest first; filter by kind, status, input and metadata[key]=value',
   middleware: [ignoreUnknownQueryParams({ schema: ListJobsQuery, families: [METADATA_FILTER], paging: 'cursor' })],
   request: { query: ListJobsQuery },
@@ -72,6 +80,8 @@ const listJobs = createRoute({
 const cancelJob = createRoute({
   method: 'post',
   path: '/jobs/{id}/cancel',
+  operationId: 'cancelJob',
+  tags: ['Jobs'],
   summary: 'Cancel a job that has not finished',
   request: { params: JobIdParam },
   responses: { 200: json(Job, 'The job, cancelled unless it had already finished.'), ...errorResponses },
@@ -80,6 +90,8 @@ const cancelJob = createRoute({
 const jobEvents = createRoute({
   method: 'get',
   path: '/jobs/{id}/events',
+  operationId: 'listJobEvents',
+  tags: ['Jobs'],
   summary: "The job's history, oldest first: each run started, deferred or lost, and how it ended",
   middleware: [ignoreUnknownQueryParams({ paging: 'none' })],
   request: { params: JobIdParam },

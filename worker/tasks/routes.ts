@@ -213,6 +213,8 @@ export const taskRoutes = createRouter()
     createRoute({
       method: 'post',
       path: '/tasks',
+      operationId: 'createTask',
+      tags: ['Tasks'],
       summary: 'Create a standalone task',
       request: { body: { content: { 'application/json': { schema: TaskCreate } }, required: true }, headers: IdempotencyHeader },
       responses: {
@@ -249,6 +251,8 @@ export const taskRoutes = createRouter()
     createRoute({
       method: 'get',
       path: '/tasks',
+      operationId: 'listTasks',
+      tags: ['Tasks'],
       summary: 'List standalone tasks, newest first; filter by kind, status, input and metadata[key]=value',
       middleware: [ignoreUnknownQueryParams({ schema: ListTasksQuery, families: [METADATA_FILTER], paging: 'cursor' })],
       request: { query: ListTasksQuery },
@@ -272,6 +276,8 @@ export const taskRoutes = createRouter()
     createRoute({
       method: 'get',
       path: '/tasks/{id}',
+      operationId: 'getTask',
+      tags: ['Tasks'],
       summary: 'Retrieve a standalone task',
       request: { params: TaskIdParam },
       responses: { 200: json(StandaloneTask, 'The task.'), ...errorResponses },

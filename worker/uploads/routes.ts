@@ -20,6 +20,8 @@ const SINGLE_PUT_MAX_BYTES = 5 * 1024 ** 3;
 const createUpload = createRoute({
   method: 'post',
   path: '/uploads',
+  operationId: 'createUpload',
+  tags: ['Files'],
   summary: 'Get a presigned URL to upload a file straight to storage',
   request: { body: { content: { 'application/json': { schema: UploadCreate } }, required: true } },
   responses: {
@@ -32,6 +34,8 @@ const createUpload = createRoute({
 const putFile = createRoute({
   method: 'put',
   path: '/files/{id}',
+  operationId: 'uploadFile',
+  tags: ['Files'],
   summary: 'Upload a small file (up to 100 MiB) through the API',
   request: {
     params: z.object({

@@ -15,6 +15,8 @@ import { pinnedSecret } from './secrets.ts';
 const listDeliveries = createRoute({
   method: 'get',
   path: '/jobs/{id}/deliveries',
+  operationId: 'listJobDeliveries',
+  tags: ['Webhooks'],
   summary: "Every attempt to deliver the job's webhook",
   middleware: [ignoreUnknownQueryParams({ paging: 'none' })],
   request: { params: JobIdParam },
@@ -24,6 +26,8 @@ const listDeliveries = createRoute({
 const redeliver = createRoute({
   method: 'post',
   path: '/jobs/{id}/deliveries/redeliver',
+  operationId: 'redeliverJobWebhook',
+  tags: ['Webhooks'],
   summary: "Send the finished job's webhook again",
   request: { params: JobIdParam },
   responses: {
@@ -50,6 +54,8 @@ export const deliveryRoutes = createRouter()
 const getSecret = createRoute({
   method: 'get',
   path: '/webhooks/secret',
+  operationId: 'getWebhookSecret',
+  tags: ['Webhooks'],
   summary: "Your webhook signing secret (each API key's tenant has its own)",
   responses: { 200: json(WebhookSecret, 'The current secret.'), ...errorResponses },
 });
@@ -57,6 +63,8 @@ const getSecret = createRoute({
 const rotateSecret = createRoute({
   method: 'post',
   path: '/webhooks/secret/rotate',
+  operationId: 'rotateWebhookSecret',
+  tags: ['Webhooks'],
   summary: `Replace your webhook signing secret; the old one keeps signing, next to the new one, for ${WEBHOOK_SECRET_OVERLAP_MS / 3_600_000} h`,
   responses: { 200: json(WebhookSecret, 'The new secret.'), ...errorResponses },
 });

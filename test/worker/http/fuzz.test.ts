@@ -219,15 +219,14 @@ const DOCUMENTED = [
   'DELETE /connections/{id}',
   'GET /webhooks/secret',
   'POST /webhooks/secret/rotate',
-];
-const UNDOCUMENTED = [
-  'POST /internal/jobs/{id}/events',
-  'POST /internal/jobs/{id}/outputs',
-  'POST /internal/jobs/{id}/urls',
-  'GET /files/{key}',
-  'HEAD /files/{key}',
+  'GET /files/{prefix}/{rest}',
+  'HEAD /files/{prefix}/{rest}',
   'GET /health',
+  'GET /openapi.json',
 ];
+const UNDOCUMENTED = ['POST /internal/jobs/{id}/events', 'POST /internal/jobs/{id}/outputs', 'POST /internal/jobs/{id}/urls'];
+/** A file URL's path after /files/ is one parameter to fuzz, whatever the document splits it into. */
+const FILE_KEY = '{prefix}/{rest}';
 
 /** Swaps the placeholders for the ids known once `beforeAll` has run; requests are generated before that. */
 function resolve(text: string): string {
@@ -250,7 +249,7 @@ function requests(route: string, opts: { huge?: boolean } = {}): fc.Arbitrary<Fu
     fc.constantFrom('outputs/$job/out.mp4', 'uploads/$file', 'uploads/', 'outputs/..%2F..%2Fx'),
     oddString.map((s) => `uploads/${pathSegment(s)}`),
   );
-  const id = template.includes('{key}') ? filesKey : segment;
+  const id = template.includes(FILE_KEY) ? filesKey : segment;
   // The token checks out only for the attempt the URL names, so most internal requests name attempt 1.
   const listQuery =
     (template === '/jobs' || template === '/tasks') && method === 'GET'
@@ -292,7 +291,7 @@ function requests(route: string, opts: { huge?: boolean } = {}): fc.Arbitrary<Fu
     .map((r) =>
       printable({
         method,
-        path: template.replace(/\{(id|key)\}/, r.id) + r.query,
+        path: template.replace(FILE_KEY, r.id).replace('{id}', r.id) + r.query,
         headers: {
           authorization: r.authorization,
           'content-type': r.contentType,
