@@ -39,8 +39,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const dev of started) {
-    if (dev.npm.exitCode !== null) continue;
-    process.kill(dev.npm.pid!, 'SIGTERM');
+    if (dev.npm.exitCode !== null || dev.npm.signalCode !== null) continue;
+    dev.npm.kill('SIGTERM');
     await dev.exited;
   }
   await lock?.release();
@@ -171,6 +171,18 @@ describe('npm run dev', () => {
     await dev.exited;
     expect(dev.output()).toContain('Stopped the dev stack.');
     expect(dev.output()).not.toMatch(/exited \(\w+\); stopping the dev stack/);
+  }, 120_000);
+
+  test('SIGKILL of the stack script itself still stops its children, through the watchdog', async () => {
+    const dev = await startDev(['--persist-to', join(scratch, 'state-kill')]);
+    const stack = descendants(dev.npm.pid!);
+    const script = stack.find((p) => p.cmd.includes('scripts/dev.ts'));
+    expect(script).toBeDefined();
+    process.kill(script!.pid, 'SIGKILL');
+    await stackGone(
+      stack.map((p) => p.pid),
+      dev,
+    );
   }, 120_000);
 
   test('a port already taken gives one line naming the port and its holder, and starts nothing', async () => {
