@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { readDevVars } from './dev-vars.ts';
 import { portHolder } from './port-holder.ts';
+import { bindingsReprintFilter } from './wrangler-output.ts';
 
 /**
  * What `npm run dev` and `npm run dev:containers` share: the development configuration, a check
@@ -51,6 +53,40 @@ const WRANGLER = 'node_modules/wrangler/bin/wrangler.js';
  * may not do (it would be stopped by SIGTTIN); Ctrl-C stops the stack instead of `x`.
  */
 const WRANGLER_QUIET_ARGS = ['--show-interactive-dev-session=false'];
+
+/**
+ * wrangler's environment in development. Kiln never reads `request.cf`, so miniflare's fetch of
+ * it from workers.cloudflare.com (which fails, and says so twice, on an offline machine) is off;
+ * wrangler's output is piped through a filter (./wrangler-output.ts), so colours are asked for
+ * when the terminal has them.
+ */
+function wranglerEnv(): NodeJS.ProcessEnv {
+  const colour = process.stdout.isTTY && process.env.NO_COLOR === undefined && process.env.FORCE_COLOR === undefined;
+  return { CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...(colour ? { FORCE_COLOR: '1' } : {}) };
+}
+
+/** wrangler waits this long between the last line of a table and the next line it prints. */
+const OUTPUT_FLUSH_MS = 300;
+
+/** Copies wrangler's stdout to ours, less the repeated bindings table. */
+function relayWranglerOutput(child: ChildProcess): void {
+  if (!child.stdout) return;
+  const filter = bindingsReprintFilter();
+  const print = (lines: string[]) => {
+    for (const line of lines) process.stdout.write(`${line}\n`);
+  };
+  let idle: NodeJS.Timeout | undefined;
+  createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY })
+    .on('line', (line) => {
+      clearTimeout(idle);
+      print(filter.line(line));
+      idle = setTimeout(() => print(filter.flush()), OUTPUT_FLUSH_MS);
+    })
+    .on('close', () => {
+      clearTimeout(idle);
+      print(filter.flush());
+    });
+}
 
 /**
  * Longest a stopping child gets before it is killed: the processor's own bound for giving its runs
@@ -141,9 +177,9 @@ export function processGroup() {
 
   return {
     /** Starts `args` with this Node; the children stop in the order they were started. */
-    start(name: string, args: string[], env: NodeJS.ProcessEnv = {}, signalGroup = false): ChildProcess {
+    start(name: string, args: string[], env: NodeJS.ProcessEnv = {}, signalGroup = false, pipeOutput = false): ChildProcess {
       const child = spawn(process.execPath, args, {
-        stdio: ['ignore', 'inherit', 'inherit'],
+        stdio: ['ignore', pipeOutput ? 'pipe' : 'inherit', 'inherit'],
         env: { ...process.env, ...env },
         detached: true,
       });
@@ -157,7 +193,9 @@ export function processGroup() {
     },
     /** `wrangler dev` with this project's config and any extra arguments. */
     wrangler(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-      return this.start('wrangler', [WRANGLER, 'dev', ...WRANGLER_QUIET_ARGS, ...args], env, true);
+      const child = this.start('wrangler', [WRANGLER, 'dev', ...WRANGLER_QUIET_ARGS, ...args], { ...wranglerEnv(), ...env }, true, true);
+      relayWranglerOutput(child);
+      return child;
     },
   };
 }
