@@ -16,7 +16,7 @@ import { devVars } from '../support/dev-vars.ts';
  */
 const JOB_ID = 'job_0000000000000000000000stop';
 /** Long enough that the encode is still running when SIGTERM comes. */
-const CLIP_S = 20;
+const CLIP_S = 10;
 
 let scratch: string;
 beforeAll(async () => {

@@ -23,7 +23,7 @@ const START_TIMEOUT_MS = 60_000;
 /** The processor's bound for giving its runs back (10 s) plus wrangler's stop, with a margin. */
 const STOP_TIMEOUT_MS = 25_000;
 /** Seconds the clip for the Ctrl-C drill lasts: long enough that its encode is still running when the signal comes. */
-const LONG_CLIP_S = 20;
+const LONG_CLIP_S = 10;
 
 // The project's Node 24 first on PATH, as npm scripts see it (the machine's own node may be older).
 const PATH = `${dirname(process.execPath)}:${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`;
