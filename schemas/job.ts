@@ -239,7 +239,7 @@ export const JobEvent = z
     type: z
       .string()
       .describe(
-        'created, run_started, run_deferred (processor busy or unreachable), run_lost (silent processor), queue_resend, succeeded, failed, cancelled, webhook_gave_up.',
+        'created, run_started, run_deferred (processor busy or unreachable), run_lost (silent processor), run_given_back (a stopping processor gave the run back), queue_resend, succeeded, failed, cancelled, webhook_gave_up.',
       ),
     detail: z.unknown().describe('What the event concerns, e.g. `{attempt, reason}`; null when nothing more is known.'),
   })

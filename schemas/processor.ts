@@ -172,5 +172,15 @@ export const ProcessorEvent = z.discriminatedUnion('type', [
     stage: TaskStage,
     error: ErrorBody.extend({ message: ErrorBody.shape.message.max(REPORT_TEXT_MAX_CHARS) }),
   }),
+  z
+    .object({
+      type: z.literal('given_back'),
+      attempt: z.number().int(),
+      stage: TaskStage,
+      reason: z.string().max(REPORT_TEXT_MAX_CHARS).describe('Why the run stopped, e.g. "the processor is stopping (SIGTERM)".'),
+    })
+    .describe(
+      'The processor is stopping (a container being stopped, Ctrl-C in development): the run was stopped and its files deleted, and the job should be queued again at once rather than after the heartbeat timeout.',
+    ),
 ]);
 export type ProcessorEvent = z.infer<typeof ProcessorEvent>;

@@ -1,4 +1,4 @@
-import { devVarsFile, processGroup } from './dev-stack.ts';
+import { devVarsFile, processGroup, requireFreePorts } from './dev-stack.ts';
 import { CONTAINER_DEV_ARGS, prepareDocker } from './docker.ts';
 
 /**
@@ -10,6 +10,7 @@ import { CONTAINER_DEV_ARGS, prepareDocker } from './docker.ts';
  * local R2 URLs), so wrangler listens on every interface: the dev keys are then reachable from
  * this machine's networks. Use it for development only.
  */
+await requireFreePorts([{ port: 8787, host: '0.0.0.0', what: 'the Worker' }]);
 const { check, exported } = prepareDocker();
 if (!check.ok) {
   console.error(`npm run dev:containers needs a Docker engine: ${check.problem}`);

@@ -20,6 +20,21 @@ export const QUEUE_STALL_MS = 10 * 60_000;
 export const CREATE_RETRY_MS = 5_000;
 
 /**
+ * Runs a job may have given back (a processor stopping mid-run: a container stopped or redeployed,
+ * Ctrl-C in development) before it fails: each is queued again at once, so a processor stopped
+ * during every run (a crash loop) would otherwise requeue the job for ever.
+ */
+export const MAX_RUNS_GIVEN_BACK = 10;
+
+/**
+ * A job whose run was given back is queued at once; if no run has claimed it this soon, its
+ * alarm sends the message again. Local queues (`wrangler dev`) forget their messages when they
+ * stop, which is what happens right after Ctrl-C gives a run back; production queues keep them,
+ * and a second message for the same generation starts nothing twice.
+ */
+export const GIVEN_BACK_RESEND_MS = 5_000;
+
+/**
  * Longest wait between retries of a tenant-index write that failed. Until one lands, GET /jobs
  * lists the job with an old status, so retries never stop; they back off (the wait roughly
  * doubles with the time since the job last changed) so a tenant object that is down for long is

@@ -15,12 +15,16 @@ import { probeFile } from '../probe/index.ts';
 import { allAborted, encodeTogether, type TogetherOutput } from '../process/together.ts';
 import { validateOptions } from '../process/validate.ts';
 import {
+  abortOnShutdown,
   CRASH_ERROR,
   freshUrls,
+  givenBackReason,
   type Outcome,
   probeAndCopy,
   type RunContext,
   runTarget,
+  ShutdownError,
+  slotOrShutdown,
   type Target,
   TimeLimitError,
   type TrackedReporter,
@@ -77,13 +81,23 @@ export async function runGroup(group: ProcessorGroupTask, ctx: RunContext): Prom
     };
   });
   for (const m of members) m.reporter.progress('import', 0);
-  const { release, waited } = (await ctx.waitForSlot?.()) ?? { release: () => {}, waited: false };
+  const slot = await slotOrShutdown(ctx);
+  if (!slot) {
+    const reason = givenBackReason(ctx.shutdown ?? limit.signal);
+    await Promise.all(members.map((m) => m.reporter.giveBack('import', reason)));
+    return;
+  }
+  const { release, waited } = slot;
   const deadline = setTimeout(() => limit.abort(new TimeLimitError('Over the processing time limit')), ctx.limits.maxProcessingS * 1000);
+  // The processor stopping stops the whole group, like its time limit, and gives every job back.
+  const unlink = abortOnShutdown(ctx, limit);
   const verdicts: Promise<unknown>[] = [];
   const fail = (m: Member, stage: TaskStage, error: ErrorBody) => {
     if (m.finished) return;
     m.finished = true;
-    const why = limit.signal.aborted ? timeLimitError(ctx.limits) : m.abort.signal.aborted ? cancelledError() : error;
+    const { reason } = limit.signal;
+    if (reason instanceof ShutdownError) return void verdicts.push(m.reporter.giveBack(stage, reason.message));
+    const why = reason instanceof TimeLimitError ? timeLimitError(ctx.limits) : m.abort.signal.aborted ? cancelledError() : error;
     verdicts.push(m.reporter.finish({ type: 'failed', attempt: m.task.attempt, stage, error: why }));
   };
   const settle = (m: Member, stage: TaskStage, outcome: Promise<Outcome>) => {
@@ -148,6 +162,7 @@ export async function runGroup(group: ProcessorGroupTask, ctx: RunContext): Prom
     for (const m of live()) fail(m, m.reporter.stage, CRASH_ERROR);
     await Promise.allSettled(verdicts);
     clearTimeout(deadline);
+    unlink();
     release();
     if (dir) await rm(dir, { recursive: true, force: true }).catch(() => {});
   }

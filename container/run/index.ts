@@ -18,6 +18,59 @@ export interface RunContext {
   fetcher?: typeof fetch;
   /** Resolves once this run may use the CPU (heartbeats go on meanwhile): how to give the slot back, and whether it had to wait. */
   waitForSlot?: () => Promise<{ release: () => void; waited: boolean }>;
+  /**
+   * Aborts when the processor is stopping (SIGTERM from the platform, Ctrl-C in development): the
+   * run stops its ffmpeg, deletes its files and gives its job back to the Worker, which queues it
+   * again at once instead of waiting for the heartbeat watchdog.
+   */
+  shutdown?: AbortSignal;
+}
+
+/** The abort reason of a processor that is stopping: a run stopped by it is given back, not failed. */
+export class ShutdownError extends Error {
+  override name = 'ShutdownError';
+}
+
+/** What the Worker's event log says about a run a stopping processor gave back. */
+export function givenBackReason(signal: AbortSignal): string {
+  return signal.reason instanceof ShutdownError ? signal.reason.message : 'The processor is stopping.';
+}
+
+/**
+ * Waits for a run slot, unless the processor stops first (null: the run gives its job back
+ * without starting). A slot that frees up after that is handed on at once.
+ */
+export async function slotOrShutdown(ctx: RunContext): Promise<{ release: () => void; waited: boolean } | null> {
+  const slot = ctx.waitForSlot?.() ?? Promise.resolve({ release: () => {}, waited: false });
+  const { shutdown } = ctx;
+  if (!shutdown) return slot;
+  if (shutdown.aborted) {
+    void slot.then((s) => s.release());
+    return null;
+  }
+  let onAbort = () => {};
+  const stopped = new Promise<null>((resolve) => {
+    onAbort = () => resolve(null);
+    shutdown.addEventListener('abort', onAbort, { once: true });
+  });
+  const first = await Promise.race([slot, stopped]);
+  shutdown.removeEventListener('abort', onAbort);
+  if (first === null) void slot.then((s) => s.release());
+  return first;
+}
+
+/**
+ * Links a run's abort to the processor's shutdown; returns the unlink, for the run's end (a
+ * processor that never stops would otherwise keep one listener per run it ever ran).
+ */
+export function abortOnShutdown(ctx: RunContext, abort: AbortController): () => void {
+  const { shutdown } = ctx;
+  if (!shutdown) return () => {};
+  const onAbort = () =>
+    abort.abort(shutdown.reason instanceof ShutdownError ? shutdown.reason : new ShutdownError('The processor is stopping.'));
+  if (shutdown.aborted) onAbort();
+  else shutdown.addEventListener('abort', onAbort, { once: true });
+  return () => shutdown.removeEventListener('abort', onAbort);
 }
 
 /** The abort reason of the processing time limit: every stage reports an abort as `cancelled`, and this tells the two apart. */
@@ -230,16 +283,29 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
   const reporter = trackedReporter(task, abort, ctx.fetcher);
   reporter.progress('import', 0);
   // Waiting for a slot is not processing: the time limit starts once this run may use the CPU.
-  const { release, waited } = (await ctx.waitForSlot?.()) ?? { release: () => {}, waited: false };
+  const slot = await slotOrShutdown(ctx);
+  if (!slot) return void (await reporter.giveBack('import', givenBackReason(ctx.shutdown ?? abort.signal)));
+  const { release, waited } = slot;
   const deadline = setTimeout(() => abort.abort(new TimeLimitError('Over the processing time limit')), ctx.limits.maxProcessingS * 1000);
+  const unlink = abortOnShutdown(ctx, abort);
   let dir: string | null = null;
-  const fail = (at: TaskStage, error: ErrorBody) =>
-    reporter.finish({
+  const removeDir = async () => {
+    if (dir) await rm(dir, { recursive: true, force: true }).catch(() => {});
+    dir = null;
+  };
+  const fail = async (at: TaskStage, error: ErrorBody) => {
+    if (abort.signal.reason instanceof ShutdownError) {
+      // The files go first: the processor exits soon, whether or not the Worker answers.
+      await removeDir();
+      return reporter.giveBack(at, abort.signal.reason.message);
+    }
+    return reporter.finish({
       type: 'failed',
       attempt: task.attempt,
       stage: at,
       error: abort.signal.reason instanceof TimeLimitError ? timeLimitError(ctx.limits) : error,
     });
+  };
   try {
     const urls = waited ? await freshUrls(task, abort.signal, ctx.fetcher) : task;
     if (!urls) return void (await fail('import', runNotWantedError()));
@@ -269,7 +335,8 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
     await fail(reporter.stage, CRASH_ERROR);
   } finally {
     clearTimeout(deadline);
+    unlink();
     release();
-    if (dir) await rm(dir, { recursive: true, force: true }).catch(() => {});
+    await removeDir();
   }
 }

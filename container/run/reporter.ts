@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { runNotWantedError } from '../../schemas/errors.ts';
 import type { MediaInfo } from '../../schemas/file.ts';
 import { MAX_REPORT_NOTES, type ProcessorEvent, REPORT_TEXT_MAX_CHARS, type TaskStage } from '../../schemas/processor.ts';
@@ -11,6 +12,11 @@ export const CALLBACK_TIMEOUT_MS = 10_000;
 /** Attempts for the final result; waits doubling from 0.5 s add up to about a minute, so a Worker blip loses nothing. */
 export const FINAL_REPORT_ATTEMPTS = 8;
 export const FINAL_REPORT_RETRY_BASE_MS = 500;
+/**
+ * The whole budget for telling the Worker a run is given back (container/main.ts stops the
+ * processor soon after): a Worker that does not answer in time finds the run by its watchdog.
+ */
+export const GIVE_BACK_TIMEOUT_MS = 5_000;
 
 /** The terminal event cut to the Worker's limits: a longer text would be refused, and the run with it. */
 function withinLimits(event: Extract<ProcessorEvent, { type: 'succeeded' | 'failed' }>): typeof event {
@@ -23,6 +29,8 @@ export interface Reporter {
   progress(stage: TaskStage, percent: number, input?: MediaInfo): void;
   /** Sends the terminal event, retrying until the Worker records it; stops the heartbeat. */
   finish(event: Extract<ProcessorEvent, { type: 'succeeded' | 'failed' }>): Promise<boolean>;
+  /** Tells the Worker the run stopped unfinished so the job is queued again at once; stops the heartbeat. Whether the Worker took it, within GIVE_BACK_TIMEOUT_MS. */
+  giveBack(stage: TaskStage, reason: string): Promise<boolean>;
 }
 
 /**
@@ -45,13 +53,13 @@ export function createReporter(opts: {
   // the terminal event is recorded.
   let unacknowledgedInput: MediaInfo | undefined;
 
-  async function post(event: ProcessorEvent): Promise<number | null> {
+  async function post(event: ProcessorEvent, signal = AbortSignal.timeout(CALLBACK_TIMEOUT_MS)): Promise<number | null> {
     try {
       const res = await fetcher(opts.url, {
         method: 'POST',
         headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' },
         body: JSON.stringify(event),
-        signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
+        signal,
       });
       await res.body?.cancel();
       if (res.ok && event.type === 'progress' && event.input && event.input === unacknowledgedInput) acknowledgeInput();
@@ -109,6 +117,17 @@ export function createReporter(opts: {
       if (unacknowledgedInput && (await postUntilAnswered(last)) === 409) return false;
       const status = await postUntilAnswered(withinLimits(event));
       return status !== null && status >= 200 && status < 300;
+    },
+    async giveBack(stage, reason) {
+      clearInterval(heartbeat);
+      const budget = AbortSignal.timeout(GIVE_BACK_TIMEOUT_MS);
+      const event: ProcessorEvent = { type: 'given_back', attempt: opts.attempt, stage, reason };
+      for (let attempt = 1; !budget.aborted; attempt++) {
+        const status = await post(event, AbortSignal.any([budget, AbortSignal.timeout(CALLBACK_TIMEOUT_MS)]));
+        if (status !== null && status < 500) return status >= 200 && status < 300;
+        await sleep(FINAL_REPORT_RETRY_BASE_MS * 2 ** (attempt - 1), undefined, { signal: budget }).catch(() => {});
+      }
+      return false;
     },
   };
 }

@@ -76,6 +76,11 @@ export function createProcessorApp(opts: ProcessorOptions) {
         400,
       );
     }
+    if (opts.shutdown?.aborted) {
+      // A connection kept alive from before the stop: the Worker offers the task elsewhere or later.
+      c.header('Retry-After', String(BUSY_RETRY_AFTER_S));
+      return c.json({ kind: 'processor_busy', message: 'The processor is stopping; retry on another one or later.' }, 503);
+    }
     if (active.size >= opts.concurrency + opts.backlog) {
       c.header('Retry-After', String(BUSY_RETRY_AFTER_S));
       return c.json(

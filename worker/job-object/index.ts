@@ -20,6 +20,7 @@ import {
   createJob,
   type EventAnswer,
   failJob,
+  giveBack,
   isCurrentRun,
   type JobState,
   markFailed,
@@ -256,6 +257,8 @@ export class JobObject extends DurableObject<Env> {
           ? inputFile({ job: state.job, source: state.source, info: event.output })
           : outputFile({ target, origin, publicBase: readConfig(this.env).publicFilesBaseUrl, info: event.output, name: event.name });
       await this.commit(state, markSucceeded(state, output, event.notes ?? null, now));
+    } else if (event.type === 'given_back') {
+      await this.commit(state, giveBack(state, event, now));
     } else {
       await this.commit(state, markFailed(state, event.error, event.stage, now));
     }

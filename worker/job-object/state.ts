@@ -13,7 +13,15 @@ import {
   type TerminalStatus,
 } from '../../schemas/job.ts';
 import { TaskStage } from '../../schemas/processor.ts';
-import { CREATE_RETRY_MS, INDEX_RETRY_MAX_MS, MAX_RUN_ATTEMPTS, MAX_UNREACHABLE_DISPATCHES, QUEUE_STALL_MS } from '../constants.ts';
+import {
+  CREATE_RETRY_MS,
+  GIVEN_BACK_RESEND_MS,
+  INDEX_RETRY_MAX_MS,
+  MAX_RUN_ATTEMPTS,
+  MAX_RUNS_GIVEN_BACK,
+  MAX_UNREACHABLE_DISPATCHES,
+  QUEUE_STALL_MS,
+} from '../constants.ts';
 
 /**
  * The job state machine: every transition of a job, as plain functions over plain data. The
@@ -74,6 +82,8 @@ export interface JobState {
   attempt: number;
   /** Runs the watchdog found silent (bounded by MAX_RUN_ATTEMPTS). */
   lostRuns: number;
+  /** Runs a stopping processor gave back (bounded by MAX_RUNS_GIVEN_BACK); absent in jobs stored before it existed. */
+  givenBackRuns?: number;
   /** Dispatches in a row that reached no processor (bounded by MAX_UNREACHABLE_DISPATCHES); absent in jobs stored before it existed. */
   unreachableDispatches?: number;
   /** The tenant index missed the latest status (a failed write); the alarm writes it again. */
@@ -462,6 +472,35 @@ export function watchdog(state: JobState, now: number, heartbeatTimeoutMs: numbe
   state.enqueuedAt = now;
   state.job.updated_at = now;
   return { log: { type: 'run_lost', detail: { attempt: lost, silent_s: silentFor } }, enqueue: true };
+}
+
+/**
+ * The current run was given back by a processor that is stopping: the job goes back to the queue
+ * at once under a new seq (older messages are stale), without waiting for the watchdog; the
+ * MAX_RUNS_GIVEN_BACK-th give-back fails the job. Only the current run may give itself back,
+ * which the caller checks ({@link isCurrentRun}).
+ */
+export function giveBack(state: JobState, run: { attempt: number; stage: TaskStage; reason: string }, now: number): Change {
+  state.givenBackRuns = (state.givenBackRuns ?? 0) + 1;
+  const detail = { attempt: run.attempt, stage: run.stage, reason: run.reason.slice(0, 200) };
+  if (state.givenBackRuns >= MAX_RUNS_GIVEN_BACK) {
+    const error: ErrorBody = {
+      kind: 'processor_unavailable',
+      message: `The processor was stopped during ${state.givenBackRuns} runs of this job (the last one said: ${detail.reason}); check the processor's deployments and logs, then submit the job again.`,
+    };
+    return markFailed(state, error, null, now, {
+      reason: 'given_back',
+      attempt: run.attempt,
+      stage: run.stage,
+      processor_said: detail.reason,
+    });
+  }
+  state.seq += 1;
+  state.claimedSeq = null;
+  state.heartbeatAt = null;
+  state.enqueuedAt = now - QUEUE_STALL_MS + GIVEN_BACK_RESEND_MS;
+  state.job.updated_at = now;
+  return { log: { type: 'run_given_back', detail }, enqueue: true };
 }
 
 /**

@@ -100,6 +100,35 @@ describe('processor callbacks and the job state machine', () => {
     expect((await api(`/jobs/${job.id}`).then((r) => r.json<{ status: string }>())).status).toBe('cancelled');
   });
 
+  it('queues a run given back by a stopping processor again at once, as a new attempt', async () => {
+    const job = await createJob();
+    const [first] = await processor.waitForTasks(job.id);
+    await report(first!, { type: 'progress', stage: 'encode', progress: 40 });
+    const reason = 'The processor is stopping (SIGTERM).';
+    const res = await report(first!, { type: 'given_back', stage: 'encode', reason });
+    expect(res.status).toBe(200);
+    const [, second] = await processor.waitForTasks(job.id, 2);
+    expect(second).toMatchObject({ job_id: job.id, attempt: 2 });
+    const events = await (await api(`/jobs/${job.id}/events`)).json<Array<{ type: string; detail: unknown }>>();
+    expect(events.find((e) => e.type === 'run_given_back')?.detail).toEqual({ attempt: 1, stage: 'encode', reason });
+    expect(events.map((e) => e.type)).not.toContain('run_lost');
+    expect((await report(second!, { type: 'succeeded', output: OUTPUT_INFO })).status).toBe(200);
+  });
+
+  it('refuses a give-back from a run that is no longer current: it cannot requeue the job again', async () => {
+    const job = await createJob();
+    const [first] = await processor.waitForTasks(job.id);
+    await report(first!, { type: 'given_back', stage: 'import', reason: 'The processor is stopping (SIGTERM).' });
+    const [, second] = await processor.waitForTasks(job.id, 2);
+    const stale = await report(first!, { type: 'given_back', stage: 'import', reason: 'The processor is stopping (SIGTERM).' });
+    expect(stale.status).toBe(409);
+    await report(second!, { type: 'progress', stage: 'encode', progress: 10 });
+    const events = await (await api(`/jobs/${job.id}/events`)).json<Array<{ type: string }>>();
+    expect(events.filter((e) => e.type === 'run_given_back')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'run_started')).toHaveLength(2);
+    expect((await api(`/jobs/${job.id}`).then((r) => r.json<{ status: string }>())).status).toBe('processing');
+  });
+
   it('refuses a malformed event with 400 naming the field', async () => {
     const job = await createJob();
     const [task] = await processor.waitForTasks(job.id);

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { FileObject } from '../../../schemas/file.ts';
 import {
   CREATE_RETRY_MS,
+  GIVEN_BACK_RESEND_MS,
   HEARTBEAT_TIMEOUT_MS,
   INDEX_RETRY_MAX_MS,
   MAX_RUN_ATTEMPTS,
+  MAX_RUNS_GIVEN_BACK,
   MAX_UNREACHABLE_DISPATCHES,
   QUEUE_STALL_MS,
 } from '../../../worker/constants.ts';
@@ -14,6 +16,7 @@ import {
   claimRun,
   createJob,
   failJob,
+  giveBack,
   isCurrentRun,
   type JobState,
   markFailed,
@@ -295,6 +298,36 @@ describe('failures and cancellation from outside a run', () => {
     expect(cancelJob(state, T0)?.log).toEqual({ type: 'cancelled', detail: null });
     expect(state.job.tasks.map((t) => t.status)).toEqual(['succeeded', 'succeeded', 'cancelled', 'cancelled']);
     expect(cancelJob(state, T0)).toBeNull();
+  });
+});
+
+describe('a run given back by a stopping processor', () => {
+  const run = { attempt: 1, stage: 'encode' as const, reason: 'The processor is stopping (SIGTERM).' };
+
+  it('re-queues the job at once under a new generation, and has its alarm resend soon if no run claims it', () => {
+    const state = runningJob(T0);
+    const now = T0 + 7_000;
+    expect(giveBack(state, run, now)).toEqual({ log: { type: 'run_given_back', detail: run }, enqueue: true });
+    expect(state).toMatchObject({ seq: 2, claimedSeq: null, heartbeatAt: null, lostRuns: 0, givenBackRuns: 1 });
+    expect(isCurrentRun(state, 1)).toBe(false);
+    expect(nextCheckAt(state, now, HEARTBEAT_TIMEOUT_MS)).toBe(now + GIVEN_BACK_RESEND_MS);
+    expect(watchdog(state, now + GIVEN_BACK_RESEND_MS, HEARTBEAT_TIMEOUT_MS)?.log.type).toBe('queue_resend');
+    expect(claimRun(state, 2, now).action).toBe('dispatch');
+  });
+
+  it(`fails the job, naming the reason, at the ${MAX_RUNS_GIVEN_BACK}th give-back`, () => {
+    const state = queuedJob();
+    let change = null;
+    for (let i = 1; i <= MAX_RUNS_GIVEN_BACK; i++) {
+      claimRun(state, state.seq, T0 + i);
+      change = giveBack(state, { ...run, attempt: state.attempt }, T0 + i);
+    }
+    expect(change?.log.type).toBe('failed');
+    expect(state.job.status).toBe('failed');
+    expect(state.job.error).toEqual({
+      kind: 'processor_unavailable',
+      message: `The processor was stopped during ${MAX_RUNS_GIVEN_BACK} runs of this job (the last one said: ${run.reason}); check the processor's deployments and logs, then submit the job again.`,
+    });
   });
 });
 
