@@ -56,7 +56,15 @@ export function App() {
         </button>
       </header>
       <main id="main">
-        {jobId ? <JobView id={jobId} /> : route === '/upload' ? <UploadView /> : route === '/webhooks' ? <WebhooksView /> : <JobsView />}
+        {jobId ? (
+          <JobView key={jobId} id={jobId} />
+        ) : route === '/upload' ? (
+          <UploadView />
+        ) : route === '/webhooks' ? (
+          <WebhooksView />
+        ) : (
+          <JobsView />
+        )}
       </main>
     </>
   );
