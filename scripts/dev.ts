@@ -1,3 +1,4 @@
+import { buildDashboard } from './build-dashboard.ts';
 import { devVarsFile, processGroup } from './dev-stack.ts';
 
 /**
@@ -6,6 +7,8 @@ import { devVarsFile, processGroup } from './dev-stack.ts';
  */
 const PROCESSOR_PORT = '8788';
 
+// The dashboard at / is built assets: rebuild them when a source changed since the last build.
+await buildDashboard();
 const vars = devVarsFile();
 const group = processGroup();
 group.start('processor', ['container/main.ts'], {

@@ -105,6 +105,18 @@ export function JobView({ id }: { id: string }) {
           </p>
         </div>
       )}
+      {job.output && (
+        <>
+          <h2>Output</h2>
+          <Preview file={job.output} />
+          <MediaFacts file={job.output} />
+          <p>
+            <a href={job.output.url} download>
+              Download {job.output.format}
+            </a>
+          </p>
+        </>
+      )}
       <h2>Tasks</h2>
       <table class="tasks">
         <thead>
@@ -137,18 +149,6 @@ export function JobView({ id }: { id: string }) {
         <>
           <h2>Input</h2>
           <MediaFacts file={probe} />
-        </>
-      )}
-      {job.output && (
-        <>
-          <h2>Output</h2>
-          <Preview file={job.output} />
-          <MediaFacts file={job.output} />
-          <p>
-            <a href={job.output.url} download>
-              Download {job.output.format}
-            </a>
-          </p>
         </>
       )}
       {job.webhook_url && <Deliveries job={job} />}
