@@ -27,7 +27,10 @@ interface Property {
  * its JSON Schema): ranges, choices and defaults are the API's own. Options Kiln refuses are left out.
  */
 export function fieldsFor(kind: JobKind): Field[] {
-  const schema = z.toJSONSchema(OptionsByKind[kind], { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, Property> };
+  type ObjectSchema = { properties?: Record<string, Property>; $ref?: string; $defs?: Record<string, ObjectSchema> };
+  const document = z.toJSONSchema(OptionsByKind[kind], { io: 'input', unrepresentable: 'any' }) as ObjectSchema;
+  // A schema with a meta id comes back as a reference to its definition.
+  const schema = document.$ref ? (document.$defs?.[document.$ref.replace('#/$defs/', '')] ?? {}) : document;
   const fields: Field[] = [];
   for (const [name, prop] of Object.entries(schema.properties ?? {})) {
     if (prop.description?.startsWith('Not supported')) continue;

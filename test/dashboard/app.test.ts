@@ -75,8 +75,9 @@ describe.skipIf(!haveChromium)(
       expect(await alert.textContent()).toBe(
         'Kiln refused this key (unauthorized): The API key is not valid. Check for a typo or ask for a new key.',
       );
+      // By keyboard: the field keeps focus, Enter submits.
       await page.getByLabel('API key').fill(API_KEY);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByLabel('API key').press('Enter');
       await page.getByRole('heading', { name: 'Jobs' }).waitFor();
       expect(await page.evaluate("sessionStorage.getItem('kiln.api_key')")).toBe(API_KEY);
       expect(page.url()).not.toContain(API_KEY);
@@ -161,6 +162,31 @@ describe.skipIf(!haveChromium)(
       expect(await page.locator('.failure-message').textContent()).toBe(failed.error!.message);
       expect(await page.locator('.failure-kind').textContent()).toBe(failed.error!.kind);
       await screenshot(page, 'failed-job-desktop');
+    });
+
+    it('builds a job from the form generated from the option schemas, and shows the signing secret', async () => {
+      await page.goto(`${stack.base}/#/upload`);
+      await page.getByLabel('Files to upload').setInputFiles(fixture('clip.mp4'));
+      await page.locator('[data-upload="clip.mp4"]').getByText('uploaded').waitFor();
+      await page.getByLabel('One job from the options form').check();
+      await page.getByLabel('Kind').selectOption('image');
+      // The fields, ranges and choices come from ImageOptions: the schema the API validates with.
+      expect(await page.getByLabel('format').locator('option').allTextContents()).toEqual(
+        expect.arrayContaining(['default', 'webp', 'avif']),
+      );
+      await page.getByLabel('width').fill('200');
+      await page.getByLabel('format').selectOption('webp');
+      await page.getByRole('button', { name: 'Create jobs' }).click();
+      const link = page.locator('.created li a');
+      await link.waitFor();
+      const { body } = await stack.api<Job>(`/jobs/${await link.textContent()}`);
+      expect(body).toMatchObject({ kind: 'image', options: { width: 200, format: 'webp' } });
+
+      await page.getByRole('link', { name: 'Webhooks' }).click();
+      await page.getByRole('button', { name: 'Show' }).click();
+      const { body: secret } = await stack.api<{ secret: string }>('/webhooks/secret');
+      expect(await page.locator('.secret code').textContent()).toBe(secret.secret);
+      expect(await page.locator('pre.code').textContent()).toContain("import { Webhook } from 'standardwebhooks';");
     });
 
     it('fits a phone screen: nothing wider than the viewport on the list and a job', async () => {
