@@ -11,7 +11,7 @@ export function Progress({ value, label }: { value: number; label: string }) {
   return (
     <span class="progress">
       <progress max={100} value={rounded} aria-label={label} />
-      <span class="num">{rounded} %</span>
+      <span class="num">{`${rounded} %`}</span>
     </span>
   );
 }

@@ -105,12 +105,18 @@ describe.skipIf(!haveChromium)(
       await page.getByRole('link', { name: 'Jobs', exact: true }).click();
       await page.getByLabel('Metadata').fill('user_id=usr_dash');
       await page.getByRole('button', { name: 'Filter' }).click();
+      await page.locator(`tr[data-job="${ids[0]}"]`).waitFor();
+      // Cumulative layout shift from here on, while the rows update in place.
+      await page.evaluate(`window.kilnShift = 0; new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.kilnShift += entry.value;
+      }).observe({ type: 'layout-shift' })`);
       for (const id of ids) {
         const row = page.locator(`tr[data-job="${id}"]`);
         await row.getByText('succeeded').waitFor({ timeout: 90_000 });
         expect(await row.getByRole('progressbar').getAttribute('value')).toBe('100');
         expect(await row.getByText('user_id: usr_dash').count()).toBe(1);
       }
+      expect(await page.evaluate('window.kilnShift')).toBe(0);
       await screenshot(page, 'jobs-desktop');
       jobs = await Promise.all(ids.map(async (id) => (await stack.api<Job>(`/jobs/${id}`)).body));
     });
