@@ -18,6 +18,42 @@ const SCREENSHOT_DIR = resolve(import.meta.dirname, '..', '..', 'docs', 'screens
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
+/**
+ * Run in the page: every form control without an accessible name, and every piece of visible
+ * text whose contrast with its background is below WCAG AA (4.5:1, 3:1 for large text; disabled
+ * controls are exempt, as WCAG exempts inactive components).
+ */
+const A11Y_PROBLEMS = `(() => {
+  const problems = [];
+  for (const el of document.querySelectorAll('input, select, textarea, button')) {
+    const named = (el.labels && el.labels.length > 0) || el.getAttribute('aria-label') || (el.tagName === 'BUTTON' && el.textContent.trim());
+    if (!named) problems.push('no label: ' + el.outerHTML.slice(0, 80));
+  }
+  const rgb = (s) => s.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => {
+    const c = [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length < 4 || c[3] === 1) return c;
+    }
+    return [255, 255, 255];
+  };
+  for (const el of document.querySelectorAll('body *')) {
+    const text = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!text || el.closest('[disabled]') || el.closest('pre') === null && el.offsetParent === null) continue;
+    const style = getComputedStyle(el);
+    const fg = lum(rgb(style.color)), bg = lum(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) problems.push(ratio.toFixed(2) + ':1 ' + el.outerHTML.slice(0, 80));
+  }
+  return problems;
+})()`;
+
 let stack: Awaited<ReturnType<typeof startStack>>;
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let browser: Browser;
@@ -193,6 +229,17 @@ describe.skipIf(!haveChromium)(
       const { body: secret } = await stack.api<{ secret: string }>('/webhooks/secret');
       expect(await page.locator('.secret code').textContent()).toBe(secret.secret);
       expect(await page.locator('pre.code').textContent()).toContain("import { Webhook } from 'standardwebhooks';");
+    });
+
+    it('labels every control and keeps text at AA contrast on each screen', async () => {
+      for (const hash of ['#/', `#/jobs/${jobs[0]!.id}`, '#/upload', '#/webhooks']) {
+        await page.goto(`${stack.base}/${hash}`);
+        await page.locator('main h1').waitFor();
+        if (hash === '#/') await page.locator('table.jobs tbody tr').first().waitFor();
+        if (hash === '#/upload') await page.getByLabel('One job from the options form').check();
+        if (hash === '#/webhooks') await page.locator('.secret').waitFor();
+        expect(await page.evaluate(A11Y_PROBLEMS), hash).toEqual([]);
+      }
     });
 
     it('fits a phone screen: nothing wider than the viewport on the list and a job', async () => {
