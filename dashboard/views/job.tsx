@@ -197,7 +197,12 @@ function Preview({ file }: { file: FileObject }) {
   const hls = file.type === 'application/vnd.apple.mpegurl' || file.url.endsWith('.m3u8');
   useEffect(() => {
     const el = video.current;
-    if (!hls || !el || el.canPlayType('application/vnd.apple.mpegurl')) return;
+    if (!hls || !el) return;
+    if (el.canPlayType('application/vnd.apple.mpegurl')) {
+      // Safari, and Chromium builds with native HLS, play the playlist as it is.
+      el.src = file.url;
+      return;
+    }
     let destroy = () => {};
     let gone = false;
     // hls.js is most of the bundle's weight: loaded only when a job has an HLS output.

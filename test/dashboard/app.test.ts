@@ -178,8 +178,29 @@ describe.skipIf(!haveChromium)(
       await page.goto(`${stack.base}/#/jobs/${thumbnail.id}`);
       const img = page.locator('img.preview');
       await img.waitFor();
-      await page.waitForFunction("document.querySelector('img.preview')?.complete === true");
+      await page.waitForFunction(() => (globalThis as any).document.querySelector('img.preview')?.complete === true);
       expect(await img.evaluate((el: any) => el.naturalWidth)).toBe(thumbnail.output!.width);
+    });
+
+    it('plays an HLS output (natively, or through hls.js where the browser cannot)', async () => {
+      const { body } = await stack.api<Job>('/jobs', {
+        method: 'POST',
+        json: { input: jobs[0]!.input, kind: 'adaptive_video', options: { format: 'hls', quality: 'low' } },
+      });
+      const hls = await stack.waitForJob(body.id);
+      expect(hls.status).toBe('succeeded');
+      await page.goto(`${stack.base}/#/jobs/${hls.id}`);
+      await page.getByRole('heading', { name: 'Output' }).waitFor();
+      await page.waitForFunction(() => (globalThis as any).document.querySelector('video')?.readyState >= 3, undefined, {
+        timeout: 30_000,
+      });
+      // hls.js feeds Media Source Extensions from a blob: URL; a browser with native HLS (Debian's
+      // Chromium has it) is given the playlist itself.
+      const played = await page
+        .locator('video')
+        .evaluate((v: any) => ({ src: v.currentSrc, native: v.canPlayType('application/vnd.apple.mpegurl') !== '' }));
+      if (played.native) expect(played.src).toBe(hls.output!.url);
+      else expect(played.src).toMatch(/^blob:/);
     });
 
     it("lists the webhook's delivery and redelivers it, showing the new attempt", async () => {
