@@ -1,3 +1,4 @@
+import { buildDashboard } from './build-dashboard.ts';
 import { devVarsFile, processGroup, requireFreePorts } from './dev-stack.ts';
 import { CONTAINER_DEV_ARGS, prepareDocker } from './docker.ts';
 
@@ -17,6 +18,8 @@ if (!check.ok) {
   console.error('npm run dev runs the same processor as a plain Node process, without Docker.');
   process.exit(1);
 }
+// The dashboard at / is built assets: rebuild them when a source changed since the last build.
+await buildDashboard();
 console.log(`Docker ${check.version}: building the processor image from the Dockerfile (minutes the first time).`);
 
 devVarsFile();

@@ -1,3 +1,4 @@
+import { buildDashboard } from './build-dashboard.ts';
 import { devVarsFile, processGroup, requireFreePorts } from './dev-stack.ts';
 
 /**
@@ -12,6 +13,8 @@ await requireFreePorts([
   { port: WORKER_PORT, host: HOST, what: 'the Worker' },
   { port: PROCESSOR_PORT, host: HOST, what: 'the processor' },
 ]);
+// The dashboard at / is built assets: rebuild them when a source changed since the last build.
+await buildDashboard();
 const vars = devVarsFile();
 const group = processGroup();
 // Started first so it is stopped first: it gives its runs back while the Worker can still hear it.

@@ -3,6 +3,7 @@ import { apiKeyAuth } from '../auth/index.ts';
 import { callbackRoutes } from '../callbacks/routes.ts';
 import { connectionRoutes } from '../connections/routes.ts';
 import { API_BODY_MAX_BYTES } from '../constants.ts';
+import { dashboardRoutes } from '../dashboard/routes.ts';
 import { fileRoutes } from '../files/routes.ts';
 import { healthRoutes } from '../health/routes.ts';
 import { jobsRoutes } from '../jobs/routes.ts';
@@ -37,6 +38,7 @@ export function createApp() {
     throw new KilnError('not_found', 'No such route; see /openapi.json for the API.');
   });
   app.route('/', healthRoutes);
+  app.route('/', dashboardRoutes);
   app.route('/', fileRoutes);
   app.route('/', callbackRoutes);
   app.doc31('/openapi.json', (c) => ({
