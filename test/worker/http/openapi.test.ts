@@ -22,6 +22,14 @@ const UNDOCUMENTED = {
   'POST /internal/jobs/{id}/events': "The processor's progress callback, authenticated by a per-run token, not an API key.",
   'POST /internal/jobs/{id}/outputs': "The processor's output callback, authenticated by a per-run token, not an API key.",
   'POST /internal/jobs/{id}/urls': "The processor's presigned-URL callback, authenticated by a per-run token, not an API key.",
+  ...Object.fromEntries(
+    ['/', '/index.html', '/favicon.svg', '/docs'].flatMap((path) =>
+      ['GET', 'HEAD'].map((method) => [
+        `${method} ${path}`,
+        'A page for a person (the dashboard, the API reference), served from the static assets: HTML, not an API operation.',
+      ]),
+    ),
+  ),
 };
 
 /** `/files/:prefix{outputs|uploads}/:rest{.+}` → `/files/{prefix}/{rest}`. */
