@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { JsonSchema } from '../schemas/json-schema.ts';
 import { type JobKind, OptionsByKind } from '../schemas/options.ts';
-import { type Command, closest, isEncodeKind, OPTIONS, TASK_KINDS, type UnknownOptionError, USAGE } from './args.ts';
+import { COMMANDS, type Command, closest, isEncodeKind, OPTIONS, TASK_KINDS, type UnknownOptionError, USAGE } from './args.ts';
 
 /** A flag as help shows it: its spellings, its value (none for a switch), and lines on what it takes and does. */
 interface Flag {
@@ -17,21 +17,12 @@ interface Flag {
   about: string[];
 }
 
-/** The name a user types for each command (`adaptive`, not `adaptive_video`). */
-const WORD: Record<Command, string> = {
-  video: 'video',
-  image: 'image',
-  audio: 'audio',
-  animation: 'animation',
-  adaptive_video: 'adaptive',
-  recipe: 'recipe',
-  probe: 'probe',
-  task: 'task',
-  jobs: 'jobs',
-  connections: 'connections',
-  health: 'health',
-  login: 'login',
-};
+/** The name a user types for each command: its first spelling in COMMANDS (`adaptive`, not `adaptive_video`). */
+const WORD = Object.fromEntries(
+  Object.entries(COMMANDS)
+    .reverse()
+    .map(([word, command]) => [command, word]),
+) as Record<Command, string>;
 
 /** What each command does and how it is written; the encode kinds' options come from their schemas. */
 const ABOUT: Record<Command, { summary: string; usage: string[] }> = {
