@@ -27,6 +27,8 @@ function forCli(error: ErrorBody): ErrorBody {
 }
 
 async function copyOutput(kind: JobKind, produced: string, target: string): Promise<string> {
+  // Only reached for an s3:// target without credentials, which resolving them first rules out: never a folder named `s3:`.
+  if (isS3Url(target)) throw new Error(`${target} is on S3 and no S3 credentials were found`);
   if (writesFolder(kind)) {
     // A folder output: -o names the folder, or the master playlist inside it.
     const isPlaylist = isPlaylistPath(target);
@@ -156,7 +158,8 @@ async function encodeLocal(
   showProgress: boolean,
 ): Promise<Encoded[]> {
   const limits: Limits = limitsFromEnv(process.env);
-  const s3 = await s3CredentialsFor(cli, input, ...targets.map((t) => (typeof t.output === 'string' ? t.output : undefined)));
+  // A named output (a batch's, a recipe's) is in an s3:// folder when its name is, whatever its extension.
+  const s3 = await s3CredentialsFor(cli, input, ...targets.map((t) => (typeof t.output === 'string' ? t.output : t.output(''))));
   if (!s3.ok) return targets.map(() => s3);
   const bar = showProgress && !cli.json ? progressBar(process.stderr) : progressBar({ isTTY: false } as NodeJS.WriteStream);
   try {

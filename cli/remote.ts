@@ -390,6 +390,10 @@ async function runRecipe(api: ApiClient, cli: ParsedCli, signal: AbortSignal): P
   if (!connection.ok) return connection;
   const remoteInput = await inputForApi(api, body.input, signal);
   if (!remoteInput.ok) return remoteInput;
+  if (targets.some((t) => 'folder' in t && isS3Url(t.folder))) {
+    const message = 'A recipe cannot name an s3:// folder remotely: give one -o s3://… per output, or "output": "s3://…" on each output';
+    return { ok: false, error: { kind: 'invalid_input', message } };
+  }
   const outputs = body.outputs.map((output, i) => {
     const target = targets[i]!;
     return 'path' in target && isS3Url(target.path) ? { ...output, output: target.path } : output;
@@ -407,7 +411,14 @@ async function runRecipe(api: ApiClient, cli: ParsedCli, signal: AbortSignal): P
   let failed = 0;
   for (const [i, job] of created.body.entries()) {
     const done = await follow(api, job, cli.json, signal);
-    if (!('object' in done)) return { ok: false, error: done };
+    if (!('object' in done)) {
+      // Interrupted or the API stopped answering: the jobs run on, and each not yet followed is named so it can be found.
+      for (const rest of created.body.slice(i)) {
+        lines.push(`${rest.id} not followed to its end: ${done.kind}: ${done.message} (see it with: kiln jobs ${rest.id})`);
+        json.push({ ok: false, id: rest.id, error: done });
+      }
+      return { ok: true, json, lines, notes: [], exitCode: done.kind === 'cancelled' ? 130 : 1 };
+    }
     const target = targets[i]!;
     // Without -o the output stays in Kiln's storage and its URL is printed, as for one job.
     const extension = extname(new URL(done.output?.url ?? 'http://x/').pathname);

@@ -219,3 +219,11 @@ export function limitsFromEnv(env: Record<string, string | undefined>): Limits {
   atMost(limits.maxProcessingS, MAX_PROCESSING_S_CAP, LIMIT_ENV.maxProcessingS, 'presigned URLs expire after that');
   return limits;
 }
+
+/** What a job hears when its run outlasted `KILN_MAX_PROCESSING_S`. */
+export function timeLimitError(limits: Limits): ErrorBody {
+  return {
+    kind: 'timeout',
+    message: `Processing took longer than the ${limits.maxProcessingS} s limit; trim the input or lower the quality.`,
+  };
+}

@@ -19,7 +19,7 @@ import type { ImageOptions, JobKind, JobOptions, VideoOptions } from '../../sche
 import { runFfmpeg } from '../ffmpeg/index.ts';
 import { encodeImage, imageDecoder, resolveSource } from '../image/index.ts';
 import { planVideoFrame } from '../image/source.ts';
-import { type Limits, outputBytesError } from '../limits.ts';
+import { type Limits, outputBytesError, timeLimitError } from '../limits.ts';
 import { probeFile } from '../probe/index.ts';
 import type { EncodeContext } from '../types.ts';
 import { planVideo } from '../video/index.ts';
@@ -146,9 +146,10 @@ export async function encodeTogether(
 
 /**
  * One ffmpeg process, one decode, a `split` feeding every branch (its frames identical to those a
- * separate run's filters get: test/container/process/together.test.ts compares them). When it
- * fails, none of its outputs is trusted and every branch comes back to be encoded on its own, so
- * each output gets its own verdict and its own message.
+ * separate run's filters get: test/container/run/group.test.ts compares them). When it fails,
+ * none of its outputs is trusted and every branch comes back to be encoded on its own, so each
+ * output gets its own verdict and its own message; when it ran out of time, they fail instead, as
+ * running each again would spend the time limit once more per output.
  */
 async function sharedDecode(branches: Branch[], pixFmt: string, shared: SharedInput): Promise<TogetherOutput[]> {
   const outputs = branches.map((b, i) => ({ ...branchOf(b.outputOptions, `s${i}`, `o${i}`, b.prefix), output: b.output }));
@@ -178,6 +179,10 @@ async function sharedDecode(branches: Branch[], pixFmt: string, shared: SharedIn
     // Each output keeps its own byte limit (checked below); this bounds the disk the shared run may fill.
     outputLimit: { dir: shared.outRoot, maxBytes: shared.limits.maxOutputBytes * branches.length },
   });
+  if (!ran.ok && (ran.error.reason === 'timeout' || shared.signal.aborted)) {
+    for (const o of members) o.done({ ok: false, error: timeLimitError(shared.limits) });
+    return [];
+  }
   if (!ran.ok) return members;
   const again: TogetherOutput[] = [];
   for (const b of branches) {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { cancelledError, type ErrorBody, runNotWantedError } from '../../schemas/errors.ts';
 import type { JobKind, JobOptions } from '../../schemas/options.ts';
 import type { FreshUrls, ProcessorGroupTask, ProcessorTask, TaskStage } from '../../schemas/processor.ts';
+import { timeLimitError } from '../limits.ts';
 import { downloadToFile } from '../net/transfer.ts';
 import { probeFile } from '../probe/index.ts';
 import { allAborted, encodeTogether, type TogetherOutput } from '../process/together.ts';
@@ -28,7 +29,6 @@ import {
   type Target,
   TimeLimitError,
   type TrackedReporter,
-  timeLimitError,
   trackedReporter,
   uploadOutput,
 } from './index.ts';

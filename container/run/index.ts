@@ -3,7 +3,7 @@ import { dirname, join, relative } from 'node:path';
 import { type ErrorBody, runNotWantedError } from '../../schemas/errors.ts';
 import type { JobKind } from '../../schemas/options.ts';
 import { FreshUrls, type ProcessorEvent, type ProcessorTask, type RunKind, type TaskStage } from '../../schemas/processor.ts';
-import type { Limits } from '../limits.ts';
+import { type Limits, timeLimitError } from '../limits.ts';
 import { downloadToFile, uploadFile } from '../net/transfer.ts';
 import { type EncodedOutput, processMedia } from '../process/index.ts';
 import { isStandalone, probeInput, standaloneOptionsError } from '../process/standalone.ts';
@@ -76,14 +76,6 @@ export function abortOnShutdown(ctx: RunContext, abort: AbortController): () => 
 /** The abort reason of the processing time limit: every stage reports an abort as `cancelled`, and this tells the two apart. */
 export class TimeLimitError extends Error {
   override name = 'TimeLimitError';
-}
-
-/** What a job hears when its run outlasted `KILN_MAX_PROCESSING_S`. */
-export function timeLimitError(limits: Limits): ErrorBody {
-  return {
-    kind: 'timeout',
-    message: `Processing took longer than the ${limits.maxProcessingS} s limit; trim the input or lower the quality.`,
-  };
 }
 
 /** What a job hears when its run crashed: the processor lives on, and the job is told to retry. */

@@ -633,6 +633,28 @@ describe('kiln CLI batch and multi-output', () => {
     expect(second.error.message).toMatch(/^Could not write clip-2\.png: /);
   });
 
+  test('kiln recipe into an s3:// folder needs credentials, and never writes a local folder named s3:', async () => {
+    const dir = await workDir();
+    const recipe = {
+      outputs: [
+        { kind: 'image', options: { width: 32, format: 'png' } },
+        { kind: 'image', options: { width: 16, format: 'png' } },
+      ],
+    };
+    const noCredentials = {
+      HOME: dir,
+      XDG_CONFIG_HOME: dir,
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      AWS_PROFILE: undefined,
+    };
+    const run = await kiln(['recipe', JSON.stringify(recipe), '-i', fixture('photo.png'), '-o', 's3://bucket/pre'], noCredentials, dir);
+    expect(run.code).not.toBe(0);
+    expect(jsonLines(run.stdout).map((line) => line.ok)).toEqual([false, false]);
+    expect(run.stdout).toMatch(/S3|credentials|connection/i);
+    expect(existsSync(join(dir, 's3:'))).toBe(false);
+  });
+
   test('kiln recipe refuses a bad recipe before any work, naming the output and field', async () => {
     const dir = await workDir();
     const bad = { outputs: [{ kind: 'video', options: { width: 0 } }, { kind: 'image' }] };

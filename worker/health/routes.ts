@@ -48,16 +48,18 @@ export const healthRoutes = createRouter();
 // Registered by hand: the JSON line this route answers with is a plain Response, not a typed one.
 healthRoutes.openAPIRegistry.registerPath(healthRoute);
 healthRoutes.get('/health', async (c) => {
-  const { processorUrl } = readConfig(c.env);
+  const { processorUrl, allowLoopback } = readConfig(c.env);
   if (!processorUrl) {
     return jsonLine({ status: 'ok', worker: { status: 'ok' }, processor: { status: 'on_demand', via: 'container' } }, 200);
   }
+  // /health needs no key: only a development Worker names the URL, which may hold a host or token to keep private.
+  const where = allowLoopback ? processorUrl : 'PROCESSOR_URL';
   const unreachable = (why: string) =>
     jsonLine(
       {
         status: 'degraded',
         worker: { status: 'ok' },
-        processor: { status: 'unreachable', via: 'url', message: `The processor at ${processorUrl} ${why}; is it running?` },
+        processor: { status: 'unreachable', via: 'url', message: `The processor at ${where} ${why}; is it running?` },
       },
       503,
     );

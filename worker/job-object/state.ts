@@ -318,7 +318,10 @@ export function releaseClaim(
   state.claimedSeq = null;
   state.heartbeatAt = null;
   if (state.lostRuns === 0 && state.job.progress === 0) state.job.status = 'queued';
-  state.enqueuedAt = now;
+  // A processor that cannot be reached may be a dev stack stopping, whose local queue then forgets
+  // the retried message: keep the earlier resend (a run given back asks for one within
+  // GIVEN_BACK_RESEND_MS). A busy processor is alive, and its retry is the one to wait for.
+  state.enqueuedAt = outcome === 'unreachable' ? Math.min(state.enqueuedAt, now) : now;
   return { next: 'retry', change: { log: { type: 'run_deferred', detail: { attempt, reason: `${outcome}: ${detail.slice(0, 200)}` } } } };
 }
 

@@ -347,7 +347,7 @@ export interface components {
         };
         Error: {
             /** @enum {string} */
-            kind: "invalid_input" | "unauthorized" | "job_not_found" | "task_not_found" | "not_found" | "idempotency_key_reused" | "connection_name_taken" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "input_unreachable" | "input_not_media" | "input_too_large" | "input_too_long" | "no_video_stream" | "no_audio_stream" | "too_many_pixels" | "timeout" | "cancelled" | "output_write_failed" | "processing_failed" | "processor_busy" | "processor_unavailable";
+            kind: "invalid_input" | "unauthorized" | "job_not_found" | "task_not_found" | "not_found" | "idempotency_key_reused" | "connection_name_taken" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "input_unreachable" | "input_not_media" | "input_too_large" | "input_too_long" | "no_video_stream" | "no_audio_stream" | "too_many_pixels" | "timeout" | "cancelled" | "output_write_failed" | "processing_failed" | "processor_busy" | "processor_unavailable" | "api_unreachable";
             /** @description What went wrong and what to do about it. */
             message: string;
         };
@@ -577,7 +577,7 @@ export interface components {
         JobEvent: {
             /** @description Unix milliseconds. */
             at: number;
-            /** @description created, run_started, run_deferred (processor busy or unreachable), run_lost (silent processor), queue_resend, succeeded, failed, cancelled, webhook_gave_up. */
+            /** @description created, run_started, run_deferred (processor busy or unreachable), run_lost (silent processor), run_given_back (a stopping processor gave the run back), queue_resend, succeeded, failed, cancelled, webhook_gave_up. */
             type: string;
             /** @description What the event concerns, e.g. `{attempt, reason}`; null when nothing more is known. */
             detail?: unknown;

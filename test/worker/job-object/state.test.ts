@@ -167,6 +167,17 @@ describe('release (the retry policy)', () => {
     expect(state.attempt).toBe(2);
   });
 
+  it('keeps the early resend of a run given back when its next dispatch finds no processor', () => {
+    const state = runningJob();
+    recordProgress(state, { stage: 'encode', percent: 20 }, T0);
+    giveBack(state, { attempt: 1, stage: 'encode', reason: 'stopping' }, T0 + 10);
+    const resendAt = nextCheckAt(state, T0 + 10, 60_000);
+    expect(resendAt).toBe(T0 + 10 + GIVEN_BACK_RESEND_MS);
+    expect(claimRun(state, state.seq, T0 + 20)).toMatchObject({ action: 'dispatch' });
+    releaseClaim(state, { attempt: 2, outcome: 'unreachable', detail: 'connection refused' }, T0 + 30);
+    expect(nextCheckAt(state, T0 + 30, 60_000)).toBe(resendAt);
+  });
+
   it('keeps a job that already made progress or lost a run in processing', () => {
     const state = runningJob();
     recordProgress(state, { stage: 'import', percent: 50 }, T0);
