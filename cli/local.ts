@@ -16,7 +16,7 @@ import { isPlaylistPath, writesFolder } from '../schemas/formats.ts';
 import type { JobKind } from '../schemas/options.ts';
 import { isEncodeKind, isGlob, type ParsedCli, type TaskKindName } from './args.ts';
 import { type CliOutcome, describe, noSuchFile, taskInput } from './outcome.ts';
-import { inputName, isS3Url, isUrl } from './paths.ts';
+import { inFolder, inputName, isS3Url, isUrl } from './paths.ts';
 import { progressBar } from './progress.ts';
 import { readRecipe, recipeOutputName } from './recipe.ts';
 import type { S3Credentials } from './s3.ts';
@@ -219,9 +219,9 @@ async function encodeLocal(
 /** Where a batch writes `input`'s output: `<folder>/<input name>.<ext>` (s3:// folders too). */
 function batchOutput(kind: JobKind, input: string, folder: string): (extension: string) => string {
   return (extension) => {
-    if (isS3Url(folder)) return `${folder.replace(/\/?$/, '/')}${defaultOutput(kind, input, extension, '/')}`;
+    if (isS3Url(folder)) return inFolder(folder, defaultOutput(kind, input, extension, '/'));
     const local = isUrl(input) || isS3Url(input) ? input : resolve(input);
-    return join(folder, defaultOutput(kind, local, extension, resolve(folder)));
+    return inFolder(folder, defaultOutput(kind, local, extension, resolve(folder)));
   };
 }
 
@@ -331,10 +331,10 @@ async function runRecipe(cli: ParsedCli, signal: AbortSignal): Promise<CliOutcom
     input: body.input,
     targets: body.outputs.map((output, i): Target => {
       const target = targets[i]!;
-      if ('path' in target) return { kind: output.kind, options: output.options ?? {}, output: target.path };
+      const options = output.options ?? {};
+      if ('path' in target) return { kind: output.kind, options, output: target.path };
       const { folder } = target;
-      const place = (extension: string) => recipeOutputName(body.input, i, output.kind, extension, folder);
-      return { kind: output.kind, options: output.options ?? {}, output: place };
+      return { kind: output.kind, options, output: (extension) => recipeOutputName(body.input, i, output.kind, extension, folder) };
     }),
   };
   const outcome = await runTargets([job], cli, signal);

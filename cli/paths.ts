@@ -3,7 +3,7 @@
  * run on plain files never loads their HTTP and S3 code (importing node:http alone costs a
  * noticeable part of a one-photo run's start).
  */
-import { basename, extname } from 'node:path';
+import { basename, extname, join } from 'node:path';
 
 /** Whether `input` is an http(s) URL to download first. */
 export function isUrl(input: string): boolean {
@@ -13,6 +13,11 @@ export function isUrl(input: string): boolean {
 /** Whether `path` is an s3://bucket/key location. */
 export function isS3Url(path: string | undefined): path is string {
   return path?.startsWith('s3://') ?? false;
+}
+
+/** `file` inside `folder`: a local folder, or an s3:// prefix (joined with exactly one slash). */
+export function inFolder(folder: string, file: string): string {
+  return isS3Url(folder) ? `${folder.replace(/\/?$/, '/')}${file}` : join(folder, file);
 }
 
 /** A URL path with its escapes decoded, or as it is when one is malformed (`%E0`): a file name is no reason to fail. */

@@ -3,7 +3,6 @@
  * body (the same schema, so a recipe file works with curl, the CLI's remote mode and its local
  * mode alike). Locally the outputs come from one pass over the input; remotely it is one batch.
  */
-import { join } from 'node:path';
 import type { ErrorBody } from '../schemas/errors.ts';
 import { writesFolder } from '../schemas/formats.ts';
 import { issuesFromZod } from '../schemas/issues.ts';
@@ -11,7 +10,7 @@ import { JobBatchCreate } from '../schemas/job.ts';
 import type { JobKind } from '../schemas/options.ts';
 import type { ParsedCli } from './args.ts';
 import { readJson } from './json-argument.ts';
-import { inputName, isS3Url } from './paths.ts';
+import { inFolder, inputName } from './paths.ts';
 
 /** Where one output goes: its own path (or s3:// key), or a folder to name it in (`undefined`: the default place). */
 export type RecipeTarget = { path: string } | { folder: string | undefined };
@@ -74,6 +73,5 @@ export async function readRecipe(cli: ParsedCli): Promise<{ ok: true; recipe: Re
  */
 export function recipeOutputName(input: string, index: number, kind: JobKind, extension: string, folder: string | undefined): string {
   const file = `${inputName(input)}-${index + 1}${writesFolder(kind) ? '' : extension}`;
-  if (folder === undefined) return file;
-  return isS3Url(folder) ? `${folder.replace(/\/?$/, '/')}${file}` : join(folder, file);
+  return folder === undefined ? file : inFolder(folder, file);
 }

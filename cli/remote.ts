@@ -265,15 +265,18 @@ async function connectionId(api: ApiClient, cli: ParsedCli): Promise<{ ok: true;
   return { ok: true, id: found.connection.id };
 }
 
+/** Why a job that ended without an output did: its own error, or the status it ended in (cancelled). */
+function jobError(job: Job): ErrorBody {
+  return job.error ?? { kind: 'processing_failed', message: `The job ended ${job.status}.` };
+}
+
 /** Waits for a job unless --async, then downloads its output to -o or prints its URL. A job that fails is named. */
 async function finish(api: ApiClient, cli: ParsedCli, job: Job, signal: AbortSignal): Promise<CliOutcome> {
   if (cli.async) return { ok: true, json: job, lines: [jobLine(job)], notes: [] };
   const failed = { object: 'job', id: job.id } as const;
   const done = await follow(api, job, cli.json, signal);
   if (!('object' in done)) return { ok: false, error: done, failed };
-  if (done.status !== 'succeeded' || !done.output) {
-    return { ok: false, error: done.error ?? { kind: 'processing_failed', message: `The job ended ${done.status}.` }, failed };
-  }
+  if (done.status !== 'succeeded' || !done.output) return { ok: false, error: jobError(done), failed };
   const lines = [`${done.id} succeeded: ${describe(done.output)}`];
   const error = await download(done.kind, done.output.url, cli.output, signal);
   // The job succeeded: a download that fails is this machine's failure, not the job's.
@@ -386,14 +389,14 @@ async function runRecipe(api: ApiClient, cli: ParsedCli, signal: AbortSignal): P
   const read = await readRecipe(cli);
   if (!read.ok) return read;
   const { body, targets } = read.recipe;
-  const connection = await connectionId(api, cli);
-  if (!connection.ok) return connection;
-  const remoteInput = await inputForApi(api, body.input, signal);
-  if (!remoteInput.ok) return remoteInput;
   if (targets.some((t) => 'folder' in t && isS3Url(t.folder))) {
     const message = 'A recipe cannot name an s3:// folder remotely: give one -o s3://… per output, or "output": "s3://…" on each output';
     return { ok: false, error: { kind: 'invalid_input', message } };
   }
+  const connection = await connectionId(api, cli);
+  if (!connection.ok) return connection;
+  const remoteInput = await inputForApi(api, body.input, signal);
+  if (!remoteInput.ok) return remoteInput;
   const outputs = body.outputs.map((output, i) => {
     const target = targets[i]!;
     return 'path' in target && isS3Url(target.path) ? { ...output, output: target.path } : output;
@@ -428,10 +431,7 @@ async function runRecipe(api: ApiClient, cli: ParsedCli, signal: AbortSignal): P
         : target.folder === undefined
           ? undefined
           : recipeOutputName(body.input, i, done.kind, extension, target.folder);
-    const error =
-      done.status !== 'succeeded' || !done.output
-        ? (done.error ?? { kind: 'processing_failed', message: `The job ended ${done.status}.` })
-        : await download(done.kind, done.output.url, saveTo, signal);
+    const error = done.status !== 'succeeded' || !done.output ? jobError(done) : await download(done.kind, done.output.url, saveTo, signal);
     if (error) {
       failed++;
       lines.push(`${done.id} failed: ${error.kind}: ${error.message}`);

@@ -40,7 +40,10 @@ export function contentSecurityPolicy(env: Pick<Env, 'R2_S3_ENDPOINT' | 'PUBLIC_
   ].join('; ');
 }
 
-for (const path of ['/', '/index.html', '/docs', '/docs/*', '/assets/*', '/favicon.svg']) {
+/** The paths handed to the assets: pages for a person, none of them an API operation. */
+export const DASHBOARD_PATHS = ['/', '/index.html', '/docs', '/docs/*', '/assets/*', '/favicon.svg'];
+
+for (const path of DASHBOARD_PATHS) {
   dashboardRoutes.on(['GET', 'HEAD'], path, async (c) => {
     const asset = await c.env.ASSETS.fetch(c.req.raw);
     const res = new Response(asset.body, asset);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DASHBOARD_PATHS } from '../../../worker/dashboard/routes.ts';
 import { createApp } from '../../../worker/http/routes.ts';
 import { api, BASE } from '../helpers.ts';
 
@@ -23,7 +24,8 @@ const UNDOCUMENTED = {
   'POST /internal/jobs/{id}/outputs': "The processor's output callback, authenticated by a per-run token, not an API key.",
   'POST /internal/jobs/{id}/urls': "The processor's presigned-URL callback, authenticated by a per-run token, not an API key.",
   ...Object.fromEntries(
-    ['/', '/index.html', '/favicon.svg', '/docs'].flatMap((path) =>
+    // servedRoutes leaves wildcards out, so only the plain paths are named here.
+    DASHBOARD_PATHS.filter((path) => !path.includes('*')).flatMap((path) =>
       ['GET', 'HEAD'].map((method) => [
         `${method} ${path}`,
         'A page for a person (the dashboard, the API reference), served from the static assets: HTML, not an API operation.',
