@@ -38,8 +38,13 @@ let media: string;
  * (which runs while the other test files start) and still outlast the idle timer.
  */
 const TARGET_RUN_S = 3 * SLEEP_AFTER_S;
-/** The capacity drill's jobs each encode about this long: far longer than dispatching them all. */
-const BUSY_RUN_S = 10;
+/**
+ * The capacity drill's jobs each encode about this long: far longer than dispatching them all and
+ * than a cold container start (5–8 s here). An offer that waits for a stopped instance to start
+ * and is then refused tries the next instance; were that one's run already over, the last job
+ * would rightly take its freed slot and never have to wait (CI saw this with 10 s runs at 640 px).
+ */
+const BUSY_RUN_S = 20;
 const CLIP_FPS = 30;
 let longClipS = 0;
 let busyClipS = 0;
@@ -207,14 +212,15 @@ describe.skipIf(!dockerEnv)('the processor as a Cloudflare Container', () => {
 
   it(`runs one job more than instances × slots (${INSTANCES} × 1) at once: the queue backs off while every slot encodes, then all succeed`, async () => {
     // An upload each (jobs on one input sent together would run as one group in one slot), and
-    // encodes of about BUSY_RUN_S, so the last job offered finds every slot still taken.
+    // encodes of about BUSY_RUN_S (full width, the calibrated encode), so the last job offered
+    // finds every slot still taken.
     const inputs = await Promise.all(Array.from({ length: INSTANCES + 1 }, () => stack.upload(join(media, 'busy.mp4'), 'video/mp4')));
     const ids = await Promise.all(
-      inputs.map((input, i) => submit({ input, kind: 'video', options: { width: 640 + 16 * i, quality: 'very_high', format: 'mp4' } })),
+      inputs.map((input, i) => submit({ input, kind: 'video', options: { width: 1920 - 16 * i, quality: 'very_high', format: 'mp4' } })),
     );
     const jobs = await Promise.all(ids.map((id) => stack.waitForJob(id, 6 * 60_000)));
     expect(jobs.map((j) => j.status)).toEqual(ids.map(() => 'succeeded'));
-    expect(jobs.map((j) => j.output?.width)).toEqual(ids.map((_, i) => 640 + 16 * i));
+    expect(jobs.map((j) => j.output?.width)).toEqual(ids.map((_, i) => 1920 - 16 * i));
     const histories = await Promise.all(ids.map(events));
     expect(
       histories.flat().some((e) => e.type === 'run_deferred' && JSON.stringify(e.detail).includes('busy')),
