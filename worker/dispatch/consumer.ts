@@ -14,16 +14,19 @@ function busyRetryDelayS(deliveries: number, retryAfterS: number | null): number
 }
 
 /**
- * The entry found its tenant's run slots all taken. It comes back later as a fresh message (with
- * its wait count), not as a retry: a tenant's own backlog must never use up the retries that end
- * in the dead-letter queue, which would fail its jobs as if no processor could take them.
+ * The entry found its tenant's run slots all taken. It comes back later as a fresh message of the
+ * job's new generation (with its wait count), not as a retry: a tenant's own backlog must never use
+ * up the retries that end in the dead-letter queue, which would fail its jobs as if no processor
+ * could take them. The entry leaves any batch message it came in (see waitForSlot in
+ * worker/job-object/state.ts).
  */
 async function waitForSlot(opts: { entry: QueueEntry; env: Env; job: ReturnType<typeof jobStub>; limit: number }): Promise<void> {
   const { entry, env } = opts;
-  if ((await opts.job.waitForSlot(entry.seq, opts.limit)) === 'wait') {
+  const wait = await opts.job.waitForSlot(entry.seq, opts.limit);
+  if (wait.action === 'wait') {
     const waits = entry.slot_waits ?? 0;
     const delaySeconds = Math.min(SLOT_WAIT_BASE_S * 2 ** waits, SLOT_WAIT_MAX_S);
-    await env.JOB_QUEUE.send({ ...entry, slot_waits: waits + 1 } satisfies QueueMessage, { delaySeconds });
+    await env.JOB_QUEUE.send({ ...entry, seq: wait.seq, slot_waits: waits + 1 } satisfies QueueMessage, { delaySeconds });
   }
 }
 

@@ -174,12 +174,15 @@ export class JobObject extends DurableObject<Env> {
   }
 
   /**
-   * The tenant had no free run slot for the message of generation `seq`: see {@link waitForSlot}.
+   * The tenant had no free run slot for the message of generation `seq`: see {@link waitForSlot},
+   * which names the generation of the message to send instead.
    * The first wait in a row goes to the event log, so GET /jobs/{id}/events says why the job is queued.
    */
-  async waitForSlot(seq: number, limit: number): Promise<'wait' | 'skip'> {
+  async waitForSlot(seq: number, limit: number): Promise<{ action: 'wait'; seq: number } | { action: 'skip' }> {
     const state = this.load();
-    if (!state || waitForSlot(state, seq, Date.now()).action === 'skip') return 'skip';
+    if (!state) return { action: 'skip' };
+    const wait = waitForSlot(state, seq, Date.now());
+    if (wait.action === 'skip') return { action: 'skip' };
     this.save(state);
     const last = this.sql.exec<{ type: string }>('SELECT type FROM events ORDER BY seq DESC LIMIT 1').toArray()[0];
     if (last?.type !== 'run_waiting') {
@@ -188,7 +191,7 @@ export class JobObject extends DurableObject<Env> {
       });
     }
     await this.scheduleAlarm();
-    return 'wait';
+    return wait;
   }
 
   /** Whether a run of the job is in progress, which is what its tenant's run slot is held for. */

@@ -250,15 +250,20 @@ function claimSkip(state: JobState, seq: number): ClaimSkip | null {
 
 /**
  * The message of generation `seq` found every run slot of its tenant taken
- * (TENANT_MAX_CONCURRENT_JOBS): the job stays as it is and the message comes back later. The wait
+ * (TENANT_MAX_CONCURRENT_JOBS): the job stays queued, and a message of a new generation, `seq` in
+ * the answer, comes back for it later. From then on that message alone speaks for the job: a batch
+ * message (POST /jobs/batch) retried for a sibling skips it as stale, and dead-lettering that
+ * message leaves it queued instead of failing it as if no processor could take it. The wait
  * counts as a fresh enqueue, so the stalled-queue watchdog does not send a second message
- * meanwhile. A message that could not start a run anyway is skipped.
+ * meanwhile; if the new message is never sent, the watchdog sends one. A message that could not
+ * start a run anyway is skipped.
  */
-export function waitForSlot(state: JobState, seq: number, now: number): ClaimSkip | { action: 'wait' } {
+export function waitForSlot(state: JobState, seq: number, now: number): ClaimSkip | { action: 'wait'; seq: number } {
   const skip = claimSkip(state, seq);
   if (skip) return skip;
+  state.seq += 1;
   state.enqueuedAt = now;
-  return { action: 'wait' };
+  return { action: 'wait', seq: state.seq };
 }
 
 /**

@@ -1,12 +1,13 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ProcessorGroupTask, ProcessorTask } from '../../../schemas/processor.ts';
+import { TENANT_MAX_CONCURRENT_JOBS } from '../../../worker/constants.ts';
 import { consumeDeadLetters, consumeJobs } from '../../../worker/dispatch/consumer.ts';
 import type { QueueMessage } from '../../../worker/dispatch/message.ts';
 import type { DispatchResult, Processor } from '../../../worker/dispatch/processor.ts';
 import type { JobRequest, JobState } from '../../../worker/job-object/state.ts';
-import { jobStub } from '../../../worker/stubs.ts';
+import { jobStub, tenantStub } from '../../../worker/stubs.ts';
 import { newId } from '../../../worker/utils/ids.ts';
 import { api, BASE, OUTPUT_INFO, report, VIDEO_JOB } from '../helpers.ts';
 
@@ -185,5 +186,34 @@ describe('coalescing in the queue consumer', () => {
     await consumeDeadLetters(batch, env);
     expect(await status(a!.id)).toBe('processing');
     expect(await (await api(`/jobs/${b!.id}`)).json()).toMatchObject({ status: 'failed', error: { kind: 'processor_busy' } });
+  });
+
+  it('leaves a sibling that went to wait for a run slot to its own message: the batch retried or dead-lettered for another never fails it', async () => {
+    const input = freshInput();
+    const [a, b] = await queuedJobs([{ input }, { input, ...THUMBNAIL }]);
+    // A tenant of its own with one slot left: the first job takes it, the second waits.
+    const tenant = `one-slot-${a!.id}`;
+    for (let i = 0; i < TENANT_MAX_CONCURRENT_JOBS - 1; i++)
+      await tenantStub(env, tenant).acquireRunSlot(`job_other${i}`, TENANT_MAX_CONCURRENT_JOBS);
+    const sent = vi.spyOn(env.JOB_QUEUE, 'send');
+    const message: QueueMessage = { ...a!.message, tenant, siblings: [{ job_id: b!.id, seq: b!.message.seq }] };
+    const { processor, alone } = recording({ outcome: 'busy', retryAfterS: null, detail: 'every slot encoding' });
+    const first = await consume([message], processor);
+    expect(first.retryMessages).toEqual([{ msgId: 'msg-0' }]);
+    expect(alone.map((t) => t.job_id)).toEqual([a!.id]);
+    const waiting = { job_id: b!.id, tenant, seq: b!.message.seq + 1, slot_waits: 1 };
+    expect(sent.mock.calls.map(([body]) => body)).toEqual([waiting]);
+    // The batch message comes back for the first job; the second is no longer its to start.
+    await consume([message], processor);
+    expect(alone.map((t) => t.job_id)).toEqual([a!.id, a!.id]);
+    expect(sent).toHaveBeenCalledTimes(1);
+    sent.mockRestore();
+    const dead = createMessageBatch('kiln-jobs-dlq', [{ id: 'dead', timestamp: new Date(), attempts: 11, body: message }]);
+    await consumeDeadLetters(dead, env);
+    expect(await (await api(`/jobs/${a!.id}`)).json()).toMatchObject({ status: 'failed', error: { kind: 'processor_busy' } });
+    expect(await status(b!.id)).toBe('queued');
+    // Its own message starts it once a slot is free (the first job's, given back when it failed).
+    await consume([waiting], recording({ outcome: 'accepted' }).processor);
+    expect(await status(b!.id)).toBe('processing');
   });
 });

@@ -203,12 +203,13 @@ describe('queue consumer', () => {
     const first = await consume({ ...message, tenant }, processor, 11);
     expect(first.explicitAcks).toEqual(['msg-1']);
     expect(first.retryMessages).toEqual([]);
-    const later = await consume({ ...message, tenant, slot_waits: 8 }, processor);
+    // Each wait hands the job to the message it sends, of the job's next generation.
+    const later = await consume({ ...message, seq: message.seq + 1, tenant, slot_waits: 8 }, processor);
     expect(later.explicitAcks).toEqual(['msg-1']);
     expect(processor.tasks).toHaveLength(0);
     expect(sent.mock.calls).toEqual([
-      [{ ...message, tenant, slot_waits: 1 }, { delaySeconds: SLOT_WAIT_BASE_S }],
-      [{ ...message, tenant, slot_waits: 9 }, { delaySeconds: SLOT_WAIT_MAX_S }],
+      [{ ...message, seq: message.seq + 1, tenant, slot_waits: 1 }, { delaySeconds: SLOT_WAIT_BASE_S }],
+      [{ ...message, seq: message.seq + 2, tenant, slot_waits: 9 }, { delaySeconds: SLOT_WAIT_MAX_S }],
     ]);
     sent.mockRestore();
     expect((await (await api(`/jobs/${id}`)).json<{ status: string }>()).status).toBe('queued');

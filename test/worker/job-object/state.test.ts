@@ -142,9 +142,19 @@ describe('claim', () => {
 describe('waiting for a run slot of the tenant', () => {
   it('leaves the job queued and its run count alone, and keeps the stalled-queue watchdog from re-sending meanwhile', () => {
     const state = queuedJob();
-    expect(waitForSlot(state, 1, T0 + QUEUE_STALL_MS - 1)).toEqual({ action: 'wait' });
+    expect(waitForSlot(state, 1, T0 + QUEUE_STALL_MS - 1)).toEqual({ action: 'wait', seq: 2 });
     expect(state).toMatchObject({ claimedSeq: null, attempt: 0, enqueuedAt: T0 + QUEUE_STALL_MS - 1, job: { status: 'queued' } });
     expect(watchdog(state, T0 + QUEUE_STALL_MS, HEARTBEAT_TIMEOUT_MS)).toBeNull();
+  });
+
+  it('hands the job to the message of a new generation: the one that waited, or a batch it came in, is stale from then', () => {
+    const state = queuedJob();
+    expect(waitForSlot(state, 1, T0)).toEqual({ action: 'wait', seq: 2 });
+    expect(claimRun(state, 1, T0)).toEqual({ action: 'skip', reason: 'stale' });
+    expect(waitForSlot(state, 1, T0)).toEqual({ action: 'skip', reason: 'stale' });
+    expect(failJob(state, { kind: 'processor_busy', message: 'dead-lettered' }, 1, T0)).toBeNull();
+    expect(claimRun(state, 2, T0)).toMatchObject({ action: 'dispatch' });
+    expect(state).toMatchObject({ seq: 2, claimedSeq: 2, attempt: 1 });
   });
 
   it('tells a message that could not start a run anyway to go', () => {
