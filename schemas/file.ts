@@ -7,6 +7,10 @@ export const MediaKind = z.enum(['video', 'image', 'audio']);
 export const MEDIA_NAME_MAX_CHARS = 256;
 const mediaName = z.string().max(MEDIA_NAME_MAX_CHARS);
 
+/** The HDR a video's transfer characteristics say: PQ (SMPTE ST 2084: HDR10, HDR10+, Dolby Vision's base layer) or HLG. */
+export const HdrTransfer = z.enum(['pq', 'hlg']);
+export type HdrTransfer = z.infer<typeof HdrTransfer>;
+
 export const MediaInfo = z.object({
   kind: MediaKind,
   format: mediaName.describe('Container or image format, e.g. mp4, webp.'),
@@ -20,6 +24,11 @@ export const MediaInfo = z.object({
   codecs: z.object({ video: mediaName.optional(), audio: mediaName.optional() }),
   has_audio: z.boolean(),
   rotation: z.number().int().describe('Rotation the source asked players to apply; 0 for outputs.'),
+  hdr: HdrTransfer.nullable()
+    .optional()
+    .describe(
+      "Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images. Outputs are SDR (tone mapped to BT.709), so null. Absent from files probed before Kiln reported it.",
+    ),
 });
 export type MediaInfo = z.infer<typeof MediaInfo>;
 

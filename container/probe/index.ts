@@ -6,7 +6,7 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { cancelledError, type ErrorBody, svgEntityError } from '../../schemas/errors.ts';
-import type { MediaInfo } from '../../schemas/file.ts';
+import type { HdrTransfer, MediaInfo } from '../../schemas/file.ts';
 import { type FfprobeOutput, type FfprobeStream, ffprobeJson } from '../ffmpeg/index.ts';
 import type { Limits } from '../limits.ts';
 import { containerFormat, INPUT_DEMUXERS, imageFormat, refusedFormatMessage } from './mime.ts';
@@ -46,8 +46,12 @@ const notMedia = (message: string): ProbeResult => ({ ok: false, error: { kind: 
  */
 export const MAX_SVG_BYTES = 64 * 1024 ** 2;
 
-/** HDR transfer characteristics that need tone mapping for SDR web delivery. */
-export const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
+/** ffprobe's names of the HDR transfer characteristics, which need tone mapping for SDR web delivery. */
+const HDR_TRANSFER_NAMES = new Map<string, HdrTransfer>([
+  ['smpte2084', 'pq'],
+  ['arib-std-b67', 'hlg'],
+]);
+export const HDR_TRANSFERS = new Set(HDR_TRANSFER_NAMES.keys());
 
 /**
  * Probes a local file. Expected failures (not media, too big, too long, too many pixels, a
@@ -161,6 +165,7 @@ async function probeImage(input: string | Buffer, format: SniffedImage, size: nu
       codecs: meta.compression ? { video: meta.compression } : {},
       has_audio: false,
       rotation: orientationDegrees(meta.orientation),
+      hdr: null,
     },
     details: { image: { format, pages, hasAlpha: meta.hasAlpha }, lastFrameS: null },
   };
@@ -257,6 +262,7 @@ function describeAv(data: FfprobeOutput, size: number, limits: Limits): ProbeRes
       codecs,
       has_audio: Boolean(audio),
       rotation,
+      hdr: HDR_TRANSFER_NAMES.get(video?.color_transfer ?? '') ?? null,
     },
     details,
   };

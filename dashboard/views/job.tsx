@@ -1,6 +1,6 @@
 import { Fragment } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { FileObject } from '../../schemas/file.ts';
+import type { FileObject, HdrTransfer } from '../../schemas/file.ts';
 import { isTerminal, type Job, type Task } from '../../schemas/job.ts';
 import type { Delivery } from '../../schemas/webhook.ts';
 import { ApiError, api } from '../api.ts';
@@ -169,6 +169,9 @@ function inputProbe(tasks: Task[]): FileObject | null {
   return null;
 }
 
+/** How the probe panel names each HDR transfer. */
+const HDR_NAMES: Record<HdrTransfer, string> = { pq: 'PQ (SMPTE ST 2084)', hlg: 'HLG (ARIB STD-B67)' };
+
 function MediaFacts({ file }: { file: FileObject }) {
   const rows: [string, string][] = [
     ['Format', `${file.format} (${file.type})`],
@@ -179,6 +182,8 @@ function MediaFacts({ file }: { file: FileObject }) {
     ['Rotation', `${file.rotation}°`],
     ['File size', formatBytes(file.filesize)],
   ];
+  // Files probed before Kiln reported HDR have no `hdr`: nothing is shown rather than a guess.
+  if (file.kind === 'video' && file.hdr !== undefined) rows.push(['HDR', file.hdr ? HDR_NAMES[file.hdr] : 'no (SDR)']);
   return (
     <dl class="facts">
       {rows.map(([k, v]) => (

@@ -227,6 +227,27 @@ describe.skipIf(!haveChromium)(
       await screenshot(page, 'failed-job-desktop');
     });
 
+    it("shows the input's probe, naming HDR: PQ for an HDR10 clip, SDR for the seed recipe's clip", async () => {
+      /** The probe panel's rows, as the page shows them. */
+      const facts = async (id: string) => {
+        await page.goto(`${stack.base}/#/jobs/${id}`);
+        await page.getByRole('heading', { name: 'Input' }).waitFor();
+        return page
+          .locator('h2:text-is("Input") + dl.facts')
+          .evaluate((dl: any) =>
+            Object.fromEntries([...dl.querySelectorAll('dt')].map((dt: any) => [dt.textContent, dt.nextElementSibling.textContent])),
+          );
+      };
+      const { body } = await stack.api<Job>('/jobs', {
+        method: 'POST',
+        json: { input: stack.mediaUrl('hdr-pq.mp4'), kind: 'image', options: { width: 160, format: 'webp' } },
+      });
+      const hdr = await stack.waitForJob(body.id);
+      expect(hdr.status).toBe('succeeded');
+      expect(await facts(hdr.id)).toMatchObject({ Size: '320×180', Codecs: expect.stringMatching(/^hevc/), HDR: 'PQ (SMPTE ST 2084)' });
+      expect(await facts(jobs[0]!.id)).toMatchObject({ Codecs: expect.stringMatching(/^h264/), HDR: 'no (SDR)' });
+    });
+
     it('builds a job from the form generated from the option schemas, and shows the signing secret', async () => {
       await page.goto(`${stack.base}/#/upload`);
       await page.getByLabel('Files to upload').setInputFiles(fixture('clip.mp4'));

@@ -55,9 +55,15 @@ describe('probeFile on video', () => {
     });
   });
 
-  test('keeps HDR transfer details for the encoders', async () => {
-    const result = await probe('hdr-pq.mp4');
-    expect(result.ok && result.details.video?.transfer).toBe('smpte2084');
+  test('names PQ and HLG HDR, and keeps the transfer for the encoders; SDR video, audio and images are not HDR', async () => {
+    const pq = await probe('hdr-pq.mp4');
+    const hlg = await probe('hdr-hlg.mp4');
+    expect(pq.ok && [pq.info.hdr, pq.details.video?.transfer]).toEqual(['pq', 'smpte2084']);
+    expect(hlg.ok && [hlg.info.hdr, hlg.details.video?.transfer]).toEqual(['hlg', 'arib-std-b67']);
+    for (const name of ['clip.mp4', 'hevc10.mp4', 'tone.wav', 'alpha.png'] as const) {
+      const sdr = await probe(name);
+      expect(sdr.ok && sdr.info.hdr, name).toBeNull();
+    }
   });
 });
 

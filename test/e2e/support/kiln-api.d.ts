@@ -400,6 +400,11 @@ export interface components {
             has_audio: boolean;
             /** @description Rotation the source asked players to apply; 0 for outputs. */
             rotation: number;
+            /**
+             * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images. Outputs are SDR (tone mapped to BT.709), so null. Absent from files probed before Kiln reported it.
+             * @enum {string|null}
+             */
+            hdr?: "pq" | "hlg" | null;
             /** @enum {string} */
             object: "file";
             id: string;
@@ -429,6 +434,11 @@ export interface components {
                 has_audio: boolean;
                 /** @description Rotation the source asked players to apply; 0 for outputs. */
                 rotation: number;
+                /**
+                 * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images. Outputs are SDR (tone mapped to BT.709), so null. Absent from files probed before Kiln reported it.
+                 * @enum {string|null}
+                 */
+                hdr?: "pq" | "hlg" | null;
                 url: string;
                 name: string;
             }[];
@@ -474,6 +484,11 @@ export interface components {
                 has_audio: boolean;
                 /** @description Rotation the source asked players to apply; 0 for outputs. */
                 rotation: number;
+                /**
+                 * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images. Outputs are SDR (tone mapped to BT.709), so null. Absent from files probed before Kiln reported it.
+                 * @enum {string|null}
+                 */
+                hdr?: "pq" | "hlg" | null;
                 /** @enum {string} */
                 object: "file";
                 id: string;
@@ -503,6 +518,11 @@ export interface components {
                     has_audio: boolean;
                     /** @description Rotation the source asked players to apply; 0 for outputs. */
                     rotation: number;
+                    /**
+                     * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images. Outputs are SDR (tone mapped to BT.709), so null. Absent from files probed before Kiln reported it.
+                     * @enum {string|null}
+                     */
+                    hdr?: "pq" | "hlg" | null;
                     url: string;
                     name: string;
                 }[];
@@ -634,6 +654,11 @@ export interface components {
             has_audio?: boolean;
             /** @description Rotation the source asked players to apply; 0 for outputs. */
             rotation?: number;
+            /**
+             * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images. Outputs are SDR (tone mapped to BT.709), so null. Absent from files probed before Kiln reported it.
+             * @enum {string|null}
+             */
+            hdr?: "pq" | "hlg" | null;
             /** @enum {string} */
             object: "file";
             id?: string;
@@ -663,6 +688,11 @@ export interface components {
                 has_audio: boolean;
                 /** @description Rotation the source asked players to apply; 0 for outputs. */
                 rotation: number;
+                /**
+                 * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images. Outputs are SDR (tone mapped to BT.709), so null. Absent from files probed before Kiln reported it.
+                 * @enum {string|null}
+                 */
+                hdr?: "pq" | "hlg" | null;
                 url: string;
                 name: string;
             }[];
