@@ -154,10 +154,16 @@ function startWatchdog(): ChildProcess {
   return watchdog;
 }
 
+/**
+ * The process that started this script (npm's `sh -c`, or a shell), read as the module loads: a
+ * parent that dies during the port check or the dashboard build, before processGroup() is
+ * called, must still count as gone.
+ */
+const ORIGINAL_PARENT = process.ppid;
+
 export function processGroup() {
   const members: Array<StackMember & { child: ChildProcess }> = [];
   const watchdog = startWatchdog();
-  const originalParent = process.ppid;
   let stopping = false;
 
   async function stop(code: number, why: string | null) {
@@ -172,7 +178,7 @@ export function processGroup() {
   // npm's `sh -c` dies on SIGTERM without passing it on, and npm itself may be killed: either way
   // this script gets a new parent, which is the sign to stop.
   setInterval(() => {
-    if (process.ppid !== originalParent) void stop(0, null);
+    if (process.ppid !== ORIGINAL_PARENT) void stop(0, null);
   }, PARENT_POLL_MS).unref();
 
   return {
