@@ -1,10 +1,10 @@
 /** A small client for Kiln's HTTP API, used by the CLI's remote mode. */
-import { type ErrorBody, interruptedError } from '../schemas/errors.ts';
+import { type CliError, interruptedError } from '../schemas/errors.ts';
 
 /** Each API call gets this long; large bodies never go through it (uploads use presigned PUTs). */
 export const API_TIMEOUT_MS = 30_000;
 
-export type ApiResult<T> = { ok: true; status: number; body: T; headers: Headers } | { ok: false; error: ErrorBody };
+export type ApiResult<T> = { ok: true; status: number; body: T; headers: Headers } | { ok: false; error: CliError };
 
 export interface ApiClient {
   baseUrl: string;
@@ -15,7 +15,7 @@ export interface ApiClient {
  * The API at `base` did not answer: named with the URL, the reason (fetch's own "fetch failed"
  * hides it in `cause`) and the two usual fixes.
  */
-function apiUnreachable(base: string, err: unknown): ErrorBody {
+function apiUnreachable(base: string, err: unknown): CliError {
   const cause = (err as { cause?: unknown }).cause;
   const reason = cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
   return {
@@ -58,7 +58,7 @@ export function apiClient(baseUrl: string, key: string, signal?: AbortSignal, de
         return { ok: false, error: { kind: 'internal_error', message: `Kiln answered HTTP ${res.status} with a body that is not JSON.` } };
       }
       if (!res.ok) {
-        const err = body as Partial<ErrorBody> & { issues?: { path: string; message: string }[] };
+        const err = body as Partial<CliError> & { issues?: { path: string; message: string }[] };
         const message = err.issues?.length ? err.issues.map((i) => i.message).join('; ') : (err.message ?? `HTTP ${res.status}`);
         return { ok: false, error: { kind: err.kind ?? 'internal_error', message } };
       }

@@ -7,7 +7,7 @@ import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { ErrorBody } from '../schemas/errors.ts';
+import type { CliError } from '../schemas/errors.ts';
 import type { ParsedCli } from './args.ts';
 import type { CliOutcome } from './outcome.ts';
 
@@ -47,7 +47,7 @@ export function storePath(env: NodeJS.ProcessEnv): string {
 /** The stored connections, or an error naming the file when it is not Kiln's JSON. */
 export async function readConnections(
   env: NodeJS.ProcessEnv,
-): Promise<{ ok: true; connections: LocalConnection[] } | { ok: false; error: ErrorBody }> {
+): Promise<{ ok: true; connections: LocalConnection[] } | { ok: false; error: CliError }> {
   const path = storePath(env);
   let text: string;
   try {

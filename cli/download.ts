@@ -3,17 +3,17 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type ErrorBody, interruptedError } from '../schemas/errors.ts';
+import { type CliError, interruptedError } from '../schemas/errors.ts';
 
 /** A server that sends no bytes for this long is treated as unreachable. */
 export const DOWNLOAD_IDLE_TIMEOUT_MS = 30_000;
 
-export type Download = { ok: true; path: string } | { ok: false; error: ErrorBody };
+export type Download = { ok: true; path: string } | { ok: false; error: CliError };
 
 /** How a signed URL is named in messages, and what its refusal means, so no signature is printed. */
 export interface DownloadLabel {
   name: string;
-  refused(status: number, body: string): ErrorBody;
+  refused(status: number, body: string): CliError;
 }
 
 /**

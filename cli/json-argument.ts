@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { ErrorBody } from '../schemas/errors.ts';
+import type { CliError } from '../schemas/errors.ts';
 
 /**
  * The JSON `raw` names, or an error naming `name` (the flag or argument it came from).
@@ -13,7 +13,7 @@ import type { ErrorBody } from '../schemas/errors.ts';
  * await readJson('job.json', '--body'); // { ok: true, json: { input: … } }
  * await readJson('{"outputs":[…]}', 'the recipe');
  */
-export async function readJson(raw: string, name: string): Promise<{ ok: true; json: unknown } | { ok: false; error: ErrorBody }> {
+export async function readJson(raw: string, name: string): Promise<{ ok: true; json: unknown } | { ok: false; error: CliError }> {
   let text = raw;
   let from = name;
   if (raw === '-') {

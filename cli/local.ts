@@ -10,7 +10,7 @@ import { traceFfmpeg } from '../container/ffmpeg/index.ts';
 import { type Limits, limitsFromEnv } from '../container/limits.ts';
 import { probeFile } from '../container/probe/index.ts';
 import { processTogether } from '../container/process/together.ts';
-import type { ErrorBody } from '../schemas/errors.ts';
+import type { CliError } from '../schemas/errors.ts';
 import type { MediaInfo } from '../schemas/file.ts';
 import { isPlaylistPath, writesFolder } from '../schemas/formats.ts';
 import type { JobKind } from '../schemas/options.ts';
@@ -22,7 +22,7 @@ import { readRecipe, recipeOutputName } from './recipe.ts';
 import type { S3Credentials } from './s3.ts';
 
 /** CLI users type `--width`, not `options.width`. */
-function forCli(error: ErrorBody): ErrorBody {
+function forCli(error: CliError): CliError {
   return { ...error, message: error.message.replace(/\boptions\.(\w+)/g, '--$1') };
 }
 
@@ -67,7 +67,7 @@ export function defaultOutput(kind: JobKind, input: string, extension: string, c
   return overwritesInput ? `${name}-${KIND_LABEL[kind]}${extension}` : plain;
 }
 
-type Fetched = { ok: true; path: string } | { ok: false; error: ErrorBody };
+type Fetched = { ok: true; path: string } | { ok: false; error: CliError };
 
 /** A local path as it is; an http(s) URL or an s3:// object (through `credentials`) downloaded into `scratch`. */
 async function fetchInput(
@@ -89,7 +89,7 @@ async function fetchInput(
 async function s3CredentialsFor(
   cli: ParsedCli,
   ...paths: (string | undefined)[]
-): Promise<{ ok: true; credentials: S3Credentials | undefined } | { ok: false; error: ErrorBody }> {
+): Promise<{ ok: true; credentials: S3Credentials | undefined } | { ok: false; error: CliError }> {
   if (!paths.some((path) => isS3Url(path))) return { ok: true, credentials: undefined };
   return (await import('./s3.ts')).resolveCredentials(cli.connection, process.env);
 }
@@ -103,7 +103,7 @@ async function withScratch<T>(run: (scratch: string) => Promise<T>): Promise<T> 
   }
 }
 
-type Failed = { ok: false; error: ErrorBody };
+type Failed = { ok: false; error: CliError };
 
 /**
  * Fetches `input` into a scratch folder, probes it, and hands both to `use` before the folder goes.
@@ -134,7 +134,7 @@ function probeLocal(input: string, cli: ParsedCli, signal: AbortSignal): Promise
 
 type Encoded =
   | { ok: true; input: MediaInfo; output: MediaInfo & ({ path: string } | { url: string }); written: string; notes: string[] }
-  | { ok: false; error: ErrorBody };
+  | { ok: false; error: CliError };
 
 /**
  * One output of an input: its options, and where it goes: a path or s3:// key, or a name made from

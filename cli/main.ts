@@ -9,7 +9,7 @@
  * (scripts/build-cli.js splits the bundle at these imports).
  */
 
-import type { ErrorBody } from '../schemas/errors.ts';
+import type { CliError } from '../schemas/errors.ts';
 import { type ParsedCli, parseCli, UnknownOptionError, USAGE, UsageError } from './args.ts';
 import type { CliOutcome } from './outcome.ts';
 
@@ -26,7 +26,7 @@ function lookUp(failed: { object: 'job' | 'task'; id: string }): string {
   return failed.object === 'job' ? `see the job with: kiln jobs ${failed.id}` : `the task is ${failed.id} (GET /tasks/${failed.id})`;
 }
 
-function fail(error: ErrorBody, json: boolean, failed?: { object: 'job' | 'task'; id: string }): number {
+function fail(error: CliError, json: boolean, failed?: { object: 'job' | 'task'; id: string }): number {
   // A script piping stdout to jq gets the error as a line; whoever runs the script still sees why.
   if (json) process.stdout.write(`${JSON.stringify({ ok: false, ...(failed ? { id: failed.id } : {}), error })}\n`);
   process.stderr.write(`${error.kind}: ${error.message}\n`);

@@ -2,7 +2,7 @@
  * What a CLI command hands back to print, and the small helpers every mode shares. Kept apart from
  * cli/local.ts so that remote commands and `kiln health` load neither the engine nor sharp.
  */
-import type { ErrorBody } from '../schemas/errors.ts';
+import type { CliError } from '../schemas/errors.ts';
 import type { MediaInfo } from '../schemas/file.ts';
 
 /**
@@ -12,13 +12,13 @@ import type { MediaInfo } from '../schemas/file.ts';
  */
 export type CliOutcome =
   | { ok: true; json: unknown; lines: string[]; notes: string[]; exitCode?: number }
-  | { ok: false; error: ErrorBody; failed?: { object: 'job' | 'task'; id: string } };
+  | { ok: false; error: CliError; failed?: { object: 'job' | 'task'; id: string } };
 
 /**
  * A local input that is not there, in the same words locally and remotely (exit 2: the command
  * line named it). Locally, ffprobe would otherwise call it unreadable media.
  */
-export const noSuchFile = (path: string): ErrorBody => ({ kind: 'invalid_input', message: `No such file: ${path}` });
+export const noSuchFile = (path: string): CliError => ({ kind: 'invalid_input', message: `No such file: ${path}` });
 
 function size(bytes: number): string {
   if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
@@ -40,7 +40,7 @@ export function describe(info: MediaInfo): string {
 /** `kiln task <kind> -i '<json>'`: the JSON object and its `url`, or an error naming what is wrong. */
 export function taskInput(
   raw: string | undefined,
-): { ok: true; input: Record<string, unknown>; url: string } | { ok: false; error: ErrorBody } {
+): { ok: true; input: Record<string, unknown>; url: string } | { ok: false; error: CliError } {
   const example = `-i '{"url":"https://example.com/clip.mov"}'`;
   if (raw === undefined)
     return { ok: false, error: { kind: 'invalid_input', message: `Missing -i: kiln task takes a JSON object, e.g. ${example}` } };

@@ -3,7 +3,7 @@
  * body (the same schema, so a recipe file works with curl, the CLI's remote mode and its local
  * mode alike). Locally the outputs come from one pass over the input; remotely it is one batch.
  */
-import type { ErrorBody } from '../schemas/errors.ts';
+import type { CliError } from '../schemas/errors.ts';
 import { writesFolder } from '../schemas/formats.ts';
 import { issuesFromZod } from '../schemas/issues.ts';
 import { JobBatchCreate } from '../schemas/job.ts';
@@ -20,7 +20,7 @@ export interface Recipe {
   targets: RecipeTarget[];
 }
 
-function invalid(message: string): { ok: false; error: ErrorBody } {
+function invalid(message: string): { ok: false; error: CliError } {
   return { ok: false, error: { kind: 'invalid_input', message } };
 }
 
@@ -32,7 +32,7 @@ function invalid(message: string): { ok: false; error: ErrorBody } {
  * @example
  * await readRecipe(parseCli(['recipe', 'seed.json', '-i', 'clip.mov', '-o', 'hd.mp4', '-o', 'thumb.webp', '-o', 'low.mp4']));
  */
-export async function readRecipe(cli: ParsedCli): Promise<{ ok: true; recipe: Recipe } | { ok: false; error: ErrorBody }> {
+export async function readRecipe(cli: ParsedCli): Promise<{ ok: true; recipe: Recipe } | { ok: false; error: CliError }> {
   const raw = cli.args[0];
   if (raw === undefined) return invalid('Missing the recipe: kiln recipe recipe.json -i <file>, or - (stdin), or \'{"outputs":[…]}\'');
   const read = await readJson(raw, 'the recipe');

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { typeOfExtension } from '../container/probe/mime.ts';
 import type { Connection } from '../schemas/connection.ts';
-import type { ErrorBody } from '../schemas/errors.ts';
+import type { CliError } from '../schemas/errors.ts';
 import { isPlaylistPath, PLAYLIST_EXTENSION, writesFolder } from '../schemas/formats.ts';
 import { isTerminal, type Job } from '../schemas/job.ts';
 import type { JobKind } from '../schemas/options.ts';
@@ -30,12 +30,12 @@ export const POLL_INTERVAL_MS = 1_000;
 /** `kiln jobs` lists this many without --limit, as Ittybit's CLI does (the API's own default is 20). */
 export const JOBS_DEFAULT_LIMIT = 10;
 
-function fail(kind: ErrorBody['kind'], message: string): CliOutcome {
+function fail(kind: CliError['kind'], message: string): CliOutcome {
   return { ok: false, error: { kind, message } };
 }
 
 /** `--metadata user_id=usr_1` (repeatable) → `{ user_id: 'usr_1' }`. */
-export function parseMetadata(pairs: string[]): { ok: true; metadata: Record<string, string> } | { ok: false; error: ErrorBody } {
+export function parseMetadata(pairs: string[]): { ok: true; metadata: Record<string, string> } | { ok: false; error: CliError } {
   const metadata: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
@@ -51,7 +51,7 @@ async function upload(
   api: ApiClient,
   path: string,
   signal: AbortSignal,
-): Promise<{ ok: true; id: string } | { ok: false; error: ErrorBody }> {
+): Promise<{ ok: true; id: string } | { ok: false; error: CliError }> {
   const { size } = await stat(path);
   const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
   const contentType = typeOfExtension(ext) ?? 'application/octet-stream';
@@ -78,7 +78,7 @@ async function upload(
   return { ok: true, id: created.body.file.id };
 }
 
-async function saveOutput(url: string, target: string, signal: AbortSignal): Promise<ErrorBody | null> {
+async function saveOutput(url: string, target: string, signal: AbortSignal): Promise<CliError | null> {
   const res = await fetch(url, { signal });
   if (!res.ok || !res.body)
     return { kind: 'input_unreachable', message: `Downloading the output from ${url} failed with HTTP ${res.status}.` };
@@ -112,7 +112,7 @@ function plainRelativePath(relative: string): string | null {
  * name, keeping their relative paths under `dir`. Only URIs under the master's folder are followed,
  * and only names that are plain file names (see {@link plainRelativePath}).
  */
-async function saveHls(masterUrl: string, target: string, signal: AbortSignal): Promise<ErrorBody | null> {
+async function saveHls(masterUrl: string, target: string, signal: AbortSignal): Promise<CliError | null> {
   const isPlaylist = isPlaylistPath(target);
   const dir = isPlaylist ? dirname(target) : target;
   const root = new URL('.', masterUrl).toString();
@@ -148,7 +148,7 @@ function jobLine(job: Job): string {
   return `${job.id}  ${job.kind.padEnd(14)} ${job.status.padEnd(10)} ${String(job.progress).padStart(3)}%  ${job.input}${out}`;
 }
 
-async function follow(api: ApiClient, job: Job, json: boolean, signal: AbortSignal): Promise<Job | ErrorBody> {
+async function follow(api: ApiClient, job: Job, json: boolean, signal: AbortSignal): Promise<Job | CliError> {
   const bar = json ? progressBar({ isTTY: false } as NodeJS.WriteStream) : progressBar(process.stderr);
   let current = job;
   try {
@@ -208,7 +208,7 @@ type Named = Connection & { name?: string };
 async function findConnection(
   api: ApiClient,
   nameOrId: string,
-): Promise<{ ok: true; connection: Connection } | { ok: false; error: ErrorBody }> {
+): Promise<{ ok: true; connection: Connection } | { ok: false; error: CliError }> {
   const res = await api.call<Connection[]>('GET', '/connections');
   if (!res.ok) return res;
   const found = res.body.find((c) => c.id === nameOrId) ?? res.body.find((c: Named) => c.name === nameOrId);
@@ -257,7 +257,7 @@ async function runConnections(api: ApiClient, cli: ParsedCli): Promise<CliOutcom
  * ITTYBIT_CONNECTION (Ittybit's order), else none, so the service uses the tenant's default. A
  * name is looked up; an id is kept.
  */
-async function connectionId(api: ApiClient, cli: ParsedCli): Promise<{ ok: true; id?: string } | { ok: false; error: ErrorBody }> {
+async function connectionId(api: ApiClient, cli: ParsedCli): Promise<{ ok: true; id?: string } | { ok: false; error: CliError }> {
   const named = namedConnection(cli.connection, process.env);
   if (!named) return { ok: true };
   const found = await findConnection(api, named.name);
@@ -266,7 +266,7 @@ async function connectionId(api: ApiClient, cli: ParsedCli): Promise<{ ok: true;
 }
 
 /** Why a job that ended without an output did: its own error, or the status it ended in (cancelled). */
-function jobError(job: Job): ErrorBody {
+function jobError(job: Job): CliError {
   return job.error ?? { kind: 'processing_failed', message: `The job ended ${job.status}.` };
 }
 
@@ -286,7 +286,7 @@ async function finish(api: ApiClient, cli: ParsedCli, job: Job, signal: AbortSig
 }
 
 /** Saves an output at `url` to a local -o; nothing without -o or with an s3:// one (the service wrote it). */
-async function download(kind: JobKind, url: string, output: string | undefined, signal: AbortSignal): Promise<ErrorBody | null> {
+async function download(kind: JobKind, url: string, output: string | undefined, signal: AbortSignal): Promise<CliError | null> {
   if (!output || output.startsWith('s3://')) return null;
   return writesFolder(kind) ? saveHls(url, output, signal) : saveOutput(url, output, signal);
 }
@@ -296,7 +296,7 @@ async function inputForApi(
   api: ApiClient,
   raw: string,
   signal: AbortSignal,
-): Promise<{ ok: true; input: string } | { ok: false; error: ErrorBody }> {
+): Promise<{ ok: true; input: string } | { ok: false; error: CliError }> {
   if (/^(https?|s3):\/\//.test(raw) || raw.startsWith('file_')) return { ok: true, input: raw };
   if (!existsSync(raw)) return { ok: false, error: noSuchFile(raw) };
   const uploaded = await upload(api, raw, signal);

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { FOLDER_UPLOAD_CONCURRENCY } from '../container/run/folder-upload.ts';
-import { type ErrorBody, interruptedError } from '../schemas/errors.ts';
+import { type CliError, interruptedError } from '../schemas/errors.ts';
 import { folderFileTypeOf, isPlaylistPath } from '../schemas/formats.ts';
 import { presign } from '../worker/storage/presign.ts';
 import { namedConnection } from './api.ts';
@@ -38,7 +38,7 @@ export interface S3Credentials {
   sessionToken?: string | undefined;
 }
 
-type Resolved = { ok: true; credentials: S3Credentials } | { ok: false; error: ErrorBody };
+type Resolved = { ok: true; credentials: S3Credentials } | { ok: false; error: CliError };
 
 /**
  * Splits `s3://bucket/key`; null when there is no bucket or no key.
@@ -185,7 +185,7 @@ export function signedUrl(c: S3Credentials, path: S3Path, op: { method: 'GET' } 
  * What a refusal from S3 means, in words naming the object and the credentials' source. S3 puts
  * the reason in the XML body's `<Code>`; R2 and MinIO use the same codes.
  */
-export function s3Refusal(op: 'read' | 'write', c: S3Credentials, url: string, status: number, body: string): ErrorBody {
+export function s3Refusal(op: 'read' | 'write', c: S3Credentials, url: string, status: number, body: string): CliError {
   const code = /<Code>([^<]+)<\/Code>/.exec(body)?.[1];
   const kind = op === 'read' ? 'input_unreachable' : 'output_write_failed';
   const head = `${op === 'read' ? 'Reading' : 'Writing'} ${url} failed (HTTP ${status}${code ? ` ${code}` : ''})`;
@@ -226,7 +226,7 @@ export async function getObject(c: S3Credentials, url: string, dir: string, maxB
   });
 }
 
-async function putObject(c: S3Credentials, file: string, url: string, contentType: string, signal: AbortSignal): Promise<ErrorBody | null> {
+async function putObject(c: S3Credentials, file: string, url: string, contentType: string, signal: AbortSignal): Promise<CliError | null> {
   const path = parseS3Path(url);
   if (!path) return { kind: 'invalid_input', message: `Expected s3://bucket/key for -o but received "${url}"` };
   const signed = await signedUrl(c, path, { method: 'PUT', contentType });
@@ -253,7 +253,7 @@ export async function putOutput(
   produced: { path: string; contentType: string; folder: boolean },
   target: string,
   signal: AbortSignal,
-): Promise<{ ok: true; url: string } | { ok: false; error: ErrorBody }> {
+): Promise<{ ok: true; url: string } | { ok: false; error: CliError }> {
   if (!produced.folder) {
     const error = await putObject(c, produced.path, target, produced.contentType, signal);
     return error ? { ok: false, error } : { ok: true, url: target };
@@ -272,7 +272,7 @@ export async function putOutput(
     )
     .sort();
   const queue = [...names];
-  let failure: ErrorBody | null = null;
+  let failure: CliError | null = null;
   await Promise.all(
     Array.from({ length: FOLDER_UPLOAD_CONCURRENCY }, async () => {
       for (let name = queue.shift(); name !== undefined && !failure; name = queue.shift()) {

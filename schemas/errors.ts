@@ -29,10 +29,14 @@ export const ErrorKind = z.enum([
   'processing_failed',
   'processor_busy',
   'processor_unavailable',
-  // The CLI's own: it could not reach the API it was pointed at (no answer, or no such host).
-  'api_unreachable',
 ]);
 export type ErrorKind = z.infer<typeof ErrorKind>;
+
+/** The CLI reports the API's kinds and one of its own: it could not reach the API it was pointed at (no answer, or no such host). */
+export const CliErrorKind = z.enum([...ErrorKind.options, 'api_unreachable']);
+export type CliErrorKind = z.infer<typeof CliErrorKind>;
+/** An error as the CLI prints it (`kind: message`, or `{kind, message}` with --json). */
+export type CliError = { kind: CliErrorKind; message: string };
 
 export const ErrorBody = z
   .object({
@@ -79,10 +83,10 @@ export class KilnError extends Error {
 /** The job's abort signal fired: the job was cancelled or its run superseded (the runner reports its time limit as `timeout`). */
 export const cancelledError = (): ErrorBody => ({ kind: 'cancelled', message: 'The job was cancelled.' });
 
-/** The user interrupted the CLI (Ctrl-C) while it waited on the network. */
 /** The Worker answered 409: the job was cancelled, finished or moved to a newer run. */
 export const runNotWantedError = (): ErrorBody => ({ kind: 'cancelled', message: 'The job no longer needs this run.' });
 
+/** The user interrupted the CLI (Ctrl-C) while it waited on the network. */
 export const interruptedError = (): ErrorBody => ({ kind: 'cancelled', message: 'Cancelled.' });
 
 /** An SVG declares XML entities, which is how SVG/XML bombs and XXE file reads start; no web SVG needs them. */

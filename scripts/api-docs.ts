@@ -9,7 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { USAGE } from '../cli/args.ts';
-import { ErrorKind } from '../schemas/errors.ts';
+import { CliErrorKind } from '../schemas/errors.ts';
 import { JobBatchCreate, JobBatchOutput, JobCreate } from '../schemas/job.ts';
 import type { JsonSchema } from '../schemas/json-schema.ts';
 import { type JobKind, OptionsByKind } from '../schemas/options.ts';
@@ -18,7 +18,7 @@ import { STATUS_BY_KIND } from '../worker/http/errors.ts';
 export const API_DOC_PATH = resolve(import.meta.dirname, '..', 'docs', 'api.md');
 
 /** Where each error kind shows up, and what it means to the caller. Typed by kind, so a new kind cannot go undocumented. */
-const ERROR_KINDS: Record<ErrorKind, { on: 'request' | 'job' | 'both' | 'cli'; meaning: string }> = {
+const ERROR_KINDS: Record<CliErrorKind, { on: 'request' | 'job' | 'both' | 'cli'; meaning: string }> = {
   invalid_input: { on: 'both', meaning: "The request or the job's options are invalid; a request's `issues` names each field." },
   unauthorized: { on: 'request', meaning: 'The API key is missing or unknown.' },
   job_not_found: { on: 'request', meaning: "No such job for this API key (another tenant's job looks the same)." },
@@ -114,9 +114,9 @@ function fieldTable(schema: z.ZodType): string {
 }
 
 function errorTable(): string {
-  const rows = ErrorKind.options.map((kind) => {
+  const rows = CliErrorKind.options.map((kind) => {
     const { on, meaning } = ERROR_KINDS[kind];
-    const status = on === 'job' || on === 'cli' ? '—' : String(STATUS_BY_KIND[kind] ?? 500);
+    const status = kind === 'api_unreachable' || on === 'job' ? '—' : String(STATUS_BY_KIND[kind] ?? 500);
     const where = { request: 'response', job: 'job', both: 'response, job', cli: 'CLI' }[on];
     return `| \`${kind}\` | ${status} | ${where} | ${meaning} |`;
   });

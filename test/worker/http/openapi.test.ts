@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ErrorKind } from '../../../schemas/errors.ts';
 import { DASHBOARD_PATHS } from '../../../worker/dashboard/routes.ts';
 import { createApp } from '../../../worker/http/routes.ts';
 import { api, BASE } from '../helpers.ts';
@@ -82,6 +83,9 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(doc.paths['/jobs']!).sort()).toEqual(['get', 'post']);
     expect(doc.components.schemas.JobBatchCreate.properties.outputs).toMatchObject({ minItems: 2, maxItems: 8 });
     expect(doc.components.schemas.Job.properties.status.enum).toEqual(['queued', 'processing', 'succeeded', 'failed', 'cancelled']);
+    // The API's error kinds only: the CLI's own (api_unreachable) is never an answer of the API.
+    expect(doc.components.schemas.Error.properties.kind.enum).toEqual(ErrorKind.options);
+    expect(doc.components.schemas.Error.properties.kind.enum).not.toContain('api_unreachable');
     expect(Object.keys(doc.paths['/connections/{id}']!).sort()).toEqual(['delete', 'get', 'patch']);
     expect(doc.components.schemas.Connection.properties.object).toMatchObject({ enum: ['storage_connection'] });
     expect(Object.keys(doc.components.schemas.ConnectionUpdate.properties).sort()).toEqual([
