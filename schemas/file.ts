@@ -27,7 +27,7 @@ export const MediaInfo = z.object({
   hdr: HdrTransfer.nullable()
     .optional()
     .describe(
-      "Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images. Outputs are SDR (tone mapped to BT.709), so null. Absent from files probed before Kiln reported it.",
+      "Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images (HDR stills are not detected). Encoded outputs are SDR (tone mapped to BT.709), so null; an import or export keeps the input's. Absent from files probed before Kiln reported it.",
     ),
 });
 export type MediaInfo = z.infer<typeof MediaInfo>;

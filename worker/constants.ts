@@ -144,6 +144,14 @@ export const SLOT_WAIT_BASE_S = 2;
 export const SLOT_WAIT_MAX_S = 60;
 
 /**
+ * How late a waiting job's next message may be before the job sends another itself (the message
+ * that waited is stale by then, so nothing else would carry it until QUEUE_STALL_MS). A queue under
+ * load delivers delayed messages seconds late; a margin this wide keeps such lateness from doubling
+ * a backlog's messages, while a message that was really lost costs about a minute.
+ */
+export const SLOT_WAIT_RESEND_GRACE_MS = 60_000;
+
+/**
  * Largest JSON body the API reads (POST /jobs, /tasks, /uploads, /connections…), counted while it
  * streams in, before any parsing. The largest valid job (32 metadata values of 2,048 characters
  * and three 4,096-character URLs, every character written as a `\u` escape) is about 470 KiB.

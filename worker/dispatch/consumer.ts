@@ -15,19 +15,15 @@ function busyRetryDelayS(deliveries: number, retryAfterS: number | null): number
 
 /**
  * The entry found its tenant's run slots all taken. It comes back later as a fresh message of the
- * job's new generation (with its wait count), not as a retry: a tenant's own backlog must never use
- * up the retries that end in the dead-letter queue, which would fail its jobs as if no processor
- * could take them. The entry leaves any batch message it came in (see waitForSlot in
- * worker/job-object/state.ts).
+ * job's new generation (with its wait count), sent by the job (JobObject.requeueForSlot), not as
+ * a retry: a tenant's own backlog must never use up the retries that end in the dead-letter queue,
+ * which would fail its jobs as if no processor could take them. The entry leaves any batch message
+ * it came in (see waitForSlot in worker/job-object/state.ts).
  */
-async function waitForSlot(opts: { entry: QueueEntry; env: Env; job: ReturnType<typeof jobStub>; limit: number }): Promise<void> {
-  const { entry, env } = opts;
-  const wait = await opts.job.waitForSlot(entry.seq, opts.limit);
-  if (wait.action === 'wait') {
-    const waits = entry.slot_waits ?? 0;
-    const delaySeconds = Math.min(SLOT_WAIT_BASE_S * 2 ** waits, SLOT_WAIT_MAX_S);
-    await env.JOB_QUEUE.send({ ...entry, seq: wait.seq, slot_waits: waits + 1 } satisfies QueueMessage, { delaySeconds });
-  }
+async function waitForSlot(opts: { entry: QueueEntry; job: ReturnType<typeof jobStub>; limit: number }): Promise<void> {
+  const waits = opts.entry.slot_waits ?? 0;
+  const delayS = Math.min(SLOT_WAIT_BASE_S * 2 ** waits, SLOT_WAIT_MAX_S);
+  await opts.job.requeueForSlot(opts.entry, { limit: opts.limit, slotWaits: waits + 1, delayS });
 }
 
 /** What becomes of one job's part of a message once its outcome is recorded on the job. */
@@ -57,7 +53,7 @@ async function claimEntry(opts: { entry: QueueEntry; msg: Message<unknown>; env:
   });
   if ('task' in claimed) return { ...claimed, msg };
   if (claimed.outcome === 'no_slot') {
-    await waitForSlot({ entry, env, job: jobStub(env, entry.job_id), limit: config.limits.maxConcurrentJobs });
+    await waitForSlot({ entry, job: jobStub(env, entry.job_id), limit: config.limits.maxConcurrentJobs });
     return ACK;
   }
   return verdictOf(claimed, msg);
@@ -90,7 +86,8 @@ function retryLater(msg: Message<unknown>): Verdict {
  * read the same input (coalesceKey in ./group.ts) are then offered to the processor as one group,
  * and whatever it answers is recorded on each job as if it had been offered alone. A message
  * naming several jobs (POST /jobs/batch) is acked once all of them are, and retried, with the
- * longest delay any asks for, if any is: a job already running skips the retry as a duplicate.
+ * longest delay any asks for, if any is: a job already running skips the retry as a duplicate, and
+ * one that went to wait for a run slot as stale (its own message carries it now).
  */
 export async function consumeJobs(batch: MessageBatch<unknown>, env: Env, processor?: Processor): Promise<void> {
   const config = readConfig(env);
@@ -133,7 +130,11 @@ export async function consumeJobs(batch: MessageBatch<unknown>, env: Env, proces
   }
 }
 
-/** The dead-letter queue's consumer: a message that exhausted its retries fails its jobs that are not running, with a reason. */
+/**
+ * The dead-letter queue's consumer: a message that exhausted its retries fails, with a reason, its
+ * jobs that are still its to start: not running, and of its generation (failJob ignores a job that
+ * has moved on, such as a batch sibling now waiting for a run slot under a message of its own).
+ */
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   for (const msg of batch.messages) {
     const parsed = QueueMessage.safeParse(msg.body);

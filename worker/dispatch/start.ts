@@ -53,7 +53,9 @@ export async function claimForRun(opts: {
   if (!(await tenant.acquireRunSlot(jobId, config.limits.maxConcurrentJobs))) return { outcome: 'no_slot' };
   const claim = await opts.claim(job);
   if (claim.action === 'skip') {
-    // A stale or duplicate claim leaves the slot to the job's current run or message.
+    // A stale or duplicate claim leaves the slot to the job's current run or message (slots are
+    // held per job: a batch retried after a sibling went to wait keeps that sibling's slot for the
+    // sibling's own message, which takes it when it comes).
     if (claim.reason === 'terminal' || claim.reason === 'missing') await endRun();
     return { outcome: 'done' };
   }

@@ -5,7 +5,7 @@ import type { ProcessorEvent } from '../../schemas/processor.ts';
 import type { Delivery } from '../../schemas/webhook.ts';
 import { readConfig } from '../config/index.ts';
 import { BUSY_RETRY_BASE_S } from '../constants.ts';
-import type { QueueMessage } from '../dispatch/message.ts';
+import type { QueueEntry, QueueMessage } from '../dispatch/message.ts';
 import { inputFile, outputFile } from '../storage/outputs.ts';
 import { publicJob, standaloneTask } from '../tasks/view.ts';
 import { signingSecrets } from '../webhooks/secrets.ts';
@@ -174,24 +174,33 @@ export class JobObject extends DurableObject<Env> {
   }
 
   /**
-   * The tenant had no free run slot for the message of generation `seq`: see {@link waitForSlot},
-   * which names the generation of the message to send instead.
-   * The first wait in a row goes to the event log, so GET /jobs/{id}/events says why the job is queued.
+   * The tenant had no free run slot for `entry` (a message of generation `entry.seq`): the job
+   * moves to a new generation (see {@link waitForSlot}) and its message, `entry` with that
+   * generation and `slotWaits`, is sent here with `delayS`. Sent by the job itself, as
+   * {@link releaseClaim} does: the message that waited is stale from now on, so if this send fails
+   * nothing else would carry the job until the stalled-queue watchdog; instead the alarm sends it
+   * shortly. The first wait in a row goes to the event log, so GET /jobs/{id}/events says why the
+   * job is queued. Answers whether the job now waits (false: the entry could not start a run anyway).
    */
-  async waitForSlot(seq: number, limit: number): Promise<{ action: 'wait'; seq: number } | { action: 'skip' }> {
+  async requeueForSlot(entry: QueueEntry, opts: { limit: number; slotWaits: number; delayS: number }): Promise<boolean> {
     const state = this.load();
-    if (!state) return { action: 'skip' };
-    const wait = waitForSlot(state, seq, Date.now());
-    if (wait.action === 'skip') return { action: 'skip' };
+    if (!state) return false;
+    const wait = waitForSlot(state, entry.seq, Date.now(), opts.delayS);
+    if (wait.action === 'skip') return false;
     this.save(state);
     const last = this.sql.exec<{ type: string }>('SELECT type FROM events ORDER BY seq DESC LIMIT 1').toArray()[0];
     if (last?.type !== 'run_waiting') {
       this.log('run_waiting', {
-        reason: `${limit} of this tenant's jobs are processing (TENANT_MAX_CONCURRENT_JOBS); this one starts when one of them ends`,
+        reason: `${opts.limit} of this tenant's jobs are processing (TENANT_MAX_CONCURRENT_JOBS); this one starts when one of them ends`,
       });
     }
     await this.scheduleAlarm();
-    return wait;
+    const message: QueueMessage = { ...entry, seq: wait.seq, slot_waits: opts.slotWaits };
+    await this.env.JOB_QUEUE.send(message, { delaySeconds: opts.delayS }).catch(async (err: unknown) => {
+      console.error('waiting for a run slot, but not yet queued; the alarm queues it', state.job.id, err);
+      await this.resendSoon();
+    });
+    return true;
   }
 
   /** Whether a run of the job is in progress, which is what its tenant's run slot is held for. */

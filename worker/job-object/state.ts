@@ -21,6 +21,7 @@ import {
   MAX_RUNS_GIVEN_BACK,
   MAX_UNREACHABLE_DISPATCHES,
   QUEUE_STALL_MS,
+  SLOT_WAIT_RESEND_GRACE_MS,
 } from '../constants.ts';
 
 /**
@@ -251,18 +252,18 @@ function claimSkip(state: JobState, seq: number): ClaimSkip | null {
 /**
  * The message of generation `seq` found every run slot of its tenant taken
  * (TENANT_MAX_CONCURRENT_JOBS): the job stays queued, and a message of a new generation, `seq` in
- * the answer, comes back for it later. From then on that message alone speaks for the job: a batch
- * message (POST /jobs/batch) retried for a sibling skips it as stale, and dead-lettering that
- * message leaves it queued instead of failing it as if no processor could take it. The wait
- * counts as a fresh enqueue, so the stalled-queue watchdog does not send a second message
- * meanwhile; if the new message is never sent, the watchdog sends one. A message that could not
- * start a run anyway is skipped.
+ * the answer, comes back for it `delayS` later. From then on that message alone speaks for the
+ * job: a batch message (POST /jobs/batch) retried for a sibling skips it as stale, and
+ * dead-lettering that message leaves it queued instead of failing it as if no processor could
+ * take it. The stalled-queue watchdog waits for the new message until SLOT_WAIT_RESEND_GRACE_MS
+ * after it is due, then sends one itself: a Worker that died before sending costs about a minute,
+ * not QUEUE_STALL_MS. A message that could not start a run anyway is skipped.
  */
-export function waitForSlot(state: JobState, seq: number, now: number): ClaimSkip | { action: 'wait'; seq: number } {
+export function waitForSlot(state: JobState, seq: number, now: number, delayS: number): ClaimSkip | { action: 'wait'; seq: number } {
   const skip = claimSkip(state, seq);
   if (skip) return skip;
   state.seq += 1;
-  state.enqueuedAt = now;
+  state.enqueuedAt = now - QUEUE_STALL_MS + delayS * 1000 + SLOT_WAIT_RESEND_GRACE_MS;
   return { action: 'wait', seq: state.seq };
 }
 

@@ -347,7 +347,7 @@ export interface components {
         };
         Error: {
             /** @enum {string} */
-            kind: "invalid_input" | "unauthorized" | "job_not_found" | "task_not_found" | "not_found" | "idempotency_key_reused" | "connection_name_taken" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "input_unreachable" | "input_not_media" | "input_too_large" | "input_too_long" | "no_video_stream" | "no_audio_stream" | "too_many_pixels" | "timeout" | "cancelled" | "output_write_failed" | "processing_failed" | "processor_busy" | "processor_unavailable" | "api_unreachable";
+            kind: "invalid_input" | "unauthorized" | "job_not_found" | "task_not_found" | "not_found" | "idempotency_key_reused" | "connection_name_taken" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "input_unreachable" | "input_not_media" | "input_too_large" | "input_too_long" | "no_video_stream" | "no_audio_stream" | "too_many_pixels" | "timeout" | "cancelled" | "output_write_failed" | "processing_failed" | "processor_busy" | "processor_unavailable";
             /** @description What went wrong and what to do about it. */
             message: string;
         };
@@ -401,7 +401,7 @@ export interface components {
             /** @description Rotation the source asked players to apply; 0 for outputs. */
             rotation: number;
             /**
-             * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images. Outputs are SDR (tone mapped to BT.709), so null. Absent from files probed before Kiln reported it.
+             * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images (HDR stills are not detected). Encoded outputs are SDR (tone mapped to BT.709), so null; an import or export keeps the input's. Absent from files probed before Kiln reported it.
              * @enum {string|null}
              */
             hdr?: "pq" | "hlg" | null;
@@ -435,7 +435,7 @@ export interface components {
                 /** @description Rotation the source asked players to apply; 0 for outputs. */
                 rotation: number;
                 /**
-                 * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images. Outputs are SDR (tone mapped to BT.709), so null. Absent from files probed before Kiln reported it.
+                 * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images (HDR stills are not detected). Encoded outputs are SDR (tone mapped to BT.709), so null; an import or export keeps the input's. Absent from files probed before Kiln reported it.
                  * @enum {string|null}
                  */
                 hdr?: "pq" | "hlg" | null;
@@ -485,7 +485,7 @@ export interface components {
                 /** @description Rotation the source asked players to apply; 0 for outputs. */
                 rotation: number;
                 /**
-                 * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images. Outputs are SDR (tone mapped to BT.709), so null. Absent from files probed before Kiln reported it.
+                 * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images (HDR stills are not detected). Encoded outputs are SDR (tone mapped to BT.709), so null; an import or export keeps the input's. Absent from files probed before Kiln reported it.
                  * @enum {string|null}
                  */
                 hdr?: "pq" | "hlg" | null;
@@ -519,7 +519,7 @@ export interface components {
                     /** @description Rotation the source asked players to apply; 0 for outputs. */
                     rotation: number;
                     /**
-                     * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images. Outputs are SDR (tone mapped to BT.709), so null. Absent from files probed before Kiln reported it.
+                     * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images (HDR stills are not detected). Encoded outputs are SDR (tone mapped to BT.709), so null; an import or export keeps the input's. Absent from files probed before Kiln reported it.
                      * @enum {string|null}
                      */
                     hdr?: "pq" | "hlg" | null;
@@ -655,7 +655,7 @@ export interface components {
             /** @description Rotation the source asked players to apply; 0 for outputs. */
             rotation?: number;
             /**
-             * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images. Outputs are SDR (tone mapped to BT.709), so null. Absent from files probed before Kiln reported it.
+             * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images (HDR stills are not detected). Encoded outputs are SDR (tone mapped to BT.709), so null; an import or export keeps the input's. Absent from files probed before Kiln reported it.
              * @enum {string|null}
              */
             hdr?: "pq" | "hlg" | null;
@@ -689,7 +689,7 @@ export interface components {
                 /** @description Rotation the source asked players to apply; 0 for outputs. */
                 rotation: number;
                 /**
-                 * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images. Outputs are SDR (tone mapped to BT.709), so null. Absent from files probed before Kiln reported it.
+                 * @description Kiln extension. The video's HDR transfer: `pq` (HDR10, HDR10+, Dolby Vision's base layer) or `hlg`; null for SDR video, audio and images (HDR stills are not detected). Encoded outputs are SDR (tone mapped to BT.709), so null; an import or export keeps the input's. Absent from files probed before Kiln reported it.
                  * @enum {string|null}
                  */
                 hdr?: "pq" | "hlg" | null;

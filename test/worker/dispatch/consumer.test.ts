@@ -4,6 +4,7 @@ import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import {
   BUSY_RETRY_BASE_S,
   BUSY_RETRY_MAX_S,
+  CREATE_RETRY_MS,
   HEARTBEAT_TIMEOUT_MS,
   MAX_UNREACHABLE_DISPATCHES,
   SLOT_WAIT_BASE_S,
@@ -223,6 +224,22 @@ describe('queue consumer', () => {
         },
       },
     ]);
+  });
+
+  it('queues a waiting job from its alarm within seconds when its next message cannot be sent', async () => {
+    const { id, message } = await queuedJob();
+    const tenant = `full-send-${id}`;
+    for (let i = 0; i < TENANT_MAX_CONCURRENT_JOBS; i++)
+      await tenantStub(env, tenant).acquireRunSlot(`job_other${i}`, TENANT_MAX_CONCURRENT_JOBS);
+    const sent = vi.spyOn(env.JOB_QUEUE, 'send').mockRejectedValueOnce(new Error('the queue is unavailable'));
+    const waited = await consume({ ...message, tenant }, answering({ outcome: 'accepted' }));
+    // The wait is recorded and the message that waited is stale: acked, not retried.
+    expect(waited.explicitAcks).toEqual(['msg-1']);
+    expect(sent).toHaveBeenCalledTimes(1);
+    vi.setSystemTime(Date.now() + CREATE_RETRY_MS + 1);
+    await runDurableObjectAlarm(jobStub(env, id));
+    expect(sent.mock.calls.slice(1).map(([body]) => body)).toEqual([{ job_id: id, tenant: 'dev', seq: message.seq + 1 }]);
+    sent.mockRestore();
   });
 
   it('gives the run slot back when the processor cannot take the run', async () => {

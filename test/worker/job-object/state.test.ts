@@ -9,6 +9,9 @@ import {
   MAX_RUNS_GIVEN_BACK,
   MAX_UNREACHABLE_DISPATCHES,
   QUEUE_STALL_MS,
+  SLOT_WAIT_BASE_S,
+  SLOT_WAIT_MAX_S,
+  SLOT_WAIT_RESEND_GRACE_MS,
 } from '../../../worker/constants.ts';
 import {
   cancelJob,
@@ -140,18 +143,25 @@ describe('claim', () => {
 });
 
 describe('waiting for a run slot of the tenant', () => {
-  it('leaves the job queued and its run count alone, and keeps the stalled-queue watchdog from re-sending meanwhile', () => {
+  it('leaves the job queued and its run count alone; the watchdog sends a message only once the next one is overdue', () => {
     const state = queuedJob();
-    expect(waitForSlot(state, 1, T0 + QUEUE_STALL_MS - 1)).toEqual({ action: 'wait', seq: 2 });
-    expect(state).toMatchObject({ claimedSeq: null, attempt: 0, enqueuedAt: T0 + QUEUE_STALL_MS - 1, job: { status: 'queued' } });
-    expect(watchdog(state, T0 + QUEUE_STALL_MS, HEARTBEAT_TIMEOUT_MS)).toBeNull();
+    const at = T0 + 1_000;
+    expect(waitForSlot(state, 1, at, SLOT_WAIT_MAX_S)).toEqual({ action: 'wait', seq: 2 });
+    expect(state).toMatchObject({ claimedSeq: null, attempt: 0, job: { status: 'queued' } });
+    const overdue = at + SLOT_WAIT_MAX_S * 1000 + SLOT_WAIT_RESEND_GRACE_MS;
+    expect(watchdog(state, overdue - 1, HEARTBEAT_TIMEOUT_MS)).toBeNull();
+    // The message of the new generation was never sent (or was lost): the job sends one itself.
+    expect(watchdog(state, overdue, HEARTBEAT_TIMEOUT_MS)).toMatchObject({
+      log: { type: 'queue_resend', detail: { seq: 2 } },
+      enqueue: true,
+    });
   });
 
   it('hands the job to the message of a new generation: the one that waited, or a batch it came in, is stale from then', () => {
     const state = queuedJob();
-    expect(waitForSlot(state, 1, T0)).toEqual({ action: 'wait', seq: 2 });
+    expect(waitForSlot(state, 1, T0, SLOT_WAIT_BASE_S)).toEqual({ action: 'wait', seq: 2 });
     expect(claimRun(state, 1, T0)).toEqual({ action: 'skip', reason: 'stale' });
-    expect(waitForSlot(state, 1, T0)).toEqual({ action: 'skip', reason: 'stale' });
+    expect(waitForSlot(state, 1, T0, SLOT_WAIT_BASE_S)).toEqual({ action: 'skip', reason: 'stale' });
     expect(failJob(state, { kind: 'processor_busy', message: 'dead-lettered' }, 1, T0)).toBeNull();
     expect(claimRun(state, 2, T0)).toMatchObject({ action: 'dispatch' });
     expect(state).toMatchObject({ seq: 2, claimedSeq: 2, attempt: 1 });
@@ -159,10 +169,10 @@ describe('waiting for a run slot of the tenant', () => {
 
   it('tells a message that could not start a run anyway to go', () => {
     const state = runningJob();
-    expect(waitForSlot(state, 1, T0)).toEqual({ action: 'skip', reason: 'duplicate' });
-    expect(waitForSlot(state, 2, T0)).toEqual({ action: 'skip', reason: 'stale' });
+    expect(waitForSlot(state, 1, T0, SLOT_WAIT_BASE_S)).toEqual({ action: 'skip', reason: 'duplicate' });
+    expect(waitForSlot(state, 2, T0, SLOT_WAIT_BASE_S)).toEqual({ action: 'skip', reason: 'stale' });
     cancelJob(state, T0);
-    expect(waitForSlot(state, 1, T0)).toEqual({ action: 'skip', reason: 'terminal' });
+    expect(waitForSlot(state, 1, T0, SLOT_WAIT_BASE_S)).toEqual({ action: 'skip', reason: 'terminal' });
   });
 });
 
