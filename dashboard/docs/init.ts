@@ -1,5 +1,5 @@
 /**
- * The API reference at /docs: Swagger UI (copied into the assets at build time) rendering the
+ * The API reference at /docs: Swagger UI (copied into the assets, and its tags added, at build time by vite.config.ts) rendering the
  * Worker's own /openapi.json. Here rather than inline, because the CSP allows no inline script.
  */
 export {};
