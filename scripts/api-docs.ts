@@ -35,7 +35,11 @@ const ERROR_KINDS: Record<CliErrorKind, { on: 'request' | 'job' | 'both' | 'cli'
     on: 'request',
     meaning: "Over the tenant's rate for creating jobs and tasks, or for uploads; retry after `Retry-After` seconds.",
   },
-  internal_error: { on: 'request', meaning: "Something failed on Kiln's side; retry the request." },
+  internal_error: {
+    on: 'both',
+    meaning:
+      "Something failed on Kiln's side; retry the request. On a job: its `POST /jobs/batch` could not be stored whole, so none of it ran.",
+  },
   input_unreachable: { on: 'job', meaning: 'The input could not be fetched: an HTTP error, a refused address or a missing object.' },
   input_not_media: { on: 'job', meaning: 'The input is not a video, audio or image Kiln can decode, or it is truncated.' },
   input_too_large: { on: 'job', meaning: "The input is over the processor's byte limit." },

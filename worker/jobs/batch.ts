@@ -1,3 +1,4 @@
+import type { ErrorBody } from '../../schemas/errors.ts';
 import type { JobBatchCreate, JobCreate } from '../../schemas/job.ts';
 import type { QueueMessage } from '../dispatch/message.ts';
 import { ValidationError } from '../http/errors.ts';
@@ -19,10 +20,18 @@ function atOutput(err: ValidationError, index: number): ValidationError {
   );
 }
 
+/** What a job of a batch that could not be stored whole says: none of the batch runs. */
+const BATCH_NOT_STORED: ErrorBody = {
+  kind: 'internal_error',
+  message:
+    'Kiln could not store every job of this POST /jobs/batch request, so none of them runs and the request answered 500. Send the batch again.',
+};
+
 /**
  * A multi-output request (POST /jobs/batch): checks every output before storing any, stores one
  * job per output, and queues them all in one message, so the queue consumer claims them together
- * and the processor runs them as one (one download, one decode). A message that cannot be sent
+ * and the processor runs them as one (one download, one decode). A batch stored only in part is
+ * failed whole (BATCH_NOT_STORED) before the request fails. A message that cannot be sent
  * leaves each job to its own alarm, which queues it alone shortly: the jobs still run, just not
  * together.
  */
@@ -37,7 +46,16 @@ export async function submitBatch(opts: { env: Env; tenant: string; origin: stri
       throw err instanceof ValidationError ? atOutput(err, index) : err;
     }
   }
-  const states = await Promise.all(prepared.map((job) => storeJob({ env, tenant, origin, prepared: job, enqueue: false })));
+  const stored = await Promise.allSettled(prepared.map((job) => storeJob({ env, tenant, origin, prepared: job, enqueue: false })));
+  const refused = stored.find((r) => r.status === 'rejected');
+  if (refused) {
+    // The caller is answered 500 and will send the batch again: the jobs already stored (their
+    // alarms would queue them) must not run as well. A job whose store failed may exist anyway.
+    const results = await Promise.allSettled(prepared.map((job) => jobStub(env, job.jobId).fail(BATCH_NOT_STORED)));
+    if (results.some((r) => r.status === 'rejected')) console.error('a partly stored batch could not be failed whole', results);
+    throw refused.reason;
+  }
+  const states = stored.map((r) => (r as PromiseFulfilledResult<JobState>).value);
   const [first, ...rest] = states as [JobState, ...JobState[]];
   const message: QueueMessage = {
     job_id: first.job.id,

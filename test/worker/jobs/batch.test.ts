@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { JobObject } from '../../../worker/job-object/index.ts';
 import { api, processorDouble } from '../helpers.ts';
 
 const processor = processorDouble();
@@ -25,6 +26,11 @@ function freshInput(): string {
   return `https://darkroom-app.com/uploads/${crypto.randomUUID()}.mov`;
 }
 
+const realCreate = JobObject.prototype.create;
+afterEach(() => {
+  JobObject.prototype.create = realCreate;
+});
+
 describe('POST /jobs/batch', () => {
   it('creates one job per output, in order, and runs them as one group', async () => {
     const input = freshInput();
@@ -43,6 +49,29 @@ describe('POST /jobs/batch', () => {
     const ids = jobs.map((j) => j.id);
     await processor.waitForTasks(ids[2]!);
     for (const id of ids) expect(await processor.groups(id)).toEqual([ids]);
+  });
+
+  it('fails the jobs it stored when one could not be, so the 500 leaves nothing to run twice', async () => {
+    // One Durable Object call fails (a reset object, a dropped connection); the others store their job.
+    JobObject.prototype.create = async function createOrFail(this: JobObject, n, opts) {
+      if (n.request.kind === 'image') throw new Error('Durable Object reset because its code was updated.');
+      return realCreate.call(this, n, opts);
+    };
+    const run = crypto.randomUUID();
+    const outputs = SEED_OUTPUTS.map((o) => ({ ...o, metadata: { ...o.metadata, run } }));
+    const res = await batch({ input: freshInput(), outputs });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({ kind: 'internal_error' });
+    JobObject.prototype.create = realCreate;
+    const stored = await (await api(`/jobs?metadata[run]=${run}`)).json<{ id: string; status: string; error: unknown }[]>();
+    expect(stored).toHaveLength(2);
+    for (const job of stored) {
+      expect(job).toMatchObject({
+        status: 'failed',
+        error: { kind: 'internal_error', message: expect.stringContaining('none of them runs and the request answered 500') },
+      });
+      expect(await processor.tasks(job.id)).toEqual([]);
+    }
   });
 
   it('names the output an invalid option belongs to', async () => {
