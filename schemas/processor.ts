@@ -143,8 +143,15 @@ export type OutputFilesRequest = z.infer<typeof OutputFilesRequest>;
 
 export const OutputFilesResponse = z.object({ urls: z.record(z.string(), z.url()) });
 
+/** A job's tasks, in the order it lists them (Ittybit's: probe first). */
 export const TaskStage = z.enum(['probe', 'import', 'encode', 'export']);
 export type TaskStage = z.infer<typeof TaskStage>;
+
+/**
+ * The order a run goes through the stages: the processor downloads the input (import) before it
+ * probes it. What "an earlier stage" means when a later one reports or fails.
+ */
+export const RUN_ORDER: readonly TaskStage[] = ['import', 'probe', 'encode', 'export'];
 
 /** Everything the processor tells the Worker about a run, one event per callback POST. */
 export const ProcessorEvent = z.discriminatedUnion('type', [

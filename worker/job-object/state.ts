@@ -12,7 +12,7 @@ import {
   type TaskKind,
   type TerminalStatus,
 } from '../../schemas/job.ts';
-import { TaskStage } from '../../schemas/processor.ts';
+import { RUN_ORDER, TaskStage } from '../../schemas/processor.ts';
 import {
   CREATE_RETRY_MS,
   GIVEN_BACK_RESEND_MS,
@@ -225,6 +225,11 @@ export function upgradeStored(state: JobState): JobState {
   return state;
 }
 
+/** Where the task listed at `i` comes in a run (RUN_ORDER): the import runs before the probe. */
+function runRank(i: number): number {
+  return RUN_ORDER.indexOf(TaskStage.options[i] ?? 'export');
+}
+
 /** The job's task for `stage`; a job without one is a broken invariant. */
 export function taskByStage(job: StoredJob, stage: TaskStage): Task {
   const task = job.tasks[TaskStage.options.indexOf(stage)];
@@ -364,9 +369,9 @@ export function recordProgress(state: JobState, progress: { stage: TaskStage; pe
   state.heartbeatAt = now;
   // A processor reached this run: only dispatches that find none in a row count towards failing.
   state.unreachableDispatches = 0;
-  const index = TaskStage.options.indexOf(stage);
+  const index = RUN_ORDER.indexOf(stage);
   state.job.tasks.forEach((task, i) => {
-    if (i < index && task.status !== 'succeeded') completeTask(task, now);
+    if (runRank(i) < index && task.status !== 'succeeded') completeTask(task, now);
   });
   const task = taskByStage(state.job, stage);
   if (task.status === 'waiting') {
@@ -375,7 +380,7 @@ export function recordProgress(state: JobState, progress: { stage: TaskStage; pe
   }
   task.progress = Math.max(task.progress, Math.min(100, Math.round(percent)));
   task.updated_at = now;
-  const before = TaskStage.options.slice(0, index).reduce((sum, s) => sum + STAGE_WEIGHT[s], 0);
+  const before = RUN_ORDER.slice(0, index).reduce((sum, s) => sum + STAGE_WEIGHT[s], 0);
   const overall = Math.floor(before + (STAGE_WEIGHT[stage] * task.progress) / 100);
   state.job.progress = Math.max(state.job.progress, Math.min(99, overall));
   state.job.updated_at = now;
@@ -403,16 +408,19 @@ export function markSucceeded(state: JobState, output: FileObject, notes: string
  * With no stage, the first unfinished task fails. `detail` replaces the error in the event log.
  */
 export function markFailed(state: JobState, error: ErrorBody, stage: TaskStage | null, now: number, detail: unknown = error): Change {
-  const failedAt = stage ? TaskStage.options.indexOf(stage) : state.job.tasks.findIndex((t) => t.status !== 'succeeded');
-  for (const [i, task] of state.job.tasks.entries()) {
+  const { tasks } = state.job;
+  // From outside a run (the watchdog, dispatch, the dead-letter queue): the first stage not done.
+  const failedStage = stage ?? RUN_ORDER.find((s) => taskByStage(state.job, s).status !== 'succeeded');
+  const failed = failedStage ? TaskStage.options.indexOf(failedStage) : -1;
+  for (const [i, task] of tasks.entries()) {
     if (task.status === 'succeeded') continue;
-    // A later stage ran, so this one finished even if its last progress event was lost.
-    if (i < failedAt) {
+    // A stage that runs before the failed one finished, even if its last progress event was lost.
+    if (runRank(i) < runRank(failed)) {
       completeTask(task, now);
       continue;
     }
-    task.status = i === failedAt ? 'failed' : 'cancelled';
-    task.error = i === failedAt ? error : null;
+    task.status = i === failed ? 'failed' : 'cancelled';
+    task.error = i === failed ? error : null;
     task.finished_at = now;
     task.updated_at = now;
   }

@@ -302,6 +302,20 @@ describe('processor events', () => {
     expect(state).toMatchObject({ claimedSeq: null, heartbeatAt: null });
   });
 
+  it('follow the run, which downloads (import) before it probes: a probe failing after the download leaves the import done', () => {
+    const state = runningJob();
+    recordProgress(state, { stage: 'import', percent: 100 }, T0);
+    expect(state.job.tasks.map((t) => t.status)).toEqual(['waiting', 'processing', 'waiting', 'waiting']);
+    recordProgress(state, { stage: 'probe', percent: 0 }, T0 + 1);
+    expect(state.job.tasks.map((t) => t.status)).toEqual(['processing', 'succeeded', 'waiting', 'waiting']);
+    expect(state.job.progress).toBe(15);
+    const error = { kind: 'input_not_media', message: 'The input is not a video, audio or image file Kiln can read.' } as const;
+    markFailed(state, error, 'probe', T0 + 2);
+    expect(state.job.tasks.map((t) => t.status)).toEqual(['failed', 'succeeded', 'cancelled', 'cancelled']);
+    expect(taskByStage(state.job, 'probe').error).toEqual(error);
+    expect(taskByStage(state.job, 'import').error).toBeNull();
+  });
+
   it('record failure: that task fails, earlier ones are done, later ones cancelled', () => {
     const state = runningJob();
     recordProgress(state, { stage: 'import', percent: 30 }, T0);
@@ -314,11 +328,12 @@ describe('processor events', () => {
 });
 
 describe('failures and cancellation from outside a run', () => {
-  it('fail the first unfinished task, unless the job finished or the message is of another generation', () => {
+  it('fail the first unfinished stage of a run (the import, before anything ran), unless the job finished or the message is of another generation', () => {
     const state = runningJob();
     expect(failJob(state, BROKEN, 2, T0)).toBeNull();
     expect(failJob(state, BROKEN, 1, T0)?.log).toEqual({ type: 'failed', detail: BROKEN });
-    expect(state.job.tasks.map((t) => t.status)).toEqual(['failed', 'cancelled', 'cancelled', 'cancelled']);
+    // Listed probe, import, encode, export; run import first.
+    expect(state.job.tasks.map((t) => t.status)).toEqual(['cancelled', 'failed', 'cancelled', 'cancelled']);
     expect(failJob(state, { kind: 'timeout', message: 'late' }, undefined, T0)).toBeNull();
     expect(state.job.error).toEqual(BROKEN);
   });
