@@ -38,7 +38,7 @@ const ERROR_KINDS: Record<CliErrorKind, { on: 'request' | 'job' | 'both' | 'cli'
   internal_error: {
     on: 'both',
     meaning:
-      "Something failed on Kiln's side; retry the request. On a job: its `POST /jobs/batch` could not be stored whole, so none of it ran.",
+      "Something failed on Kiln's side; retry the request. On a job: it could not be prepared, or its `POST /jobs/batch` could not be stored whole, so none of it ran.",
   },
   input_unreachable: { on: 'job', meaning: 'The input could not be fetched: an HTTP error, a refused address or a missing object.' },
   input_not_media: { on: 'job', meaning: 'The input is not a video, audio or image Kiln can decode, or it is truncated.' },

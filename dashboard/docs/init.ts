@@ -1,6 +1,7 @@
 /**
- * The API reference at /docs: Swagger UI (copied into the assets, and its tags added, at build time by vite.config.ts) rendering the
- * Worker's own /openapi.json. Here rather than inline, because the CSP allows no inline script.
+ * The API reference at /docs: Swagger UI (copied into the assets, and its tags added, at build
+ * time by vite.config.ts) rendering the Worker's own /openapi.json. Here rather than inline,
+ * because the CSP allows no inline script.
  */
 export {};
 

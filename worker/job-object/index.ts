@@ -78,7 +78,7 @@ export class JobObject extends DurableObject<Env> {
     this.save(state);
     this.log(change.log.type, change.log.detail);
     // A standalone task's receiver gets the task it asked for, as Ittybit's webhook example shows.
-    if (isTerminal(state.job.status) && state.job.webhook_url) {
+    if (isTerminal(state.job.status) && state.job.webhook_url && !change.quiet) {
       this.outbox.add(state.job, Date.now(), state.standalone ? standaloneTask(state) : state.job);
     }
     if (state.job.status !== statusBefore) await this.syncIndex(state);
@@ -242,6 +242,19 @@ export class JobObject extends DurableObject<Env> {
     if (!state) return;
     const change = failJob(state, error, seq, Date.now());
     if (change) await this.commit(state, change);
+  }
+
+  /**
+   * Fails a job whose creation was answered with an error (a POST /jobs/batch stored only in
+   * part), without its webhook: the caller never learnt its id and sends the request again, so a
+   * `failed` delivery, retried for hours, could land after the resent job's and read as its
+   * outcome. The job stays listed, failed with `error`, so nothing was silently dropped.
+   */
+  async discard(error: ErrorBody): Promise<void> {
+    const state = this.load();
+    if (!state) return;
+    const change = failJob(state, error, undefined, Date.now());
+    if (change) await this.commit(state, { ...change, quiet: true });
   }
 
   /** Cancels the job if it belongs to `tenant` (null otherwise); a finished job is returned as is. */

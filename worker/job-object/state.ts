@@ -119,6 +119,8 @@ export interface Change {
   log: LogEntry;
   /** Send the queue message of the job's current seq. */
   enqueue?: boolean;
+  /** A job that ends without its webhook: no one was told it exists (see JobObject.discard). */
+  quiet?: boolean;
 }
 
 type ClaimSkip = { action: 'skip'; reason: 'terminal' | 'stale' | 'duplicate' | 'missing' };
@@ -132,7 +134,7 @@ export interface EventAnswer {
   cancelled: boolean;
 }
 
-/** Share of overall progress each stage covers, in task order (docs/api.md#the-job-object); sums to 100. */
+/** Share of overall progress each stage covers, counted in RUN_ORDER (docs/api.md#the-job-object); sums to 100. */
 const STAGE_WEIGHT: Record<TaskStage, number> = { probe: 5, import: 15, encode: 75, export: 5 };
 
 /** The input as a probe or import task shows it: the URL as the user gave it. */
@@ -227,7 +229,9 @@ export function upgradeStored(state: JobState): JobState {
 
 /** Where the task listed at `i` comes in a run (RUN_ORDER): the import runs before the probe. */
 function runRank(i: number): number {
-  return RUN_ORDER.indexOf(TaskStage.options[i] ?? 'export');
+  const stage = TaskStage.options[i];
+  if (!stage) throw new Error(`no task stage at ${i}`);
+  return RUN_ORDER.indexOf(stage);
 }
 
 /** The job's task for `stage`; a job without one is a broken invariant. */
@@ -409,18 +413,20 @@ export function markSucceeded(state: JobState, output: FileObject, notes: string
  */
 export function markFailed(state: JobState, error: ErrorBody, stage: TaskStage | null, now: number, detail: unknown = error): Change {
   const { tasks } = state.job;
-  // From outside a run (the watchdog, dispatch, the dead-letter queue): the first stage not done.
-  const failedStage = stage ?? RUN_ORDER.find((s) => taskByStage(state.job, s).status !== 'succeeded');
-  const failed = failedStage ? TaskStage.options.indexOf(failedStage) : -1;
+  // From outside a run (the watchdog, dispatch, the dead-letter queue): the first stage not done
+  // (the export, last, is only ever done with the job).
+  const failedStage = stage ?? RUN_ORDER.find((s) => taskByStage(state.job, s).status !== 'succeeded') ?? 'export';
+  const failedRank = RUN_ORDER.indexOf(failedStage);
   for (const [i, task] of tasks.entries()) {
-    if (task.status === 'succeeded') continue;
     // A stage that runs before the failed one finished, even if its last progress event was lost.
-    if (runRank(i) < runRank(failed)) {
-      completeTask(task, now);
+    if (runRank(i) < failedRank) {
+      if (task.status !== 'succeeded') completeTask(task, now);
       continue;
     }
-    task.status = i === failed ? 'failed' : 'cancelled';
-    task.error = i === failed ? error : null;
+    // The failed stage and those after it, even if an earlier attempt had got through them.
+    const failed = runRank(i) === failedRank;
+    task.status = failed ? 'failed' : 'cancelled';
+    task.error = failed ? error : null;
     task.finished_at = now;
     task.updated_at = now;
   }

@@ -50,8 +50,9 @@ export async function submitBatch(opts: { env: Env; tenant: string; origin: stri
   const refused = stored.find((r) => r.status === 'rejected');
   if (refused) {
     // The caller is answered 500 and will send the batch again: the jobs already stored (their
-    // alarms would queue them) must not run as well. A job whose store failed may exist anyway.
-    const results = await Promise.allSettled(prepared.map((job) => jobStub(env, job.jobId).fail(BATCH_NOT_STORED)));
+    // alarms would queue them) must not run as well, nor send webhooks about jobs it never saw. A
+    // job whose store failed may exist anyway.
+    const results = await Promise.allSettled(prepared.map((job) => jobStub(env, job.jobId).discard(BATCH_NOT_STORED)));
     if (results.some((r) => r.status === 'rejected')) console.error('a partly stored batch could not be failed whole', results);
     throw refused.reason;
   }

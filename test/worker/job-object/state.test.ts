@@ -316,6 +316,16 @@ describe('processor events', () => {
     expect(taskByStage(state.job, 'import').error).toBeNull();
   });
 
+  it('fail the stage that failed even when an earlier attempt got through it', () => {
+    const state = runningJob();
+    // Attempt 1 downloads and starts probing, then is lost; attempt 2's download fails.
+    recordProgress(state, { stage: 'probe', percent: 50 }, T0);
+    const error = { kind: 'input_unreachable', message: 'The input answered HTTP 404.' } as const;
+    markFailed(state, error, 'import', T0 + 1);
+    expect(state.job.tasks.map((t) => t.status)).toEqual(['cancelled', 'failed', 'cancelled', 'cancelled']);
+    expect(taskByStage(state.job, 'import').error).toEqual(error);
+  });
+
   it('record failure: that task fails, earlier ones are done, later ones cancelled', () => {
     const state = runningJob();
     recordProgress(state, { stage: 'import', percent: 30 }, T0);

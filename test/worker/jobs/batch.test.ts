@@ -1,5 +1,8 @@
+import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobObject } from '../../../worker/job-object/index.ts';
+import { jobStub } from '../../../worker/stubs.ts';
 import { api, processorDouble } from '../helpers.ts';
 
 const processor = processorDouble();
@@ -51,7 +54,7 @@ describe('POST /jobs/batch', () => {
     for (const id of ids) expect(await processor.groups(id)).toEqual([ids]);
   });
 
-  it('fails the jobs it stored when one could not be, so the 500 leaves nothing to run twice', async () => {
+  it('fails the jobs it stored when one could not be, without webhooks, so the 500 leaves nothing to run twice', async () => {
     // One Durable Object call fails (a reset object, a dropped connection); the others store their job.
     JobObject.prototype.create = async function createOrFail(this: JobObject, n, opts) {
       if (n.request.kind === 'image') throw new Error('Durable Object reset because its code was updated.');
@@ -71,6 +74,14 @@ describe('POST /jobs/batch', () => {
         error: { kind: 'internal_error', message: expect.stringContaining('none of them runs and the request answered 500') },
       });
       expect(await processor.tasks(job.id)).toEqual([]);
+    }
+    // No webhook about jobs the caller never saw: the preview's receiver hears only of the batch it
+    // sends again. Nothing is waiting in either job's outbox.
+    for (const job of stored) {
+      const waiting = await runInDurableObject(jobStub(env, job.id), (_, state) =>
+        state.storage.sql.exec('SELECT event_id FROM outbox').toArray(),
+      );
+      expect(waiting).toEqual([]);
     }
   });
 
