@@ -180,13 +180,13 @@ export class JobObject extends DurableObject<Env> {
    * {@link releaseClaim} does: the message that waited is stale from now on, so if this send fails
    * nothing else would carry the job until the stalled-queue watchdog; instead the alarm sends it
    * shortly. The first wait in a row goes to the event log, so GET /jobs/{id}/events says why the
-   * job is queued. Answers whether the job now waits (false: the entry could not start a run anyway).
+   * job is queued. An entry that could not start a run anyway (stale, duplicate, finished) changes nothing.
    */
-  async requeueForSlot(entry: QueueEntry, opts: { limit: number; slotWaits: number; delayS: number }): Promise<boolean> {
+  async requeueForSlot(entry: QueueEntry, opts: { limit: number; slotWaits: number; delayS: number }): Promise<void> {
     const state = this.load();
-    if (!state) return false;
+    if (!state) return;
     const wait = waitForSlot(state, entry.seq, Date.now(), opts.delayS);
-    if (wait.action === 'skip') return false;
+    if (wait.action === 'skip') return;
     this.save(state);
     const last = this.sql.exec<{ type: string }>('SELECT type FROM events ORDER BY seq DESC LIMIT 1').toArray()[0];
     if (last?.type !== 'run_waiting') {
@@ -200,7 +200,6 @@ export class JobObject extends DurableObject<Env> {
       console.error('waiting for a run slot, but not yet queued; the alarm queues it', state.job.id, err);
       await this.resendSoon();
     });
-    return true;
   }
 
   /** Whether a run of the job is in progress, which is what its tenant's run slot is held for. */
