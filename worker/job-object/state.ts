@@ -408,16 +408,16 @@ export function markSucceeded(state: JobState, output: FileObject, notes: string
 }
 
 /**
- * Fails the job; the task at `stage` fails and the ones after it are cancelled (docs/api.md#the-job-object).
- * With no stage, the first unfinished task fails. `detail` replaces the error in the event log.
+ * Fails the job; the task at `stage` fails and the ones after it in the run (RUN_ORDER) are
+ * cancelled (docs/api.md#the-job-object). With no stage, the first stage not done fails. `detail`
+ * replaces the error in the event log.
  */
 export function markFailed(state: JobState, error: ErrorBody, stage: TaskStage | null, now: number, detail: unknown = error): Change {
-  const { tasks } = state.job;
   // From outside a run (the watchdog, dispatch, the dead-letter queue): the first stage not done
   // (the export, last, is only ever done with the job).
   const failedStage = stage ?? RUN_ORDER.find((s) => taskByStage(state.job, s).status !== 'succeeded') ?? 'export';
   const failedRank = RUN_ORDER.indexOf(failedStage);
-  for (const [i, task] of tasks.entries()) {
+  for (const [i, task] of state.job.tasks.entries()) {
     // A stage that runs before the failed one finished, even if its last progress event was lost.
     if (runRank(i) < failedRank) {
       if (task.status !== 'succeeded') completeTask(task, now);
