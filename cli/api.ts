@@ -1,5 +1,6 @@
 /** A small client for Kiln's HTTP API, used by the CLI's remote mode. */
 import { type CliError, interruptedError } from '../schemas/errors.ts';
+import { failureReason } from './outcome.ts';
 
 /** Each API call gets this long; large bodies never go through it (uploads use presigned PUTs). */
 export const API_TIMEOUT_MS = 30_000;
@@ -11,16 +12,11 @@ export interface ApiClient {
   call<T>(method: string, path: string, json?: unknown): Promise<ApiResult<T>>;
 }
 
-/**
- * The API at `base` did not answer: named with the URL, the reason (fetch's own "fetch failed"
- * hides it in `cause`) and the two usual fixes.
- */
+/** The API at `base` did not answer: named with the URL, the reason and the two usual fixes. */
 function apiUnreachable(base: string, err: unknown): CliError {
-  const cause = (err as { cause?: unknown }).cause;
-  const reason = cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
   return {
     kind: 'api_unreachable',
-    message: `Could not reach the Kiln API at ${base} (${reason}). Is Kiln running there (npm run dev starts one on http://127.0.0.1:8787), and is the URL right (--api-url, KILN_API_URL or ITTYBIT_API_URL)?`,
+    message: `Could not reach the Kiln API at ${base} (${failureReason(err)}). Is Kiln running there (npm run dev starts one on http://127.0.0.1:8787), and is the URL right (--api-url, KILN_API_URL or ITTYBIT_API_URL)?`,
   };
 }
 

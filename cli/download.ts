@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type CliError, interruptedError } from '../schemas/errors.ts';
+import { failureReason } from './outcome.ts';
 
 /** A server that sends no bytes for this long is treated as unreachable. */
 export const DOWNLOAD_IDLE_TIMEOUT_MS = 30_000;
@@ -59,9 +60,7 @@ export async function download(url: string, dir: string, maxBytes: number, signa
     if ((err as Error).message === 'too large') {
       return { ok: false, error: { kind: 'input_too_large', message: `The input is larger than the limit of ${maxBytes} bytes.` } };
     }
-    // fetch says only "fetch failed"; the cause names it (ECONNREFUSED, ENOTFOUND…).
-    const why = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
-    return unreachable(idle.signal.aborted ? 'the server stopped sending data' : why);
+    return unreachable(idle.signal.aborted ? 'the server stopped sending data' : failureReason(err));
   } finally {
     clearTimeout(timer);
   }

@@ -5,8 +5,7 @@
  * build time: the source fallback of bin/kiln.js then needs no second way to get it, and zod
  * (about 0.15 s to load) is paid only by these two paths, never by `kiln --help`.
  */
-import { z } from 'zod';
-import type { JsonSchema } from '../schemas/json-schema.ts';
+import { type JsonSchema, objectSchema } from '../schemas/json-schema.ts';
 import { type JobKind, OptionsByKind } from '../schemas/options.ts';
 import { COMMANDS, type Command, closest, isEncodeKind, OPTIONS, TASK_KINDS, type UnknownOptionError, USAGE } from './args.ts';
 
@@ -178,9 +177,7 @@ function accepts(s: JsonSchema): string {
  * which a user looking for what to type has no use for.
  */
 function optionFlags(kind: JobKind): Flag[] {
-  const json = z.toJSONSchema(OptionsByKind[kind], { io: 'input', unrepresentable: 'any' }) as JsonSchema;
-  const id = json.$ref?.replace('#/$defs/', '');
-  const object = id ? json.$defs![id]! : json;
+  const object = objectSchema(OptionsByKind[kind]);
   const flags: Flag[] = [];
   for (const [name, field] of Object.entries(object.properties ?? {})) {
     if (!(name in OPTIONS) || field.description?.startsWith('Not supported')) continue;

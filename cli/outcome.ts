@@ -20,6 +20,12 @@ export type CliOutcome =
  */
 export const noSuchFile = (path: string): CliError => ({ kind: 'invalid_input', message: `No such file: ${path}` });
 
+/** Why a request threw, in words: fetch says only "fetch failed" and names the cause (ECONNREFUSED, ENOTFOUND…) in `cause`. */
+export function failureReason(err: unknown): string {
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
+}
+
 function size(bytes: number): string {
   if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
   if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KB`;

@@ -53,7 +53,8 @@ export async function readRecipe(cli: ParsedCli): Promise<{ ok: true; recipe: Re
   const count = body.outputs.length;
   if (cli.outputs.length > 1 && cli.outputs.length !== count)
     return invalid(`The recipe has ${count} outputs but ${cli.outputs.length} -o were given: give one -o per output, or one -o folder`);
-  const perOutput = count > 1 && cli.outputs.length === count;
+  // A batch has at least two outputs, so as many -o as outputs is never the one -o of a folder.
+  const perOutput = cli.outputs.length === count;
   const named = body.outputs.findIndex((o) => o.output !== undefined);
   if (perOutput && named >= 0)
     return invalid(`outputs[${named}].output already says where it goes: give one -o per output only when the recipe names none`);

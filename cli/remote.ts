@@ -265,9 +265,9 @@ async function connectionId(api: ApiClient, cli: ParsedCli): Promise<{ ok: true;
   return { ok: true, id: found.connection.id };
 }
 
-/** Why a job that ended without an output did: its own error, or the status it ended in (cancelled). */
-function jobError(job: Job): CliError {
-  return job.error ?? { kind: 'processing_failed', message: `The job ended ${job.status}.` };
+/** Why a job or task that ended without an output did: its own error, or the status it ended in (cancelled). */
+function endedError(ended: { error: CliError | null; status: string }, what: 'job' | 'task'): CliError {
+  return ended.error ?? { kind: 'processing_failed', message: `The ${what} ended ${ended.status}.` };
 }
 
 /** Waits for a job unless --async, then downloads its output to -o or prints its URL. A job that fails is named. */
@@ -276,7 +276,7 @@ async function finish(api: ApiClient, cli: ParsedCli, job: Job, signal: AbortSig
   const failed = { object: 'job', id: job.id } as const;
   const done = await follow(api, job, cli.json, signal);
   if (!('object' in done)) return { ok: false, error: done, failed };
-  if (done.status !== 'succeeded' || !done.output) return { ok: false, error: jobError(done), failed };
+  if (done.status !== 'succeeded' || !done.output) return { ok: false, error: endedError(done, 'job'), failed };
   const lines = [`${done.id} succeeded: ${describe(done.output)}`];
   const error = await download(done.kind, done.output.url, cli.output, signal);
   // The job succeeded: a download that fails is this machine's failure, not the job's.
@@ -360,7 +360,7 @@ async function runTask(api: ApiClient, cli: ParsedCli, signal: AbortSignal): Pro
     bar.done();
   }
   if (current.status !== 'succeeded') {
-    return { ok: false, error: current.error ?? { kind: 'processing_failed', message: `The task ended ${current.status}.` }, failed };
+    return { ok: false, error: endedError(current, 'task'), failed };
   }
   const url = current.output?.url;
   if (url && isEncodeKind(kind)) {
@@ -431,7 +431,8 @@ async function runRecipe(api: ApiClient, cli: ParsedCli, signal: AbortSignal): P
         : target.folder === undefined
           ? undefined
           : recipeOutputName(body.input, i, done.kind, extension, target.folder);
-    const error = done.status !== 'succeeded' || !done.output ? jobError(done) : await download(done.kind, done.output.url, saveTo, signal);
+    const error =
+      done.status !== 'succeeded' || !done.output ? endedError(done, 'job') : await download(done.kind, done.output.url, saveTo, signal);
     if (error) {
       failed++;
       lines.push(`${done.id} failed: ${error.kind}: ${error.message}`);

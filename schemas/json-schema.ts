@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * The parts of a JSON Schema (as `z.toJSONSchema` writes it) that Kiln reads back: the API
  * reference generator and the fuzz suites both walk the schemas of the same zod types.
@@ -24,4 +26,11 @@ export interface JsonSchema {
   additionalProperties?: JsonSchema | boolean;
   $ref?: string;
   $defs?: Record<string, JsonSchema>;
+}
+
+/** The object schema behind a zod schema, as a request reads it, with its `$defs` indirection resolved. */
+export function objectSchema(schema: z.ZodType): JsonSchema {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const name = json.$ref?.replace('#/$defs/', '');
+  return name ? json.$defs![name]! : json;
 }

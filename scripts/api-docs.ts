@@ -7,11 +7,11 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { USAGE } from '../cli/args.ts';
 import { CliErrorKind } from '../schemas/errors.ts';
 import { JobBatchCreate, JobBatchOutput, JobCreate } from '../schemas/job.ts';
-import type { JsonSchema } from '../schemas/json-schema.ts';
+import { type JsonSchema, objectSchema } from '../schemas/json-schema.ts';
 import { type JobKind, OptionsByKind } from '../schemas/options.ts';
 import { STATUS_BY_KIND } from '../worker/http/errors.ts';
 
@@ -58,13 +58,6 @@ const ERROR_KINDS: Record<CliErrorKind, { on: 'request' | 'job' | 'both' | 'cli'
     meaning: 'The CLI got no answer from the API URL it was given; the message names the URL and what to check.',
   },
 };
-
-/** The object schema behind a zod schema, with its `$defs` indirection resolved. */
-function objectSchema(schema: z.ZodType): JsonSchema {
-  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
-  const name = json.$ref?.replace('#/$defs/', '');
-  return name ? json.$defs![name]! : json;
-}
 
 const number = (n: number) => n.toLocaleString('en-US');
 
