@@ -92,10 +92,10 @@ function relayWranglerOutput(child: ChildProcess): void {
  * Longest a stopping child gets before it is killed: the processor's own bound for giving its runs
  * back (container/main.ts SHUTDOWN_GRACE_MS) plus a margin; wrangler stops workerd in about a second.
  */
-export const CHILD_STOP_TIMEOUT_MS = 12_000;
+const CHILD_STOP_TIMEOUT_MS = 12_000;
 /** How often a stop looks whether a process group has gone, and the stack whether its parent has. */
-export const STOP_POLL_MS = 100;
-export const PARENT_POLL_MS = 500;
+const STOP_POLL_MS = 100;
+const PARENT_POLL_MS = 500;
 
 /**
  * One child of the stack, in its own process group: the terminal's Ctrl-C reaches only the stack's
@@ -132,15 +132,15 @@ function signal(pid: number, sig: NodeJS.Signals): void {
  * CHILD_STOP_TIMEOUT_MS have passed. Waits for each group to be gone, so nothing is left holding
  * a port when it returns. The stack's script and its watchdog (./dev-watchdog.ts) both use it.
  */
-export async function stopInOrder(members: StackMember[], timeoutMs = CHILD_STOP_TIMEOUT_MS): Promise<void> {
+export async function stopInOrder(members: StackMember[]): Promise<void> {
   for (const m of members) {
     if (!groupAlive(m.pid)) continue;
     signal(m.signalGroup ? -m.pid : m.pid, 'SIGTERM');
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + CHILD_STOP_TIMEOUT_MS;
     while (groupAlive(m.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, STOP_POLL_MS));
     // The leader is gone but may have left children behind (an ffmpeg, a workerd).
     signal(-m.pid, 'SIGKILL');
-    while (groupAlive(m.pid) && Date.now() < deadline + timeoutMs) await new Promise((r) => setTimeout(r, STOP_POLL_MS));
+    while (groupAlive(m.pid) && Date.now() < deadline + CHILD_STOP_TIMEOUT_MS) await new Promise((r) => setTimeout(r, STOP_POLL_MS));
   }
 }
 
@@ -162,7 +162,7 @@ function startWatchdog(): ChildProcess {
 const ORIGINAL_PARENT = process.ppid;
 
 export function processGroup() {
-  const members: Array<StackMember & { child: ChildProcess }> = [];
+  const members: StackMember[] = [];
   const watchdog = startWatchdog();
   let stopping = false;
 
@@ -175,8 +175,8 @@ export function processGroup() {
     process.exit(code);
   }
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void stop(0, null));
-  // npm's `sh -c` dies on SIGTERM without passing it on, and npm itself may be killed: either way
-  // this script gets a new parent, which is the sign to stop.
+  // npm run dev execs this script, so its parent is npm: when npm is stopped however (an IDE's
+  // SIGTERM, SIGKILL), this script gets a new parent, which is the sign to stop.
   setInterval(() => {
     if (process.ppid !== ORIGINAL_PARENT) void stop(0, null);
   }, PARENT_POLL_MS).unref();
@@ -190,11 +190,11 @@ export function processGroup() {
         detached: true,
       });
       if (child.pid === undefined) throw new Error(`${name} could not be started`);
-      child.on('exit', (code, sig) => {
-        if (!stopping) void stop(code || 1, `${name} exited (${sig ?? code}); stopping the dev stack.`);
-      });
-      members.push({ name, pid: child.pid, signalGroup, child });
-      watchdog.stdin?.write(`${JSON.stringify({ name, pid: child.pid, signalGroup })}\n`);
+      // Once the stack is stopping, stop() ignores the exits it causes.
+      child.on('exit', (code, sig) => void stop(code || 1, `${name} exited (${sig ?? code}); stopping the dev stack.`));
+      const member: StackMember = { name, pid: child.pid, signalGroup };
+      members.push(member);
+      watchdog.stdin?.write(`${JSON.stringify(member)}\n`);
       return child;
     },
     /** `wrangler dev` with this project's config and any extra arguments. */
