@@ -77,12 +77,7 @@ export function allAborted(signals: AbortSignal[]): AbortSignal {
  * branchOf(['-map', '0:v:0', '-vf', 'scale=640:360', '-c:v', 'libx264'], 's0', 'o0', []);
  * // { chain: '[s0]scale=640:360[o0]', outputOptions: ['-map', '[o0]', '-c:v', 'libx264'] }
  */
-export function branchOf(
-  outputOptions: string[],
-  input: string,
-  label: string,
-  prefix: string[],
-): { chain: string; outputOptions: string[] } {
+function branchOf(outputOptions: string[], input: string, label: string, prefix: string[]): { chain: string; outputOptions: string[] } {
   const vf = outputOptions.indexOf('-vf');
   const filters = [...prefix, ...(vf >= 0 ? [outputOptions[vf + 1] ?? 'null'] : [])];
   const rest = outputOptions.filter((_, i) => vf < 0 || (i !== vf && i !== vf + 1));
@@ -104,7 +99,7 @@ async function fileBytes(path: string): Promise<number> {
  * is called exactly once before this resolves.
  *
  * @example
- * await encodeTogether([hd, thumbnail, preview], { inputPath, dir, limits, signal }, probe);
+ * await encodeTogether([hd, thumbnail, preview], { inputPath, dir, outRoot, limits, signal }, probe);
  */
 export async function encodeTogether(
   outputs: TogetherOutput[],
@@ -226,7 +221,7 @@ async function clonedStills(stills: TogetherOutput[], shared: SharedInput): Prom
   return [];
 }
 
-/** One output of a local file for processTogether: what to make, and an empty folder to make it in. */
+/** One output of a local file for processTogether: what to make (each gets its own folder under the run's). */
 export interface LocalOutput {
   kind: JobKind;
   options: unknown;
@@ -270,7 +265,6 @@ export async function processTogether(req: {
     return results;
   }
   req.onProgress?.('probe', 100);
-  const input = probe.info;
   // One bar for the whole run: the slowest output is what the user waits for.
   const percents = valid.map(() => 0);
   const outputs: TogetherOutput[] = valid.map((v, n) => ({
@@ -290,7 +284,7 @@ export async function processTogether(req: {
     },
     done: (result) => {
       results[v.i] = result.ok
-        ? { ok: true, input, output: result.output, notes: result.notes }
+        ? { ok: true, input: probe.info, output: result.output, notes: result.notes }
         : { ok: false, stage: 'encode', error: result.error satisfies ErrorBody };
     },
   }));

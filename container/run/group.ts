@@ -83,7 +83,7 @@ export async function runGroup(group: ProcessorGroupTask, ctx: RunContext): Prom
   for (const m of members) m.reporter.progress('import', 0);
   const slot = await slotOrShutdown(ctx);
   if (!slot) {
-    const reason = givenBackReason(ctx.shutdown ?? limit.signal);
+    const reason = givenBackReason(ctx);
     await Promise.all(members.map((m) => m.reporter.giveBack('import', reason)));
     return;
   }

@@ -31,9 +31,14 @@ export class ShutdownError extends Error {
   override name = 'ShutdownError';
 }
 
+/** The ShutdownError a stopping processor was stopped with. */
+function shutdownReason(shutdown: AbortSignal | undefined): ShutdownError {
+  return shutdown?.reason instanceof ShutdownError ? shutdown.reason : new ShutdownError('The processor is stopping.');
+}
+
 /** What the Worker's event log says about a run a stopping processor gave back. */
-export function givenBackReason(signal: AbortSignal): string {
-  return signal.reason instanceof ShutdownError ? signal.reason.message : 'The processor is stopping.';
+export function givenBackReason(ctx: RunContext): string {
+  return shutdownReason(ctx.shutdown).message;
 }
 
 /**
@@ -66,8 +71,7 @@ export async function slotOrShutdown(ctx: RunContext): Promise<{ release: () => 
 export function abortOnShutdown(ctx: RunContext, abort: AbortController): () => void {
   const { shutdown } = ctx;
   if (!shutdown) return () => {};
-  const onAbort = () =>
-    abort.abort(shutdown.reason instanceof ShutdownError ? shutdown.reason : new ShutdownError('The processor is stopping.'));
+  const onAbort = () => abort.abort(shutdownReason(shutdown));
   if (shutdown.aborted) onAbort();
   else shutdown.addEventListener('abort', onAbort, { once: true });
   return () => shutdown.removeEventListener('abort', onAbort);
@@ -276,7 +280,7 @@ export async function runTask(task: ProcessorTask, ctx: RunContext): Promise<voi
   reporter.progress('import', 0);
   // Waiting for a slot is not processing: the time limit starts once this run may use the CPU.
   const slot = await slotOrShutdown(ctx);
-  if (!slot) return void (await reporter.giveBack('import', givenBackReason(ctx.shutdown ?? abort.signal)));
+  if (!slot) return void (await reporter.giveBack('import', givenBackReason(ctx)));
   const { release, waited } = slot;
   const deadline = setTimeout(() => abort.abort(new TimeLimitError('Over the processing time limit')), ctx.limits.maxProcessingS * 1000);
   const unlink = abortOnShutdown(ctx, abort);

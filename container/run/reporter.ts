@@ -76,12 +76,17 @@ export function createReporter(opts: {
     last = rest;
   }
 
-  /** POSTs an event until the Worker answers below 500 (or attempts run out); the status, or null. */
-  async function postUntilAnswered(event: ProcessorEvent): Promise<number | null> {
-    for (let attempt = 1; attempt <= FINAL_REPORT_ATTEMPTS; attempt++) {
-      const status = await post(event);
+  /**
+   * POSTs an event until the Worker answers below 500 (or attempts, or the `budget`, run out); the
+   * status, or null.
+   */
+  async function postUntilAnswered(event: ProcessorEvent, budget?: AbortSignal): Promise<number | null> {
+    for (let attempt = 1; attempt <= FINAL_REPORT_ATTEMPTS && !budget?.aborted; attempt++) {
+      const status = await post(event, budget ? AbortSignal.any([budget, AbortSignal.timeout(CALLBACK_TIMEOUT_MS)]) : undefined);
       if (status !== null && status < 500) return status;
-      if (attempt < FINAL_REPORT_ATTEMPTS) await new Promise((r) => setTimeout(r, FINAL_REPORT_RETRY_BASE_MS * 2 ** (attempt - 1)));
+      if (attempt < FINAL_REPORT_ATTEMPTS) {
+        await sleep(FINAL_REPORT_RETRY_BASE_MS * 2 ** (attempt - 1), undefined, { signal: budget }).catch(() => {});
+      }
     }
     return null;
   }
@@ -120,14 +125,10 @@ export function createReporter(opts: {
     },
     async giveBack(stage, reason) {
       clearInterval(heartbeat);
-      const budget = AbortSignal.timeout(GIVE_BACK_TIMEOUT_MS);
       const event: ProcessorEvent = { type: 'given_back', attempt: opts.attempt, stage, reason };
-      for (let attempt = 1; !budget.aborted; attempt++) {
-        const status = await post(event, AbortSignal.any([budget, AbortSignal.timeout(CALLBACK_TIMEOUT_MS)]));
-        if (status !== null && status < 500) return status >= 200 && status < 300;
-        await sleep(FINAL_REPORT_RETRY_BASE_MS * 2 ** (attempt - 1), undefined, { signal: budget }).catch(() => {});
-      }
-      return false;
+      // Within GIVE_BACK_TIMEOUT_MS, which its exponential backoff reaches long before FINAL_REPORT_ATTEMPTS.
+      const status = await postUntilAnswered(event, AbortSignal.timeout(GIVE_BACK_TIMEOUT_MS));
+      return status !== null && status >= 200 && status < 300;
     },
   };
 }
