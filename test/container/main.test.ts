@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessorEvent } from '../../schemas/processor.ts';
 import { serveDirectory, startProcessor } from '../e2e/support/processes.ts';
 import { devVars } from '../support/dev-vars.ts';
+import { alive, descendants } from '../support/proc.ts';
+import { until } from '../support/until.ts';
 
 /**
  * The processor's entrypoint stopped the way the platform stops a Container (SIGTERM): a run in
@@ -46,28 +47,11 @@ async function worker() {
   return { url, events, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
+/** The ffmpeg processes `pid` started that still run. */
 function ffmpegChildren(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((name) => {
-      try {
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        return /^\d+ \(ffmpeg\) [^Z] /.test(stat) && Number(/^\d+ \(.*\) \S (\d+)/s.exec(stat)?.[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-async function until<T>(what: string, check: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return descendants(pid)
+    .filter((p) => p.ppid === pid && p.name === 'ffmpeg' && alive(p.pid))
+    .map((p) => p.pid);
 }
 
 describe('the processor stopping (SIGTERM)', () => {

@@ -2,6 +2,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../schemas/job.ts';
 import { devVars } from '../support/dev-vars.ts';
+import { until } from '../support/until.ts';
 import { startReceiver } from './support/receiver.ts';
 import { startStack } from './support/stack.ts';
 
@@ -26,16 +27,6 @@ afterAll(async () => {
   await stack?.close();
   await receiver?.close();
 });
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('faults the user never sees', () => {
   it('finishes a job whose processor was killed mid-encode, on a retry', async () => {

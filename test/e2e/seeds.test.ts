@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,6 +22,7 @@ import {
 } from '../support/inspect.ts';
 import { fixture } from '../support/media.ts';
 import type { paths } from './support/kiln-api.d.ts';
+import { freePort } from './support/processes.ts';
 import { startReceiver } from './support/receiver.ts';
 import { hasPythonRequests, runSeed } from './support/seeds.ts';
 import { API_KEY, LOCAL_S3, startStack } from './support/stack.ts';
@@ -245,14 +245,6 @@ async function fetched(url: string, name: string): Promise<string> {
 }
 
 /** A port nothing listens on now, for the walkthrough's webhook receiver (two e2e stacks may run at once). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 describe("README: the five-minute walkthrough's block", () => {
   it('uploads, says so, starts the three jobs, waits until all are finished and logs their webhooks to a file', async () => {
     const readme = await readFile(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');

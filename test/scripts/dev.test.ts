@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,8 @@ import { portHolder } from '../../scripts/port-holder.ts';
 import { acquireE2eLock } from '../e2e/support/lock.ts';
 import { serveDirectory } from '../e2e/support/processes.ts';
 import { apiClient } from '../support/api-client.ts';
+import { alive, descendants } from '../support/proc.ts';
+import { until } from '../support/until.ts';
 
 /**
  * `npm run dev` as a user runs it, on its own ports 8787 and 8788 (so these tests take an e2e slot
@@ -71,21 +73,6 @@ function runDev(args: string[], env: Record<string, string> = {}): Dev {
   return dev;
 }
 
-async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined> | T | undefined,
-  timeoutMs: number,
-  output = () => '',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const healthy = (url: string) =>
   fetch(`${url}/health`).then(
     (r) => r.ok,
@@ -104,44 +91,6 @@ async function startDev(args: string[], env: Record<string, string> = {}): Promi
     dev.output,
   );
   return dev;
-}
-
-/** Every process descended from `pid`, found through /proc (the stack's children live in process groups of their own). */
-function descendants(pid: number): Array<{ pid: number; cmd: string }> {
-  const children = new Map<number, number[]>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const ppid = Number(/^\d+ \(.*\) \S (\d+)/s.exec(readFileSync(`/proc/${name}/stat`, 'utf8'))?.[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
-    } catch {
-      // Exited while we looked.
-    }
-  }
-  const found: Array<{ pid: number; cmd: string }> = [];
-  const walk = (p: number) => {
-    for (const child of children.get(p) ?? []) {
-      let cmd = '';
-      try {
-        cmd = readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      } catch {
-        // Exited while we looked.
-      }
-      found.push({ pid: child, cmd });
-      walk(child);
-    }
-  };
-  walk(pid);
-  return found;
-}
-
-function alive(pid: number): boolean {
-  try {
-    // A zombie still answers kill(0); its state in /proc says it has ended.
-    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 /** Waits until nothing listens on 8787 or 8788 and none of `pids` is alive. */
